@@ -1,0 +1,119 @@
+# reflectd - build, run, test. `make help` lists the targets.
+#
+# `make run` and `make test` first install missing Debian packages
+# (scripts/deps.sh), then build in a second make so that pkg-config runs only
+# once the -dev packages are there.
+
+PKGS      := libevent libevent_pthreads jansson libjwt libpq libargon2
+CC        ?= cc
+BUILD     := build
+SRC       := $(wildcard service/*.c)
+LIB_SRC   := $(filter-out service/main.c,$(SRC))
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+
+WARN      := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wno-missing-field-initializers
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+INCLUDES  := -Iservice -I$(BUILD)
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Three flavours of the same sources: release, sanitized, and the tests.
+REL_OBJ   := $(patsubst service/%.c,$(BUILD)/rel/%.o,$(SRC)) $(BUILD)/rel/migrations.o
+ASAN_OBJ  := $(patsubst service/%.c,$(BUILD)/asan/%.o,$(SRC)) $(BUILD)/asan/migrations.o
+ASAN_LIB  := $(filter-out $(BUILD)/asan/main.o,$(ASAN_OBJ))
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+HARNESS   := tests/integration/harness.c
+
+.PHONY: all run test build deps tools lint format bench clean help unit integration spec-check
+
+all: build
+
+help:
+	@echo "make          build bin/reflectd"
+	@echo "make run      install deps, build, start embedded PostgreSQL, migrate, serve"
+	@echo "make test     install deps, build, throwaway PostgreSQL, all tests (+ASan/UBSan)"
+	@echo "make lint     clang-format check + cppcheck + OpenAPI validation"
+	@echo "make bench    benchmark (see README)"
+
+deps:
+	@scripts/deps.sh
+
+build: bin/reflectd
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@scripts/test.sh
+
+test-build: bin/reflectd $(BUILD)/asan/reflectd $(BUILD)/test/unit $(BUILD)/test/unit-asan \
+            $(BUILD)/test/integration
+
+lint: 
+	@scripts/deps.sh --with-tools
+	@scripts/lint.sh
+
+bench:
+	@scripts/deps.sh --with-tools
+	@$(MAKE) --no-print-directory build
+	@scripts/bench.sh
+
+$(BUILD)/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(BUILD)
+	scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/rel/%.o: service/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -O2 -g $(INCLUDES) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/rel/migrations.o: $(BUILD)/migrations.c
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -Wno-overlength-strings -O2 $(INCLUDES) -c $< -o $@
+
+$(BUILD)/asan/%.o: service/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -O1 -g $(SAN) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/migrations.o: $(BUILD)/migrations.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -O1 $(INCLUDES) -c $< -o $@
+
+bin/reflectd: $(REL_OBJ)
+	@mkdir -p bin
+	@echo '  CC      $@'
+	@$(CC) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/asan/reflectd: $(ASAN_OBJ)
+	@echo '  CC      $@'
+	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test/unit: $(UNIT_SRC) $(filter-out $(BUILD)/rel/main.o,$(REL_OBJ))
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(INCLUDES) $(PKG_CFLAGS) -o $@ $^ \
+	    $(PKG_LIBS) -lcriterion
+
+$(BUILD)/test/unit-asan: $(UNIT_SRC) $(ASAN_LIB)
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) $(INCLUDES) $(PKG_CFLAGS) -o $@ $^ \
+	    $(PKG_LIBS) -lcriterion
+
+$(BUILD)/test/integration: $(INTEG_SRC) $(HARNESS) tests/integration/harness.h
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Itests/integration \
+	    $(shell pkg-config --cflags jansson) -o $@ $(INTEG_SRC) $(HARNESS) \
+	    $(shell pkg-config --libs jansson) -lcriterion
+
+clean:
+	rm -rf $(BUILD) bin
+
+-include $(REL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

@@ -1,0 +1,27 @@
+/* app.h - process-wide state shared (read-only, or atomically) by workers. */
+#ifndef REFLECTD_APP_H
+#define REFLECTD_APP_H
+
+#include "config.h"
+#include "router.h"
+
+#include <stdatomic.h>
+
+struct metrics;
+struct worker;
+struct hasher;
+struct tokens;
+
+struct app {
+    struct config cfg;
+    const struct route *routes;
+    size_t nroutes;
+    struct metrics *metrics;
+    struct worker **workers; /* cfg.workers of them */
+    struct hasher *hasher;   /* argon2id off the event loops */
+    struct tokens *tokens;   /* JWT keys */
+    int schema_version;      /* migrations this binary knows */
+    atomic_int shutting_down;
+};
+
+#endif

@@ -1,0 +1,189 @@
+/* config.c - reading settings from environment variables.
+ *
+ * Every setting has a default so that `bin/reflectd` starts with nothing but
+ * DATABASE_URL. Defaults that are only safe for development (a generated
+ * signing key) are announced with a warning at start-up. Numbers are parsed
+ * strictly: "12abc" or an out-of-range value is an error, not a surprise. */
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+int config_parse_addr(const char *s, char **host, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return -1;
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+        return -1;
+    size_t hl = (size_t)(colon - s);
+    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') { /* [::1]:8080 */
+        s++;
+        hl -= 2;
+    }
+    *host = strndup(s, hl);
+    *port = (int)p;
+    return *host ? 0 : -1;
+}
+
+static int config_int(const char *(*get)(const char *), const char *name, int def, int min,
+                      int max, int *out, char *err, size_t errlen)
+{
+    const char *v = get(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < min || n > max) {
+        snprintf(err, errlen, "%s must be an integer from %d to %d", name, min, max);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static char *config_str(const char *(*get)(const char *), const char *name, const char *def)
+{
+    const char *v = get(name);
+    if (v && *v)
+        return strdup(v);
+    return def ? strdup(def) : NULL;
+}
+
+/* A random 256-bit key, hex-encoded: tokens die with the process. */
+static char *config_generated_key(void)
+{
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return NULL;
+    char *hex = malloc(65);
+    if (!hex)
+        return NULL;
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    return hex;
+}
+
+struct int_setting {
+    const char *name;
+    int def, min, max;
+    size_t offset;
+};
+
+#define S(name, def, min, max, field) {name, def, min, max, offsetof(struct config, field)}
+static const struct int_setting int_settings[] = {
+    S("WORKERS", 0, 0, 256, workers),
+    S("DB_POOL_SIZE", 4, 1, 64, db_pool_size),
+    S("DB_QUEUE_MAX", 1024, 0, 1000000, db_queue_max),
+    S("DB_WAIT_MS", 2000, 1, 600000, db_wait_ms),
+    S("STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, statement_timeout_ms),
+    S("REQUEST_TIMEOUT_S", 30, 1, 3600, request_timeout_s),
+    S("SHUTDOWN_GRACE_S", 10, 0, 3600, shutdown_grace_s),
+    S("ACCESS_TOKEN_TTL_S", 900, 30, 86400, access_ttl_s),
+    S("REFRESH_TOKEN_TTL_S", 30 * 86400, 60, 365 * 86400, refresh_ttl_s),
+    S("ARGON2_T_COST", 3, 1, 100, argon2_t_cost),
+    S("ARGON2_M_COST_KIB", 65536, 8, 4 * 1024 * 1024, argon2_m_cost_kib),
+    S("ARGON2_PARALLELISM", 1, 1, 16, argon2_parallelism),
+    S("HASH_THREADS", 2, 1, 64, hash_threads),
+    S("LOGIN_MAX_FAILURES", 5, 1, 1000000, login_max_failures),
+    S("LOGIN_WINDOW_S", 900, 1, 86400, login_window_s),
+};
+#undef S
+
+static int config_ints(struct config *c, const char *(*get)(const char *), char *err,
+                       size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(int_settings) / sizeof(int_settings[0]); i++) {
+        const struct int_setting *s = &int_settings[i];
+        int *field = (int *)((char *)c + s->offset);
+        if (config_int(get, s->name, s->def, s->min, s->max, field, err, errlen) < 0)
+            return -1;
+    }
+    int kib;
+    if (config_int(get, "MAX_BODY_KIB", 256, 1, 65536, &kib, err, errlen) < 0)
+        return -1;
+    c->max_body_bytes = (size_t)kib * 1024;
+    if (config_int(get, "MAX_HEADER_KIB", 16, 1, 1024, &kib, err, errlen) < 0)
+        return -1;
+    c->max_header_bytes = (size_t)kib * 1024;
+    if (c->workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->workers = n > 0 ? (int)n : 1;
+    }
+    return 0;
+}
+
+static int config_keys(struct config *c, const char *(*get)(const char *), char *err,
+                       size_t errlen)
+{
+    c->jwt_key = config_str(get, "JWT_KEY", NULL);
+    c->jwt_previous_key = config_str(get, "JWT_PREVIOUS_KEY", NULL);
+    if (!c->jwt_key) {
+        c->jwt_key = config_generated_key();
+        c->dev_defaults_used++;
+        log_warn("JWT_KEY not set: using a random key; tokens will not survive a restart "
+                 "and instances will not accept each other's tokens");
+    }
+    if (!c->jwt_key || strlen(c->jwt_key) < 32) {
+        snprintf(err, errlen, "JWT_KEY must be at least 32 characters");
+        return -1;
+    }
+    if (c->jwt_previous_key && strlen(c->jwt_previous_key) < 32) {
+        snprintf(err, errlen, "JWT_PREVIOUS_KEY must be at least 32 characters");
+        return -1;
+    }
+    c->jwt_issuer = config_str(get, "JWT_ISSUER", "reflectd");
+    c->jwt_audience = config_str(get, "JWT_AUDIENCE", "reflect-app");
+    return 0;
+}
+
+int config_load(struct config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    c->database_url = config_str(get, "DATABASE_URL", NULL);
+    if (!c->database_url) {
+        c->database_url = strdup("host=127.0.0.1 port=5432 dbname=reflect user=postgres");
+        c->dev_defaults_used++;
+        log_warn("DATABASE_URL not set: using %s", c->database_url);
+    }
+    const char *addr = get("LISTEN_ADDR");
+    if (config_parse_addr(addr && *addr ? addr : "127.0.0.1:8080", &c->listen_host,
+                          &c->listen_port) < 0) {
+        snprintf(err, errlen, "LISTEN_ADDR must be host:port");
+        return -1;
+    }
+    if (config_ints(c, get, err, errlen) < 0 || config_keys(c, get, err, errlen) < 0)
+        return -1;
+    c->bootstrap_org = config_str(get, "BOOTSTRAP_ORG_NAME", NULL);
+    c->bootstrap_email = config_str(get, "BOOTSTRAP_ADMIN_EMAIL", NULL);
+    c->bootstrap_password = config_str(get, "BOOTSTRAP_ADMIN_PASSWORD", NULL);
+    const char *q = get("ACCESS_LOG");
+    c->quiet = q && strcmp(q, "off") == 0;
+    return 0;
+}
+
+void config_free(struct config *c)
+{
+    free(c->database_url);
+    free(c->listen_host);
+    free(c->jwt_key);
+    free(c->jwt_previous_key);
+    free(c->jwt_issuer);
+    free(c->jwt_audience);
+    free(c->bootstrap_org);
+    free(c->bootstrap_email);
+    free(c->bootstrap_password);
+    memset(c, 0, sizeof(*c));
+}

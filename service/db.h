@@ -1,0 +1,48 @@
+/* db.h - per-worker pool of asynchronous PostgreSQL connections. */
+#ifndef REFLECTD_DB_H
+#define REFLECTD_DB_H
+
+#include <libpq-fe.h>
+
+struct event_base;
+struct db_pool;
+
+enum db_status {
+    DB_OK,          /* the statement ran; res holds its rows */
+    DB_ERROR,       /* the statement failed; sqlstate says why, res has the details */
+    DB_UNAVAILABLE, /* no connection to the database (down, restarting, broken) */
+    DB_BUSY,        /* waited too long for a free connection, or the queue is full */
+};
+
+struct db_result {
+    enum db_status status;
+    PGresult *res;        /* owned by the pool: valid only during the callback */
+    const char *sqlstate; /* "23505" etc. for DB_ERROR, else "" */
+};
+
+typedef void (*db_callback)(struct db_result *r, void *arg);
+
+struct db_pool_config {
+    const char *conninfo;
+    int size;                 /* connections */
+    int queue_max;            /* queries that may wait for a connection */
+    int wait_ms;              /* how long one may wait */
+    int statement_timeout_ms; /* server-side cancel of a long statement */
+};
+
+struct db_stats {
+    int size, idle, busy, connecting, down, waiting;
+};
+
+struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config *cfg);
+/* Queues one statement with text parameters (NULL = SQL NULL). The callback is
+ * called exactly once, always from the event loop, never from inside
+ * db_query itself. sql must outlive the query (a string literal); values are
+ * copied. */
+void db_query(struct db_pool *p, const char *sql, int nparams, const char *const *values,
+              db_callback cb, void *arg);
+void db_pool_stats(const struct db_pool *p, struct db_stats *out);
+/* Closes every connection; queued queries get DB_UNAVAILABLE first. */
+void db_pool_free(struct db_pool *p);
+
+#endif

@@ -1,0 +1,114 @@
+/* main.c - start-up and shutdown of reflectd.
+ *
+ *   reflectd            migrate the database, then serve
+ *   reflectd --routes   print the routing table (CI compares it with the spec)
+ *   reflectd --migrate  migrate and exit
+ *
+ * Start-up order: configuration, migrations (blocking, before any thread),
+ * the listening socket, the worker threads. The main thread then only waits
+ * for SIGINT/SIGTERM on its own event loop and drives the shutdown. */
+#include "app.h"
+#include "handlers.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "server.h"
+#include "tokens.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+static void main_print_routes(void)
+{
+    for (size_t i = 0; i < routes_count; i++)
+        printf("%s %s\n", router_method_name(routes[i].method), routes[i].pattern);
+}
+
+static void main_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct app *app = arg;
+    log_info("signal %d: stopping (finishing in-flight requests)", (int)sig);
+    server_stop(app);
+}
+
+/* Waits for SIGINT/SIGTERM, then asks the workers to stop. */
+static int main_wait_for_signal(struct app *app)
+{
+    struct event_base *base = event_base_new();
+    if (!base)
+        return -1;
+    struct event *si = evsignal_new(base, SIGINT, main_on_signal, app);
+    struct event *st = evsignal_new(base, SIGTERM, main_on_signal, app);
+    if (!si || !st || evsignal_add(si, NULL) < 0 || evsignal_add(st, NULL) < 0)
+        return -1;
+    event_base_loop(base, EVLOOP_ONCE);
+    event_free(si);
+    event_free(st);
+    event_base_free(base);
+    return 0;
+}
+
+static int main_serve(struct app *app)
+{
+    if (migrate_run(app->cfg.database_url, 30) < 0)
+        return 1;
+    int fd = server_listen(app->cfg.listen_host, app->cfg.listen_port);
+    if (fd < 0)
+        return 1;
+    if (server_start(app, fd) < 0) {
+        log_error("cannot start the workers");
+        return 1;
+    }
+    close(fd); /* each worker holds its own dup */
+    log_info("listening on %s:%d with %d workers", app->cfg.listen_host, app->cfg.listen_port,
+             app->cfg.workers);
+    int rc = main_wait_for_signal(app);
+    server_join(app);
+    log_info("stopped");
+    return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
+        main_print_routes();
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static struct app app;
+    char err[256];
+    if (config_load(&app.cfg, env_get, err, sizeof(err)) < 0) {
+        log_error("configuration: %s", err);
+        return 2;
+    }
+    log_set_quiet(0);
+    app.routes = routes;
+    app.nroutes = routes_count;
+    app.schema_version = migrations_count;
+    app.metrics = metrics_new(routes, routes_count);
+    app.tokens = tokens_new(&app.cfg);
+    if (!app.metrics || !app.tokens)
+        return 1;
+    int rc;
+    if (argc > 1 && strcmp(argv[1], "--migrate") == 0)
+        rc = migrate_run(app.cfg.database_url, 30) < 0 ? 1 : 0;
+    else if (argc > 1) {
+        fprintf(stderr, "usage: reflectd [--routes | --migrate]\n");
+        rc = 2;
+    } else
+        rc = main_serve(&app);
+    tokens_free(app.tokens);
+    metrics_free(app.metrics);
+    config_free(&app.cfg);
+    return rc;
+}

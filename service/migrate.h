@@ -1,0 +1,20 @@
+/* migrate.h - bringing the database schema up to date at start-up. */
+#ifndef REFLECTD_MIGRATE_H
+#define REFLECTD_MIGRATE_H
+
+struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+/* Generated from the files in migrations/ by the build (build/migrations.c). */
+extern const struct migration migrations[];
+extern const int migrations_count;
+
+/* Applies every migration newer than the database's, each in its own
+ * transaction, under an advisory lock. Refuses (-1) when the database has a
+ * migration this binary does not know. Blocking: start-up only. */
+int migrate_run(const char *conninfo, int wait_s);
+
+#endif

@@ -1,0 +1,58 @@
+/* ops.c - operations endpoints: /healthz, /readyz, /metrics.
+ *
+ * /healthz says the process is up and answering (no database involved, so an
+ * orchestrator does not restart us because PostgreSQL is down). /readyz says
+ * whether this instance can do useful work: the database answers and its
+ * schema is the one this binary migrated to. */
+#include "app.h"
+#include "db.h"
+#include "handlers.h"
+#include "metrics.h"
+#include "request.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void h_healthz(struct req *r)
+{
+    req_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void readyz_result(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_set_header(r, "Retry-After", "1");
+        req_problem(r, 503, "The database is not answering.");
+        return;
+    }
+    int version = atoi(PQgetvalue(res->res, 0, 0));
+    if (version != r->app->schema_version) {
+        req_set_header(r, "Retry-After", "5");
+        req_problem(r, 503, "The database schema is not the one this version expects.");
+        return;
+    }
+    req_reply_json(r, 200, json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+}
+
+void h_readyz(struct req *r)
+{
+    req_db(r, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, readyz_result);
+}
+
+void h_metrics(struct req *r)
+{
+    struct db_stats total = {0}, one;
+    for (int i = 0; i < r->app->cfg.workers; i++) {
+        db_pool_stats(r->app->workers[i]->db, &one);
+        total.size += one.size;
+        total.idle += one.idle;
+        total.busy += one.busy;
+        total.connecting += one.connecting;
+        total.down += one.down;
+        total.waiting += one.waiting;
+    }
+    char *text = metrics_render(r->app->metrics, &total, r->app->cfg.workers);
+    req_reply_text(r, 200, "text/plain; version=0.0.4", text);
+    free(text);
+}

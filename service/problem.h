@@ -1,0 +1,15 @@
+/* problem.h - RFC 9457 problem details, built as JSON values (no I/O). */
+#ifndef REFLECTD_PROBLEM_H
+#define REFLECTD_PROBLEM_H
+
+#include <jansson.h>
+
+/* The standard reason phrase for a status we use ("Not Found"). */
+const char *problem_title(int status);
+/* {type, title, status, detail}; detail may be NULL. type is a stable URI
+ * naming the kind of error, derived from the status unless given. */
+json_t *problem_new(int status, const char *type, const char *detail);
+/* Adds {field, message} to the problem's "errors" array. */
+void problem_add_error(json_t *problem, const char *field, const char *message);
+
+#endif

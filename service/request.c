@@ -1,0 +1,339 @@
+/* request.c - the request context: routing, body parsing, replies, logging.
+ *
+ * A struct req is created for every request evhttp hands us and freed by
+ * req_finish() right after the one reply is sent; everything the request
+ * allocates comes from its arena. Handlers never see libevent types: they
+ * read parameters, headers and the JSON body through req_*, run SQL through
+ * req_db(), and answer with req_reply_*() or req_problem(). Every response
+ * carries the request id and the headers an API holding personal data needs
+ * (no caching, no sniffing). */
+#include "request.h"
+#include "app.h"
+#include "log.h"
+#include "metrics.h"
+#include "problem.h"
+#include "server.h"
+#include "tokens.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <time.h>
+
+uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Request ids need to be unique, not secret: a per-thread xorshift seeded
+ * once from the kernel avoids a system call per request. */
+static void req_make_id(char *out, size_t len)
+{
+    static _Thread_local uint64_t s;
+    if (!s && (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s) || !s))
+        s = now_usec() | 1;
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    snprintf(out, len, "%016llx", (unsigned long long)s);
+}
+
+static int req_method(struct evhttp_request *ev)
+{
+    switch (evhttp_request_get_command(ev)) {
+    case EVHTTP_REQ_GET:
+        return M_GET;
+    case EVHTTP_REQ_POST:
+        return M_POST;
+    case EVHTTP_REQ_PUT:
+        return M_PUT;
+    case EVHTTP_REQ_PATCH:
+        return M_PATCH;
+    case EVHTTP_REQ_DELETE:
+        return M_DELETE;
+    case EVHTTP_REQ_HEAD:
+        return M_HEAD;
+    case EVHTTP_REQ_OPTIONS:
+        return M_OPTIONS;
+    default:
+        return 0;
+    }
+}
+
+const char *req_param(struct req *r, int i)
+{
+    return i < r->match.nparams ? r->match.params[i] : NULL;
+}
+
+const char *req_query(struct req *r, const char *name)
+{
+    if (!r->query_raw)
+        return NULL;
+    if (!r->query) {
+        r->query = arena_alloc(&r->arena, sizeof(*r->query));
+        TAILQ_INIT(r->query);
+        if (evhttp_parse_query_str(r->query_raw, r->query) < 0)
+            return NULL;
+    }
+    return evhttp_find_header(r->query, name);
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+const char *req_peer(struct req *r)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    char *addr = NULL;
+    ev_uint16_t port;
+    if (!c)
+        return "-";
+    evhttp_connection_get_peer(c, &addr, &port);
+    return addr ? addr : "-";
+}
+
+void req_set_header(struct req *r, const char *name, const char *value)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    evhttp_remove_header(h, name);
+    evhttp_add_header(h, name, value);
+}
+
+static void req_access_log(struct req *r, uint64_t usec)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "ts", ts, "level", "access",
+                          "id", r->id, "method", router_method_name(r->method), "path",
+                          path ? path : "", "status", r->status, "us", (json_int_t)usec);
+    if (!o)
+        return;
+    if (r->match.route)
+        json_object_set_new(o, "route", json_string(r->match.route->pattern));
+    if (r->authenticated)
+        json_object_set_new(o, "user", json_string(r->actor.user_id));
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s)
+        log_line(s);
+    free(s);
+    json_decref(o);
+}
+
+/* Bookkeeping after the reply: metrics, access log, free. */
+static void req_finish(struct req *r)
+{
+    uint64_t usec = now_usec() - r->start_usec;
+    metrics_observe(r->app->metrics, r->match.route, r->status, usec);
+    if (!r->app->cfg.quiet)
+        req_access_log(r, usec);
+    if (r->query)
+        evhttp_clear_headers(r->query);
+    struct worker *w = r->worker;
+    arena_free(&r->arena);
+    free(r);
+    worker_request_end(w);
+}
+
+static void req_send(struct req *r, int status, struct evbuffer *body)
+{
+    r->status = status;
+    req_set_header(r, "X-Request-Id", r->id);
+    req_set_header(r, "Cache-Control", "no-store");
+    req_set_header(r, "X-Content-Type-Options", "nosniff");
+    req_set_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    req_set_header(r, "Referrer-Policy", "no-referrer");
+    evhttp_send_reply(r->ev, status, problem_title(status), body);
+    req_finish(r);
+}
+
+void req_reply_text(struct req *r, int status, const char *ctype, const char *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b)
+        abort();
+    evbuffer_add(b, body, strlen(body));
+    req_set_header(r, "Content-Type", ctype);
+    req_send(r, status, b);
+    evbuffer_free(b);
+}
+
+static void req_reply_dumped(struct req *r, int status, json_t *json, const char *ctype)
+{
+    char *s = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+    if (!s)
+        abort();
+    req_reply_text(r, status, ctype, s);
+    free(s);
+}
+
+void req_reply_json(struct req *r, int status, json_t *json)
+{
+    req_reply_dumped(r, status, json, "application/json");
+}
+
+void req_reply_problem(struct req *r, json_t *problem)
+{
+    int status = (int)json_integer_value(json_object_get(problem, "status"));
+    if (status == 401)
+        req_set_header(r, "WWW-Authenticate", "Bearer realm=\"reflect\"");
+    req_reply_dumped(r, status, problem, "application/problem+json");
+}
+
+void req_problem(struct req *r, int status, const char *detail)
+{
+    req_reply_problem(r, problem_new(status, NULL, detail));
+}
+
+void req_reply_empty(struct req *r, int status)
+{
+    req_send(r, status, NULL);
+}
+
+static int req_is_json_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0)
+        return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+json_t *req_json_body(struct req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    size_t len = evbuffer_get_length(in);
+    if (!req_is_json_type(req_header(r, "Content-Type"))) {
+        req_problem(r, 415, "The body must be application/json.");
+        return NULL;
+    }
+    if (len > r->app->cfg.max_body_bytes) {
+        req_problem(r, 413, "The body is too large.");
+        return NULL;
+    }
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    json_error_t err;
+    /* Duplicate keys are refused: two parsers could read them differently. */
+    json_t *j = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        req_problem(r, 400, "The body is not valid JSON (UTF-8, no duplicate keys).");
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        req_problem(r, 400, "The body must be a JSON object.");
+        return NULL;
+    }
+    return j;
+}
+
+static void req_db_done(struct db_result *res, void *arg)
+{
+    struct req *r = arg;
+    req_db_continue next = r->db_next;
+    if (res->status == DB_UNAVAILABLE || res->status == DB_BUSY) {
+        req_set_header(r, "Retry-After", "1");
+        req_problem(r, 503,
+                    res->status == DB_BUSY ? "The service is busy; try again shortly."
+                                           : "The database is unavailable; try again shortly.");
+        return;
+    }
+    next(r, res);
+}
+
+void req_db(struct req *r, const char *sql, int n, const char *const *params,
+            req_db_continue next)
+{
+    r->db_next = next;
+    db_query(r->worker->db, sql, n, params, req_db_done, r);
+}
+
+void req_db_failed(struct req *r, struct db_result *res)
+{
+    if (strcmp(res->sqlstate, "57014") == 0) { /* statement timeout */
+        req_set_header(r, "Retry-After", "1");
+        req_problem(r, 503, "The request took too long; try again shortly.");
+        return;
+    }
+    log_error("request %s: database error %s: %s", r->id, res->sqlstate,
+              res->res ? PQresultErrorMessage(res->res) : "");
+    req_problem(r, 500, "Something went wrong on our side.");
+}
+
+static void req_route_failed(struct req *r, int status)
+{
+    if (status == 405) {
+        char allow[64];
+        router_allow_header(r->match.allowed, allow, sizeof(allow));
+        req_set_header(r, "Allow", allow);
+        req_problem(r, 405, "This method is not allowed here.");
+        return;
+    }
+    req_problem(r, 404, "No such resource.");
+}
+
+static struct req *req_new(struct evhttp_request *ev, struct worker *w)
+{
+    struct req *r = calloc(1, sizeof(*r));
+    if (!r)
+        abort();
+    r->ev = ev;
+    r->worker = w;
+    r->app = w->app;
+    r->start_usec = now_usec();
+    r->method = req_method(ev);
+    arena_init(&r->arena);
+    const char *given = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");
+    size_t gl = given ? strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789-_")
+                      : 0;
+    if (given && gl == strlen(given) && gl > 0 && gl < sizeof(r->id))
+        memcpy(r->id, given, gl + 1);
+    else
+        req_make_id(r->id, sizeof(r->id));
+    worker_request_begin(w);
+    return r;
+}
+
+void req_dispatch(struct evhttp_request *ev, struct worker *w)
+{
+    struct req *r = req_new(ev, w);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    r->query_raw = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!path || !r->method) {
+        req_problem(r, 400, "Malformed request line.");
+        return;
+    }
+    char *p = arena_strdup(&r->arena, path);
+    int st = router_match(r->app->routes, r->app->nroutes, r->method, p, &r->match);
+    if (st != 200) {
+        req_route_failed(r, st);
+        return;
+    }
+    if (r->match.route->flags & ROUTE_AUTH) {
+        const char *why = tokens_authenticate(r->app->tokens, req_header(r, "Authorization"),
+                                              &r->actor);
+        if (why) {
+            req_problem(r, 401, why);
+            return;
+        }
+        r->authenticated = 1;
+    }
+    r->match.route->fn(r);
+}

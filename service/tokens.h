@@ -1,0 +1,23 @@
+/* tokens.h - access tokens (HS256 JWTs): issuing and verifying. */
+#ifndef REFLECTD_TOKENS_H
+#define REFLECTD_TOKENS_H
+
+#include <stddef.h>
+
+struct config;
+struct actor;
+struct tokens;
+
+struct tokens *tokens_new(const struct config *cfg);
+void tokens_free(struct tokens *t);
+/* Issues an access token for user/org/session; malloc'd, or NULL. */
+char *tokens_issue(struct tokens *t, const char *user_id, const char *org_id,
+                   const char *session_id, long now);
+/* Checks "Bearer <jwt>"; fills actor and returns NULL, or returns why not
+ * (a fixed string safe to show the client). */
+const char *tokens_authenticate(struct tokens *t, const char *authorization, struct actor *out);
+/* The same for a bare token at a given time (tests use this). */
+const char *tokens_verify(struct tokens *t, const char *jwt, long now, struct actor *out);
+int tokens_access_ttl(const struct tokens *t);
+
+#endif
