@@ -24,6 +24,7 @@ ASAN_OBJ  := $(patsubst service/%.c,$(BUILD)/asan/%.o,$(SRC)) $(BUILD)/asan/migr
 ASAN_LIB  := $(filter-out $(BUILD)/asan/main.o,$(ASAN_OBJ))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
+FAULT_SRC := $(wildcard tests/faults/test_*.c)
 HARNESS   := tests/integration/harness.c
 
 .PHONY: all run test build deps tools lint format bench clean help unit integration spec-check
@@ -51,7 +52,7 @@ test: deps
 	@scripts/test.sh
 
 test-build: bin/reflectd $(BUILD)/asan/reflectd $(BUILD)/test/unit $(BUILD)/test/unit-asan \
-            $(BUILD)/test/integration
+            $(BUILD)/test/integration $(BUILD)/test/faults
 
 lint: 
 	@scripts/deps.sh --with-tools
@@ -111,6 +112,13 @@ $(BUILD)/test/integration: $(INTEG_SRC) $(HARNESS) tests/integration/harness.h
 	@echo '  CC      $@'
 	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Itests/integration \
 	    $(shell pkg-config --cflags jansson) -o $@ $(INTEG_SRC) $(HARNESS) \
+	    $(shell pkg-config --libs jansson) -lcriterion
+
+$(BUILD)/test/faults: $(FAULT_SRC) $(HARNESS) tests/integration/harness.h
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Itests/integration \
+	    $(shell pkg-config --cflags jansson) -o $@ $(FAULT_SRC) $(HARNESS) \
 	    $(shell pkg-config --libs jansson) -lcriterion
 
 clean:
