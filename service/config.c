@@ -98,6 +98,7 @@ static const struct int_setting int_settings[] = {
     S("ARGON2_PARALLELISM", 1, 1, 16, argon2_parallelism),
     S("HASH_THREADS", 2, 1, 64, hash_threads),
     S("LOGIN_MAX_FAILURES", 5, 1, 1000000, login_max_failures),
+    S("LOGIN_MAX_FAILURES_ADDR", 50, 1, 1000000, login_max_failures_addr),
     S("LOGIN_WINDOW_S", 900, 1, 86400, login_window_s),
 };
 #undef S

@@ -30,7 +30,8 @@ struct config {
     int argon2_parallelism;
     int hash_threads;
     /* login throttling */
-    int login_max_failures;  /* per account or address within the window */
+    int login_max_failures;      /* per e-mail address within the window */
+    int login_max_failures_addr; /* per client address (many users share a NAT) */
     int login_window_s;
     /* bootstrap */
     char *bootstrap_org;

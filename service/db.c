@@ -401,7 +401,8 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     p->conns = calloc((size_t)cfg->size, sizeof(*p->conns));
     if (!p->conninfo || !p->conns)
         abort();
-    snprintf(p->options, sizeof(p->options), "-c statement_timeout=%d",
+    /* UTC so every timestamp the API renders is the same, whatever the server says. */
+    snprintf(p->options, sizeof(p->options), "-c statement_timeout=%d -c TimeZone=UTC",
              cfg->statement_timeout_ms);
     TAILQ_INIT(&p->queue);
     atomic_store(&p->in_state[DBC_DOWN], cfg->size); /* calloc made every conn DOWN */

@@ -15,4 +15,27 @@ void h_healthz(struct req *r);
 void h_readyz(struct req *r);
 void h_metrics(struct req *r);
 
+/* auth.c */
+void h_login(struct req *r);
+void h_refresh(struct req *r);
+void h_logout(struct req *r);
+/* me.c */
+void h_me(struct req *r);
+/* users.c */
+void h_user_create(struct req *r);
+void h_user_list(struct req *r);
+/* teams.c */
+void h_team_create(struct req *r);
+void h_team_list(struct req *r);
+void h_member_put(struct req *r);
+void h_member_delete(struct req *r);
+/* supervisions.c */
+void h_supervision_put(struct req *r);
+void h_supervision_delete(struct req *r);
+/* organisation.c */
+void h_org_get(struct req *r);
+void h_org_patch(struct req *r);
+/* audit.c */
+void h_audit_list(struct req *r);
+
 #endif

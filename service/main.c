@@ -3,11 +3,15 @@
  *   reflectd            migrate the database, then serve
  *   reflectd --routes   print the routing table (CI compares it with the spec)
  *   reflectd --migrate  migrate and exit
+ *   reflectd bootstrap  migrate, create the BOOTSTRAP_* organisation and admin, exit
+ *   reflectd --seed-demo  migrate and load the demo organisation, exit
  *
  * Start-up order: configuration, migrations (blocking, before any thread),
  * the listening socket, the worker threads. The main thread then only waits
  * for SIGINT/SIGTERM on its own event loop and drives the shutdown. */
 #include "app.h"
+#include "bootstrap.h"
+#include "hasher.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -60,7 +64,12 @@ static int main_wait_for_signal(struct app *app)
 
 static int main_serve(struct app *app)
 {
-    if (migrate_run(app->cfg.database_url, 30) < 0)
+    if (migrate_run(app->cfg.database_url, 30) < 0 || bootstrap_from_config(&app->cfg) < 0)
+        return 1;
+    struct hasher_params hp = {app->cfg.argon2_t_cost, app->cfg.argon2_m_cost_kib,
+                               app->cfg.argon2_parallelism};
+    app->hasher = hasher_new(app->cfg.hash_threads, &hp);
+    if (!app->hasher)
         return 1;
     int fd = server_listen(app->cfg.listen_host, app->cfg.listen_port);
     if (fd < 0)
@@ -73,7 +82,8 @@ static int main_serve(struct app *app)
     log_info("listening on %s:%d with %d workers", app->cfg.listen_host, app->cfg.listen_port,
              app->cfg.workers);
     int rc = main_wait_for_signal(app);
-    server_join(app);
+    server_join(app, app->hasher);
+    app->hasher = NULL;
     log_info("stopped");
     return rc < 0 ? 1 : 0;
 }
@@ -102,8 +112,12 @@ int main(int argc, char **argv)
     int rc;
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0)
         rc = migrate_run(app.cfg.database_url, 30) < 0 ? 1 : 0;
+    else if (argc > 1 && strcmp(argv[1], "bootstrap") == 0)
+        rc = migrate_run(app.cfg.database_url, 30) < 0 || bootstrap_from_config(&app.cfg) < 0;
+    else if (argc > 1 && strcmp(argv[1], "--seed-demo") == 0)
+        rc = migrate_run(app.cfg.database_url, 30) < 0 || bootstrap_demo(&app.cfg) < 0;
     else if (argc > 1) {
-        fprintf(stderr, "usage: reflectd [--routes | --migrate]\n");
+        fprintf(stderr, "usage: reflectd [--routes | --migrate | bootstrap | --seed-demo]\n");
         rc = 2;
     } else
         rc = main_serve(&app);

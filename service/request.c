@@ -101,6 +101,12 @@ const char *req_peer(struct req *r)
     return addr ? addr : "-";
 }
 
+void req_keep_json(struct req *r, json_t *j)
+{
+    json_decref(r->kept);
+    r->kept = j;
+}
+
 void req_set_header(struct req *r, const char *name, const char *value)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
@@ -142,6 +148,7 @@ static void req_finish(struct req *r)
         req_access_log(r, usec);
     if (r->query)
         evhttp_clear_headers(r->query);
+    json_decref(r->kept);
     struct worker *w = r->worker;
     arena_free(&r->arena);
     free(r);

@@ -40,6 +40,7 @@ struct req {
     struct actor actor;
     int authenticated;
     req_db_continue db_next; /* where req_db() resumes */
+    json_t *kept;            /* released when the request ends */
     /* Handler scratch: what the next step of a multi-step handler needs. */
     void *state;
 };
@@ -55,6 +56,9 @@ const char *req_peer(struct req *r);
 /* Parses the body as a JSON object. On failure it has already answered the
  * client (400/415/413) and returns NULL. The value belongs to the request. */
 json_t *req_json_body(struct req *r);
+
+/* Keeps a JSON value alive until the request ends (one at a time). */
+void req_keep_json(struct req *r, json_t *j);
 
 /* Responses: each sends exactly one reply and finishes the request; r must
  * not be touched afterwards. json is stolen. */

@@ -11,6 +11,7 @@
 #include "server.h"
 #include "app.h"
 #include "db.h"
+#include "hasher.h"
 #include "log.h"
 #include "request.h"
 
@@ -180,11 +181,13 @@ void server_stop(struct app *app)
         event_active(app->workers[i]->stop_ev, EV_TIMEOUT, 0);
 }
 
-void server_join(struct app *app)
+void server_join(struct app *app, struct hasher *hasher)
 {
+    for (int i = 0; i < app->cfg.workers; i++)
+        pthread_join(app->workers[i]->thread, NULL);
+    hasher_free(hasher);
     for (int i = 0; i < app->cfg.workers; i++) {
         struct worker *w = app->workers[i];
-        pthread_join(w->thread, NULL);
         if (w->bound)
             evhttp_del_accept_socket(w->http, w->bound);
         evhttp_free(w->http);

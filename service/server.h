@@ -33,8 +33,10 @@ int server_listen(const char *host, int port);
 int server_start(struct app *app, int fd);
 /* Asks every worker to stop accepting and finish in-flight requests. */
 void server_stop(struct app *app);
-/* Waits for the workers and frees them. */
-void server_join(struct app *app);
+/* Waits for the workers, then stops the hasher (whose results go to the
+ * workers' loops, so it must stop before they are freed), then frees them. */
+struct hasher;
+void server_join(struct app *app, struct hasher *hasher);
 /* Bookkeeping from the request layer. */
 void worker_request_begin(struct worker *w);
 void worker_request_end(struct worker *w);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define TOKENS_LEEWAY_S 30 /* clock skew tolerated between instances */
@@ -156,4 +157,20 @@ const char *tokens_authenticate(struct tokens *t, const char *authorization, str
     while (*token == ' ')
         token++;
     return tokens_verify(t, token, (long)time(NULL), out);
+}
+
+int tokens_new_refresh(char out[44])
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[33]; /* 264 bits: 44 symbols, we keep 43 (258 bits) */
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return -1;
+    for (int i = 0, bit = 0; i < 43; i++, bit += 6) {
+        int byte = bit / 8, shift = bit % 8;
+        unsigned v = ((unsigned)raw[byte] << 8 | raw[byte + 1]) >> (10 - shift);
+        out[i] = alphabet[v & 63];
+    }
+    out[43] = '\0';
+    return 0;
 }

@@ -19,5 +19,7 @@ const char *tokens_authenticate(struct tokens *t, const char *authorization, str
 /* The same for a bare token at a given time (tests use this). */
 const char *tokens_verify(struct tokens *t, const char *jwt, long now, struct actor *out);
 int tokens_access_ttl(const struct tokens *t);
+/* A new refresh token: 256 random bits, base64url (43 characters + NUL). */
+int tokens_new_refresh(char out[44]);
 
 #endif

@@ -1,0 +1,146 @@
+/* api.c - what every resource handler shares: the caller's parameters, the
+ * "status + body" row convention, and the common rejections.
+ *
+ * Most statements answer with one row: (status, body[, etag[, detail]]). The statement
+ * decides the status because it is where authorization and existence are
+ * checked; the handler only turns that row into a response. Bodies are
+ * built by PostgreSQL (json_build_object) and sent as they come, so a
+ * response is never parsed and re-serialised on the way out. */
+#include "api.h"
+#include "problem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void api_actor_params(struct req *r, const char **params)
+{
+    params[0] = r->actor.user_id;
+    params[1] = r->actor.org_id;
+    params[2] = r->actor.session_id;
+}
+
+void api_reply_json_text(struct req *r, int status, const char *json)
+{
+    req_reply_text(r, status, "application/json", json);
+}
+
+static const char *api_detail(int status)
+{
+    switch (status) {
+    case 401:
+        return "The login session has ended; log in again.";
+    case 404:
+        return "No such resource.";
+    case 409:
+        return "This conflicts with an existing resource.";
+    case 412:
+        return "The resource has changed since you read it.";
+    case 422:
+        return "The request cannot be applied.";
+    default:
+        return NULL;
+    }
+}
+
+const char *api_if_match(struct req *r)
+{
+    const char *m = req_header(r, "If-Match");
+    if (!m || !*m) {
+        req_problem(r, 428, "Send If-Match with the ETag you last read.");
+        return NULL;
+    }
+    return m;
+}
+
+/* Does an If-None-Match header name this ETag ("*", one, or a list)? */
+static int api_etag_matches(const char *header, const char *etag)
+{
+    if (!header)
+        return 0;
+    if (strcmp(header, "*") == 0)
+        return 1;
+    size_t n = strlen(etag);
+    for (const char *p = header; (p = strstr(p, etag)); p += n) {
+        char after = p[n];
+        if (after == '\0' || after == ',' || after == ' ')
+            return 1;
+    }
+    return 0;
+}
+
+void api_reply_row(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        req_db_failed(r, res);
+        return;
+    }
+    PGresult *pg = res->res;
+    int status = atoi(PQgetvalue(pg, 0, 0));
+    int has_body = PQnfields(pg) > 1 && !PQgetisnull(pg, 0, 1);
+    if (PQnfields(pg) > 2 && !PQgetisnull(pg, 0, 2)) {
+        const char *etag = PQgetvalue(pg, 0, 2);
+        req_set_header(r, "ETag", etag);
+        if (status == 200 && api_etag_matches(req_header(r, "If-None-Match"), etag))
+            status = 304;
+    }
+    if (status >= 400) {
+        /* A statement may explain a refusal in a fourth column. */
+        int has_detail = PQnfields(pg) > 3 && !PQgetisnull(pg, 0, 3);
+        req_problem(r, status, has_detail ? PQgetvalue(pg, 0, 3) : api_detail(status));
+    } else if (status == 204 || status == 304 || !has_body) {
+        req_reply_empty(r, status);
+    } else {
+        api_reply_json_text(r, status, PQgetvalue(pg, 0, 1));
+    }
+}
+
+int api_reject_invalid(struct req *r, struct validator *v)
+{
+    if (v_ok(v))
+        return 0;
+    json_t *p = v->problem;
+    v->problem = NULL;
+    req_reply_problem(r, p);
+    return 1;
+}
+
+const char *api_uuid_param(struct req *r, int i)
+{
+    const char *s = req_param(r, i);
+    if (!s || !valid_uuid(s)) {
+        req_problem(r, 404, "No such resource.");
+        return NULL;
+    }
+    char *lower = arena_strdup(&r->arena, s);
+    for (char *c = lower; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    return lower;
+}
+
+/* The parsed body is kept alive by the arena's owner: we register it for
+ * release when the request ends by stashing it in the validator. */
+json_t *api_body(struct req *r, struct validator *v, const char *const *fields)
+{
+    json_t *body = req_json_body(r);
+    if (!body)
+        return NULL;
+    req_keep_json(r, body);
+    v_init(v, body, &r->arena);
+    if (fields)
+        v_known_fields(v, fields);
+    return body;
+}
+
+int api_page(struct req *r, struct page *pg)
+{
+    const char *bad = page_parse(&r->arena, req_query(r, "limit"), req_query(r, "cursor"), pg);
+    if (!bad)
+        return 1;
+    struct validator v;
+    v_init(&v, NULL, &r->arena);
+    v_error(&v, bad, strcmp(bad, "limit") == 0 ? "must be an integer from 1 to 100"
+                                                : "is not a cursor this service gave out");
+    api_reject_invalid(r, &v);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* api.h - helpers every resource handler shares. */
+#ifndef REFLECTD_API_H
+#define REFLECTD_API_H
+
+#include "pagination.h"
+#include "request.h"
+#include "validate.h"
+
+/* The ETag of a row, from its updated_at: strong, quoted. */
+#define SQL_ETAG(ts) "('\"' || (extract(epoch FROM " ts ") * 1000000)::bigint || '\"')"
+
+/* The If-Match header; NULL (and 428 sent) when the client did not send one. */
+const char *api_if_match(struct req *r);
+/* Fills params[0..2] with the caller ($1 user, $2 organisation, $3 session). */
+void api_actor_params(struct req *r, const char **params);
+/* Answers from a statement that returns one row (status, body[, etag[,
+ * detail]]): status is the HTTP status; body is JSON text (ignored for
+ * 204/304 and errors); etag, when not NULL, becomes the ETag header. An
+ * error status gets a problem body with detail, or a standard one. */
+void api_reply_row(struct req *r, struct db_result *res);
+/* Sends the validator's 422 when it failed; returns 1 when it did. */
+int api_reject_invalid(struct req *r, struct validator *v);
+/* A path parameter that must be a UUID: NULL (and 404 sent) otherwise. */
+const char *api_uuid_param(struct req *r, int i);
+/* Parses the body, then checks it has only the allowed fields. */
+json_t *api_body(struct req *r, struct validator *v, const char *const *fields);
+/* Reads ?limit and ?cursor; 0 (and 422 sent) when either is invalid. */
+int api_page(struct req *r, struct page *pg);
+/* Replies with a JSON text produced by the database (no re-parsing). */
+void api_reply_json_text(struct req *r, int status, const char *json);
+
+#endif

@@ -1,0 +1,40 @@
+/* audit.c - the audit log for admins: GET /v1/audit.
+ *
+ * Rows are written by the statements that read or change someone's data
+ * (see SQL_AUDIT in policy.h), in the same transaction as the change. Here
+ * they are only listed, newest first, for the caller's organisation. */
+#include "api.h"
+#include "handlers.h"
+#include "pagination.h"
+#include "policy.h"
+
+#define SQL_AUDIT_JSON(a)                                                                          \
+    "json_build_object('id', " a ".id, 'at', " a ".at, 'actor_id', " a ".actor_id, 'action', " a  \
+    ".action, 'subject_user_id', " a ".subject_user_id, 'object_type', " a ".object_type,"         \
+    " 'object_id', " a ".object_id)"
+
+/* Newest first, so the keyset runs backwards: rows before the cursor. */
+static const char SQL_AUDIT_LIST[] =
+    "WITH " SQL_ACTOR ", page AS (SELECT a.* FROM audit_log a WHERE a.organisation_id = $2"
+    " AND " SQL_IS_ADMIN " AND ($5::bigint IS NULL OR (a.at, a.id) < ('epoch'::timestamptz"
+    " + $5::bigint * interval '1 microsecond', $6::uuid))"
+    " ORDER BY a.at DESC, a.id DESC LIMIT $4::int + 1),"
+    " shown AS (SELECT * FROM page ORDER BY at DESC, id DESC LIMIT $4::int)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
+    " json_build_object('items', coalesce((SELECT json_agg(" SQL_AUDIT_JSON("shown")
+    " ORDER BY shown.at DESC, shown.id DESC) FROM shown), '[]'::json),"
+    " 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int THEN (SELECT "
+    SQL_CURSOR("shown.at", "shown.id") " FROM shown ORDER BY shown.at, shown.id LIMIT 1) END)";
+
+void h_audit_list(struct req *r)
+{
+    struct page pg;
+    if (!api_page(r, &pg))
+        return;
+    const char *p[6];
+    api_actor_params(r, p);
+    p[3] = pg.limit;
+    p[4] = pg.after_ts;
+    p[5] = pg.after_id;
+    req_db(r, SQL_AUDIT_LIST, 6, p, api_reply_row);
+}

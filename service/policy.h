@@ -1,0 +1,49 @@
+/* policy.h - who may do what: the authorization rules, as SQL.
+ *
+ * Authorization is decided inside the statement that does the work, so a
+ * request costs one round trip and the rule is checked against the same
+ * snapshot the work sees (no window between "may I?" and "do it"). These
+ * fragments are the only place the rules are written; handlers compose them.
+ *
+ * Every authenticated statement takes the caller as its first three
+ * parameters ($1 user id, $2 organisation id, $3 session id, filled by
+ * api_actor_params) and starts with WITH SQL_ACTOR. The actor row exists
+ * only while the user exists, is not erased, belongs to that organisation
+ * and the login session is open: logout and erasure therefore take effect
+ * on the next request, not when the access token expires.
+ *
+ * Tenant isolation: every lookup of a tenant-owned row also matches
+ * organisation_id = $2, so another organisation's ids behave exactly like
+ * ids that do not exist (404). */
+#ifndef REFLECTD_POLICY_H
+#define REFLECTD_POLICY_H
+
+#define SQL_ACTOR                                                                                  \
+    "actor AS (SELECT u.id, u.organisation_id, u.roles FROM users u"                               \
+    " JOIN sessions s ON s.id = $3::uuid AND s.user_id = u.id AND s.revoked_at IS NULL"            \
+    " AND s.expires_at > now()"                                                                     \
+    " WHERE u.id = $1::uuid AND u.organisation_id = $2::uuid AND u.deleted_at IS NULL)"
+
+/* The session is gone (logout, reuse detected, erased user): 401. */
+#define SQL_NO_ACTOR "NOT EXISTS (SELECT 1 FROM actor)"
+/* Organisation roles. */
+#define SQL_IS_ADMIN "EXISTS (SELECT 1 FROM actor WHERE 'admin' = ANY (actor.roles))"
+#define SQL_IS_PRAKTIJKOPLEIDER                                                                    \
+    "EXISTS (SELECT 1 FROM actor WHERE 'praktijkopleider' = ANY (actor.roles))"
+/* Sees every team of the organisation (admin, praktijkopleider). */
+#define SQL_SEES_ALL_TEAMS                                                                         \
+    "EXISTS (SELECT 1 FROM actor WHERE actor.roles && ARRAY['admin','praktijkopleider'])"
+/* A user of the caller's organisation, not erased. */
+#define SQL_ORG_USER(id)                                                                           \
+    "EXISTS (SELECT 1 FROM users ou WHERE ou.id = " id " AND ou.organisation_id = $2::uuid"       \
+    " AND ou.deleted_at IS NULL)"
+/* A team of the caller's organisation. */
+#define SQL_ORG_TEAM(id)                                                                           \
+    "EXISTS (SELECT 1 FROM teams ot WHERE ot.id = " id " AND ot.organisation_id = $2::uuid)"
+
+/* A row for the audit log: the caller did action to subject's object. */
+#define SQL_AUDIT(action, subject, type, object)                                                   \
+    "INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id, object_type,"       \
+    " object_id) SELECT $2::uuid, $1::uuid, " action ", " subject ", " type ", " object
+
+#endif

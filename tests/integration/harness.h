@@ -1,0 +1,100 @@
+/* harness.h - what every integration and fault test uses to talk to reflectd.
+ *
+ * A small blocking HTTP/1.1 client over raw sockets (one request per
+ * connection, "Connection: close"), a few criterion assertions for the shapes
+ * every response shares, and spawning/stopping private server processes for
+ * tests that need special configuration.
+ *
+ *     struct http_resp r;
+ *     cr_assert_eq(http_get(test_addr(), "/healthz", NULL, &r), 0);
+ *     expect_status(&r, 200);
+ *     cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")), "ok");
+ *     http_resp_free(&r);
+ *
+ * Addresses are "host:port" ("127.0.0.1:8080", "[::1]:8080"). Every socket
+ * operation times out after HTTP_TIMEOUT_S seconds, so a hanging server fails
+ * a test instead of stalling the run. */
+#ifndef REFLECTD_TEST_HARNESS_H
+#define REFLECTD_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define HTTP_TIMEOUT_S 5
+
+struct http_resp {
+    int status;      /* from the status line */
+    char *head;      /* status line and header lines as received, CRLF-separated */
+    char *body;      /* body_len bytes, plus a terminating NUL for convenience */
+    size_t body_len;
+    json_t *json;    /* the body parsed when Content-Type is JSON (incl. problem+json) */
+    char *fields_;   /* private: parsed headers for http_header() */
+};
+
+/* Frees everything a response holds and zeroes it; safe on a zeroed struct
+ * and safe to call twice. */
+void http_resp_free(struct http_resp *r);
+/* The value of the first header named name (case-insensitive), with
+ * surrounding whitespace removed, or NULL. The pointer belongs to r and stays
+ * valid until http_resp_free(r). */
+const char *http_header(const struct http_resp *r, const char *name);
+
+/* One request. token adds "Authorization: Bearer <token>"; json_body is sent
+ * with Content-Type: application/json (unless extra_headers names its own
+ * Content-Type); extra_headers is raw "Name: value\r\n" lines. Returns 0 when
+ * a complete response was read, -1 on a socket error, a timeout or a
+ * response that is not HTTP. out is always initialised (zeroed on -1). */
+int http_call(const char *addr, const char *method, const char *path, const char *token,
+              const char *json_body, const char *extra_headers, struct http_resp *out);
+/* The same with a jansson body (borrowed, serialised compactly; may be NULL). */
+int http_call_json(const char *addr, const char *method, const char *path, const char *token,
+                   const json_t *body, const char *extra_headers, struct http_resp *out);
+/* GET without extras. */
+int http_get(const char *addr, const char *path, const char *token, struct http_resp *out);
+/* Sends bytes exactly as given (malformed requests) and reads the reply to
+ * EOF. Returns 0 when an HTTP response came back, -1 otherwise (including
+ * when the server just closed the connection). */
+int http_raw(const char *addr, const void *bytes, size_t n, struct http_resp *out);
+/* A connected socket with the harness's timeouts, for tests that need to hold
+ * a connection open or write slowly; -1 on failure. The caller closes it. */
+int http_connect(const char *addr);
+
+/* Criterion assertions (they end the test on failure, printing the body). */
+void expect_status(const struct http_resp *r, int status);
+/* status, application/problem+json, and {type, title, status, detail}. */
+void expect_problem(const struct http_resp *r, int status);
+/* The headers every reflectd response carries (request id, no caching...). */
+void expect_common_headers(const struct http_resp *r);
+
+/* The shared server of this run ($REFLECTD_ADDR); fails the test if unset. */
+const char *test_addr(void);
+/* prefix-<pid>-<counter>-<nanoseconds>: unique across processes and runs,
+ * for e-mail addresses and names. Returns buf. */
+char *test_unique(char *buf, size_t n, const char *prefix);
+
+/* A private server process. log is the file receiving its stderr and
+ * stdout; exit_status is set by server_stop(). */
+struct spawned {
+    pid_t pid;
+    char addr[64];
+    char log[128];
+    int exit_status;
+};
+
+/* Starts $REFLECTD_BIN (default bin/reflectd) on a free loopback port with
+ * the caller's environment plus WORKERS=2 and ACCESS_LOG=off, then extra_env
+ * ("K=V" strings, NULL-terminated, may be NULL; later values win). Waits up
+ * to 10 s for /healthz. Returns 0, or -1 (printing the server's log) when it
+ * did not come up. */
+int server_spawn(struct spawned *s, const char *const *extra_env);
+/* SIGTERM, then waits up to 15 s (SIGKILL after that). Returns the exit
+ * status (0 for a clean shutdown), 128+signal when killed by a signal, -1
+ * on a wait error. Prints the server's log when the status is not 0. Safe to
+ * call again after the server is gone (returns the saved status). */
+int server_stop(struct spawned *s);
+/* Polls path on s until it answers want or timeout_ms passes; returns the
+ * last status seen (-1 when nothing answered). */
+int http_wait_status(const char *addr, const char *path, int want, int timeout_ms);
+
+#endif
