@@ -25,7 +25,7 @@ ASAN_LIB  := $(filter-out $(BUILD)/asan/main.o,$(ASAN_OBJ))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 FAULT_SRC := $(wildcard tests/faults/test_*.c)
-HARNESS   := tests/integration/harness.c
+HARNESS   := tests/integration/harness.c tests/integration/fixtures.c
 
 .PHONY: all run test build deps tools lint format bench clean help unit integration spec-check
 
@@ -107,12 +107,13 @@ $(BUILD)/test/unit-asan: $(UNIT_SRC) $(ASAN_LIB)
 	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) $(INCLUDES) $(PKG_CFLAGS) -o $@ $^ \
 	    $(PKG_LIBS) -lcriterion
 
-$(BUILD)/test/integration: $(INTEG_SRC) $(HARNESS) tests/integration/harness.h
+$(BUILD)/test/integration: $(INTEG_SRC) $(HARNESS) tests/integration/harness.h \
+                           tests/integration/fixtures.h
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
 	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Itests/integration \
-	    $(shell pkg-config --cflags jansson) -o $@ $(INTEG_SRC) $(HARNESS) \
-	    $(shell pkg-config --libs jansson) -lcriterion
+	    $(shell pkg-config --cflags jansson libjwt) -o $@ $(INTEG_SRC) $(HARNESS) \
+	    $(shell pkg-config --libs jansson libjwt) -lcriterion
 
 $(BUILD)/test/faults: $(FAULT_SRC) $(HARNESS) tests/integration/harness.h
 	@mkdir -p $(dir $@)

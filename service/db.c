@@ -69,6 +69,7 @@ struct db_pool {
      * worker, may read every pool's figures without a lock. */
     atomic_int in_state[4]; /* connections per enum db_conn_state */
     atomic_int waiting;
+    int closing; /* db_pool_free is running: no new work */
 };
 
 static void db_conn_connect(struct db_conn *c);
@@ -421,6 +422,13 @@ void db_query(struct db_pool *p, const char *sql, int nparams, const char *const
               db_callback cb, void *arg)
 {
     struct db_query *q = db_query_new(p, sql, nparams, values, cb, arg);
+    if (p->closing) {
+        /* The loop has stopped, so nothing could run a deferred callback:
+         * fail now. Callers issue queries as their last act, so this is
+         * safe for them. */
+        db_query_finish(q, DB_UNAVAILABLE, NULL);
+        return;
+    }
     if (db_pool_count(p, DBC_DOWN) == p->cfg.size) {
         db_query_fail_later(q, DB_UNAVAILABLE);
         return;
@@ -462,6 +470,7 @@ void db_pool_free(struct db_pool *p)
 {
     if (!p)
         return;
+    p->closing = 1;
     struct db_query *q;
     while ((q = TAILQ_FIRST(&p->queue))) {
         TAILQ_REMOVE(&p->queue, q, next);
