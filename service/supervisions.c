@@ -14,7 +14,8 @@
         "$5::uuid") " AS visible,"                                                                 \
     " EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = $4 AND m.role = 'student')"           \
     " AS is_student,"                                                                              \
-    " (EXISTS (SELECT 1 FROM team_members s JOIN team_members w ON w.team_id = s.team_id"          \
+    " $4::uuid <> $5::uuid AND (EXISTS (SELECT 1 FROM team_members s JOIN team_members w"          \
+    " ON w.team_id = s.team_id"                                                                    \
     " WHERE s.user_id = $4 AND s.role = 'student' AND w.user_id = $5"                              \
     " AND w.role = 'werkbegeleider') OR EXISTS (SELECT 1 FROM users p WHERE p.id = $5"             \
     " AND p.organisation_id = $2 AND 'praktijkopleider' = ANY (p.roles))) AS can_supervise)"

@@ -395,8 +395,7 @@ void expect_problem(const struct http_resp *r, int status)
     cr_assert(json_is_object(r->json), "problem body is not a JSON object: %s", r->body);
     const char *type = json_string_value(json_object_get(r->json, "type"));
     const char *title = json_string_value(json_object_get(r->json, "title"));
-    cr_assert(type && strncmp(type, "https://", 8) == 0, "problem type must be a URI: %s",
-              r->body);
+    cr_assert(type && strncmp(type, "https://", 8) == 0, "problem type must be a URI: %s", r->body);
     cr_assert(title && *title, "problem needs a title: %s", r->body);
     cr_assert(json_is_string(json_object_get(r->json, "detail")), "problem needs a detail: %s",
               r->body);
@@ -431,8 +430,8 @@ char *test_unique(char *buf, size_t n, const char *prefix)
     static unsigned counter;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(buf, n, "%s-%ld-%u-%lld%09ld", prefix, (long)getpid(), ++counter,
-             (long long)ts.tv_sec, ts.tv_nsec);
+    snprintf(buf, n, "%s-%ld-%u-%lld%09ld", prefix, (long)getpid(), ++counter, (long long)ts.tv_sec,
+             ts.tv_nsec);
     return buf;
 }
 

@@ -24,12 +24,12 @@
 #define HTTP_TIMEOUT_S 5
 
 struct http_resp {
-    int status;      /* from the status line */
-    char *head;      /* status line and header lines as received, CRLF-separated */
-    char *body;      /* body_len bytes, plus a terminating NUL for convenience */
+    int status; /* from the status line */
+    char *head; /* status line and header lines as received, CRLF-separated */
+    char *body; /* body_len bytes, plus a terminating NUL for convenience */
     size_t body_len;
-    json_t *json;    /* the body parsed when Content-Type is JSON (incl. problem+json) */
-    char *fields_;   /* private: parsed headers for http_header() */
+    json_t *json;  /* the body parsed when Content-Type is JSON (incl. problem+json) */
+    char *fields_; /* private: parsed headers for http_header() */
 };
 
 /* Frees everything a response holds and zeroes it; safe on a zeroed struct

@@ -1,0 +1,112 @@
+/* test_db_outage.c - the server while PostgreSQL is gone, and after it returns.
+ *
+ * Stops (or SIGKILLs) the run's PostgreSQL cluster ($PG_DIR, through
+ * scripts/pg.sh) under a private server and checks that requests needing the
+ * database get a prompt 503 with Retry-After instead of hanging, that the
+ * process stays up and /healthz keeps answering, and that the pool
+ * reconnects by itself once the database is back. The fixture restarts
+ * PostgreSQL whatever happens, so later runs find it up. Run with --jobs 1:
+ * these tests take the shared database away from everyone. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct spawned server;
+
+static int pg(const char *action)
+{
+    const char *dir = getenv("PG_DIR");
+    cr_assert(dir && *dir, "PG_DIR is not set (run through scripts/test.sh)");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", action, dir);
+    return system(cmd);
+}
+
+static void outage_init(void)
+{
+    cr_assert_eq(server_spawn(&server, NULL), 0, "server did not start");
+    cr_assert_eq(http_wait_status(server.addr, "/readyz", 200, 10000), 200,
+                 "server never became ready");
+}
+
+static void outage_fini(void)
+{
+    if (pg("start") != 0)
+        fprintf(stderr, "could not restart PostgreSQL in %s\n", getenv("PG_DIR"));
+    server_stop(&server);
+}
+
+TestSuite(db_outage, .init = outage_init, .fini = outage_fini, .timeout = 90);
+
+static void expect_unavailable(const char *path)
+{
+    struct http_resp r;
+    /* The harness's 5 s socket timeout is the bound: a hang fails here. */
+    cr_assert_eq(http_get(server.addr, path, NULL, &r), 0, "%s did not answer", path);
+    expect_problem(&r, 503);
+    expect_common_headers(&r);
+    const char *ra = http_header(&r, "Retry-After");
+    cr_assert(ra && atoi(ra) > 0, "503 needs a positive Retry-After:\n%s", r.head);
+    http_resp_free(&r);
+}
+
+static void expect_healthy(void)
+{
+    struct http_resp r;
+    cr_assert_eq(http_get(server.addr, "/healthz", NULL, &r), 0, "/healthz did not answer");
+    expect_status(&r, 200);
+    http_resp_free(&r);
+}
+
+static double pool_gauge(const char *state)
+{
+    struct http_resp r;
+    char series[80];
+    snprintf(series, sizeof(series), "reflectd_db_pool_connections{state=\"%s\"} ", state);
+    cr_assert_eq(http_get(server.addr, "/metrics", NULL, &r), 0);
+    expect_status(&r, 200);
+    const char *line = strstr(r.body, series);
+    cr_assert(line, "%s missing from /metrics", series);
+    double v = strtod(line + strlen(series), NULL);
+    http_resp_free(&r);
+    return v;
+}
+
+/* Shared by both outages: what must hold while the database is away, and
+ * that the pool heals when it is back. */
+static void check_outage_and_recovery(void)
+{
+    for (int i = 0; i < 5; i++)
+        expect_unavailable("/readyz");
+    expect_healthy();
+    cr_assert_gt(pool_gauge("down") + pool_gauge("connecting"), 0,
+                 "the pool should report lost connections");
+    cr_assert_eq(pg("start"), 0, "PostgreSQL did not start again");
+    cr_assert_eq(http_wait_status(server.addr, "/readyz", 200, 15000), 200,
+                 "the pool did not reconnect within 15 s");
+    /* One connection suffices for /readyz; the others follow within their
+     * reconnect back-off. */
+    int waited = 0;
+    while (pool_gauge("down") > 0 && waited++ < 100)
+        usleep(100 * 1000);
+    cr_assert_eq(pool_gauge("down"), 0, "connections still down 10 s after recovery");
+    expect_healthy();
+}
+
+Test(db_outage, clean_stop_gives_503_then_recovers)
+{
+    cr_assert_eq(pg("stop"), 0, "could not stop PostgreSQL");
+    check_outage_and_recovery();
+    cr_assert_eq(server_stop(&server), 0, "server exited uncleanly after the outage");
+}
+
+Test(db_outage, killed_database_gives_503_then_recovers)
+{
+    cr_assert_eq(pg("kill"), 0, "could not kill PostgreSQL");
+    check_outage_and_recovery();
+    cr_assert_eq(server_stop(&server), 0, "server exited uncleanly after the outage");
+}
