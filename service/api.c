@@ -7,6 +7,7 @@
  * built by PostgreSQL (json_build_object) and sent as they come, so a
  * response is never parsed and re-serialised on the way out. */
 #include "api.h"
+#include "app.h"
 #include "problem.h"
 
 #include <stdlib.h>
@@ -143,4 +144,31 @@ int api_page(struct req *r, struct page *pg)
                                                 : "is not a cursor this service gave out");
     api_reject_invalid(r, &v);
     return 0;
+}
+
+int api_sync_since(struct req *r, const char **since)
+{
+    const char *s = req_query(r, "updated_since");
+    *since = NULL;
+    if (!s)
+        return 1;
+    if (!valid_timestamp(s)) {
+        struct validator v;
+        v_init(&v, NULL, &r->arena);
+        v_error(&v, "updated_since", "must be an RFC 3339 date-time with a time zone");
+        api_reject_invalid(r, &v);
+        return 0;
+    }
+    *since = s;
+    return 1;
+}
+
+/* A row's updated_at is the start time of the transaction that wrote it,
+ * which may commit after rows with later timestamps have been read. No
+ * write runs longer than the statement timeout, so looking back that far
+ * (plus a second) before updated_since catches every late commit: a sync
+ * may see a row twice, never miss one. Clients apply changes idempotently. */
+const char *api_sync_overlap(struct req *r)
+{
+    return arena_printf(&r->arena, "%d", r->app->cfg.statement_timeout_ms / 1000 + 1);
 }

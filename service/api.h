@@ -26,6 +26,11 @@ const char *api_uuid_param(struct req *r, int i);
 json_t *api_body(struct req *r, struct validator *v, const char *const *fields);
 /* Reads ?limit and ?cursor; 0 (and 422 sent) when either is invalid. */
 int api_page(struct req *r, struct page *pg);
+/* Reads ?updated_since (RFC 3339); *since stays NULL when absent. 0 (and
+ * 422 sent) when it is not a valid timestamp. */
+int api_sync_since(struct req *r, const char **since);
+/* Seconds a sync looks back before updated_since (see api.c). */
+const char *api_sync_overlap(struct req *r);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
 

@@ -35,6 +35,12 @@ void h_supervision_delete(struct req *r);
 /* organisation.c */
 void h_org_get(struct req *r);
 void h_org_patch(struct req *r);
+/* reflections.c */
+void h_reflection_create(struct req *r);
+void h_reflection_list(struct req *r);
+void h_reflection_get(struct req *r);
+void h_reflection_patch(struct req *r);
+void h_reflection_delete(struct req *r);
 /* audit.c */
 void h_audit_list(struct req *r);
 

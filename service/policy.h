@@ -41,6 +41,24 @@
 #define SQL_ORG_TEAM(id)                                                                           \
     "EXISTS (SELECT 1 FROM teams ot WHERE ot.id = " id " AND ot.organisation_id = $2::uuid)"
 
+/* The caller supervises student (an assignment by an admin). */
+#define SQL_SUPERVISES(student)                                                                    \
+    "EXISTS (SELECT 1 FROM supervisions sv WHERE sv.student_id = " student                         \
+    " AND sv.supervisor_id = $1::uuid)"
+/* May the caller read reflection row x? Its owner may; anyone else only
+ * while it is shared with them AND they still supervise the owner, so that
+ * ending a supervision ends access to everything shared before. Nobody
+ * else, whatever their role: a teammanager sees no reflection. */
+#define SQL_READS_REFLECTION(x)                                                                    \
+    "(" x ".owner_id = $1::uuid OR (EXISTS (SELECT 1 FROM reflection_shares sh"                    \
+    " WHERE sh.reflection_id = " x ".id AND sh.user_id = $1::uuid) AND " SQL_SUPERVISES(           \
+        x ".owner_id") "))"
+/* The same rule for learning goals. */
+#define SQL_READS_GOAL(g)                                                                          \
+    "(" g ".owner_id = $1::uuid OR (EXISTS (SELECT 1 FROM goal_shares gs"                          \
+    " WHERE gs.goal_id = " g ".id AND gs.user_id = $1::uuid) AND " SQL_SUPERVISES(                 \
+        g ".owner_id") "))"
+
 /* A row for the audit log: the caller did action to subject's object. */
 #define SQL_AUDIT(action, subject, type, object)                                                   \
     "INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id, object_type,"       \

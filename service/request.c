@@ -163,7 +163,7 @@ static void req_send(struct req *r, int status, struct evbuffer *body)
     req_set_header(r, "X-Content-Type-Options", "nosniff");
     req_set_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     req_set_header(r, "Referrer-Policy", "no-referrer");
-    evhttp_send_reply(r->ev, status, problem_title(status), body);
+    evhttp_send_reply(r->ev, status, NULL, body); /* libevent picks the phrase */
     req_finish(r);
 }
 

@@ -24,5 +24,10 @@ const struct route routes[] = {
     {M_DELETE, "/v1/students/{student_id}/supervisors/{user_id}", h_supervision_delete,
      ROUTE_AUTH},
     {M_GET, "/v1/audit", h_audit_list, ROUTE_AUTH},
+    {M_POST, "/v1/reflections", h_reflection_create, ROUTE_AUTH},
+    {M_GET, "/v1/reflections", h_reflection_list, ROUTE_AUTH},
+    {M_GET, "/v1/reflections/{id}", h_reflection_get, ROUTE_AUTH},
+    {M_PATCH, "/v1/reflections/{id}", h_reflection_patch, ROUTE_AUTH},
+    {M_DELETE, "/v1/reflections/{id}", h_reflection_delete, ROUTE_AUTH},
 };
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -9,7 +9,9 @@
 #include "problem.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void v_init(struct validator *v, json_t *body, struct arena *a)
 {
@@ -236,5 +238,108 @@ const char *v_enum_array(struct validator *v, const char *field, const char *con
     }
     out[n++] = '}';
     out[n] = '\0';
+    return out;
+}
+
+static int digits(const char *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int num(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+int valid_date(const char *s)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(s) < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+        !digits(s + 8, 2))
+        return 0;
+    int y = num(s, 4), m = num(s + 5, 2), d = num(s + 8, 2);
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
+}
+
+int valid_timestamp(const char *s)
+{
+    if (!valid_date(s) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' ||
+        !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+        return 0;
+    if (num(s + 11, 2) > 23 || num(s + 14, 2) > 59 || num(s + 17, 2) > 60)
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        int n = 0;
+        while (p[1 + n] >= '0' && p[1 + n] <= '9')
+            n++;
+        if (n < 1 || n > 9)
+            return 0;
+        p += 1 + n;
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+        return 1;
+    return (*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) &&
+           p[6] == '\0' && num(p + 1, 2) <= 23 && num(p + 4, 2) <= 59;
+}
+
+const char *v_date(struct validator *v, const char *field, enum v_presence p)
+{
+    json_t *j = v_field(v, field, p);
+    if (!j)
+        return NULL;
+    if (!json_is_string(j) || strlen(json_string_value(j)) != 10 ||
+        !valid_date(json_string_value(j))) {
+        v_error(v, field, "must be a date (YYYY-MM-DD)");
+        return NULL;
+    }
+    return arena_strdup(v->arena, json_string_value(j));
+}
+
+const char *v_uuid_array(struct validator *v, const char *field, size_t max, int *present)
+{
+    json_t *j = json_object_get(v->body, field);
+    if (present)
+        *present = j != NULL;
+    if (!j)
+        return present ? NULL : "{}";
+    size_t i;
+    json_t *el;
+    if (!json_is_array(j) || json_array_size(j) > max) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "must be an array of at most %zu UUIDs", max);
+        v_error(v, field, msg);
+        return NULL;
+    }
+    char *out = arena_alloc(v->arena, 3 + json_array_size(j) * 37);
+    size_t n = 0;
+    out[n++] = '{';
+    json_array_foreach(j, i, el)
+    {
+        if (!json_is_string(el) || !valid_uuid(json_string_value(el))) {
+            v_error(v, field, "must contain only UUIDs");
+            return NULL;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcasecmp(json_string_value(json_array_get(j, k)), json_string_value(el)) == 0) {
+                v_error(v, field, "contains a value twice");
+                return NULL;
+            }
+        n += (size_t)sprintf(out + n, "%s%s", i ? "," : "", json_string_value(el));
+    }
+    out[n++] = '}';
+    out[n] = '\0';
+    for (char *c = out; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
     return out;
 }

@@ -39,7 +39,16 @@ int v_bool(struct validator *v, const char *field, enum v_presence p, int *out);
 /* An array of distinct enum values; returns a PostgreSQL array literal
  * ("{a,b}") in the arena, "{}" when absent, NULL when invalid. */
 const char *v_enum_array(struct validator *v, const char *field, const char *const *allowed);
+/* A calendar date YYYY-MM-DD (years 1900-2999). */
+const char *v_date(struct validator *v, const char *field, enum v_presence p);
+/* An array of distinct UUIDs (at most max); a PostgreSQL array literal,
+ * "{}" when absent (or NULL with *present = 0 when absent and present is
+ * given), NULL when invalid. */
+const char *v_uuid_array(struct validator *v, const char *field, size_t max, int *present);
 int v_ok(const struct validator *v);
+int valid_date(const char *s);
+/* RFC 3339 date-time with a zone ("2026-11-25T12:00:00Z", "...+01:00"). */
+int valid_timestamp(const char *s);
 
 /* Pure checks, also used for path and query parameters. */
 int valid_uuid(const char *s);
