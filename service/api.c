@@ -172,3 +172,16 @@ const char *api_sync_overlap(struct req *r)
 {
     return arena_printf(&r->arena, "%d", r->app->cfg.statement_timeout_ms / 1000 + 1);
 }
+
+const char *api_enum_query(struct req *r, const char *name, const char *value,
+                           const char *const *allowed)
+{
+    for (size_t i = 0; allowed[i]; i++)
+        if (strcmp(value, allowed[i]) == 0)
+            return allowed[i];
+    struct validator v;
+    v_init(&v, NULL, &r->arena);
+    v_error(&v, name, "is not one of the allowed values");
+    api_reject_invalid(r, &v);
+    return NULL;
+}

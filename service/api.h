@@ -31,6 +31,10 @@ int api_page(struct req *r, struct page *pg);
 int api_sync_since(struct req *r, const char **since);
 /* Seconds a sync looks back before updated_since (see api.c). */
 const char *api_sync_overlap(struct req *r);
+/* A query parameter that must be one of allowed; NULL (and 422 sent)
+ * otherwise. */
+const char *api_enum_query(struct req *r, const char *name, const char *value,
+                           const char *const *allowed);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
 

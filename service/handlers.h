@@ -41,6 +41,19 @@ void h_reflection_list(struct req *r);
 void h_reflection_get(struct req *r);
 void h_reflection_patch(struct req *r);
 void h_reflection_delete(struct req *r);
+/* reflection_shares.c */
+void h_reflection_share_put(struct req *r);
+void h_reflection_share_delete(struct req *r);
+/* students.c */
+void h_students(struct req *r);
+void h_student_reflections(struct req *r);
+/* feedback.c */
+void h_reflection_feedback_post(struct req *r);
+void h_reflection_feedback_list(struct req *r);
+void h_goal_feedback_post(struct req *r);
+void h_goal_feedback_list(struct req *r);
+void h_feedback_request_post(struct req *r);
+void h_feedback_request_inbox(struct req *r);
 /* audit.c */
 void h_audit_list(struct req *r);
 

@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "pagination.h"
 #include "policy.h"
+#include "reflections_sql.h"
 
 #include <string.h>
 
@@ -28,24 +29,6 @@ static const char *const dimensions[] = {"mensen", "processen", "systemen", NULL
 static const char *const statuses[] = {"draft", "final", NULL};
 static const char *const starr_parts[] = {"situation", "task", "action", "result", "reflection",
                                           NULL};
-
-/* goals: an expression giving the goal ids as a json array. */
-#define SQL_REFLECTION_JSON(x, goals)                                                              \
-    "json_build_object('id', " x ".id, 'owner_id', " x ".owner_id, 'team_id', " x ".team_id,"     \
-    " 'occurred_on', " x ".occurred_on, 'situation', " x ".situation, 'task', " x ".task,"        \
-    " 'action', " x ".action, 'result', " x ".result, 'reflection', " x ".reflection,"           \
-    " 'transfer', " x ".transfer, 'status', " x ".status, 'vermogens', to_json(" x ".vermogens),"  \
-    " 'dimensions', to_json(" x ".dimensions), 'goal_ids', " goals ", 'shared_with',"              \
-    " coalesce((SELECT json_agg(sw.user_id ORDER BY sw.user_id) FROM reflection_shares sw"        \
-    " WHERE sw.reflection_id = " x ".id), '[]'::json), 'created_at', " x ".created_at,"            \
-    " 'updated_at', " x ".updated_at)"
-#define SQL_STORED_GOALS(x)                                                                        \
-    "coalesce((SELECT json_agg(rg.goal_id ORDER BY rg.goal_id) FROM reflection_goals rg"          \
-    " WHERE rg.reflection_id = " x ".id), '[]'::json)"
-#define SQL_GIVEN_GOALS(param)                                                                     \
-    "coalesce((SELECT json_agg(g ORDER BY g) FROM unnest(" param "::uuid[]) g), '[]'::json)"
-#define SQL_TOMBSTONE(x)                                                                           \
-    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " x ".updated_at)"
 
 /* Checks shared by create and update: the team is one the student is in,
  * the goals are the student's own. $team and $goals may be NULL (unchanged). */

@@ -29,5 +29,15 @@ const struct route routes[] = {
     {M_GET, "/v1/reflections/{id}", h_reflection_get, ROUTE_AUTH},
     {M_PATCH, "/v1/reflections/{id}", h_reflection_patch, ROUTE_AUTH},
     {M_DELETE, "/v1/reflections/{id}", h_reflection_delete, ROUTE_AUTH},
+    {M_PUT, "/v1/reflections/{id}/shares/{user_id}", h_reflection_share_put, ROUTE_AUTH},
+    {M_DELETE, "/v1/reflections/{id}/shares/{user_id}", h_reflection_share_delete, ROUTE_AUTH},
+    {M_POST, "/v1/reflections/{id}/feedback", h_reflection_feedback_post, ROUTE_AUTH},
+    {M_GET, "/v1/reflections/{id}/feedback", h_reflection_feedback_list, ROUTE_AUTH},
+    {M_POST, "/v1/reflections/{id}/feedback-requests", h_feedback_request_post, ROUTE_AUTH},
+    {M_GET, "/v1/feedback-requests", h_feedback_request_inbox, ROUTE_AUTH},
+    {M_POST, "/v1/goals/{id}/feedback", h_goal_feedback_post, ROUTE_AUTH},
+    {M_GET, "/v1/goals/{id}/feedback", h_goal_feedback_list, ROUTE_AUTH},
+    {M_GET, "/v1/students", h_students, ROUTE_AUTH},
+    {M_GET, "/v1/students/{student_id}/reflections", h_student_reflections, ROUTE_AUTH},
 };
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,191 @@
+/* feedback.c - feedback threads and feedback requests:
+ * POST/GET /v1/reflections/{id}/feedback, POST/GET /v1/goals/{id}/feedback,
+ * POST /v1/reflections/{id}/feedback-requests, GET /v1/feedback-requests.
+ *
+ * Feedback is typed top (what went well), tip (what to improve) or
+ * question. It is written by a supervisor the item is shared with, or by
+ * its owner as a reply: feedback runs both ways. Whoever may read the item
+ * may read and write its thread (SQL_READS_REFLECTION / SQL_READS_GOAL);
+ * everyone else gets 404, so a thread leaks not even its length.
+ *
+ * A student asks a supervisor for feedback with a feedback request, which
+ * shares the reflection too. The request is answered by that supervisor's
+ * next feedback on the reflection, in the same statement. */
+#include "api.h"
+#include "handlers.h"
+#include "pagination.h"
+#include "policy.h"
+
+#include <string.h>
+
+#define FEEDBACK_MAX 2000
+
+static const char *const kinds[] = {"top", "tip", "question", NULL};
+
+#define SQL_FEEDBACK_JSON(f)                                                                       \
+    "json_build_object('id', " f ".id, 'reflection_id', " f ".reflection_id, 'goal_id', " f       \
+    ".goal_id, 'author_id', " f ".author_id, 'author_name', (SELECT au.name FROM users au"         \
+    " WHERE au.id = " f ".author_id AND au.deleted_at IS NULL), 'by_owner', " f ".by_owner,"       \
+    " 'kind', " f ".kind, 'body', " f ".body, 'created_at', " f ".created_at)"
+
+/* The item (reflection or goal) the caller may read, as CTE x. */
+#define SQL_READABLE(table, reads)                                                                 \
+    "x AS (SELECT x.id, x.owner_id FROM " table " x, actor WHERE x.id = $4"                        \
+    " AND x.organisation_id = $2 AND x.deleted_at IS NULL AND " reads("x") ")"
+
+#define SQL_FEEDBACK_POST(table, reads, column, type)                                              \
+    "WITH " SQL_ACTOR ", " SQL_READABLE(table, reads) ","                                          \
+    " ins AS (INSERT INTO feedback (organisation_id, " column ", author_id, by_owner, kind, body)" \
+    " SELECT $2, x.id, $1, x.owner_id = $1, $5, $6 FROM x RETURNING *),"                           \
+    " ans AS (UPDATE feedback_requests q SET status = 'answered', answered_at = now() FROM ins"    \
+    " WHERE q.reflection_id = ins.reflection_id AND q.to_user_id = $1 AND q.status = 'open'),"     \
+    " aud AS (" SQL_AUDIT("'feedback.create'", "x.owner_id", "'" type "'", "x.id") " FROM x)"     \
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 404"     \
+    " ELSE 201 END, (SELECT " SQL_FEEDBACK_JSON("ins") " FROM ins)"
+
+#define SQL_FEEDBACK_THREAD(table, reads, column, type)                                            \
+    "WITH " SQL_ACTOR ", " SQL_READABLE(table, reads) ","                                          \
+    " aud AS (" SQL_AUDIT("'feedback.read'", "x.owner_id", "'" type "'", "x.id")                   \
+    " FROM x WHERE x.owner_id <> $1),"                                                             \
+    " page AS (SELECT f.* FROM feedback f, x WHERE f." column " = x.id"                            \
+    " AND " SQL_AFTER("f.created_at", "f.id", "$6", "$7") " ORDER BY f.created_at, f.id"            \
+    " LIMIT $5::int + 1), shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $5::int)"     \
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"       \
+    " ELSE 200 END, " SQL_PAGE_BODY(SQL_FEEDBACK_JSON("shown"), "shown.created_at", "shown.id",   \
+                                    "$5")
+
+static const char SQL_REFLECTION_FEEDBACK_POST[] =
+    SQL_FEEDBACK_POST("reflections", SQL_READS_REFLECTION, "reflection_id", "reflection");
+static const char SQL_GOAL_FEEDBACK_POST[] =
+    SQL_FEEDBACK_POST("goals", SQL_READS_GOAL, "goal_id", "goal");
+static const char SQL_REFLECTION_THREAD[] =
+    SQL_FEEDBACK_THREAD("reflections", SQL_READS_REFLECTION, "reflection_id", "reflection");
+static const char SQL_GOAL_THREAD[] =
+    SQL_FEEDBACK_THREAD("goals", SQL_READS_GOAL, "goal_id", "goal");
+
+#define SQL_REQUEST_JSON(q)                                                                        \
+    "json_build_object('id', " q ".id, 'reflection_id', " q ".reflection_id, 'student_id', " q    \
+    ".student_id, 'student_name', (SELECT su.name FROM users su WHERE su.id = " q ".student_id"    \
+    " AND su.deleted_at IS NULL), 'to_user_id', " q ".to_user_id, 'status', " q ".status,"         \
+    " 'created_at', " q ".created_at, 'answered_at', " q ".answered_at)"
+
+/* Asking shares the reflection with the supervisor too. One open request
+ * per reflection and supervisor: asking again returns the open one. */
+static const char SQL_REQUEST_POST[] =
+    "WITH " SQL_ACTOR ", x AS (SELECT x.id FROM reflections x, actor WHERE x.id = $4"
+    " AND x.organisation_id = $2 AND x.owner_id = $1 AND x.deleted_at IS NULL),"
+    " ok AS (SELECT EXISTS (SELECT 1 FROM supervisions sv WHERE sv.student_id = $1"
+    " AND sv.supervisor_id = $5::uuid) AS v),"
+    " sh AS (INSERT INTO reflection_shares (organisation_id, reflection_id, user_id)"
+    " SELECT $2, x.id, $5 FROM x, ok WHERE ok.v ON CONFLICT DO NOTHING RETURNING reflection_id),"
+    " touch AS (UPDATE reflections t SET updated_at = now() FROM sh"
+    " WHERE t.id = sh.reflection_id),"
+    " ins AS (INSERT INTO feedback_requests (organisation_id, reflection_id, student_id,"
+    " to_user_id) SELECT $2, x.id, $1, $5 FROM x, ok WHERE ok.v"
+    " ON CONFLICT (reflection_id, to_user_id) WHERE status = 'open' DO NOTHING RETURNING *),"
+    " open AS (SELECT q.* FROM feedback_requests q, x WHERE q.reflection_id = x.id"
+    " AND q.to_user_id = $5 AND q.status = 'open'),"
+    " aud AS (" SQL_AUDIT("'feedback_request.create'", "$5::uuid", "'reflection'",
+                          "ins.reflection_id") " FROM ins)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
+    " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins) THEN 201 ELSE 200 END,"
+    " coalesce((SELECT " SQL_REQUEST_JSON("ins") " FROM ins),"
+    " (SELECT " SQL_REQUEST_JSON("open") " FROM open)), NULL,"
+    " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
+    " 'You can ask only a supervisor assigned to you.' END FROM ok";
+
+/* The caller's inbox; requests from students they no longer supervise drop out. */
+static const char SQL_REQUEST_INBOX[] =
+    "WITH " SQL_ACTOR ", page AS (SELECT q.* FROM feedback_requests q, actor"
+    " WHERE q.to_user_id = $1 AND q.organisation_id = $2 AND ($7::text IS NULL OR q.status = $7)"
+    " AND " SQL_SUPERVISES("q.student_id") " AND " SQL_AFTER("q.created_at", "q.id", "$5", "$6")
+    " ORDER BY q.created_at, q.id LIMIT $4::int + 1),"
+    " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
+        SQL_REQUEST_JSON("shown"), "shown.created_at", "shown.id", "$4");
+
+static void feedback_post(struct req *r, const char *sql)
+{
+    static const char *const fields[] = {"kind", "body", NULL};
+    const char *id = api_uuid_param(r, 0);
+    struct validator v;
+    if (!id || !api_body(r, &v, fields))
+        return;
+    const char *p[6];
+    api_actor_params(r, p);
+    p[3] = id;
+    p[4] = v_enum(&v, "kind", V_REQUIRED, kinds);
+    p[5] = v_text(&v, "body", V_REQUIRED, 1, FEEDBACK_MAX, 1);
+    if (api_reject_invalid(r, &v))
+        return;
+    req_db(r, sql, 6, p, api_reply_row);
+}
+
+static void feedback_thread(struct req *r, const char *sql)
+{
+    struct page pg;
+    const char *id = api_uuid_param(r, 0);
+    if (!id || !api_page(r, &pg))
+        return;
+    const char *p[7];
+    api_actor_params(r, p);
+    p[3] = id;
+    p[4] = pg.limit;
+    p[5] = pg.after_ts;
+    p[6] = pg.after_id;
+    req_db(r, sql, 7, p, api_reply_row);
+}
+
+void h_reflection_feedback_post(struct req *r)
+{
+    feedback_post(r, SQL_REFLECTION_FEEDBACK_POST);
+}
+
+void h_reflection_feedback_list(struct req *r)
+{
+    feedback_thread(r, SQL_REFLECTION_THREAD);
+}
+
+void h_goal_feedback_post(struct req *r)
+{
+    feedback_post(r, SQL_GOAL_FEEDBACK_POST);
+}
+
+void h_goal_feedback_list(struct req *r)
+{
+    feedback_thread(r, SQL_GOAL_THREAD);
+}
+
+void h_feedback_request_post(struct req *r)
+{
+    static const char *const fields[] = {"to_user_id", NULL};
+    const char *id = api_uuid_param(r, 0);
+    struct validator v;
+    if (!id || !api_body(r, &v, fields))
+        return;
+    const char *p[5];
+    api_actor_params(r, p);
+    p[3] = id;
+    p[4] = v_uuid(&v, "to_user_id", V_REQUIRED);
+    if (api_reject_invalid(r, &v))
+        return;
+    req_db(r, SQL_REQUEST_POST, 5, p, api_reply_row);
+}
+
+void h_feedback_request_inbox(struct req *r)
+{
+    static const char *const statuses[] = {"open", "answered", NULL};
+    struct page pg;
+    if (!api_page(r, &pg))
+        return;
+    const char *status = req_query(r, "status");
+    if (status && !(status = api_enum_query(r, "status", status, statuses)))
+        return;
+    const char *p[7];
+    api_actor_params(r, p);
+    p[3] = pg.limit;
+    p[4] = pg.after_ts;
+    p[5] = pg.after_id;
+    p[6] = status;
+    req_db(r, SQL_REQUEST_INBOX, 7, p, api_reply_row);
+}
