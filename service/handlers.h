@@ -54,6 +54,19 @@ void h_goal_feedback_post(struct req *r);
 void h_goal_feedback_list(struct req *r);
 void h_feedback_request_post(struct req *r);
 void h_feedback_request_inbox(struct req *r);
+/* goals.c */
+void h_goal_create(struct req *r);
+void h_goal_list(struct req *r);
+void h_goal_get(struct req *r);
+void h_goal_patch(struct req *r);
+void h_goal_delete(struct req *r);
+void h_goal_share_put(struct req *r);
+void h_goal_share_delete(struct req *r);
+/* checkins.c */
+void h_checkin_put(struct req *r);
+/* summaries.c */
+void h_team_summary(struct req *r);
+void h_org_summary(struct req *r);
 /* audit.c */
 void h_audit_list(struct req *r);
 
