@@ -21,8 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-const char *const vermogen_names[NVERMOGENS] = {"absorptie", "verbindend", "opleidend",
-                                                "lerend"};
+const char *const vermogen_names[NVERMOGENS] = {"absorptie", "verbindend", "opleidend", "lerend"};
 
 int anon_k(int configured)
 {

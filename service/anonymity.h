@@ -3,7 +3,7 @@
 #define REFLECTD_ANONYMITY_H
 
 #define NVERMOGENS 4
-#define NSCORES 10
+#define NSCORES    10
 #define ANON_MIN_K 3
 
 extern const char *const vermogen_names[NVERMOGENS];

@@ -140,8 +140,9 @@ int api_page(struct req *r, struct page *pg)
         return 1;
     struct validator v;
     v_init(&v, NULL, &r->arena);
-    v_error(&v, bad, strcmp(bad, "limit") == 0 ? "must be an integer from 1 to 100"
-                                                : "is not a cursor this service gave out");
+    v_error(&v, bad,
+            strcmp(bad, "limit") == 0 ? "must be an integer from 1 to 100"
+                                      : "is not a cursor this service gave out");
     api_reject_invalid(r, &v);
     return 0;
 }

@@ -7,7 +7,9 @@
 #include "validate.h"
 
 /* The ETag of a row, from its updated_at: strong, quoted. */
+/* clang-format off */
 #define SQL_ETAG(ts) "('\"' || (extract(epoch FROM " ts ") * 1000000)::bigint || '\"')"
+/* clang-format on */
 
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */
 const char *api_if_match(struct req *r);

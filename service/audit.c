@@ -8,6 +8,7 @@
 #include "pagination.h"
 #include "policy.h"
 
+/* clang-format off */
 #define SQL_AUDIT_JSON(a)                                                                          \
     "json_build_object('id', " a ".id, 'at', " a ".at, 'actor_id', " a ".actor_id, 'action', " a  \
     ".action, 'subject_user_id', " a ".subject_user_id, 'object_type', " a ".object_type,"         \
@@ -25,6 +26,7 @@ static const char SQL_AUDIT_LIST[] =
     " ORDER BY shown.at DESC, shown.id DESC) FROM shown), '[]'::json),"
     " 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int THEN (SELECT "
     SQL_CURSOR("shown.at", "shown.id") " FROM shown ORDER BY shown.at, shown.id LIMIT 1) END)";
+/* clang-format on */
 
 void h_audit_list(struct req *r)
 {

@@ -30,6 +30,7 @@ struct login {
     char refresh[44];
 };
 
+/* clang-format off */
 static const char SQL_LOGIN_LOOKUP[] =
     "SELECT u.id, u.organisation_id, u.password_hash,"
     " (SELECT ceil(extract(epoch FROM max(t.window_start) + make_interval(secs => $5) - now()))"
@@ -84,6 +85,7 @@ static const char SQL_LOGOUT[] =
     "UPDATE sessions SET revoked_at = now(), revoke_reason = 'logout'"
     " WHERE id = (SELECT session_id FROM refresh_tokens"
     " WHERE token_hash = sha256(convert_to($1, 'UTF8'))) AND revoked_at IS NULL";
+/* clang-format on */
 
 /* The token pair every successful login or refresh answers with. */
 static void auth_reply_pair(struct req *r, const char *user_id, const char *org_id,
@@ -205,8 +207,8 @@ static void refresh_done(struct req *r, struct db_result *res)
         req_problem(r, 401, "The refresh token is not valid; log in again.");
         return;
     }
-    auth_reply_pair(r, PQgetvalue(pg, 0, 0), PQgetvalue(pg, 0, 1), PQgetvalue(pg, 0, 2),
-                    r->state, PQgetvalue(pg, 0, 3));
+    auth_reply_pair(r, PQgetvalue(pg, 0, 0), PQgetvalue(pg, 0, 1), PQgetvalue(pg, 0, 2), r->state,
+                    PQgetvalue(pg, 0, 3));
 }
 
 /* Reads {refresh_token}; NULL when the reply has been sent. */

@@ -15,6 +15,7 @@
 
 #define BOOTSTRAP_LOCK "SELECT pg_advisory_lock(727166)"
 
+/* clang-format off */
 static const char SQL_BOOTSTRAP[] =
     "WITH existing AS (SELECT 1 FROM users WHERE email = lower($2) AND deleted_at IS NULL),"
     " org AS (INSERT INTO organisations (name) SELECT $1 WHERE NOT EXISTS"
@@ -52,6 +53,7 @@ static const char SQL_DEMO[] =
     " WHERE s.email LIKE 'student%' AND b.email IN ('begeleider@demo.example',"
     " 'opleider@demo.example'))"
     " SELECT count(*) FROM usr";
+/* clang-format on */
 
 static int bootstrap_exec(const char *conninfo, const char *sql, int n, const char *const *p,
                           long *created)
@@ -81,8 +83,7 @@ static int bootstrap_exec(const char *conninfo, const char *sql, int n, const ch
 
 static struct hasher_params bootstrap_params(const struct config *cfg)
 {
-    struct hasher_params hp = {cfg->argon2_t_cost, cfg->argon2_m_cost_kib,
-                               cfg->argon2_parallelism};
+    struct hasher_params hp = {cfg->argon2_t_cost, cfg->argon2_m_cost_kib, cfg->argon2_parallelism};
     return hp;
 }
 

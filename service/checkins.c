@@ -12,6 +12,7 @@
 
 #define CHECKIN_TEXT_MAX 1000
 
+/* clang-format off */
 #define SQL_THIS_MONTH "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
 #define SQL_CHECKIN_JSON(c)                                                                        \
     "json_build_object('team_id', " c ".team_id, 'period', to_char(" c ".period, 'YYYY-MM'),"     \
@@ -37,6 +38,7 @@ static const char SQL_CHECKIN_PUT[] =
     " WHEN EXISTS (SELECT 1 FROM prev) THEN 200 ELSE 201 END,"
     " (SELECT " SQL_CHECKIN_JSON("up") " FROM up), NULL,"
     " CASE WHEN NOT ok.v THEN 'team_id is not a team you belong to.' END FROM ok";
+/* clang-format on */
 
 /* Reads {absorptie, verbindend, opleidend, lerend} into p[0..3]. */
 static void checkin_scores(struct validator *v, struct arena *a, const char **p)
@@ -71,8 +73,8 @@ static void checkin_scores(struct validator *v, struct arena *a, const char **p)
 
 void h_checkin_put(struct req *r)
 {
-    static const char *const fields[] = {"team_id", "scores", "goes_well", "could_be_better",
-                                         "share_text", NULL};
+    static const char *const fields[] = {"team_id",         "scores",     "goes_well",
+                                         "could_be_better", "share_text", NULL};
     struct validator v;
     if (!api_body(r, &v, fields))
         return;

@@ -35,8 +35,8 @@ int config_parse_addr(const char *s, char **host, int *port)
     return *host ? 0 : -1;
 }
 
-static int config_int(const char *(*get)(const char *), const char *name, int def, int min,
-                      int max, int *out, char *err, size_t errlen)
+static int config_int(const char *(*get)(const char *), const char *name, int def, int min, int max,
+                      int *out, char *err, size_t errlen)
 {
     const char *v = get(name);
     if (!v || !*v) {
@@ -82,7 +82,10 @@ struct int_setting {
     size_t offset;
 };
 
-#define S(name, def, min, max, field) {name, def, min, max, offsetof(struct config, field)}
+#define S(name, def, min, max, field)                                                              \
+    {                                                                                              \
+        name, def, min, max, offsetof(struct config, field)                                        \
+    }
 static const struct int_setting int_settings[] = {
     S("WORKERS", 0, 0, 256, workers),
     S("DB_POOL_SIZE", 4, 1, 64, db_pool_size),
@@ -103,8 +106,7 @@ static const struct int_setting int_settings[] = {
 };
 #undef S
 
-static int config_ints(struct config *c, const char *(*get)(const char *), char *err,
-                       size_t errlen)
+static int config_ints(struct config *c, const char *(*get)(const char *), char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof(int_settings) / sizeof(int_settings[0]); i++) {
         const struct int_setting *s = &int_settings[i];
@@ -126,8 +128,7 @@ static int config_ints(struct config *c, const char *(*get)(const char *), char 
     return 0;
 }
 
-static int config_keys(struct config *c, const char *(*get)(const char *), char *err,
-                       size_t errlen)
+static int config_keys(struct config *c, const char *(*get)(const char *), char *err, size_t errlen)
 {
     c->jwt_key = config_str(get, "JWT_KEY", NULL);
     c->jwt_previous_key = config_str(get, "JWT_PREVIOUS_KEY", NULL);

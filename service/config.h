@@ -8,12 +8,12 @@ struct config {
     char *database_url;
     char *listen_host;
     int listen_port;
-    int workers;            /* event-loop threads */
-    int db_pool_size;       /* connections per worker */
-    int db_queue_max;       /* requests that may wait for a connection, per worker */
-    int db_wait_ms;         /* how long one may wait before 503 */
+    int workers;      /* event-loop threads */
+    int db_pool_size; /* connections per worker */
+    int db_queue_max; /* requests that may wait for a connection, per worker */
+    int db_wait_ms;   /* how long one may wait before 503 */
     int statement_timeout_ms;
-    int request_timeout_s;  /* read/write timeout of a connection */
+    int request_timeout_s; /* read/write timeout of a connection */
     size_t max_body_bytes;
     size_t max_header_bytes;
     int shutdown_grace_s;
@@ -37,14 +37,13 @@ struct config {
     char *bootstrap_org;
     char *bootstrap_email;
     char *bootstrap_password;
-    int quiet;               /* no access log */
-    int dev_defaults_used;   /* count of development defaults taken */
+    int quiet;             /* no access log */
+    int dev_defaults_used; /* count of development defaults taken */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in
  * tests). Returns 0, or -1 with a message in err. */
-int config_load(struct config *c, const char *(*getenv_fn)(const char *), char *err,
-                size_t errlen);
+int config_load(struct config *c, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
 void config_free(struct config *c);
 /* Parses "host:port"; returns 0 or -1. host is malloc'd. */
 int config_parse_addr(const char *s, char **host, int *port);

@@ -45,6 +45,7 @@ struct db_query {
     enum db_status fail_status;
 };
 
+// cppcheck-suppress unusedStructMember
 TAILQ_HEAD(db_query_list, db_query);
 
 struct db_conn {
@@ -277,8 +278,8 @@ static void db_conn_send(struct db_conn *c)
 {
     struct db_query *q = c->query;
     db_conn_set(c, DBC_BUSY);
-    if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->values,
-                           NULL, NULL, 0)) {
+    if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->values, NULL,
+                           NULL, 0)) {
         db_conn_down(c, PQerrorMessage(c->pg));
         return;
     }

@@ -22,6 +22,7 @@
 
 static const char *const kinds[] = {"top", "tip", "question", NULL};
 
+/* clang-format off */
 #define SQL_FEEDBACK_JSON(f)                                                                       \
     "json_build_object('id', " f ".id, 'reflection_id', " f ".reflection_id, 'goal_id', " f       \
     ".goal_id, 'author_id', " f ".author_id, 'author_name', (SELECT au.name FROM users au"         \
@@ -103,6 +104,7 @@ static const char SQL_REQUEST_INBOX[] =
     " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
         SQL_REQUEST_JSON("shown"), "shown.created_at", "shown.id", "$4");
+/* clang-format on */
 
 static void feedback_post(struct req *r, const char *sql)
 {

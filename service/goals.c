@@ -20,12 +20,13 @@
 #include "policy.h"
 
 #define GOAL_WHAT_MAX 500
-#define GOAL_WHY_MAX 2000
+#define GOAL_WHY_MAX  2000
 
 static const char *const vermogens[] = {"absorptie", "verbindend", "opleidend", "lerend", NULL};
 static const char *const statuses[] = {"open", "active", "achieved", "dropped", NULL};
 
 /* reflection_ids: the owner's live reflections that name this goal. */
+/* clang-format off */
 #define SQL_GOAL_JSON(x)                                                                           \
     "json_build_object('id', " x ".id, 'owner_id', " x ".owner_id, 'what', " x ".what,"           \
     " 'why', " x ".why, 'due_on', " x ".due_on, 'status', " x ".status,"                           \
@@ -144,6 +145,7 @@ static const char SQL_GOAL_SHARE_DELETE[] =
     " aud AS (" SQL_AUDIT("'goal.unshare'", "del.user_id", "'goal'", "del.goal_id") " FROM del)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM g) THEN 404"
     " ELSE 204 END";
+/* clang-format on */
 
 /* A field that may be left out of a PATCH but not cleared with null. */
 static void reject_null(struct validator *v, const char *field)
@@ -154,8 +156,8 @@ static void reject_null(struct validator *v, const char *field)
 
 void h_goal_create(struct req *r)
 {
-    static const char *const fields[] = {"id", "what", "why", "due_on", "status", "vermogens",
-                                         NULL};
+    static const char *const fields[] = {"id",     "what",      "why", "due_on",
+                                         "status", "vermogens", NULL};
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
@@ -225,8 +227,7 @@ void h_goal_patch(struct req *r)
     reject_null(&v, "status");
     p[9] = v_enum(&v, "status", V_OPTIONAL, statuses);
     /* absent: unchanged; null or []: none */
-    p[10] = json_object_get(v.body, "vermogens") ? v_enum_array(&v, "vermogens", vermogens)
-                                                  : NULL;
+    p[10] = json_object_get(v.body, "vermogens") ? v_enum_array(&v, "vermogens", vermogens) : NULL;
     if (api_reject_invalid(r, &v))
         return;
     req_db(r, SQL_GOAL_PATCH, 11, p, api_reply_row);

@@ -37,6 +37,7 @@ struct hasher {
     char *dummy; /* verified against for unknown accounts */
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, hasher_job) queue;
     int stopping;
     int nthreads;
@@ -48,9 +49,9 @@ char *hasher_hash_now(const struct hasher_params *p, const char *password)
     unsigned char salt[HASHER_SALT_LEN];
     if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
         return NULL;
-    size_t len = argon2_encodedlen((uint32_t)p->t_cost, (uint32_t)p->m_cost_kib,
-                                   (uint32_t)p->parallelism, HASHER_SALT_LEN, HASHER_HASH_LEN,
-                                   Argon2_id);
+    size_t len =
+        argon2_encodedlen((uint32_t)p->t_cost, (uint32_t)p->m_cost_kib, (uint32_t)p->parallelism,
+                          HASHER_SALT_LEN, HASHER_HASH_LEN, Argon2_id);
     char *out = malloc(len);
     if (!out)
         return NULL;

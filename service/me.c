@@ -4,9 +4,11 @@
 #include "policy.h"
 #include "users_sql.h"
 
+/* clang-format off */
 static const char SQL_ME[] = "WITH " SQL_ACTOR
                              " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
                              " (SELECT " SQL_ME_JSON("actor.id") " FROM actor)";
+/* clang-format on */
 
 void h_me(struct req *r)
 {

@@ -115,8 +115,7 @@ static void metrics_render_route(struct strbuf *b, const char *label, const char
             continue;
         char st[8];
         snprintf(st, sizeof(st), "%d", tracked_status[i]);
-        sb_printf(b,
-                  "reflectd_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+        sb_printf(b, "reflectd_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
                   method, label, tracked_status[i] ? st : "other", (unsigned long long)n);
     }
     uint64_t cum = 0;
@@ -132,9 +131,8 @@ static void metrics_render_route(struct strbuf *b, const char *label, const char
                   "le=\"%s\"} %llu\n",
                   method, label, le, (unsigned long long)cum);
     }
-    sb_printf(b, "reflectd_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n",
-              method, label,
-              (double)atomic_load_explicit(&rm->usec_sum, memory_order_relaxed) / 1e6);
+    sb_printf(b, "reflectd_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", method,
+              label, (double)atomic_load_explicit(&rm->usec_sum, memory_order_relaxed) / 1e6);
     sb_printf(b, "reflectd_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
               method, label, (unsigned long long)cum);
 }

@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "policy.h"
 
+/* clang-format off */
 #define SQL_ORG_JSON(o)                                                                            \
     "json_build_object('id', " o ".id, 'name', " o ".name, 'anonymity_threshold', " o              \
     ".anonymity_threshold, 'created_at', " o ".created_at, 'updated_at', " o ".updated_at)"
@@ -27,6 +28,7 @@ static const char SQL_ORG_PATCH[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
     " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
     " (SELECT " SQL_ORG_JSON("upd") " FROM upd), (SELECT " SQL_ETAG("upd.updated_at") " FROM upd)";
+/* clang-format on */
 
 void h_org_get(struct req *r)
 {

@@ -10,6 +10,7 @@
  *
  * SQL_CURSOR(ts, id) renders the cursor for a row, inside a statement;
  * SQL_AFTER(ts, id, micros_param, id_param) is the keyset condition. */
+/* clang-format off */
 #define SQL_CURSOR(ts, id)                                                                         \
     "rtrim(translate(encode(convert_to((extract(epoch FROM " ts ") * 1000000)::bigint::text"      \
     " || '|' || " id "::text, 'UTF8'), 'base64'), '+/', '-_'), '=')"
@@ -25,11 +26,12 @@
     " FROM shown), '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > " limit    \
     "::int THEN (SELECT " SQL_CURSOR(ts, id) " FROM shown ORDER BY " ts " DESC, " id              \
     " DESC LIMIT 1) END)"
+/* clang-format on */
 
 struct page {
-    char limit[8];   /* decimal, 1..100 */
-    char *after_ts;  /* micros as text, or NULL for the first page */
-    char *after_id;  /* uuid, or NULL */
+    char limit[8];  /* decimal, 1..100 */
+    char *after_ts; /* micros as text, or NULL for the first page */
+    char *after_id; /* uuid, or NULL */
 };
 
 /* Reads ?limit and ?cursor. Returns NULL, or the name of the bad parameter. */

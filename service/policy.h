@@ -18,6 +18,7 @@
 #ifndef REFLECTD_POLICY_H
 #define REFLECTD_POLICY_H
 
+/* clang-format off */
 #define SQL_ACTOR                                                                                  \
     "actor AS (SELECT u.id, u.organisation_id, u.roles FROM users u"                               \
     " JOIN sessions s ON s.id = $3::uuid AND s.user_id = u.id AND s.revoked_at IS NULL"            \
@@ -63,5 +64,6 @@
 #define SQL_AUDIT(action, subject, type, object)                                                   \
     "INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id, object_type,"       \
     " object_id) SELECT $2::uuid, $1::uuid, " action ", " subject ", " type ", " object
+/* clang-format on */
 
 #endif

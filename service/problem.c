@@ -53,8 +53,8 @@ json_t *problem_new(int status, const char *type, const char *detail)
         type = t ? t->slug : "error";
     }
     snprintf(uri, sizeof(uri), "https://reflect.example/problems/%s", type);
-    json_t *p = json_pack("{s:s, s:s, s:i}", "type", uri, "title", problem_title(status),
-                          "status", status);
+    json_t *p =
+        json_pack("{s:s, s:s, s:i}", "type", uri, "title", problem_title(status), "status", status);
     if (p && detail)
         json_object_set_new(p, "detail", json_string(detail));
     return p;

@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "policy.h"
 
+/* clang-format off */
 #define SQL_OWN_REFLECTION                                                                         \
     "x AS (SELECT x.id FROM reflections x, actor WHERE x.id = $4 AND x.organisation_id = $2"       \
     " AND x.owner_id = $1 AND x.deleted_at IS NULL)"
@@ -38,6 +39,7 @@ static const char SQL_SHARE_DELETE[] =
     " FROM del)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
     " ELSE 204 END";
+/* clang-format on */
 
 static void share_run(struct req *r, const char *sql)
 {

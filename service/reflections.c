@@ -21,17 +21,18 @@
 
 #include <string.h>
 
-#define STARR_MAX 5000 /* characters per part: a long page of real writing */
+#define STARR_MAX            5000 /* characters per part: a long page of real writing */
 #define REFLECTION_MAX_GOALS 20
 
 static const char *const vermogens[] = {"absorptie", "verbindend", "opleidend", "lerend", NULL};
 static const char *const dimensions[] = {"mensen", "processen", "systemen", NULL};
 static const char *const statuses[] = {"draft", "final", NULL};
-static const char *const starr_parts[] = {"situation", "task", "action", "result", "reflection",
-                                          NULL};
+static const char *const starr_parts[] = {"situation", "task",       "action",
+                                          "result",    "reflection", NULL};
 
 /* Checks shared by create and update: the team is one the student is in,
  * the goals are the student's own. $team and $goals may be NULL (unchanged). */
+/* clang-format off */
 #define SQL_REFLECTION_CHECKS(team, goals)                                                         \
     "chk AS (SELECT (" team "::uuid IS NULL OR EXISTS (SELECT 1 FROM team_members m"               \
     " WHERE m.team_id = " team "::uuid AND m.user_id = $1::uuid)) AS team_ok,"                     \
@@ -141,6 +142,7 @@ static const char SQL_REFLECTION_SYNC[] =
         "CASE WHEN shown.deleted_at IS NULL THEN " SQL_REFLECTION_JSON(
             "shown", SQL_STORED_GOALS("shown")) " ELSE " SQL_TOMBSTONE("shown") " END",
         "shown.updated_at", "shown.id", "$4");
+/* clang-format on */
 
 static void reflection_write_done(struct req *r, struct db_result *res)
 {
@@ -163,9 +165,9 @@ static void reflection_check_final(struct validator *v, const char *status, cons
 
 void h_reflection_create(struct req *r)
 {
-    static const char *const fields[] = {"id", "team_id", "occurred_on", "situation", "task",
-                                         "action", "result", "reflection", "transfer", "status",
-                                         "vermogens", "dimensions", "goal_ids", NULL};
+    static const char *const fields[] = {
+        "id",         "team_id",  "occurred_on", "situation", "task",       "action",   "result",
+        "reflection", "transfer", "status",      "vermogens", "dimensions", "goal_ids", NULL};
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
@@ -208,9 +210,9 @@ static const char *patch_enum_array(struct validator *v, const char *field,
 
 void h_reflection_patch(struct req *r)
 {
-    static const char *const fields[] = {"team_id", "occurred_on", "situation", "task", "action",
-                                         "result", "reflection", "transfer", "status", "vermogens",
-                                         "dimensions", "goal_ids", NULL};
+    static const char *const fields[] = {
+        "team_id",  "occurred_on", "situation", "task",       "action",   "result", "reflection",
+        "transfer", "status",      "vermogens", "dimensions", "goal_ids", NULL};
     const char *id = api_uuid_param(r, 0);
     const char *if_match = id ? api_if_match(r) : NULL;
     struct validator v;

@@ -4,6 +4,7 @@
 #define REFLECTD_REFLECTIONS_SQL_H
 
 /* goals: an expression giving the goal ids as a json array. */
+/* clang-format off */
 #define SQL_REFLECTION_JSON(x, goals)                                                              \
     "json_build_object('id', " x ".id, 'owner_id', " x ".owner_id, 'team_id', " x ".team_id,"     \
     " 'occurred_on', " x ".occurred_on, 'situation', " x ".situation, 'task', " x ".task,"        \
@@ -20,5 +21,6 @@
     "coalesce((SELECT json_agg(g ORDER BY g) FROM unnest(" param "::uuid[]) g), '[]'::json)"
 #define SQL_TOMBSTONE(x)                                                                           \
     "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " x ".updated_at)"
+/* clang-format on */
 
 #endif

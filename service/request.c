@@ -123,9 +123,9 @@ static void req_access_log(struct req *r, uint64_t usec)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "ts", ts, "level", "access",
-                          "id", r->id, "method", router_method_name(r->method), "path",
-                          path ? path : "", "status", r->status, "us", (json_int_t)usec);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "ts", ts, "level", "access", "id",
+                          r->id, "method", router_method_name(r->method), "path", path ? path : "",
+                          "status", r->status, "us", (json_int_t)usec);
     if (!o)
         return;
     if (r->match.route)
@@ -263,8 +263,7 @@ static void req_db_done(struct db_result *res, void *arg)
     next(r, res);
 }
 
-void req_db(struct req *r, const char *sql, int n, const char *const *params,
-            req_db_continue next)
+void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next)
 {
     r->db_next = next;
     db_query(r->worker->db, sql, n, params, req_db_done, r);
@@ -334,8 +333,8 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
         return;
     }
     if (r->match.route->flags & ROUTE_AUTH) {
-        const char *why = tokens_authenticate(r->app->tokens, req_header(r, "Authorization"),
-                                              &r->actor);
+        const char *why =
+            tokens_authenticate(r->app->tokens, req_header(r, "Authorization"), &r->actor);
         if (why) {
             req_problem(r, 401, why);
             return;

@@ -73,8 +73,7 @@ void req_set_header(struct req *r, const char *name, const char *value);
 /* Runs one SQL statement for the request. When the database is unavailable
  * or saturated the client gets 503 with Retry-After and next is not called;
  * otherwise next gets DB_OK or DB_ERROR. */
-void req_db(struct req *r, const char *sql, int n, const char *const *params,
-            req_db_continue next);
+void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next);
 /* For a DB_ERROR the handler does not expect: 503 for a statement timeout,
  * 500 (logged with the request id) otherwise. */
 void req_db_failed(struct req *r, struct db_result *res);

@@ -65,8 +65,7 @@ static int router_fits(const char *pattern, char **seg, int nseg, struct route_m
     return 1;
 }
 
-int router_match(const struct route *table, size_t n, int method, char *path,
-                 struct route_match *m)
+int router_match(const struct route *table, size_t n, int method, char *path, struct route_match *m)
 {
     char *seg[ROUTER_MAX_SEGMENTS];
     memset(m, 0, sizeof(*m));

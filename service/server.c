@@ -112,8 +112,8 @@ static int worker_setup_http(struct worker *w)
     if (!w->http)
         return -1;
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_OPTIONS);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_timeout(w->http, cfg->request_timeout_s);
@@ -136,9 +136,8 @@ static struct worker *worker_new(struct app *app, int index, int listen_fd)
         goto fail;
     w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
     w->grace_ev = evtimer_new(w->base, worker_grace_expired, w);
-    struct db_pool_config pc = {app->cfg.database_url, app->cfg.db_pool_size,
-                                app->cfg.db_queue_max, app->cfg.db_wait_ms,
-                                app->cfg.statement_timeout_ms};
+    struct db_pool_config pc = {app->cfg.database_url, app->cfg.db_pool_size, app->cfg.db_queue_max,
+                                app->cfg.db_wait_ms, app->cfg.statement_timeout_ms};
     w->db = db_pool_new(w->base, &pc);
     if (!w->stop_ev || !w->grace_ev || !w->db || worker_setup_http(w) < 0)
         goto fail;

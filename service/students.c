@@ -10,6 +10,7 @@
 #include "policy.h"
 #include "reflections_sql.h"
 
+/* clang-format off */
 #define SQL_STUDENT_JSON(s)                                                                        \
     "json_build_object('id', " s ".id, 'name', " s ".name, 'email', " s ".email, 'teams',"        \
     " coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name,"   \
@@ -39,6 +40,7 @@ static const char SQL_STUDENT_REFLECTIONS[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT st.v THEN 404 ELSE 200 END, " SQL_PAGE_BODY(
         SQL_REFLECTION_JSON("shown", SQL_STORED_GOALS("shown")), "shown.created_at", "shown.id",
         "$4") " FROM st";
+/* clang-format on */
 
 /* Both lists: the page parameters at $4..$6, and $7 when there is a student. */
 static void students_list(struct req *r, const char *sql, const char *student)

@@ -23,6 +23,7 @@
 
 #define SUMMARY_MAX_MONTHS 36
 
+/* clang-format off */
 #define SQL_STATS_JSON(s)                                                                          \
     "json_build_object('team_id', " s ".team_id, 'period', to_char(" s ".period, 'YYYY-MM'),"     \
     " 'checkins', " s ".checkins, 'hist', json_build_array(" s ".absorptie, " s ".verbindend, "   \
@@ -64,6 +65,7 @@ static const char SQL_ORG_SUMMARY[] =
     " (SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id)"
     " FROM teams t WHERE ok.v AND t.organisation_id = $2),"
     " " SQL_TEXTS("ok.v AND c.organisation_id = $2") " FROM ok";
+/* clang-format on */
 
 /* ---- the months asked -------------------------------------------------- */
 
@@ -194,11 +196,12 @@ static json_t *render_activity(const struct month_stats *s, int k)
                         anon_visible(s->feedback_people, k)
                             ? json_pack("{s:i, s:i}", "tops", s->tops, "tips", s->tips)
                             : suppressed_block());
-    json_object_set_new(out, "goals", anon_visible(s->goal_people, k)
-                                          ? json_pack("{s:i, s:i, s:i, s:i}", "open", s->goals[0],
-                                                      "active", s->goals[1], "achieved",
-                                                      s->goals[2], "dropped", s->goals[3])
-                                          : suppressed_block());
+    json_object_set_new(out, "goals",
+                        anon_visible(s->goal_people, k)
+                            ? json_pack("{s:i, s:i, s:i, s:i}", "open", s->goals[0], "active",
+                                        s->goals[1], "achieved", s->goals[2], "dropped",
+                                        s->goals[3])
+                            : suppressed_block());
     return out;
 }
 
@@ -265,8 +268,8 @@ static void stats_of(json_t *rows, int m, const char *team, struct month_stats *
 }
 
 /* Every period of one team. */
-static json_t *team_periods(json_t *rows, json_t *texts, const char *team,
-                            const struct range *rg, int k)
+static json_t *team_periods(json_t *rows, json_t *texts, const char *team, const struct range *rg,
+                            int k)
 {
     json_t *periods = json_array();
     struct month_stats prev, cur;
@@ -276,8 +279,8 @@ static json_t *team_periods(json_t *rows, json_t *texts, const char *team,
         month_format(m, period, sizeof(period));
         stats_of(rows, m, team, &cur);
         json_t *t = texts_of(texts, period, team);
-        json_array_append_new(periods, render_period(period, &cur, &prev, cur.checkins,
-                                                     prev.checkins, k, t));
+        json_array_append_new(
+            periods, render_period(period, &cur, &prev, cur.checkins, prev.checkins, k, t));
         json_decref(t);
         prev = cur;
     }
@@ -367,15 +370,14 @@ static void org_summary_done(struct req *r, struct db_result *res)
     json_array_foreach(teams, i, t)
     {
         const char *id = json_string_value(json_object_get(t, "id"));
-        json_array_append_new(out_teams,
-                              json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
-                                        json_object_get(t, "name"), "periods",
-                                        team_periods(rows, texts, id, rg, k)));
+        json_array_append_new(out_teams, json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
+                                                   json_object_get(t, "name"), "periods",
+                                                   team_periods(rows, texts, id, rg, k)));
     }
     for (int m = rg->first; m <= rg->last; m++)
         json_array_append_new(totals, org_total_period(rows, teams, people, m, k));
-    json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k",
-                            k, "teams", out_teams, "total", "periods", totals);
+    json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k", k,
+                            "teams", out_teams, "total", "periods", totals);
     json_decref(rows);
     json_decref(people);
     json_decref(teams);

@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "policy.h"
 
+/* clang-format off */
 #define SQL_SUPERVISION_CHECKS                                                                     \
     "st AS (SELECT " SQL_IS_ADMIN " AND " SQL_ORG_USER("$4::uuid") " AND " SQL_ORG_USER(           \
         "$5::uuid") " AS visible,"                                                                 \
@@ -42,6 +43,7 @@ static const char SQL_SUPERVISION_DELETE[] =
                           "del.supervisor_id") " FROM del)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT visible THEN 404 ELSE 204 END"
     " FROM st";
+/* clang-format on */
 
 static void supervision_run(struct req *r, const char *sql)
 {

@@ -14,6 +14,7 @@
 static const char *const team_roles[] = {"student", "werkbegeleider", "teammanager", "member",
                                          NULL};
 
+/* clang-format off */
 #define SQL_TEAM_JSON(t)                                                                           \
     "json_build_object('id', " t ".id, 'organisation_id', " t ".organisation_id, 'name', " t      \
     ".name, 'created_at', " t ".created_at)"
@@ -58,6 +59,7 @@ static const char SQL_MEMBER_DELETE[] =
     " FROM del)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT (SELECT v FROM ok) THEN 404"
     " ELSE 204 END";
+/* clang-format on */
 
 void h_team_create(struct req *r)
 {

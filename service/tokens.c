@@ -24,7 +24,7 @@
 #include <time.h>
 
 #define TOKENS_LEEWAY_S 30 /* clock skew tolerated between instances */
-#define TOKENS_MAX_LEN 4096
+#define TOKENS_MAX_LEN  4096
 
 struct tokens {
     char *key, *previous;
@@ -94,8 +94,7 @@ static int tokens_copy_id(jwt_t *jwt, const char *claim, char *dst, size_t len)
 }
 
 /* Time and identity claims, after the signature has been verified. */
-static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now,
-                                       struct actor *out)
+static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, struct actor *out)
 {
     const char *iss = jwt_get_grant(jwt, "iss");
     const char *aud = jwt_get_grant(jwt, "aud");

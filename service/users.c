@@ -21,6 +21,7 @@ struct new_user {
 
 static const char *const org_roles[] = {"admin", "praktijkopleider", NULL};
 
+/* clang-format off */
 static const char SQL_USER_PRECHECK[] =
     "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
     " WHEN NOT " SQL_IS_ADMIN " THEN 404"
@@ -45,6 +46,7 @@ static const char SQL_USER_LIST[] =
     " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
     " " SQL_PAGE_BODY(SQL_USER_JSON("shown"), "shown.created_at", "shown.id", "$4");
+/* clang-format on */
 
 static void user_created(struct req *r, struct db_result *res)
 {

@@ -3,6 +3,7 @@
 #define REFLECTD_USERS_SQL_H
 
 /* The caller's own profile (GET /v1/me, login, refresh). */
+/* clang-format off */
 #define SQL_ME_JSON(uid)                                                                           \
     "(SELECT json_build_object('id', u.id, 'email', u.email, 'name', u.name,"                      \
     " 'organisation_id', u.organisation_id, 'roles', to_json(u.roles),"                             \
@@ -15,5 +16,6 @@
     "json_build_object('id', " u ".id, 'email', " u ".email, 'name', " u ".name,"                  \
     " 'organisation_id', " u ".organisation_id, 'roles', to_json(" u ".roles),"                     \
     " 'created_at', " u ".created_at)"
+/* clang-format on */
 
 #endif

@@ -134,8 +134,7 @@ const char *v_email(struct validator *v, const char *field, enum v_presence p)
     if (!s)
         return NULL;
     const char *at = strchr(s, '@');
-    if (!at || at == s || !at[1] || strchr(at + 1, '@') || strchr(s, ' ') ||
-        !strchr(at + 1, '.')) {
+    if (!at || at == s || !at[1] || strchr(at + 1, '@') || strchr(s, ' ') || !strchr(at + 1, '.')) {
         v_error(v, field, "must be an e-mail address");
         return NULL;
     }
@@ -180,8 +179,7 @@ const char *v_enum(struct validator *v, const char *field, enum v_presence p,
     return m;
 }
 
-int v_int(struct validator *v, const char *field, enum v_presence p, long min, long max,
-          long *out)
+int v_int(struct validator *v, const char *field, enum v_presence p, long min, long max, long *out)
 {
     json_t *j = v_field(v, field, p);
     if (!j)

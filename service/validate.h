@@ -33,8 +33,7 @@ const char *v_uuid(struct validator *v, const char *field, enum v_presence p);
 const char *v_enum(struct validator *v, const char *field, enum v_presence p,
                    const char *const *allowed);
 /* Returns 1 and sets out when present and valid. */
-int v_int(struct validator *v, const char *field, enum v_presence p, long min, long max,
-          long *out);
+int v_int(struct validator *v, const char *field, enum v_presence p, long min, long max, long *out);
 int v_bool(struct validator *v, const char *field, enum v_presence p, int *out);
 /* An array of distinct enum values; returns a PostgreSQL array literal
  * ("{a,b}") in the arena, "{}" when absent, NULL when invalid. */
