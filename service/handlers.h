@@ -21,6 +21,8 @@ void h_refresh(struct req *r);
 void h_logout(struct req *r);
 /* me.c */
 void h_me(struct req *r);
+void h_me_export(struct req *r);
+void h_me_erase(struct req *r);
 /* users.c */
 void h_user_create(struct req *r);
 void h_user_list(struct req *r);

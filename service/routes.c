@@ -12,6 +12,8 @@ const struct route routes[] = {
     {M_POST, "/v1/auth/refresh", h_refresh, ROUTE_PUBLIC},
     {M_POST, "/v1/auth/logout", h_logout, ROUTE_PUBLIC},
     {M_GET, "/v1/me", h_me, ROUTE_AUTH},
+    {M_GET, "/v1/me/export", h_me_export, ROUTE_AUTH},
+    {M_DELETE, "/v1/me", h_me_erase, ROUTE_AUTH},
     {M_GET, "/v1/organisation", h_org_get, ROUTE_AUTH},
     {M_PATCH, "/v1/organisation", h_org_patch, ROUTE_AUTH},
     {M_POST, "/v1/users", h_user_create, ROUTE_AUTH},
