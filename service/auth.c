@@ -35,13 +35,13 @@ static const char SQL_LOGIN_LOOKUP[] =
     "SELECT u.id, u.organisation_id, u.password_hash,"
     " (SELECT ceil(extract(epoch FROM max(t.window_start) + make_interval(secs => $5) - now()))"
     "::int FROM login_throttle t WHERE t.window_start > now() - make_interval(secs => $5)"
-    " AND ((t.key = 'email:' || $1 AND t.failures >= $3)"
+    " AND ((t.key = 'email:' || lower($1) AND t.failures >= $3)"
     " OR (t.key = 'addr:' || $2 AND t.failures >= $4)))"
-    " FROM (SELECT 1) AS one LEFT JOIN users u ON u.email = $1 AND u.deleted_at IS NULL";
+    " FROM (SELECT 1) AS one LEFT JOIN users u ON u.email = lower($1) AND u.deleted_at IS NULL";
 
 static const char SQL_LOGIN_FAILED[] =
     "INSERT INTO login_throttle AS t (key, window_start, failures)"
-    " VALUES ('email:' || $1, now(), 1), ('addr:' || $2, now(), 1)"
+    " VALUES ('email:' || lower($1), now(), 1), ('addr:' || $2, now(), 1)"
     " ON CONFLICT (key) DO UPDATE SET"
     " failures = CASE WHEN t.window_start > now() - make_interval(secs => $3)"
     " THEN t.failures + 1 ELSE 1 END,"
@@ -54,7 +54,7 @@ static const char SQL_LOGIN_SESSION[] =
     " rt AS (INSERT INTO refresh_tokens (token_hash, session_id, organisation_id, user_id,"
     " expires_at) SELECT sha256(convert_to($3, 'UTF8')), s.id, $2, $1,"
     " now() + make_interval(secs => $4) FROM s),"
-    " clr AS (DELETE FROM login_throttle WHERE key = 'email:' || $5),"
+    " clr AS (DELETE FROM login_throttle WHERE key = 'email:' || lower($5)),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
     " object_type, object_id) SELECT $2, $1, 'auth.login', $1, 'session', s.id FROM s)"
     " SELECT s.id, " SQL_ME_JSON("$1") " FROM s";

@@ -79,7 +79,7 @@ static const char SQL_GOAL_PATCH[] =
     " upd AS (UPDATE goals x SET what = coalesce($6, x.what), why = coalesce($7, x.why),"
     " due_on = CASE WHEN $8::boolean THEN $9::date ELSE x.due_on END,"
     " status = coalesce($10, x.status), vermogens = coalesce($11::text[], x.vermogens),"
-    " updated_at = now() FROM cur WHERE x.id = cur.id AND cur.etag = $5 RETURNING x.*)"
+    " updated_at = now() FROM cur WHERE x.id = cur.id AND (cur.etag = $5 OR $5 = '*') RETURNING x.*)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
     " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
     " (SELECT " SQL_GOAL_JSON("upd") " FROM upd), (SELECT " SQL_ETAG("upd.updated_at")

@@ -93,7 +93,7 @@ static const char SQL_REFLECTION_PATCH[] =
     " transfer = CASE WHEN $12::boolean THEN $13 ELSE x.transfer END,"
     " status = coalesce($14, x.status), vermogens = coalesce($15::text[], x.vermogens),"
     " dimensions = coalesce($16::text[], x.dimensions), updated_at = now()"
-    " FROM cur, chk WHERE x.id = cur.id AND cur.etag = $5 AND chk.team_ok AND chk.goals_ok"
+    " FROM cur, chk WHERE x.id = cur.id AND (cur.etag = $5 OR $5 = '*') AND chk.team_ok AND chk.goals_ok"
     " RETURNING x.*),"
     " unlink AS (DELETE FROM reflection_goals rg USING upd WHERE rg.reflection_id = upd.id"
     " AND $17::uuid[] IS NOT NULL AND rg.goal_id <> ALL ($17::uuid[])),"

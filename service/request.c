@@ -276,8 +276,13 @@ void req_db_failed(struct req *r, struct db_result *res)
         req_problem(r, 503, "The request took too long; try again shortly.");
         return;
     }
-    log_error("request %s: database error %s: %s", r->id, res->sqlstate,
-              res->res ? PQresultErrorMessage(res->res) : "");
+    /* Never the message itself: PostgreSQL quotes row values in it (a
+     * "Failing row contains" detail could hold names or password hashes). */
+    const char *constraint =
+        res->res ? PQresultErrorField(res->res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    const char *table = res->res ? PQresultErrorField(res->res, PG_DIAG_TABLE_NAME) : NULL;
+    log_error("request %s: database error %s (table %s, constraint %s)", r->id, res->sqlstate,
+              table ? table : "-", constraint ? constraint : "-");
     req_problem(r, 500, "Something went wrong on our side.");
 }
 

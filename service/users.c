@@ -25,13 +25,13 @@ static const char *const org_roles[] = {"admin", "praktijkopleider", NULL};
 static const char SQL_USER_PRECHECK[] =
     "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
     " WHEN NOT " SQL_IS_ADMIN " THEN 404"
-    " WHEN EXISTS (SELECT 1 FROM users WHERE email = $4 AND deleted_at IS NULL) THEN 409"
-    " ELSE 200 END, NULL, NULL, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $4"
+    " WHEN EXISTS (SELECT 1 FROM users WHERE email = lower($4) AND deleted_at IS NULL) THEN 409"
+    " ELSE 200 END, NULL, NULL, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = lower($4)"
     " AND deleted_at IS NULL) THEN 'A user with this e-mail address exists.' END";
 
 static const char SQL_USER_CREATE[] =
     "WITH " SQL_ACTOR ", ins AS (INSERT INTO users (organisation_id, email, name, password_hash,"
-    " roles) SELECT $2, $4, $5, $6, $7::text[] WHERE " SQL_IS_ADMIN
+    " roles) SELECT $2, lower($4), $5, $6, $7::text[] WHERE " SQL_IS_ADMIN
     " ON CONFLICT (email) WHERE deleted_at IS NULL DO NOTHING RETURNING *),"
     " aud AS (" SQL_AUDIT("'user.create'", "ins.id", "'user'", "ins.id") " FROM ins)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
@@ -53,14 +53,6 @@ static void user_created(struct req *r, struct db_result *res)
     if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0) {
         req_problem(r, 409, "A user with this e-mail address exists.");
         return;
-    }
-    if (res->status == DB_OK && PQntuples(res->res) == 1 &&
-        strcmp(PQgetvalue(res->res, 0, 0), "201") == 0) {
-        json_t *u = json_loads(PQgetvalue(res->res, 0, 1), 0, NULL);
-        const char *id = json_string_value(json_object_get(u, "id"));
-        if (id)
-            req_set_header(r, "Location", arena_printf(&r->arena, "/v1/users/%s", id));
-        json_decref(u);
     }
     api_reply_row(r, res);
 }
