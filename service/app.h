@@ -22,6 +22,11 @@ struct app {
     struct tokens *tokens;   /* JWT keys */
     int schema_version;      /* migrations this binary knows */
     atomic_int shutting_down;
+    /* Per-worker hooks of modules with long-lived state (event streams),
+     * called on the worker's own thread. */
+    void (*worker_start)(struct worker *w);
+    void (*worker_drain)(struct worker *w);
+    void (*worker_stop)(struct worker *w);
 };
 
 #endif

@@ -103,6 +103,9 @@ static const struct int_setting int_settings[] = {
     S("LOGIN_MAX_FAILURES", 5, 1, 1000000, login_max_failures),
     S("LOGIN_MAX_FAILURES_ADDR", 50, 1, 1000000, login_max_failures_addr),
     S("LOGIN_WINDOW_S", 900, 1, 86400, login_window_s),
+    S("EVENTS_HEARTBEAT_S", 15, 1, 3600, events_heartbeat_s),
+    S("EVENTS_RETENTION_H", 168, 1, 24 * 365, events_retention_h),
+    S("EVENTS_MAX_PER_USER", 5, 1, 1000, events_max_per_user),
 };
 #undef S
 

@@ -37,8 +37,11 @@ struct config {
     char *bootstrap_org;
     char *bootstrap_email;
     char *bootstrap_password;
-    int quiet;             /* no access log */
-    int dev_defaults_used; /* count of development defaults taken */
+    int events_heartbeat_s;  /* comment lines on idle event streams */
+    int events_retention_h;  /* how long events stay for Last-Event-ID */
+    int events_max_per_user; /* open streams per user and instance */
+    int quiet;               /* no access log */
+    int dev_defaults_used;   /* count of development defaults taken */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in

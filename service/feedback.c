@@ -34,15 +34,28 @@ static const char *const kinds[] = {"top", "tip", "question", NULL};
     "x AS (SELECT x.id, x.owner_id FROM " table " x, actor WHERE x.id = $4"                        \
     " AND x.organisation_id = $2 AND x.deleted_at IS NULL AND " reads("x") ")"
 
-#define SQL_FEEDBACK_POST(table, reads, column, type)                                              \
+/* Who hears of new feedback: the owner when someone else wrote it; the
+ * supervisors the item is shared with (and who still supervise) when the
+ * owner wrote it. */
+#define SQL_FEEDBACK_RECIPIENTS(shares, share_col)                                                 \
+    "LATERAL (SELECT x.owner_id AS id WHERE x.owner_id <> $1::uuid UNION SELECT sh.user_id"        \
+    " FROM " shares " sh WHERE sh." share_col " = x.id AND x.owner_id = $1::uuid"                   \
+    " AND EXISTS (SELECT 1 FROM supervisions s2 WHERE s2.student_id = x.owner_id"                  \
+    " AND s2.supervisor_id = sh.user_id)) rc"
+
+#define SQL_FEEDBACK_POST(table, reads, column, type, shares)                                      \
     "WITH " SQL_ACTOR ", " SQL_READABLE(table, reads) ","                                          \
     " ins AS (INSERT INTO feedback (organisation_id, " column ", author_id, by_owner, kind, body)" \
     " SELECT $2, x.id, $1, x.owner_id = $1, $5, $6 FROM x RETURNING *),"                           \
     " ans AS (UPDATE feedback_requests q SET status = 'answered', answered_at = now() FROM ins"    \
     " WHERE q.reflection_id = ins.reflection_id AND q.to_user_id = $1 AND q.status = 'open'),"     \
-    " aud AS (" SQL_AUDIT("'feedback.create'", "x.owner_id", "'" type "'", "x.id") " FROM x)"     \
+    " aud AS (" SQL_AUDIT("'feedback.create'", "x.owner_id", "'" type "'", "x.id") " FROM x),"    \
+    " ev AS (SELECT emit_event(rc.id, $2::uuid, 'feedback.created', jsonb_build_object("          \
+    "'feedback_id', ins.id, '" column "', x.id, 'kind', ins.kind, 'from_user_id', $1::uuid))"     \
+    " FROM ins, x, " SQL_FEEDBACK_RECIPIENTS(shares, column) ")"                                   \
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 404"     \
-    " ELSE 201 END, (SELECT " SQL_FEEDBACK_JSON("ins") " FROM ins)"
+    " ELSE 201 END, (SELECT " SQL_FEEDBACK_JSON("ins") " FROM ins), NULL, NULL,"                   \
+    " (SELECT count(*) FROM ev)"
 
 #define SQL_FEEDBACK_THREAD(table, reads, column, type)                                            \
     "WITH " SQL_ACTOR ", " SQL_READABLE(table, reads) ","                                          \
@@ -56,9 +69,10 @@ static const char *const kinds[] = {"top", "tip", "question", NULL};
                                     "$5")
 
 static const char SQL_REFLECTION_FEEDBACK_POST[] =
-    SQL_FEEDBACK_POST("reflections", SQL_READS_REFLECTION, "reflection_id", "reflection");
+    SQL_FEEDBACK_POST("reflections", SQL_READS_REFLECTION, "reflection_id", "reflection",
+                      "reflection_shares");
 static const char SQL_GOAL_FEEDBACK_POST[] =
-    SQL_FEEDBACK_POST("goals", SQL_READS_GOAL, "goal_id", "goal");
+    SQL_FEEDBACK_POST("goals", SQL_READS_GOAL, "goal_id", "goal", "goal_shares");
 static const char SQL_REFLECTION_THREAD[] =
     SQL_FEEDBACK_THREAD("reflections", SQL_READS_REFLECTION, "reflection_id", "reflection");
 static const char SQL_GOAL_THREAD[] =
@@ -87,13 +101,18 @@ static const char SQL_REQUEST_POST[] =
     " open AS (SELECT q.* FROM feedback_requests q, x WHERE q.reflection_id = x.id"
     " AND q.to_user_id = $5 AND q.status = 'open'),"
     " aud AS (" SQL_AUDIT("'feedback_request.create'", "$5::uuid", "'reflection'",
-                          "ins.reflection_id") " FROM ins)"
+                          "ins.reflection_id") " FROM ins),"
+    " ev AS (SELECT emit_event($5::uuid, $2::uuid, 'feedback_request.created',"
+    " jsonb_build_object('feedback_request_id', ins.id, 'reflection_id', ins.reflection_id,"
+    " 'from_user_id', $1::uuid)) FROM ins UNION ALL SELECT emit_event($5::uuid, $2::uuid,"
+    " 'reflection.shared', jsonb_build_object('reflection_id', sh.reflection_id,"
+    " 'from_user_id', $1::uuid)) FROM sh)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
     " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins) THEN 201 ELSE 200 END,"
     " coalesce((SELECT " SQL_REQUEST_JSON("ins") " FROM ins),"
     " (SELECT " SQL_REQUEST_JSON("open") " FROM open)), NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can ask only a supervisor assigned to you.' END FROM ok";
+    " 'You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
 
 /* The caller's inbox; requests from students they no longer supervise drop out. */
 static const char SQL_REQUEST_INBOX[] =

@@ -69,6 +69,8 @@ void h_checkin_put(struct req *r);
 /* summaries.c */
 void h_team_summary(struct req *r);
 void h_org_summary(struct req *r);
+/* events.c */
+void h_events(struct req *r);
 /* audit.c */
 void h_audit_list(struct req *r);
 

@@ -11,6 +11,7 @@
  * for SIGINT/SIGTERM on its own event loop and drives the shutdown. */
 #include "app.h"
 #include "bootstrap.h"
+#include "events.h"
 #include "hasher.h"
 #include "handlers.h"
 #include "log.h"
@@ -102,6 +103,9 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_quiet(0);
+    app.worker_start = events_worker_start;
+    app.worker_drain = events_worker_drain;
+    app.worker_stop = events_worker_free;
     app.routes = routes;
     app.nroutes = routes_count;
     app.schema_version = migrations_count;

@@ -23,11 +23,14 @@ static const char SQL_SHARE_PUT[] =
     " touch AS (UPDATE reflections t SET updated_at = now() FROM ins"
     " WHERE t.id = ins.reflection_id),"
     " aud AS (" SQL_AUDIT("'reflection.share'", "$5::uuid", "'reflection'", "ins.reflection_id")
-    " FROM ins)"
+    " FROM ins),"
+    " ev AS (SELECT emit_event($5::uuid, $2::uuid, 'reflection.shared', jsonb_build_object("
+    "'reflection_id', ins.reflection_id, 'from_user_id', $1::uuid)) FROM ins)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
     " WHEN NOT ok.v THEN 422 ELSE 204 END, NULL, NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can share only with a supervisor assigned to you.' END FROM ok";
+    " 'You can share only with a supervisor assigned to you.' END, (SELECT count(*) FROM ev)"
+    " FROM ok";
 
 static const char SQL_SHARE_DELETE[] =
     "WITH " SQL_ACTOR ", " SQL_OWN_REFLECTION ","

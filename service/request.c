@@ -16,6 +16,7 @@
 #include "tokens.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
@@ -155,15 +156,77 @@ static void req_finish(struct req *r)
     worker_request_end(w);
 }
 
-static void req_send(struct req *r, int status, struct evbuffer *body)
+static void req_common_headers(struct req *r)
 {
-    r->status = status;
     req_set_header(r, "X-Request-Id", r->id);
     req_set_header(r, "Cache-Control", "no-store");
     req_set_header(r, "X-Content-Type-Options", "nosniff");
     req_set_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     req_set_header(r, "Referrer-Policy", "no-referrer");
+}
+
+static void req_send(struct req *r, int status, struct evbuffer *body)
+{
+    r->status = status;
+    req_common_headers(r);
     evhttp_send_reply(r->ev, status, NULL, body); /* libevent picks the phrase */
+    req_finish(r);
+}
+
+/* libevent calls this while tearing the connection down; the request's own
+ * callback runs on the next loop turn, when that is over. */
+static void req_closed_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct req *r = arg;
+    if (r->on_close)
+        r->on_close(r, r->on_close_arg);
+}
+
+static void req_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct req *r = arg;
+    if (!r->close_ev && !(r->close_ev = event_new(r->worker->base, -1, 0, req_closed_later, r)))
+        abort();
+    event_active(r->close_ev, EV_TIMEOUT, 0);
+}
+
+void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, void *arg)
+{
+    r->status = 200;
+    r->streaming = 1;
+    r->on_close = on_close;
+    r->on_close_arg = arg;
+    req_common_headers(r);
+    req_set_header(r, "Content-Type", ctype);
+    req_set_header(r, "X-Accel-Buffering", "no"); /* proxies: do not hold events back */
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    if (c)
+        evhttp_connection_set_closecb(c, req_conn_closed, r);
+    evhttp_send_reply_start(r->ev, 200, "OK");
+}
+
+void req_stream_write(struct req *r, const char *data, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b)
+        abort();
+    evbuffer_add(b, data, len);
+    evhttp_send_reply_chunk(r->ev, b);
+    evbuffer_free(b);
+}
+
+void req_stream_end(struct req *r)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    if (c)
+        evhttp_connection_set_closecb(c, NULL, NULL);
+    r->on_close = NULL;
+    if (r->close_ev)
+        event_free(r->close_ev); /* a pending on_close must not outlive r */
+    evhttp_send_reply_end(r->ev);
     req_finish(r);
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+struct event;
 struct evhttp_request;
 struct evkeyvalq;
 struct worker;
@@ -24,6 +25,7 @@ struct actor {
 };
 
 typedef void (*req_db_continue)(struct req *r, struct db_result *res);
+typedef void (*req_close_cb)(struct req *r, void *arg);
 
 struct req {
     struct evhttp_request *ev;
@@ -41,6 +43,10 @@ struct req {
     int authenticated;
     req_db_continue db_next; /* where req_db() resumes */
     json_t *kept;            /* released when the request ends */
+    req_close_cb on_close; /* streams: the client went away */
+    void *on_close_arg;
+    struct event *close_ev; /* on_close, deferred to the next loop turn */
+    int streaming;
     /* Handler scratch: what the next step of a multi-step handler needs. */
     void *state;
 };
@@ -69,6 +75,15 @@ void req_problem(struct req *r, int status, const char *detail);
 /* json must be from problem_new(); stolen. */
 void req_reply_problem(struct req *r, json_t *problem);
 void req_set_header(struct req *r, const char *name, const char *value);
+
+/* Streaming responses (server-sent events). req_stream_start sends the
+ * status line and headers and keeps the request open; req_stream_write adds
+ * a chunk; req_stream_end completes it and finishes the request. on_close,
+ * when set, runs (later, from the event loop) if the client goes away first;
+ * after it the request must still be ended with req_stream_end. */
+void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, void *arg);
+void req_stream_write(struct req *r, const char *data, size_t len);
+void req_stream_end(struct req *r);
 
 /* Runs one SQL statement for the request. When the database is unavailable
  * or saturated the client gets 503 with Retry-After and next is not called;

@@ -25,6 +25,7 @@ const struct route routes[] = {
     {M_PUT, "/v1/students/{student_id}/supervisors/{user_id}", h_supervision_put, ROUTE_AUTH},
     {M_DELETE, "/v1/students/{student_id}/supervisors/{user_id}", h_supervision_delete, ROUTE_AUTH},
     {M_GET, "/v1/audit", h_audit_list, ROUTE_AUTH},
+    {M_GET, "/v1/events", h_events, ROUTE_AUTH},
     {M_POST, "/v1/checkins", h_checkin_put, ROUTE_AUTH},
     {M_GET, "/v1/teams/{team_id}/summary", h_team_summary, ROUTE_AUTH},
     {M_GET, "/v1/organisation/summary", h_org_summary, ROUTE_AUTH},

@@ -76,6 +76,8 @@ static void worker_stop_cb(evutil_socket_t fd, short what, void *arg)
     if (w->draining)
         return;
     w->draining = 1;
+    if (w->app->worker_drain)
+        w->app->worker_drain(w);
     if (w->bound) {
         evhttp_del_accept_socket(w->http, w->bound); /* closes our dup */
         w->bound = NULL;
@@ -150,7 +152,11 @@ fail:
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    if (w->app->worker_start)
+        w->app->worker_start(w);
     event_base_dispatch(w->base);
+    if (w->app->worker_stop)
+        w->app->worker_stop(w);
     /* Answer whatever still waits on the database before the HTTP side goes. */
     db_pool_free(w->db);
     w->db = NULL;

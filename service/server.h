@@ -10,6 +10,7 @@ struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
 struct db_pool;
+struct events_worker;
 
 /* One event loop thread: its own evhttp, its own database pool. */
 struct worker {
@@ -20,10 +21,11 @@ struct worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct db_pool *db;
-    struct event *stop_ev;  /* activated from the main thread */
-    struct event *grace_ev; /* shutdown deadline */
-    int listen_fd;          /* this worker's dup of the listening socket */
-    int inflight;           /* requests not yet answered */
+    struct event *stop_ev;        /* activated from the main thread */
+    struct event *grace_ev;       /* shutdown deadline */
+    int listen_fd;                /* this worker's dup of the listening socket */
+    int inflight;                 /* requests not yet answered */
+    struct events_worker *events; /* live event streams (events.c) */
     int draining;
 };
 

@@ -1,0 +1,15 @@
+/* events.h - the live event streams' per-worker life cycle. */
+#ifndef REFLECTD_EVENTS_H
+#define REFLECTD_EVENTS_H
+
+struct worker;
+
+/* On the worker's thread, before its loop runs: timers, and on worker 0
+ * the LISTEN connection. */
+void events_worker_start(struct worker *w);
+/* Shutdown began: end every stream (clients reconnect elsewhere). */
+void events_worker_drain(struct worker *w);
+/* After the loop ended. */
+void events_worker_free(struct worker *w);
+
+#endif
