@@ -114,21 +114,41 @@ const char *trend_name(enum trend t)
     }
 }
 
-int anon_complement(const int *people, int n, int k, int *suppressed)
+void stats_block_people(const struct month_stats *s, int out[NBLOCKS])
+{
+    out[BLOCK_REFLECTIONS] = s->reflection_people;
+    out[BLOCK_FEEDBACK] = s->feedback_people;
+    out[BLOCK_GOALS] = s->goal_people;
+}
+
+/* The total minus every shown group is exactly the hidden groups. The
+ * classic remedy hides more groups until the hidden ones reach k, but here
+ * that protects nothing: whoever reads the organisation summary may read
+ * each visible team's own summary too. So the complement that gets
+ * suppressed is the total itself. */
+int anon_total_visible(const int *people, const int *shown, int n, int k)
 {
     int hidden = 0, total = 0;
     for (int i = 0; i < n; i++) {
-        suppressed[i] = !anon_visible(people[i], k);
         total += people[i];
-        if (suppressed[i])
+        if (!shown[i])
             hidden += people[i];
     }
-    /* The total minus every shown group is exactly the hidden groups. The
-     * classic remedy hides more groups until the hidden ones reach k, but
-     * here that protects nothing: whoever reads the organisation summary
-     * may read each visible team's own summary too. So the complement that
-     * gets suppressed is the total itself. */
     if (hidden > 0 && hidden < anon_k(k))
         return 0;
     return anon_visible(total, k);
+}
+
+int anon_complement(const int *people, int n, int k, int *suppressed)
+{
+    int *shown = calloc((size_t)n + 1, sizeof(int));
+    if (!shown)
+        abort();
+    for (int i = 0; i < n; i++) {
+        suppressed[i] = !anon_visible(people[i], k);
+        shown[i] = !suppressed[i];
+    }
+    int ok = anon_total_visible(people, shown, n, k);
+    free(shown);
+    return ok;
 }

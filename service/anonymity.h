@@ -18,6 +18,10 @@ struct month_stats {
     int goal_people, goals[4]; /* open, active, achieved, dropped */
 };
 
+/* The activity blocks of a summary month, each resting on its own people. */
+enum block { BLOCK_REFLECTIONS, BLOCK_FEEDBACK, BLOCK_GOALS, NBLOCKS };
+void stats_block_people(const struct month_stats *s, int out[NBLOCKS]);
+
 enum trend { TREND_NONE = -1, TREND_EQUAL, TREND_UP, TREND_DOWN };
 
 /* k as enforced: never below ANON_MIN_K, whatever is configured. */
@@ -39,5 +43,8 @@ const char *trend_name(enum trend t);
  * total minus the shown groups (= the hidden ones) is 0 or at least k
  * people, so no subtraction reveals a small group. */
 int anon_complement(const int *people, int n, int k, int *suppressed);
+/* The same rule when the groups shown are already decided (shown[i]): may a
+ * total over all n groups be shown next to them? */
+int anon_total_visible(const int *people, const int *shown, int n, int k);
 
 #endif

@@ -97,28 +97,29 @@ static const char SQL_REQUEST_POST[] =
     " WHERE t.id = sh.reflection_id),"
     " ins AS (INSERT INTO feedback_requests (organisation_id, reflection_id, student_id,"
     " to_user_id) SELECT $2, x.id, $1, $5 FROM x, ok WHERE ok.v"
-    " ON CONFLICT (reflection_id, to_user_id) WHERE status = 'open' DO NOTHING RETURNING *),"
-    " open AS (SELECT q.* FROM feedback_requests q, x WHERE q.reflection_id = x.id"
-    " AND q.to_user_id = $5 AND q.status = 'open'),"
+    " ON CONFLICT (reflection_id, to_user_id) WHERE status = 'open'"
+    " DO UPDATE SET status = feedback_requests.status RETURNING *, xmax = 0 AS fresh),"
     " aud AS (" SQL_AUDIT("'feedback_request.create'", "$5::uuid", "'reflection'",
-                          "ins.reflection_id") " FROM ins),"
+                          "ins.reflection_id") " FROM ins WHERE ins.fresh),"
     " ev AS (SELECT emit_event($5::uuid, $2::uuid, 'feedback_request.created',"
     " jsonb_build_object('feedback_request_id', ins.id, 'reflection_id', ins.reflection_id,"
-    " 'from_user_id', $1::uuid)) FROM ins UNION ALL SELECT emit_event($5::uuid, $2::uuid,"
+    " 'from_user_id', $1::uuid)) FROM ins WHERE ins.fresh UNION ALL SELECT emit_event($5::uuid, $2::uuid,"
     " 'reflection.shared', jsonb_build_object('reflection_id', sh.reflection_id,"
     " 'from_user_id', $1::uuid)) FROM sh)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
-    " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins) THEN 201 ELSE 200 END,"
-    " coalesce((SELECT " SQL_REQUEST_JSON("ins") " FROM ins),"
-    " (SELECT " SQL_REQUEST_JSON("open") " FROM open)), NULL,"
+    " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201 ELSE 200 END,"
+    " (SELECT " SQL_REQUEST_JSON("ins") " FROM ins), NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
     " 'You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
 
-/* The caller's inbox; requests from students they no longer supervise drop out. */
+/* The caller's inbox: only requests about reflections the caller may still
+ * read (shared with them, by a student they still supervise). */
 static const char SQL_REQUEST_INBOX[] =
     "WITH " SQL_ACTOR ", page AS (SELECT q.* FROM feedback_requests q, actor"
     " WHERE q.to_user_id = $1 AND q.organisation_id = $2 AND ($7::text IS NULL OR q.status = $7)"
-    " AND " SQL_SUPERVISES("q.student_id") " AND " SQL_AFTER("q.created_at", "q.id", "$5", "$6")
+    " AND EXISTS (SELECT 1 FROM reflections x WHERE x.id = q.reflection_id"
+    " AND x.deleted_at IS NULL AND " SQL_READS_REFLECTION("x") ")"
+    " AND " SQL_AFTER("q.created_at", "q.id", "$5", "$6")
     " ORDER BY q.created_at, q.id LIMIT $4::int + 1),"
     " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(

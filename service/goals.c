@@ -48,17 +48,19 @@ static const char *const statuses[] = {"open", "active", "achieved", "dropped", 
 static const char SQL_GOAL_CREATE[] =
     "WITH " SQL_ACTOR ", ins AS (INSERT INTO goals (id, organisation_id, owner_id, what, why,"
     " due_on, status, vermogens) SELECT coalesce($4::uuid, gen_random_uuid()), $2, $1, $5, $6,"
-    " $7::date, $8, $9::text[] FROM actor ON CONFLICT (id) DO NOTHING RETURNING *),"
-    " same AS (SELECT x.* FROM goals x WHERE x.id = $4::uuid AND x.organisation_id = $2"
-    " AND x.owner_id = $1 AND x.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM ins)"
-    " AND x.what = $5 AND x.why = $6 AND x.due_on IS NOT DISTINCT FROM $7::date"
-    " AND x.status = $8 AND x.vermogens = $9::text[])"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN EXISTS (SELECT 1 FROM ins) THEN 201"
-    " WHEN EXISTS (SELECT 1 FROM same) THEN 200 ELSE 409 END,"
-    " coalesce((SELECT " SQL_GOAL_JSON("ins") " FROM ins),"
-    " (SELECT " SQL_GOAL_JSON("same") " FROM same)),"
-    " coalesce((SELECT " SQL_ETAG("ins.updated_at") " FROM ins),"
-    " (SELECT " SQL_ETAG("same.updated_at") " FROM same)),"
+    " $7::date, $8, $9::text[] FROM actor"
+    /* A no-op update instead of DO NOTHING: it waits for a racing insert of
+     * the same id and returns that row, which our snapshot could not see. */
+    " ON CONFLICT (id) DO UPDATE SET updated_at = goals.updated_at"
+    " WHERE goals.owner_id = $1 AND goals.deleted_at IS NULL RETURNING *, xmax = 0 AS fresh),"
+    " same AS (SELECT * FROM ins WHERE NOT ins.fresh AND ins.what = $5 AND ins.why = $6"
+    " AND ins.due_on IS NOT DISTINCT FROM $7::date AND ins.status = $8"
+    " AND ins.vermogens = $9::text[])"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN EXISTS (SELECT 1 FROM ins WHERE fresh)"
+    " THEN 201 WHEN EXISTS (SELECT 1 FROM same) THEN 200 ELSE 409 END,"
+    " (SELECT " SQL_GOAL_JSON("ins") " FROM ins WHERE ins.fresh OR EXISTS (SELECT 1 FROM same)),"
+    " (SELECT " SQL_ETAG("ins.updated_at") " FROM ins WHERE ins.fresh"
+    " OR EXISTS (SELECT 1 FROM same)),"
     " CASE WHEN NOT " SQL_NO_ACTOR " THEN 'A different learning goal with this id exists.' END";
 
 static const char SQL_GOAL_GET[] =
@@ -79,7 +81,7 @@ static const char SQL_GOAL_PATCH[] =
     " upd AS (UPDATE goals x SET what = coalesce($6, x.what), why = coalesce($7, x.why),"
     " due_on = CASE WHEN $8::boolean THEN $9::date ELSE x.due_on END,"
     " status = coalesce($10, x.status), vermogens = coalesce($11::text[], x.vermogens),"
-    " updated_at = now() FROM cur WHERE x.id = cur.id AND (cur.etag = $5 OR $5 = '*') RETURNING x.*)"
+    " updated_at = now() FROM cur WHERE x.id = cur.id AND (" SQL_ETAG("x.updated_at") " = $5 OR $5 = '*') RETURNING x.*)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
     " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
     " (SELECT " SQL_GOAL_JSON("upd") " FROM upd), (SELECT " SQL_ETAG("upd.updated_at")

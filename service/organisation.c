@@ -22,7 +22,7 @@ static const char SQL_ORG_PATCH[] =
     "WITH " SQL_ACTOR ", cur AS (SELECT " SQL_ETAG("o.updated_at") " AS etag FROM organisations o"
     " WHERE o.id = $2),"
     " upd AS (UPDATE organisations o SET anonymity_threshold = $5::int, updated_at = now()"
-    " FROM cur WHERE o.id = $2 AND " SQL_IS_ADMIN " AND (cur.etag = $4 OR $4 = '*') RETURNING o.*),"
+    " FROM cur WHERE o.id = $2 AND " SQL_IS_ADMIN " AND (" SQL_ETAG("o.updated_at") " = $4 OR $4 = '*') RETURNING o.*),"
     " aud AS (" SQL_AUDIT("'organisation.update'", "NULL::uuid", "'organisation'", "upd.id")
     " FROM upd)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"

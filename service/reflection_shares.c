@@ -38,6 +38,8 @@ static const char SQL_SHARE_DELETE[] =
     " AND s.user_id = $5 RETURNING s.reflection_id),"
     " touch AS (UPDATE reflections t SET updated_at = now() FROM del"
     " WHERE t.id = del.reflection_id),"
+    " withdraw AS (DELETE FROM feedback_requests q USING del WHERE q.reflection_id ="
+    " del.reflection_id AND q.to_user_id = $5 AND q.status = 'open'),"
     " aud AS (" SQL_AUDIT("'reflection.unshare'", "$5::uuid", "'reflection'", "del.reflection_id")
     " FROM del)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"

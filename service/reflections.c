@@ -45,29 +45,32 @@ static const char *const starr_parts[] = {"situation", "task",       "action",
     "CASE WHEN NOT chk.team_ok THEN 'team_id is not a team you belong to.'"                        \
     " WHEN NOT chk.goals_ok THEN 'goal_ids must name your own learning goals.' END"
 
+/* A retried create compares with what is stored. ON CONFLICT takes a no-op
+ * update rather than DO NOTHING: it waits for a racing insert of the same id
+ * and returns that row, which this statement's snapshot could not see. For
+ * the same reason the goal links of such a row are not compared: a replay
+ * is recognised by the reflection's own fields. */
 static const char SQL_REFLECTION_CREATE[] =
     "WITH " SQL_ACTOR ", " SQL_REFLECTION_CHECKS("$5", "$16") ","
     " ins AS (INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
     " situation, task, action, result, reflection, transfer, status, vermogens, dimensions)"
     " SELECT coalesce($4::uuid, gen_random_uuid()), $2, $1, $5, $6, $7, $8, $9, $10, $11, $12,"
     " $13, $14, $15 FROM actor, chk WHERE chk.team_ok AND chk.goals_ok"
-    " ON CONFLICT (id) DO NOTHING RETURNING *),"
+    " ON CONFLICT (id) DO UPDATE SET updated_at = reflections.updated_at"
+    " WHERE reflections.owner_id = $1 AND reflections.deleted_at IS NULL"
+    " RETURNING *, xmax = 0 AS fresh),"
     " links AS (INSERT INTO reflection_goals (organisation_id, reflection_id, goal_id)"
-    " SELECT $2, ins.id, unnest($16::uuid[]) FROM ins),"
-    " same AS (SELECT x.* FROM reflections x WHERE x.id = $4::uuid AND x.owner_id = $1"
-    " AND x.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM ins) AND x.team_id = $5"
-    " AND x.occurred_on = $6 AND x.situation = $7 AND x.task = $8 AND x.action = $9"
-    " AND x.result = $10 AND x.reflection = $11 AND x.transfer IS NOT DISTINCT FROM $12"
-    " AND x.status = $13 AND x.vermogens = $14 AND x.dimensions = $15"
-    " AND ARRAY(SELECT rg.goal_id FROM reflection_goals rg WHERE rg.reflection_id = x.id"
-    " ORDER BY 1) = ARRAY(SELECT unnest($16::uuid[]) ORDER BY 1))"
+    " SELECT $2, ins.id, unnest($16::uuid[]) FROM ins WHERE ins.fresh),"
+    " same AS (SELECT * FROM ins WHERE NOT ins.fresh AND ins.team_id = $5"
+    " AND ins.occurred_on = $6 AND ins.situation = $7 AND ins.task = $8 AND ins.action = $9"
+    " AND ins.result = $10 AND ins.reflection = $11 AND ins.transfer IS NOT DISTINCT FROM $12"
+    " AND ins.status = $13 AND ins.vermogens = $14 AND ins.dimensions = $15),"
+    " shown AS (SELECT * FROM ins WHERE ins.fresh OR EXISTS (SELECT 1 FROM same))"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 " SQL_CHECKS_STATUS
-    " WHEN EXISTS (SELECT 1 FROM ins) THEN 201 WHEN EXISTS (SELECT 1 FROM same) THEN 200"
-    " ELSE 409 END,"
-    " coalesce((SELECT " SQL_REFLECTION_JSON("ins", SQL_GIVEN_GOALS("$16")) " FROM ins),"
-    " (SELECT " SQL_REFLECTION_JSON("same", SQL_STORED_GOALS("same")) " FROM same)),"
-    " coalesce((SELECT " SQL_ETAG("ins.updated_at") " FROM ins),"
-    " (SELECT " SQL_ETAG("same.updated_at") " FROM same)),"
+    " WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201"
+    " WHEN EXISTS (SELECT 1 FROM same) THEN 200 ELSE 409 END,"
+    " (SELECT " SQL_REFLECTION_JSON("shown", SQL_GIVEN_GOALS("$16")) " FROM shown),"
+    " (SELECT " SQL_ETAG("shown.updated_at") " FROM shown),"
     " coalesce(" SQL_CHECKS_DETAIL ", 'A different reflection with this id exists.') FROM chk";
 
 static const char SQL_REFLECTION_GET[] =
@@ -93,7 +96,7 @@ static const char SQL_REFLECTION_PATCH[] =
     " transfer = CASE WHEN $12::boolean THEN $13 ELSE x.transfer END,"
     " status = coalesce($14, x.status), vermogens = coalesce($15::text[], x.vermogens),"
     " dimensions = coalesce($16::text[], x.dimensions), updated_at = now()"
-    " FROM cur, chk WHERE x.id = cur.id AND (cur.etag = $5 OR $5 = '*') AND chk.team_ok AND chk.goals_ok"
+    " FROM cur, chk WHERE x.id = cur.id AND (" SQL_ETAG("x.updated_at") " = $5 OR $5 = '*') AND chk.team_ok AND chk.goals_ok"
     " RETURNING x.*),"
     " unlink AS (DELETE FROM reflection_goals rg USING upd WHERE rg.reflection_id = upd.id"
     " AND $17::uuid[] IS NOT NULL AND rg.goal_id <> ALL ($17::uuid[])),"

@@ -42,20 +42,30 @@
     " nullif(c.could_be_better, '')) ORDER BY random()) FROM checkins c WHERE " team_filter        \
     " AND c.share_text AND c.period BETWEEN $4::date + interval '1 month' AND $5::date)"
 
+/* The caller's own check-ins in the range: a figure must rest on k people
+ * other than the one reading it, or a manager who checks in could make up
+ * the k themselves and subtract their own scores. */
+#define SQL_OWN_CHECKINS(filter)                                                                   \
+    "(SELECT json_agg(json_build_object('team_id', c.team_id, 'period', to_char(c.period,"        \
+    " 'YYYY-MM'))) FROM checkins c WHERE " filter " AND c.user_id = $1"                            \
+    " AND c.period BETWEEN $4::date AND $5::date)"
+
 static const char SQL_TEAM_SUMMARY[] =
     "WITH " SQL_ACTOR ", t AS (SELECT t.id FROM teams t, actor WHERE t.id = $6"
     " AND t.organisation_id = $2 AND (" SQL_SEES_ALL_TEAMS " OR EXISTS (SELECT 1"
     " FROM team_members m WHERE m.team_id = t.id AND m.user_id = $1 AND m.role = 'teammanager')))"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
-    " ELSE 200 END, (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
+    " ELSE 200 END, NULL, NULL, NULL,"
+    " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
     " (SELECT json_agg(" SQL_STATS_JSON("s") " ORDER BY s.period) FROM team_month_stats s, t"
     " WHERE s.team_id = t.id AND s.period BETWEEN $4::date AND $5::date),"
-    " " SQL_TEXTS("c.team_id = (SELECT id FROM t)") ", NULL, NULL";
+    " " SQL_TEXTS("c.team_id = (SELECT id FROM t)") ","
+    " " SQL_OWN_CHECKINS("c.team_id = (SELECT id FROM t)");
 
 static const char SQL_ORG_SUMMARY[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT " SQL_SEES_ALL_TEAMS " AS v)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT ok.v THEN 404 ELSE 200 END,"
-    " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
+    " NULL, NULL, NULL, (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
     " (SELECT json_agg(" SQL_STATS_JSON("s") " ORDER BY s.period) FROM team_month_stats s"
     " WHERE ok.v AND s.organisation_id = $2 AND s.period BETWEEN $4::date AND $5::date),"
     " (SELECT json_agg(json_build_object('period', p, 'people', n)) FROM (SELECT"
@@ -64,7 +74,8 @@ static const char SQL_ORG_SUMMARY[] =
     " GROUP BY period) d),"
     " (SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id)"
     " FROM teams t WHERE ok.v AND t.organisation_id = $2),"
-    " " SQL_TEXTS("ok.v AND c.organisation_id = $2") " FROM ok";
+    " " SQL_TEXTS("ok.v AND c.organisation_id = $2") ","
+    " " SQL_OWN_CHECKINS("ok.v AND c.organisation_id = $2") " FROM ok";
 /* clang-format on */
 
 /* ---- the months asked -------------------------------------------------- */
@@ -180,11 +191,12 @@ static json_t *suppressed_block(void)
     return json_pack("{s:b}", "suppressed", 1);
 }
 
-static json_t *render_activity(const struct month_stats *s, int k)
+/* vis[b]: may block b be shown (decided by the caller). */
+static json_t *render_activity(const struct month_stats *s, const int vis[NBLOCKS])
 {
     json_t *out = json_object();
     json_t *refl = suppressed_block();
-    if (anon_visible(s->reflection_people, k)) {
+    if (vis[BLOCK_REFLECTIONS]) {
         json_t *by = json_object();
         for (int v = 0; v < NVERMOGENS; v++)
             json_object_set_new(by, vermogen_names[v], json_integer(s->refl_by_vermogen[v]));
@@ -193,36 +205,65 @@ static json_t *render_activity(const struct month_stats *s, int k)
     }
     json_object_set_new(out, "reflections", refl);
     json_object_set_new(out, "feedback",
-                        anon_visible(s->feedback_people, k)
+                        vis[BLOCK_FEEDBACK]
                             ? json_pack("{s:i, s:i}", "tops", s->tops, "tips", s->tips)
                             : suppressed_block());
     json_object_set_new(out, "goals",
-                        anon_visible(s->goal_people, k)
-                            ? json_pack("{s:i, s:i, s:i, s:i}", "open", s->goals[0], "active",
-                                        s->goals[1], "achieved", s->goals[2], "dropped",
-                                        s->goals[3])
-                            : suppressed_block());
+                        vis[BLOCK_GOALS] ? json_pack("{s:i, s:i, s:i, s:i}", "open", s->goals[0],
+                                                     "active", s->goals[1], "achieved", s->goals[2],
+                                                     "dropped", s->goals[3])
+                                         : suppressed_block());
     return out;
+}
+
+/* What one month shows. people: distinct contributors other than the
+ * reader; a block is shown when its own people reach k too. */
+struct period_view {
+    int people, prev_people; /* for visibility (reader excluded) */
+    int contributors;        /* as printed */
+    int blocks[NBLOCKS];
+};
+
+static void view_blocks(struct period_view *pv, const struct month_stats *s, int k)
+{
+    int people[NBLOCKS];
+    stats_block_people(s, people);
+    for (int b = 0; b < NBLOCKS; b++)
+        pv->blocks[b] = anon_visible(pv->people, k) && anon_visible(people[b], k);
 }
 
 /* One month: {period, suppressed: true} below k, else every figure. */
 static json_t *render_period(const char *period, const struct month_stats *cur,
-                             const struct month_stats *prev, int people, int prev_people, int k,
+                             const struct month_stats *prev, const struct period_view *pv, int k,
                              json_t *texts)
 {
-    if (!anon_visible(people, k))
+    if (!anon_visible(pv->people, k))
         return json_pack("{s:s, s:b}", "period", period, "suppressed", 1);
-    int prev_visible = anon_visible(prev_people, k);
+    int prev_visible = anon_visible(pv->prev_people, k);
     json_t *verm = json_object();
     for (int v = 0; v < NVERMOGENS; v++)
         json_object_set_new(verm, vermogen_names[v], render_vermogen(cur, prev, prev_visible, v));
-    json_t *out = render_activity(cur, k);
+    json_t *out = render_activity(cur, pv->blocks);
     json_object_set_new(out, "period", json_string(period));
     json_object_set_new(out, "suppressed", json_false());
-    json_object_set_new(out, "contributors", json_integer(people));
+    json_object_set_new(out, "contributors", json_integer(pv->contributors));
     json_object_set_new(out, "vermogens", verm);
     json_object_set_new(out, "texts", texts ? json_incref(texts) : json_array());
     return out;
+}
+
+/* Did the reader check in to team (NULL: any team) in period? */
+static int own_checkin(json_t *own, const char *period, const char *team)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(own, i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "period")), period) == 0 &&
+            (!team || strcmp(json_string_value(json_object_get(o, "team_id")), team) == 0))
+            return 1;
+    }
+    return 0;
 }
 
 /* The shared texts of one period (and team, when team is not NULL). */
@@ -267,9 +308,22 @@ static void stats_of(json_t *rows, int m, const char *team, struct month_stats *
     }
 }
 
+/* The month of one team as this reader may see it. */
+static void team_view(struct period_view *pv, const struct month_stats *cur,
+                      const struct month_stats *prev, json_t *own, const char *team, int m, int k)
+{
+    char period[16], before[16];
+    month_format(m, period, sizeof(period));
+    month_format(m - 1, before, sizeof(before));
+    pv->contributors = cur->checkins;
+    pv->people = cur->checkins - own_checkin(own, period, team);
+    pv->prev_people = prev->checkins - own_checkin(own, before, team);
+    view_blocks(pv, cur, k);
+}
+
 /* Every period of one team. */
-static json_t *team_periods(json_t *rows, json_t *texts, const char *team, const struct range *rg,
-                            int k)
+static json_t *team_periods(json_t *rows, json_t *texts, json_t *own, const char *team,
+                            const struct range *rg, int k)
 {
     json_t *periods = json_array();
     struct month_stats prev, cur;
@@ -278,9 +332,10 @@ static json_t *team_periods(json_t *rows, json_t *texts, const char *team, const
         char period[16];
         month_format(m, period, sizeof(period));
         stats_of(rows, m, team, &cur);
+        struct period_view pv;
+        team_view(&pv, &cur, &prev, own, team, m, k);
         json_t *t = texts_of(texts, period, team);
-        json_array_append_new(
-            periods, render_period(period, &cur, &prev, cur.checkins, prev.checkins, k, t));
+        json_array_append_new(periods, render_period(period, &cur, &prev, &pv, k, t));
         json_decref(t);
         prev = cur;
     }
@@ -312,48 +367,73 @@ static void team_summary_done(struct req *r, struct db_result *res)
     if (!summary_status(r, res))
         return;
     const struct range *rg = r->state;
-    int k = anon_k(atoi(PQgetvalue(res->res, 0, 1)));
-    json_t *rows = column_json(res->res, 2), *texts = column_json(res->res, 3);
+    int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
+    json_t *rows = column_json(res->res, 5), *texts = column_json(res->res, 6);
+    json_t *own = column_json(res->res, 7);
     const char *team = req_param(r, 0);
     json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", k, "periods",
-                            team_periods(rows, texts, NULL, rg, k));
+                            team_periods(rows, texts, own, NULL, rg, k));
     json_decref(rows);
     json_decref(texts);
+    json_decref(own);
     req_reply_json(r, 200, out);
 }
 
-/* Organisation totals per month, under complementary suppression. */
-static json_t *org_total_period(json_t *rows, json_t *teams, json_t *people, int m, int k)
+/* Organisation totals per month, under complementary suppression: for the
+ * check-ins and for each activity block, the total is shown only when the
+ * teams whose figure is hidden hold 0 or at least k people together. */
+static json_t *org_total_period(json_t *rows, json_t *teams, json_t *people, json_t *own, int m,
+                                int k)
 {
     char period[16];
     month_format(m, period, sizeof(period));
-    size_t n = json_array_size(teams), i;
-    int *counts = calloc(n + 1, sizeof(int)), *hidden = calloc(n + 1, sizeof(int));
-    struct month_stats total, one;
+    int n = (int)json_array_size(teams);
+    int *counts = calloc((size_t)n + 1, sizeof(int)), *shown = calloc((size_t)n + 1, sizeof(int));
+    int *bpeople[NBLOCKS], *bshown[NBLOCKS];
+    for (int b = 0; b < NBLOCKS; b++) {
+        bpeople[b] = calloc((size_t)n + 1, sizeof(int));
+        bshown[b] = calloc((size_t)n + 1, sizeof(int));
+    }
+    struct month_stats total, one, none;
     memset(&total, 0, sizeof(total));
-    json_t *t;
-    json_array_foreach(teams, i, t)
-    {
-        stats_of(rows, m, json_string_value(json_object_get(t, "id")), &one);
-        counts[i] = one.checkins;
+    memset(&none, 0, sizeof(none));
+    for (int i = 0; i < n; i++) {
+        const char *team =
+            json_string_value(json_object_get(json_array_get(teams, (size_t)i), "id"));
+        stats_of(rows, m, team, &one);
+        struct period_view tv;
+        team_view(&tv, &one, &none, own, team, m, k);
+        counts[i] = tv.people;
+        shown[i] = anon_visible(tv.people, k);
+        int bp[NBLOCKS];
+        stats_block_people(&one, bp);
+        for (int b = 0; b < NBLOCKS; b++) {
+            bpeople[b][i] = bp[b];
+            bshown[b][i] = tv.blocks[b];
+        }
         stats_add(&total, &one);
     }
-    int distinct = 0;
+    struct period_view pv = {0};
+    size_t i;
+    json_t *t;
     json_array_foreach(people, i, t)
     {
         if (strcmp(json_string_value(json_object_get(t, "period")), period) == 0)
-            distinct = (int)json_integer_value(json_object_get(t, "people"));
+            pv.contributors = (int)json_integer_value(json_object_get(t, "people"));
     }
-    int shown = anon_complement(counts, (int)n, k, hidden) && anon_visible(distinct, k);
+    pv.people = pv.contributors - own_checkin(own, period, NULL);
+    if (!anon_total_visible(counts, shown, n, k))
+        pv.people = 0; /* hides the whole month */
+    for (int b = 0; b < NBLOCKS; b++) {
+        pv.blocks[b] = anon_total_visible(bpeople[b], bshown[b], n, k);
+        free(bpeople[b]);
+        free(bshown[b]);
+    }
     free(counts);
-    free(hidden);
-    if (!shown)
-        return json_pack("{s:s, s:b}", "period", period, "suppressed", 1);
+    free(shown);
     /* Trends of totals would need the previous month's complement too;
      * the organisation view leaves them to the team views. */
-    struct month_stats none;
-    memset(&none, 0, sizeof(none));
-    return render_period(period, &total, &none, distinct, 0, k, NULL);
+    return render_period(period, &total, &none, &pv, k, NULL);
 }
 
 static void org_summary_done(struct req *r, struct db_result *res)
@@ -361,9 +441,10 @@ static void org_summary_done(struct req *r, struct db_result *res)
     if (!summary_status(r, res))
         return;
     const struct range *rg = r->state;
-    int k = anon_k(atoi(PQgetvalue(res->res, 0, 1)));
-    json_t *rows = column_json(res->res, 2), *people = column_json(res->res, 3);
-    json_t *teams = column_json(res->res, 4), *texts = column_json(res->res, 5);
+    int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
+    json_t *rows = column_json(res->res, 5), *people = column_json(res->res, 6);
+    json_t *teams = column_json(res->res, 7), *texts = column_json(res->res, 8);
+    json_t *own = column_json(res->res, 9);
     json_t *out_teams = json_array(), *totals = json_array();
     size_t i;
     json_t *t;
@@ -372,16 +453,17 @@ static void org_summary_done(struct req *r, struct db_result *res)
         const char *id = json_string_value(json_object_get(t, "id"));
         json_array_append_new(out_teams, json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
                                                    json_object_get(t, "name"), "periods",
-                                                   team_periods(rows, texts, id, rg, k)));
+                                                   team_periods(rows, texts, own, id, rg, k)));
     }
     for (int m = rg->first; m <= rg->last; m++)
-        json_array_append_new(totals, org_total_period(rows, teams, people, m, k));
+        json_array_append_new(totals, org_total_period(rows, teams, people, own, m, k));
     json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k", k,
                             "teams", out_teams, "total", "periods", totals);
     json_decref(rows);
     json_decref(people);
     json_decref(teams);
     json_decref(texts);
+    json_decref(own);
     req_reply_json(r, 200, out);
 }
 

@@ -57,7 +57,9 @@ size_t utf8_chars(const char *s)
 int valid_utf8_text(const char *s, int multiline)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == 0x7F)
+        /* DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F),
+         * which terminals read as escape sequences. */
+        if (*p == 0x7F || (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
             return 0;
         if (*p >= 0x20)
             continue;
@@ -287,7 +289,7 @@ int valid_timestamp(const char *s)
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
         return 1;
     return (*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) &&
-           p[6] == '\0' && num(p + 1, 2) <= 23 && num(p + 4, 2) <= 59;
+           p[6] == '\0' && num(p + 1, 2) <= 15 && num(p + 4, 2) <= 59; /* PostgreSQL's range */
 }
 
 const char *v_date(struct validator *v, const char *field, enum v_presence p)

@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -94,9 +95,16 @@ static int split_addr(const char *addr, char *host, size_t hl, char *port, size_
     return 0;
 }
 
+static int sock_timeout_ms = HTTP_TIMEOUT_S * 1000;
+
+void http_set_timeout_ms(int ms)
+{
+    sock_timeout_ms = ms > 0 ? ms : HTTP_TIMEOUT_S * 1000;
+}
+
 static int set_timeouts(int fd)
 {
-    struct timeval tv = {HTTP_TIMEOUT_S, 0};
+    struct timeval tv = {sock_timeout_ms / 1000, (sock_timeout_ms % 1000) * 1000};
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
         return -1;
     /* On Linux the send timeout also bounds connect(). */
@@ -211,7 +219,7 @@ static char *parse_fields(const char *head)
         const char *eol = strstr(line, "\r\n");
         size_t ll = eol ? (size_t)(eol - line) : strlen(line);
         const char *colon = memchr(line, ':', ll);
-        if (colon) {
+        if (colon && colon > line) { /* an empty name would end the list */
             const char *v = colon + 1, *ve = line + ll;
             while (v < ve && (*v == ' ' || *v == '\t'))
                 v++;
@@ -563,16 +571,13 @@ static void child_exec(const char *bin, int logfd, char **env, pid_t parent)
     _exit(127);
 }
 
-static int spawn_once(struct spawned *s, const char *const *extra)
+static int spawn_once(struct spawned *s, int port, const char *const *extra)
 {
     const char *bin = getenv("REFLECTD_BIN");
     const char *dir = getenv("REFLECTD_LOG_DIR");
     const char *over[64];
     size_t n = 0;
     char listen[80];
-    int port = free_port();
-    if (port < 0)
-        return -1;
     snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", port);
     snprintf(listen, sizeof(listen), "LISTEN_ADDR=%s", s->addr);
     over[n++] = "WORKERS=2";
@@ -594,8 +599,51 @@ static int spawn_once(struct spawned *s, const char *const *extra)
     return s->pid > 0 ? 0 : -1;
 }
 
+/* The inode of the socket listening on 127.0.0.1:port, or 0. */
+static unsigned long listen_inode(int port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[512];
+    unsigned long found = 0;
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        unsigned lport, st;
+        unsigned long inode;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &lport, &st,
+                   &inode) == 3 &&
+            lport == (unsigned)port && st == 0x0A)
+            found = inode;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Is pid the process listening on port? Another run's server may answer
+ * /healthz on a port ours failed to bind. */
+static int listens_on(pid_t pid, int port)
+{
+    unsigned long inode = listen_inode(port);
+    char dir[64], path[320], link[64], want[48];
+    snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    DIR *d = inode ? opendir(dir) : NULL;
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d))) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(path, link, sizeof(link) - 1);
+        if (n > 0) {
+            link[n] = '\0';
+            found = strcmp(link, want) == 0;
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 /* 1 when the server answers /healthz, 0 when it exited, -1 on timeout. */
-static int wait_healthy(struct spawned *s, int timeout_ms)
+static int wait_healthy(struct spawned *s, int port, int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;
     while (now_ms() < deadline) {
@@ -608,7 +656,7 @@ static int wait_healthy(struct spawned *s, int timeout_ms)
         struct http_resp r;
         int ok = http_get(s->addr, "/healthz", NULL, &r) == 0 && r.status == 200;
         http_resp_free(&r);
-        if (ok)
+        if (ok && listens_on(s->pid, port))
             return 1;
         sleep_ms(50);
     }
@@ -619,9 +667,10 @@ int server_spawn(struct spawned *s, const char *const *extra_env)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         memset(s, 0, sizeof(*s));
-        if (spawn_once(s, extra_env) < 0)
+        int port = free_port();
+        if (port < 0 || spawn_once(s, port, extra_env) < 0)
             return -1;
-        int up = wait_healthy(s, 10000);
+        int up = wait_healthy(s, port, 10000);
         if (up == 1)
             return 0;
         print_log(s);

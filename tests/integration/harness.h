@@ -13,7 +13,9 @@
  *
  * Addresses are "host:port" ("127.0.0.1:8080", "[::1]:8080"). Every socket
  * operation times out after HTTP_TIMEOUT_S seconds, so a hanging server fails
- * a test instead of stalling the run. */
+ * a test instead of stalling the run. Bodies are delimited by Content-Length
+ * or EOF; a chunked body is returned as received (not decoded), so streams
+ * (text/event-stream) are better read through http_connect(). */
 #ifndef REFLECTD_TEST_HARNESS_H
 #define REFLECTD_TEST_HARNESS_H
 
@@ -59,6 +61,10 @@ int http_raw(const char *addr, const void *bytes, size_t n, struct http_resp *ou
 /* A connected socket with the harness's timeouts, for tests that need to hold
  * a connection open or write slowly; -1 on failure. The caller closes it. */
 int http_connect(const char *addr);
+/* Changes the socket timeout (connect, each send, each receive) of this test
+ * process from HTTP_TIMEOUT_S; a test that must see an answer within a bound
+ * sets it, and the socket error is the failure. ms <= 0 restores the default. */
+void http_set_timeout_ms(int ms);
 
 /* Criterion assertions (they end the test on failure, printing the body). */
 void expect_status(const struct http_resp *r, int status);
