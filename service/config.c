@@ -106,6 +106,8 @@ static const struct int_setting int_settings[] = {
     S("EVENTS_HEARTBEAT_S", 15, 1, 3600, events_heartbeat_s),
     S("EVENTS_RETENTION_H", 168, 1, 24 * 365, events_retention_h),
     S("EVENTS_MAX_PER_USER", 5, 1, 1000, events_max_per_user),
+    S("RETENTION_DAYS", 0, 0, 36500, retention_days),
+    S("JANITOR_INTERVAL_S", 60, 1, 86400, janitor_interval_s),
 };
 #undef S
 

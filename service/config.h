@@ -40,6 +40,8 @@ struct config {
     int events_heartbeat_s;  /* comment lines on idle event streams */
     int events_retention_h;  /* how long events stay for Last-Event-ID */
     int events_max_per_user; /* open streams per user and instance */
+    int janitor_interval_s;  /* how often janitor.c runs */
+    int retention_days;      /* reflections older than this are deleted (0: kept) */
     int quiet;               /* no access log */
     int dev_defaults_used;   /* count of development defaults taken */
 };

@@ -13,7 +13,7 @@
  *
  * State per worker: its open streams, a heartbeat timer (comments keep
  * proxies and phones from dropping an idle stream), and on worker 0 the
- * listener and a janitor that deletes events past their retention. */
+ * listener. Old events are removed by the janitor (janitor.c). */
 #include "events.h"
 #include "api.h"
 #include "app.h"
@@ -58,7 +58,6 @@ struct events_worker {
     // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, stream) streams;
     struct event *heartbeat;
-    struct event *janitor;
     struct listener *listener;
 };
 
@@ -464,26 +463,6 @@ static void events_heartbeat(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void events_janitor_done(struct db_result *res, void *arg)
-{
-    (void)arg;
-    if (res->status == DB_ERROR)
-        log_warn("events janitor: %s", res->sqlstate);
-}
-
-static void events_janitor(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct events_worker *ew = arg;
-    char hours[16];
-    snprintf(hours, sizeof(hours), "%d", ew->w->app->cfg.events_retention_h);
-    const char *p[] = {hours};
-    db_query(ew->w->db,
-             "DELETE FROM events WHERE created_at < now() - make_interval(hours => $1::int)", 1, p,
-             events_janitor_done, NULL);
-}
-
 /* ---- the worker's life cycle ------------------------------------------- */
 
 void events_worker_start(struct worker *w)
@@ -494,16 +473,12 @@ void events_worker_start(struct worker *w)
     ew->w = w;
     TAILQ_INIT(&ew->streams);
     w->events = ew;
-    struct timeval beat = {w->app->cfg.events_heartbeat_s, 0}, minute = {60, 0};
+    struct timeval beat = {w->app->cfg.events_heartbeat_s, 0};
     ew->heartbeat = event_new(w->base, -1, EV_PERSIST, events_heartbeat, ew);
     if (!ew->heartbeat || event_add(ew->heartbeat, &beat) < 0)
         abort();
-    if (w->index == 0) {
+    if (w->index == 0)
         ew->listener = listener_new(ew);
-        ew->janitor = event_new(w->base, -1, EV_PERSIST, events_janitor, ew);
-        if (!ew->janitor || event_add(ew->janitor, &minute) < 0)
-            abort();
-    }
 }
 
 void events_worker_drain(struct worker *w)
@@ -519,8 +494,6 @@ void events_worker_drain(struct worker *w)
         s = next;
     }
     event_del(ew->heartbeat);
-    if (ew->janitor)
-        event_del(ew->janitor);
     listener_free(ew->listener);
     ew->listener = NULL;
 }
@@ -532,8 +505,6 @@ void events_worker_free(struct worker *w)
         return;
     listener_free(ew->listener);
     event_free(ew->heartbeat);
-    if (ew->janitor)
-        event_free(ew->janitor);
     free(ew);
     w->events = NULL;
 }

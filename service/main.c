@@ -12,6 +12,7 @@
 #include "app.h"
 #include "bootstrap.h"
 #include "events.h"
+#include "janitor.h"
 #include "hasher.h"
 #include "handlers.h"
 #include "log.h"
@@ -30,6 +31,25 @@
 static const char *env_get(const char *name)
 {
     return getenv(name);
+}
+
+/* Modules with per-worker state, on the worker's own thread. */
+static void main_worker_start(struct worker *w)
+{
+    events_worker_start(w);
+    janitor_start(w);
+}
+
+static void main_worker_drain(struct worker *w)
+{
+    events_worker_drain(w);
+    janitor_stop(w);
+}
+
+static void main_worker_stop(struct worker *w)
+{
+    janitor_stop(w);
+    events_worker_free(w);
 }
 
 static void main_print_routes(void)
@@ -103,9 +123,9 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_quiet(0);
-    app.worker_start = events_worker_start;
-    app.worker_drain = events_worker_drain;
-    app.worker_stop = events_worker_free;
+    app.worker_start = main_worker_start;
+    app.worker_drain = main_worker_drain;
+    app.worker_stop = main_worker_stop;
     app.routes = routes;
     app.nroutes = routes_count;
     app.schema_version = migrations_count;

@@ -43,7 +43,7 @@ struct req {
     int authenticated;
     req_db_continue db_next; /* where req_db() resumes */
     json_t *kept;            /* released when the request ends */
-    req_close_cb on_close; /* streams: the client went away */
+    req_close_cb on_close;   /* streams: the client went away */
     void *on_close_arg;
     struct event *close_ev; /* on_close, deferred to the next loop turn */
     int streaming;

@@ -26,6 +26,7 @@ struct worker {
     int listen_fd;                /* this worker's dup of the listening socket */
     int inflight;                 /* requests not yet answered */
     struct events_worker *events; /* live event streams (events.c) */
+    struct event *janitor;        /* periodic maintenance (janitor.c) */
     int draining;
 };
 
