@@ -173,6 +173,7 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
     }
     if (config_ints(c, get, err, errlen) < 0 || config_keys(c, get, err, errlen) < 0)
         return -1;
+    c->cors_origins = config_str(get, "CORS_ORIGINS", NULL);
     c->bootstrap_org = config_str(get, "BOOTSTRAP_ORG_NAME", NULL);
     c->bootstrap_email = config_str(get, "BOOTSTRAP_ADMIN_EMAIL", NULL);
     c->bootstrap_password = config_str(get, "BOOTSTRAP_ADMIN_PASSWORD", NULL);
@@ -189,6 +190,7 @@ void config_free(struct config *c)
     free(c->jwt_previous_key);
     free(c->jwt_issuer);
     free(c->jwt_audience);
+    free(c->cors_origins);
     free(c->bootstrap_org);
     free(c->bootstrap_email);
     free(c->bootstrap_password);

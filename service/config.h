@@ -34,6 +34,7 @@ struct config {
     int login_max_failures_addr; /* per client address (many users share a NAT) */
     int login_window_s;
     /* bootstrap */
+    char *cors_origins; /* comma-separated origins allowed to call from a browser; NULL: none */
     char *bootstrap_org;
     char *bootstrap_email;
     char *bootstrap_password;

@@ -156,8 +156,32 @@ static void req_finish(struct req *r)
     worker_request_end(w);
 }
 
+/* CORS is off unless CORS_ORIGINS lists the caller's Origin exactly: the
+ * apps are native and need none; a web front end must be named. */
+static const char *req_cors_origin(struct req *r)
+{
+    const char *list = r->app->cfg.cors_origins, *origin = req_header(r, "Origin");
+    if (!list || !origin || !*origin)
+        return NULL;
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, origin, n) == 0)
+            return origin;
+        p += len;
+        p += *p == ',';
+    }
+    return NULL;
+}
+
 static void req_common_headers(struct req *r)
 {
+    const char *origin = req_cors_origin(r);
+    if (origin) {
+        req_set_header(r, "Access-Control-Allow-Origin", origin);
+        req_set_header(r, "Access-Control-Expose-Headers", "ETag, Retry-After, X-Request-Id");
+        req_set_header(r, "Vary", "Origin");
+    }
     req_set_header(r, "X-Request-Id", r->id);
     req_set_header(r, "Cache-Control", "no-store");
     req_set_header(r, "X-Content-Type-Options", "nosniff");
@@ -349,6 +373,18 @@ void req_db_failed(struct req *r, struct db_result *res)
     req_problem(r, 500, "Something went wrong on our side.");
 }
 
+/* A browser asks before a cross-origin call; answer for the path's methods. */
+static void req_cors_preflight(struct req *r)
+{
+    char allow[64];
+    router_allow_header(r->match.allowed, allow, sizeof(allow));
+    req_set_header(r, "Access-Control-Allow-Methods", allow);
+    req_set_header(r, "Access-Control-Allow-Headers",
+                   "Authorization, Content-Type, If-Match, If-None-Match, Last-Event-ID");
+    req_set_header(r, "Access-Control-Max-Age", "600");
+    req_reply_empty(r, 204);
+}
+
 static void req_route_failed(struct req *r, int status)
 {
     if (status == 405) {
@@ -396,6 +432,10 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
     }
     char *p = arena_strdup(&r->arena, path);
     int st = router_match(r->app->routes, r->app->nroutes, r->method, p, &r->match);
+    if (r->method == M_OPTIONS && st == 405 && req_cors_origin(r)) {
+        req_cors_preflight(r);
+        return;
+    }
     if (st != 200) {
         req_route_failed(r, st);
         return;
