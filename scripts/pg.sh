@@ -45,12 +45,24 @@ start)
         url="host=$dir dbname=reflect user=postgres"
     fi
     opts="$opts -c max_connections=200 -c fsync=${PG_FSYNC:-on}"
+    # A postmaster killed with SIGKILL can linger as a zombie when nothing
+    # reaps orphans (containers): its pid still "exists", so pg_ctl and
+    # PostgreSQL itself would take the stale lock file for a live server.
+    oldpid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+    if [ -n "$oldpid" ]; then
+        state=$(awk '{print $3}' "/proc/$oldpid/stat" 2>/dev/null || echo gone)
+        comm=$(cat "/proc/$oldpid/comm" 2>/dev/null || echo gone)
+        if [ "$state" = Z ] || [ "$state" = gone ] || [ "$comm" != postgres ]; then
+            rm -f "$dir/data/postmaster.pid"
+        fi
+    fi
     if ! as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 \
         status >/dev/null 2>&1; then
         as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 \
             start >/dev/null || { tail -n 20 "$dir/server.log" >&2; exit 1; }
     fi
     sock_port=${port:-5432}
+    # (PostgreSQL is started above only when pg_ctl saw no live postmaster.)
     if [ "${fresh:-0}" = 1 ] || ! as_owner "$bindir/psql" -h "$dir" -p "$sock_port" -U postgres \
         -Atqc "SELECT 1 FROM pg_database WHERE datname='reflect'" postgres | grep -q 1; then
         as_owner "$bindir/createdb" -h "$dir" -p "$sock_port" -U postgres reflect 2>/dev/null || true
@@ -62,7 +74,11 @@ stop)
     ;;
 kill)
     pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
-    [ -n "$pid" ] && kill -9 "$pid" $(pgrep -P "$pid") 2>/dev/null || true
+    # Only a postmaster of ours: a stale pid file may name someone else.
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]; then
+        # shellcheck disable=SC2046 # the children's pids, one word each
+        kill -9 "$pid" $(pgrep -P "$pid") 2>/dev/null || true
+    fi
     ;;
 *)
     echo "usage: pg.sh start|stop|kill DIR [PORT]" >&2

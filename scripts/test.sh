@@ -38,8 +38,19 @@ server_rc=0
 tmp=$(mktemp -d /tmp/reflectd-test.XXXXXX) || exit 1
 chmod 755 "$tmp" # as root, the postgres user must reach $tmp/pg
 
+# Is $1 still a running background job of this shell? Once a job has
+# exited its pid may belong to anyone (pids wrap quickly on a busy machine),
+# so no pid is signalled without asking this first.
+our_job() {
+    local p
+    for p in $(jobs -pr); do
+        [ "$p" = "$1" ] && return 0
+    done
+    return 1
+}
+
 cleanup() {
-    if [ -n "$server_pid" ]; then
+    if [ -n "$server_pid" ] && our_job "$server_pid"; then
         kill -KILL "$server_pid" 2>/dev/null
         wait "$server_pid" 2>/dev/null
     fi
@@ -152,10 +163,10 @@ start_server() {
                 export REFLECTD_ADDR="127.0.0.1:$port"
                 return 0
             fi
-            kill -0 "$server_pid" 2>/dev/null || break
+            our_job "$server_pid" || break
             sleep 0.1
         done
-        if kill -0 "$server_pid" 2>/dev/null; then
+        if our_job "$server_pid"; then
             kill -KILL "$server_pid"
             wait "$server_pid" 2>/dev/null
             server_pid=
@@ -172,12 +183,12 @@ start_server() {
 # the exit status (not in a subshell: only this shell can wait for it).
 stop_server() {
     local _
-    kill -TERM "$server_pid" 2>/dev/null
+    our_job "$server_pid" && kill -TERM "$server_pid" 2>/dev/null
     for _ in $(seq 1 300); do
-        kill -0 "$server_pid" 2>/dev/null || break
+        our_job "$server_pid" || break
         sleep 0.1
     done
-    kill -0 "$server_pid" 2>/dev/null && kill -KILL "$server_pid" 2>/dev/null
+    our_job "$server_pid" && kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
     server_rc=$?
     server_pid=
@@ -221,7 +232,15 @@ run_suite unit-asan build/test/unit-asan "${args[@]}"
 for bin in bin/reflectd build/asan/reflectd; do
     integration "$bin"
 done
-REFLECTD_BIN=build/asan/reflectd run_suite faults build/test/faults --jobs 1 "${args[@]}"
+# The fault tests spawn their own servers; those that set up data through
+# the fixtures talk to a shared one, started here for them.
+if start_server bin/reflectd "$tmp/server-faults.log"; then
+    REFLECTD_BIN=build/asan/reflectd run_suite faults build/test/faults --jobs 1 "${args[@]}"
+    stop_server
+    [ "$server_rc" -eq 0 ] || fail "bin/reflectd (fault run): exit status $server_rc after SIGTERM"
+else
+    fail "bin/reflectd: the shared server for the fault tests did not start"
+fi
 
 echo
 for n in "${notes[@]}"; do

@@ -186,3 +186,36 @@ const char *api_enum_query(struct req *r, const char *name, const char *value,
     api_reject_invalid(r, &v);
     return NULL;
 }
+
+struct api_create {
+    const char *sql;
+    int n;
+    const char **params;
+    req_db_continue next;
+    int tried;
+};
+
+static void api_create_done(struct req *r, struct db_result *res)
+{
+    struct api_create *c = r->state;
+    if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0 && !c->tried) {
+        c->tried = 1;
+        req_db(r, c->sql, c->n, c->params, api_create_done);
+        return;
+    }
+    c->next(r, res);
+}
+
+void api_db_create(struct req *r, const char *sql, int n, const char **params,
+                   req_db_continue next)
+{
+    struct api_create *c = arena_alloc(&r->arena, sizeof(*c));
+    c->sql = sql;
+    c->n = n;
+    c->params = arena_alloc(&r->arena, (size_t)n * sizeof(char *));
+    memcpy(c->params, params, (size_t)n * sizeof(char *));
+    c->next = next;
+    c->tried = 0;
+    r->state = c;
+    req_db(r, sql, n, params, api_create_done);
+}

@@ -37,6 +37,13 @@ const char *api_sync_overlap(struct req *r);
  * otherwise. */
 const char *api_enum_query(struct req *r, const char *name, const char *value,
                            const char *const *allowed);
+/* req_db for a create that carries a client-chosen id. Two copies of the
+ * same create can race; the loser's ON CONFLICT only covers the primary
+ * key, so it may trip the (organisation_id, id) unique index instead
+ * (23505). Run once more, the original is committed by then and the
+ * statement answers as for any retry. Uses r->state. */
+void api_db_create(struct req *r, const char *sql, int n, const char **params,
+                   req_db_continue next);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
 

@@ -175,7 +175,7 @@ void h_goal_create(struct req *r)
     p[8] = v_enum_array(&v, "vermogens", vermogens);
     if (api_reject_invalid(r, &v))
         return;
-    req_db(r, SQL_GOAL_CREATE, 9, p, api_reply_row);
+    api_db_create(r, SQL_GOAL_CREATE, 9, p, api_reply_row);
 }
 
 void h_goal_list(struct req *r)

@@ -192,7 +192,7 @@ void h_reflection_create(struct req *r)
     reflection_check_final(&v, p[12], p + 6);
     if (api_reject_invalid(r, &v))
         return;
-    req_db(r, SQL_REFLECTION_CREATE, 16, p, reflection_write_done);
+    api_db_create(r, SQL_REFLECTION_CREATE, 16, p, reflection_write_done);
 }
 
 void h_reflection_get(struct req *r)

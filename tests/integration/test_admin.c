@@ -1643,11 +1643,9 @@ Test(admin, refused_user_insert_keeps_the_hash_out_of_the_log, .timeout = 60)
                                       "ARGON2_T_COST=1", NULL};
     cr_assert_eq(server_spawn(&s, env), 0, "private server did not start");
     struct http_resp r;
-    cr_assert_eq(
-        http_call_json(s.addr, "POST", "/v1/auth/login", NULL,
-                       json_pack("{s:s, s:s}", "email", o.admin.email, "password", FIX_PASSWORD),
-                       NULL, &r),
-        0);
+    json_t *login = json_pack("{s:s, s:s}", "email", o.admin.email, "password", FIX_PASSWORD);
+    cr_assert_eq(http_call_json(s.addr, "POST", "/v1/auth/login", NULL, login, NULL, &r), 0);
+    json_decref(login);
     expect_json(&r, 200);
     char token[1024];
     snprintf(token, sizeof(token), "%s", str(r.json, "access_token"));
