@@ -206,8 +206,7 @@ static void api_create_done(struct req *r, struct db_result *res)
     c->next(r, res);
 }
 
-void api_db_create(struct req *r, const char *sql, int n, const char **params,
-                   req_db_continue next)
+void api_db_create(struct req *r, const char *sql, int n, const char **params, req_db_continue next)
 {
     struct api_create *c = arena_alloc(&r->arena, sizeof(*c));
     c->sql = sql;

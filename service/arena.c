@@ -40,6 +40,8 @@ static struct arena_chunk *arena_chunk_new(size_t size)
 
 void *arena_alloc(struct arena *a, size_t n)
 {
+    if (n > SIZE_MAX - sizeof(struct arena_chunk) - ARENA_ALIGN)
+        abort(); /* no such memory: fail like malloc would, never wrap */
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (n == 0)
         n = ARENA_ALIGN;
@@ -56,6 +58,8 @@ void *arena_alloc(struct arena *a, size_t n)
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
+    if (n == SIZE_MAX)
+        abort();
     char *p = arena_alloc(a, n + 1);
     memcpy(p, s, n);
     p[n] = '\0';

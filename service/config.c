@@ -17,19 +17,27 @@
 
 int config_parse_addr(const char *s, char **host, int *port)
 {
+    *host = NULL;
     const char *colon = strrchr(s, ':');
-    if (!colon || colon == s)
+    if (!colon || colon == s || strspn(colon + 1, "0123456789") != strlen(colon + 1))
         return -1;
     char *end;
     errno = 0;
     long p = strtol(colon + 1, &end, 10);
-    if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+    if (errno || *end || end == colon + 1 || p < 1 || p > 65535)
         return -1;
     size_t hl = (size_t)(colon - s);
-    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') { /* [::1]:8080 */
+    int open = s[0] == '[', close = s[hl - 1] == ']';
+    if (open != close || (open && hl < 3))
+        return -1; /* "[::1:8080", "::1]:8080" */
+    if (open) {    /* [::1]:8080 */
         s++;
         hl -= 2;
+    } else if (memchr(s, ':', hl)) {
+        return -1; /* IPv6 needs brackets */
     }
+    if (memchr(s, ' ', hl) || memchr(s, '[', hl) || memchr(s, ']', hl))
+        return -1;
     *host = strndup(s, hl);
     *port = (int)p;
     return *host ? 0 : -1;

@@ -122,10 +122,11 @@ void router_allow_header(int mask, char *buf, size_t len)
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         if (!(mask & order[i]))
             continue;
-        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
-                         router_method_name(order[i]));
-        if (w < 0 || (size_t)w >= len - used)
-            return;
-        used += (size_t)w;
+        const char *name = router_method_name(order[i]);
+        size_t need = strlen(name) + (used ? 2 : 0);
+        if (used + need >= len)
+            return; /* whole names only: stop before one that does not fit */
+        snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+        used += need;
     }
 }

@@ -449,10 +449,10 @@ Test(headers, security_headers_on_every_kind_of_response)
     }
 }
 
-/* Known bug: every status line says problem_title(status) as its reason, so
+/* Regression (fixed): every status line says problem_title(status) as its reason, so
  * a 200 reads "HTTP/1.1 200 Client Error" (request.c, req_send). Enable once
  * fixed. */
-Test(headers, reason_phrase_matches_status, .disabled = true)
+Test(headers, reason_phrase_matches_status)
 {
     struct http_resp r;
     get("/healthz", &r);

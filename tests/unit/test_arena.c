@@ -128,12 +128,11 @@ Test(arena, free_of_an_empty_arena)
     cr_assert_null(a.head);
 }
 
-/* Known bug: the size is rounded up with (n + 15) & ~15, which wraps for n
+/* Regression (fixed): the size is rounded up with (n + 15) & ~15, which wraps for n
  * near SIZE_MAX, so arena_alloc(SIZE_MAX - 5) returns a 16-byte block
  * instead of failing (arena.c, arena_alloc; arena_strndup(a, s, SIZE_MAX)
- * likewise). Enable once sizes that cannot be met abort like malloc
- * failure does. */
-Test(arena, impossible_size_aborts, .signal = SIGABRT, .disabled = true)
+ * likewise). */
+Test(arena, impossible_size_aborts, .signal = SIGABRT)
 {
     void *p = arena_alloc(&a, SIZE_MAX - 5);
     cr_log_error("arena_alloc(SIZE_MAX - 5) returned %p", p);

@@ -251,9 +251,9 @@ Test(config, parse_addr_directly)
     cr_assert_null(host, "nothing is allocated on failure");
 }
 
-/* Known bug: unbalanced brackets pass: "[::1:8080" yields host "[::1" and
- * "::1]:8080" host "::1]" (config.c, config_parse_addr). Enable once fixed. */
-Test(config, unbalanced_brackets_are_rejected, .disabled = true)
+/* Regression (fixed): unbalanced brackets pass: "[::1:8080" yields host "[::1" and
+ * "::1]:8080" host "::1]" (config.c, config_parse_addr). */
+Test(config, unbalanced_brackets_are_rejected)
 {
     char *host = NULL;
     int port = 0;
