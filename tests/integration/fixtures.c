@@ -44,8 +44,7 @@ int fix_login(const char *email, const char *password, struct fix_user *u)
     if (status == 200) {
         const char *at = json_string_value(json_object_get(r.json, "access_token"));
         const char *rt = json_string_value(json_object_get(r.json, "refresh_token"));
-        const char *id =
-            json_string_value(json_object_get(json_object_get(r.json, "user"), "id"));
+        const char *id = json_string_value(json_object_get(json_object_get(r.json, "user"), "id"));
         cr_assert(at && rt && id, "login answer lacks tokens: %s", r.body);
         snprintf(u->token, sizeof(u->token), "%s", at);
         snprintf(u->refresh, sizeof(u->refresh), "%s", rt);
@@ -78,8 +77,8 @@ void fix_user(struct fix_org *o, const char *role, struct fix_user *u)
     test_unique(email, sizeof(email), role ? role : "user");
     strncat(email, "@test.example", sizeof(email) - strlen(email) - 1);
     test_unique(name, sizeof(name), "Name");
-    json_t *body = json_pack("{s:s, s:s, s:s}", "email", email, "name", name, "password",
-                             FIX_PASSWORD);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s}", "email", email, "name", name, "password", FIX_PASSWORD);
     if (role)
         json_object_set_new(body, "roles", json_pack("[s]", role));
     struct http_resp r;
@@ -105,8 +104,7 @@ void fix_team(struct fix_org *o, char team_id[40])
     http_resp_free(&r);
 }
 
-void fix_member(struct fix_org *o, const char *team_id, const struct fix_user *u,
-                const char *role)
+void fix_member(struct fix_org *o, const char *team_id, const struct fix_user *u, const char *role)
 {
     char path[160];
     snprintf(path, sizeof(path), "/v1/teams/%s/members/%s", team_id, u->id);

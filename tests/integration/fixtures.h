@@ -16,8 +16,8 @@
 struct fix_user {
     char id[40];
     char email[128];
-    char token[1024];   /* access token */
-    char refresh[128];  /* refresh token */
+    char token[1024];  /* access token */
+    char refresh[128]; /* refresh token */
 };
 
 struct fix_org {
@@ -32,8 +32,7 @@ void fix_user(struct fix_org *o, const char *role, struct fix_user *u);
 /* A new team of o; writes its id. */
 void fix_team(struct fix_org *o, char team_id[40]);
 /* Puts u in team with role (student, werkbegeleider, teammanager, member). */
-void fix_member(struct fix_org *o, const char *team_id, const struct fix_user *u,
-                const char *role);
+void fix_member(struct fix_org *o, const char *team_id, const struct fix_user *u, const char *role);
 /* Assigns supervisor to student (must be allowed). */
 void fix_supervise(struct fix_org *o, const struct fix_user *student,
                    const struct fix_user *supervisor);

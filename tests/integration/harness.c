@@ -673,6 +673,9 @@ int server_spawn(struct spawned *s, const char *const *extra_env)
         int up = wait_healthy(s, port, 10000);
         if (up == 1)
             return 0;
+        if (up == 0)
+            fprintf(stderr, "server %s exited with status %d while starting\n", s->addr,
+                    s->exit_status);
         print_log(s);
         if (up < 0) {
             server_stop(s);

@@ -24,8 +24,8 @@ static const char *auth_key(void)
 static void token_claim(const char *token, const char *claim, char *out, size_t n)
 {
     jwt_t *jwt = NULL;
-    cr_assert(jwt_decode(&jwt, token, (const unsigned char *)auth_key(),
-                         (int)strlen(auth_key())) == 0);
+    cr_assert(jwt_decode(&jwt, token, (const unsigned char *)auth_key(), (int)strlen(auth_key())) ==
+              0);
     snprintf(out, n, "%s", jwt_get_grant(jwt, claim));
     jwt_free(jwt);
 }
@@ -43,8 +43,8 @@ static struct forge forge_like(const struct fix_user *u, char *org, char *sid)
     token_claim(u->token, "org", org, 40);
     token_claim(u->token, "sid", sid, 40);
     long now = (long)time(NULL);
-    struct forge f = {"reflectd", "reflect-app", u->id, org, sid, now, now, now + 600,
-                      JWT_ALG_HS256, auth_key()};
+    struct forge f = {"reflectd", "reflect-app", u->id,     org,           sid,
+                      now,        now,           now + 600, JWT_ALG_HS256, auth_key()};
     return f;
 }
 
@@ -172,8 +172,8 @@ Test(auth, login_rejects_malformed_bodies)
                         "{\"email\":\"a\\u0000@b.c\",\"password\":\"x\"}", NULL, &r) == 0);
     expect_problem(&r, 400); /* NUL inside a string */
     http_resp_free(&r);
-    cr_assert(http_call(test_addr(), "POST", "/v1/auth/login", NULL, "{\"admin\":true}", NULL,
-                        &r) == 0);
+    cr_assert(
+        http_call(test_addr(), "POST", "/v1/auth/login", NULL, "{\"admin\":true}", NULL, &r) == 0);
     expect_problem(&r, 422);
     json_t *errors = json_object_get(r.json, "errors");
     cr_expect_eq(json_array_size(errors), 3, "unknown field, email and password: %s", r.body);
