@@ -41,6 +41,7 @@ struct stream {
     int fetching;   /* a query is out */
     int dirty;      /* woken while fetching: ask again */
     int gone;       /* the client left while a query was out */
+    int failed;     /* the last query failed: the heartbeat asks again */
 };
 
 enum listener_state { LS_DOWN, LS_CONNECTING, LS_LISTEN_SENT, LS_LISTENING };
@@ -160,9 +161,10 @@ static void stream_fetched(struct db_result *res, void *arg)
         return;
     }
     size_t n = 0;
+    s->failed = res->status != DB_OK;
     if (res->status == DB_OK && !PQgetisnull(res->res, 0, 1))
         n = stream_write_events(s, PQgetvalue(res->res, 0, 1));
-    /* A database hiccup is retried at the next wake or heartbeat. */
+    /* A failed query is retried at the next wake or heartbeat. */
     if (s->dirty || n == EVENTS_BATCH) {
         s->dirty = 0;
         stream_fetch(s);
@@ -238,8 +240,9 @@ static void events_opened(struct req *r, struct db_result *res)
     char hello[64];
     int n = snprintf(hello, sizeof(hello), "retry: 3000\n: stream open\n\n");
     req_stream_write(r, hello, (size_t)n);
-    if (*given >= 0)
-        stream_fetch(s); /* what was missed */
+    /* What was missed (Last-Event-ID), or what committed between the
+     * opening query and now, when no wake could reach this stream yet. */
+    stream_fetch(s);
 }
 
 void h_events(struct req *r)
@@ -460,6 +463,8 @@ static void events_heartbeat(evutil_socket_t fd, short what, void *arg)
     TAILQ_FOREACH(s, &ew->streams, next)
     {
         req_stream_write(s->r, beat, sizeof(beat) - 1);
+        if (s->failed)
+            stream_fetch(s);
     }
 }
 

@@ -16,6 +16,7 @@
 #include "tokens.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -140,13 +141,19 @@ static void req_access_log(struct req *r, uint64_t usec)
     json_decref(o);
 }
 
-/* Bookkeeping after the reply: metrics, access log, free. */
-static void req_finish(struct req *r)
+/* Metrics and the access log; must run while r->ev is alive, i.e. before
+ * the last evhttp_send_* call, which may free it (a client that went away). */
+static void req_account(struct req *r)
 {
     uint64_t usec = now_usec() - r->start_usec;
     metrics_observe(r->app->metrics, r->match.route, r->status, usec);
     if (!r->app->cfg.quiet)
         req_access_log(r, usec);
+}
+
+/* Frees the request after its reply went out. */
+static void req_finish(struct req *r)
+{
     if (r->query)
         evhttp_clear_headers(r->query);
     json_decref(r->kept);
@@ -193,6 +200,7 @@ static void req_send(struct req *r, int status, struct evbuffer *body)
 {
     r->status = status;
     req_common_headers(r);
+    req_account(r);
     evhttp_send_reply(r->ev, status, NULL, body); /* libevent picks the phrase */
     req_finish(r);
 }
@@ -227,9 +235,15 @@ void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, v
     req_set_header(r, "Content-Type", ctype);
     req_set_header(r, "X-Accel-Buffering", "no"); /* proxies: do not hold events back */
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
-    if (c)
-        evhttp_connection_set_closecb(c, req_conn_closed, r);
     evhttp_send_reply_start(r->ev, 200, "OK");
+    if (c) {
+        evhttp_connection_set_closecb(c, req_conn_closed, r);
+        /* A stream's client sends nothing after its request: no read
+         * timeout, or an idle stream would be cut. Writes keep theirs, so a
+         * client that stops reading is still dropped. */
+        struct timeval wt = {r->app->cfg.request_timeout_s, 0};
+        bufferevent_set_timeouts(evhttp_connection_get_bufferevent(c), NULL, &wt);
+    }
 }
 
 void req_stream_write(struct req *r, const char *data, size_t len)
@@ -250,6 +264,7 @@ void req_stream_end(struct req *r)
     r->on_close = NULL;
     if (r->close_ev)
         event_free(r->close_ev); /* a pending on_close must not outlive r */
+    req_account(r);
     evhttp_send_reply_end(r->ev);
     req_finish(r);
 }

@@ -15,6 +15,14 @@
  * poll() against deadlines, so a missing event fails the test instead of
  * hanging it. Deadlines are generous; no test asserts how fast anything is.
  *
+ * Covered: delivery across instances (order, gap-free ids, payloads) and
+ * to nobody else; feedback requests and owner replies to supervisors;
+ * Last-Event-ID resumption and its 400s; 401; the per-user limit (429);
+ * logout ending a stream; SIGTERM ending streams with a clean exit; the
+ * request time-out not cutting a stream; the LISTEN connection surviving a
+ * PostgreSQL restart; an event whose wake-up query failed still arriving;
+ * ended streams with the access log on.
+ *
  * Runs in the faults binary with --jobs 1: one test stops PostgreSQL, and
  * another holds a lock on the events table. */
 #include "fixtures.h"
@@ -52,10 +60,10 @@ static void ms_sleep(int ms)
 
 struct sse {
     int fd;
-    char head[8192];          /* status line and headers */
-    char *raw;                /* received, not yet de-chunked */
+    char head[8192]; /* status line and headers */
+    char *raw;       /* received, not yet de-chunked */
     size_t rlen, rcap;
-    char *text;               /* de-chunked, not yet split into frames */
+    char *text; /* de-chunked, not yet split into frames */
     size_t tlen, tcap;
     long long chunk_left;     /* 0: a size line is next; -1: the CRLF after data */
     int ended;                /* the terminating chunk arrived */
@@ -324,8 +332,7 @@ static int sse_next(struct sse *s, struct sse_event *e, long long deadline)
 }
 
 /* Exactly n events within timeout_ms, else the test fails. */
-static void sse_expect(struct sse *s, const char *who, int n, struct sse_event *out,
-                       int timeout_ms)
+static void sse_expect(struct sse *s, const char *who, int n, struct sse_event *out, int timeout_ms)
 {
     long long deadline = ms_now() + timeout_ms;
     for (int i = 0; i < n; i++) {
@@ -355,8 +362,8 @@ static void sse_expect_end(struct sse *s, const char *who, int timeout_ms)
     int rc = sse_next(s, &e, ms_now() + timeout_ms);
     if (rc == 1) {
         char *d = json_dumps(e.data, JSON_COMPACT);
-        cr_assert_fail("%s: the stream should end, but delivered id %lld %s %s", who, e.id,
-                       e.type, d);
+        cr_assert_fail("%s: the stream should end, but delivered id %lld %s %s", who, e.id, e.type,
+                       d);
     }
     cr_assert(rc < 0, "%s: the stream did not end within %d ms", who, timeout_ms);
 }
@@ -384,13 +391,13 @@ static json_t *call(const char *addr, const char *method, const char *path,
 static void reflection(const char *addr, const struct fix_user *student, const char *team,
                        char id[40])
 {
-    json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", team, "occurred_on", "2026-03-14",
-        "situation", "Avonddienst, een cliënt viel in de badkamer.", "task",
-        "Ik was eerste verantwoordelijke op de gang.", "action",
-        "Ik heb alarm geslagen en de cliënt niet zelf opgetild.", "result",
-        "De cliënt werd veilig geholpen.", "reflection", "Volgende keer meld ik het eerder.",
-        "status", "final");
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", team, "occurred_on",
+                  "2026-03-14", "situation", "Avonddienst, een cliënt viel in de badkamer.", "task",
+                  "Ik was eerste verantwoordelijke op de gang.", "action",
+                  "Ik heb alarm geslagen en de cliënt niet zelf opgetild.", "result",
+                  "De cliënt werd veilig geholpen.", "reflection",
+                  "Volgende keer meld ik het eerder.", "status", "final");
     json_t *j = call(addr, "POST", "/v1/reflections", student, body, 201);
     snprintf(id, 40, "%s", str(j, "id"));
     json_decref(j);
@@ -405,14 +412,14 @@ static void share(const char *addr, const struct fix_user *student, const char *
 }
 
 /* Writes feedback on refl as u; returns the new feedback's id in id. */
-static void feedback(const char *addr, const struct fix_user *u, const char *refl,
-                     const char *kind, char id[40])
+static void feedback(const char *addr, const struct fix_user *u, const char *refl, const char *kind,
+                     char id[40])
 {
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", refl);
-    json_t *j = call(addr, "POST", path, u, json_pack("{s:s, s:s}", "kind", kind, "body",
-                                                      "Goed dat je direct alarm sloeg."),
-                     201);
+    json_t *j =
+        call(addr, "POST", path, u,
+             json_pack("{s:s, s:s}", "kind", kind, "body", "Goed dat je direct alarm sloeg."), 201);
     cr_assert_str_eq(str(j, "reflection_id"), refl);
     snprintf(id, 40, "%s", str(j, "id"));
     json_decref(j);
@@ -487,6 +494,20 @@ static void spawn(struct spawned *s, const char *const *extra)
                  "instance %s never became ready", s->addr);
 }
 
+static struct spawned srv_shared;
+
+/* Setup goes through the shared server ($REFLECTD_ADDR). When none answers
+ * (scripts/test.sh stops it before the fault tests), a private one stands
+ * in, so the suite also runs on its own. */
+static void events_init(void)
+{
+    const char *a = getenv("REFLECTD_ADDR");
+    if (a && *a && http_wait_status(a, "/healthz", 200, 1000) == 200)
+        return;
+    spawn(&srv_shared, NULL);
+    setenv("REFLECTD_ADDR", srv_shared.addr, 1);
+}
+
 static void events_fini(void)
 {
     const char *dir = getenv("PG_DIR");
@@ -495,9 +516,10 @@ static void events_fini(void)
         fprintf(stderr, "could not restart PostgreSQL in %s\n", dir);
     server_stop(&srv_a);
     server_stop(&srv_b);
+    server_stop(&srv_shared);
 }
 
-TestSuite(events, .fini = events_fini, .timeout = 120);
+TestSuite(events, .init = events_init, .fini = events_fini, .timeout = 120);
 
 /* ---- tests -------------------------------------------------------------------- */
 
@@ -578,8 +600,7 @@ Test(events, feedback_request_and_owner_reply_reach_the_supervisor)
 
     struct sse_event ev[2];
     sse_expect(&sc, "supervisor", 2, ev, 10000);
-    cr_assert_eq(ev[1].id, ev[0].id + 1, "ids must rise by 1: %lld after %lld", ev[1].id,
-                 ev[0].id);
+    cr_assert_eq(ev[1].id, ev[0].id + 1, "ids must rise by 1: %lld after %lld", ev[1].id, ev[0].id);
     int req = strcmp(ev[0].type, "feedback_request.created") == 0 ? 0 : 1;
     struct sse_event *er = &ev[req], *es = &ev[1 - req];
     cr_assert_str_eq(er->type, "feedback_request.created");
@@ -619,6 +640,7 @@ Test(events, resume_with_last_event_id_has_no_gap_and_no_duplicate)
     struct sse s;
     struct sse_event ev[4];
     char fb[6][40];
+    static const char *const kinds[] = {"top", "tip", "question", "question", "question", "top"};
 
     cr_assert_eq(sse_open(&s, srv_a.addr, w.student.token, NULL), 200);
     feedback(test_addr(), &w.coach, w.refl, "top", fb[0]);
@@ -642,8 +664,8 @@ Test(events, resume_with_last_event_id_has_no_gap_and_no_duplicate)
     cr_assert_eq(sse_open(&s, test_addr(), w.student.token, last), 200);
     sse_expect(&s, "resumed connection", 3, ev, 10000);
     for (int i = 0; i < 3; i++) {
-        cr_assert_eq(ev[i].id, seen + 1 + i, "resumed event %d has id %lld, want %lld", i,
-                     ev[i].id, seen + 1 + i);
+        cr_assert_eq(ev[i].id, seen + 1 + i, "resumed event %d has id %lld, want %lld", i, ev[i].id,
+                     seen + 1 + i);
         expect_feedback_event(&ev[i], w.refl, fb[2 + i], "question", &w.coach);
         event_clear(&ev[i]);
     }
@@ -662,10 +684,7 @@ Test(events, resume_with_last_event_id_has_no_gap_and_no_duplicate)
     sse_expect(&s, "replay from 0", 6, all, 10000);
     for (int i = 0; i < 6; i++) {
         cr_assert_eq(all[i].id, i + 1);
-        expect_feedback_event(&all[i], w.refl, fb[i], i == 0 ? "top" : i == 1 ? "tip"
-                                                        : i == 5        ? "top"
-                                                                        : "question",
-                              &w.coach);
+        expect_feedback_event(&all[i], w.refl, fb[i], kinds[i], &w.coach);
         event_clear(&all[i]);
     }
     sse_quiet(&s, "the replayed stream", 1000);
@@ -691,8 +710,7 @@ Test(events, bad_last_event_id_missing_token_and_too_many_streams)
 {
     struct world w;
     world(&w);
-    static const char *const bad[] = {"abc", "-1", "1x", "1.5", "99999999999999999999999",
-                                      "0x10"};
+    static const char *const bad[] = {"abc", "-1", "1x", "1.5", "99999999999999999999999", "0x10"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char h[128];
         snprintf(h, sizeof(h), "Last-Event-ID: %s\r\n", bad[i]);
@@ -1029,8 +1047,8 @@ Test(events, ended_streams_are_logged_and_the_server_survives)
     int n = 0;
     for (long long deadline = ms_now() + 8000; n < 1 && ms_now() < deadline; ms_sleep(200))
         n = events_access_lines(&srv_a);
-    cr_assert_eq(n, 1, "the closed stream was never logged as finished");
     expect_alive(&srv_a, "a client closed its stream");
+    cr_assert_eq(n, 1, "the closed stream was never logged as finished");
 
     /* The session ends; the next wake closes the stream. */
     cr_assert_eq(sse_open(&s, srv_a.addr, w.student.token, NULL), 200);
@@ -1042,8 +1060,8 @@ Test(events, ended_streams_are_logged_and_the_server_survives)
     sse_close(&s);
     for (long long deadline = ms_now() + 5000; n < 2 && ms_now() < deadline; ms_sleep(200))
         n = events_access_lines(&srv_a);
-    cr_assert_eq(n, 2, "the ended stream was never logged as finished");
     expect_alive(&srv_a, "a logout ended a stream");
+    cr_assert_eq(n, 2, "the ended stream was never logged as finished");
 
     /* The server stops with a stream open. */
     cr_assert_eq(sse_open(&s, srv_a.addr, w.coach.token, NULL), 200);
