@@ -10,7 +10,6 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,21 +122,44 @@ static pid_t postmaster_pid(void)
     return (pid_t)pid;
 }
 
-/* A SIGKILLed postmaster stays a zombie until init reaps it, and pg_ctl
- * takes a zombie for a running server: wait until it is really gone. */
-static void wait_postmaster_gone(pid_t pid)
+/* The start time of process pid (field 22 of /proc/pid/stat), or 0 when
+ * there is no such process. Together with the pid it names one process. */
+static unsigned long long start_time(pid_t pid)
 {
-    for (int i = 0; pid > 0 && kill(pid, 0) == 0 && i < 200; i++)
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long t = 0;
+    for (int field = 2; p && *p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (p && sscanf(p, " %llu", &t) != 1)
+        t = 0;
+    return t;
+}
+
+/* A SIGKILLed postmaster stays a zombie until init reaps it, and pg_ctl
+ * takes a zombie for a running server: wait until it is really gone (its
+ * pid may be reused meanwhile, hence the start time). */
+static void wait_postmaster_gone(pid_t pid, unsigned long long started)
+{
+    for (int i = 0; start_time(pid) == started && i < 200; i++)
         usleep(50 * 1000);
-    cr_assert(pid <= 0 || kill(pid, 0) != 0, "killed postmaster %d still exists", (int)pid);
+    cr_assert_neq(start_time(pid), started, "killed postmaster %d still exists", (int)pid);
 }
 
 Test(db_outage, killed_database_gives_503_then_recovers)
 {
     pid_t pid = postmaster_pid();
     cr_assert_gt(pid, 0, "no postmaster.pid in $PG_DIR/data");
+    unsigned long long started = start_time(pid);
+    cr_assert_gt(started, 0, "postmaster %d is not running", (int)pid);
     cr_assert_eq(pg("kill"), 0, "could not kill PostgreSQL");
-    wait_postmaster_gone(pid);
+    wait_postmaster_gone(pid, started);
     check_outage_and_recovery();
     cr_assert_eq(server_stop(&server), 0, "server exited uncleanly after the outage");
 }
