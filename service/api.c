@@ -218,3 +218,36 @@ void api_db_create(struct req *r, const char *sql, int n, const char **params, r
     r->state = c;
     req_db(r, sql, n, params, api_create_done);
 }
+
+int api_page_params(struct req *r, const char **p)
+{
+    struct page *pg = arena_alloc(&r->arena, sizeof(*pg));
+    if (!api_page(r, pg))
+        return 0;
+    api_actor_params(r, p);
+    p[3] = pg->limit;
+    p[4] = pg->after_ts;
+    p[5] = pg->after_id;
+    return 1;
+}
+
+void api_list(struct req *r, const char *sql)
+{
+    const char *p[6];
+    if (api_page_params(r, p))
+        req_db(r, sql, 6, p, api_reply_row);
+}
+
+void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql)
+{
+    const char *p[8], *since = NULL;
+    if (!api_page_params(r, p) || !api_sync_since(r, &since))
+        return;
+    if (!since) {
+        req_db(r, list_sql, 6, p, api_reply_row);
+        return;
+    }
+    p[6] = since;
+    p[7] = api_sync_overlap(r);
+    req_db(r, sync_sql, 8, p, api_reply_row);
+}

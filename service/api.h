@@ -44,6 +44,15 @@ const char *api_enum_query(struct req *r, const char *name, const char *value,
  * statement answers as for any retry. Uses r->state. */
 void api_db_create(struct req *r, const char *sql, int n, const char **params,
                    req_db_continue next);
+/* Fills p[0..5]: the caller, then limit, cursor time and cursor id from
+ * ?limit and ?cursor. 0 (and 422 sent) when they are invalid. */
+int api_page_params(struct req *r, const char **p);
+/* A keyset-paged list: sql takes the caller ($1..$3), then limit, cursor
+ * time and cursor id ($4..$6), and answers with api_reply_row's row. */
+void api_list(struct req *r, const char *sql);
+/* The same, or with ?updated_since= the sync variant, which also takes the
+ * time ($7) and the overlap in seconds ($8). */
+void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
 

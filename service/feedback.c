@@ -197,17 +197,12 @@ void h_feedback_request_post(struct req *r)
 void h_feedback_request_inbox(struct req *r)
 {
     static const char *const statuses[] = {"open", "answered", NULL};
-    struct page pg;
-    if (!api_page(r, &pg))
-        return;
+    const char *p[7];
     const char *status = req_query(r, "status");
     if (status && !(status = api_enum_query(r, "status", status, statuses)))
         return;
-    const char *p[7];
-    api_actor_params(r, p);
-    p[3] = pg.limit;
-    p[4] = pg.after_ts;
-    p[5] = pg.after_id;
+    if (!api_page_params(r, p))
+        return;
     p[6] = status;
     req_db(r, SQL_REQUEST_INBOX, 7, p, api_reply_row);
 }

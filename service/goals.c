@@ -180,22 +180,7 @@ void h_goal_create(struct req *r)
 
 void h_goal_list(struct req *r)
 {
-    struct page pg;
-    const char *since = NULL;
-    if (!api_page(r, &pg) || !api_sync_since(r, &since))
-        return;
-    const char *p[8];
-    api_actor_params(r, p);
-    p[3] = pg.limit;
-    p[4] = pg.after_ts;
-    p[5] = pg.after_id;
-    if (!since) {
-        req_db(r, SQL_GOAL_LIST, 6, p, api_reply_row);
-        return;
-    }
-    p[6] = since;
-    p[7] = api_sync_overlap(r);
-    req_db(r, SQL_GOAL_SYNC, 8, p, api_reply_row);
+    api_sync_list(r, SQL_GOAL_LIST, SQL_GOAL_SYNC);
 }
 
 void h_goal_get(struct req *r)

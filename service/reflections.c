@@ -256,20 +256,5 @@ void h_reflection_delete(struct req *r)
 
 void h_reflection_list(struct req *r)
 {
-    struct page pg;
-    const char *since = NULL;
-    if (!api_page(r, &pg) || !api_sync_since(r, &since))
-        return;
-    const char *p[8];
-    api_actor_params(r, p);
-    p[3] = pg.limit;
-    p[4] = pg.after_ts;
-    p[5] = pg.after_id;
-    if (!since) {
-        req_db(r, SQL_REFLECTION_LIST, 6, p, api_reply_row);
-        return;
-    }
-    p[6] = since;
-    p[7] = api_sync_overlap(r);
-    req_db(r, SQL_REFLECTION_SYNC, 8, p, api_reply_row);
+    api_sync_list(r, SQL_REFLECTION_LIST, SQL_REFLECTION_SYNC);
 }

@@ -45,14 +45,9 @@ static const char SQL_STUDENT_REFLECTIONS[] =
 /* Both lists: the page parameters at $4..$6, and $7 when there is a student. */
 static void students_list(struct req *r, const char *sql, const char *student)
 {
-    struct page pg;
-    if (!api_page(r, &pg))
-        return;
     const char *p[7];
-    api_actor_params(r, p);
-    p[3] = pg.limit;
-    p[4] = pg.after_ts;
-    p[5] = pg.after_id;
+    if (!api_page_params(r, p))
+        return;
     p[6] = student;
     req_db(r, sql, student ? 7 : 6, p, api_reply_row);
 }

@@ -77,15 +77,7 @@ void h_team_create(struct req *r)
 
 void h_team_list(struct req *r)
 {
-    struct page pg;
-    if (!api_page(r, &pg))
-        return;
-    const char *p[6];
-    api_actor_params(r, p);
-    p[3] = pg.limit;
-    p[4] = pg.after_ts;
-    p[5] = pg.after_id;
-    req_db(r, SQL_TEAM_LIST, 6, p, api_reply_row);
+    api_list(r, SQL_TEAM_LIST);
 }
 
 void h_member_put(struct req *r)

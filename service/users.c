@@ -107,13 +107,5 @@ void h_user_create(struct req *r)
 
 void h_user_list(struct req *r)
 {
-    struct page pg;
-    if (!api_page(r, &pg))
-        return;
-    const char *p[6];
-    api_actor_params(r, p);
-    p[3] = pg.limit;
-    p[4] = pg.after_ts;
-    p[5] = pg.after_id;
-    req_db(r, SQL_USER_LIST, 6, p, api_reply_row);
+    api_list(r, SQL_USER_LIST);
 }
