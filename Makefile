@@ -27,7 +27,8 @@ INTEG_SRC := $(wildcard tests/integration/test_*.c)
 FAULT_SRC := $(wildcard tests/faults/test_*.c)
 HARNESS   := tests/integration/harness.c tests/integration/fixtures.c
 
-.PHONY: all run test build deps tools lint format bench clean help unit integration spec-check
+.PHONY: all run test build deps tools lint format bench clean help unit integration spec-check \
+        fuzz fuzz-replay
 
 all: build
 
@@ -37,6 +38,7 @@ help:
 	@echo "make test     install deps, build, throwaway PostgreSQL, all tests (+ASan/UBSan)"
 	@echo "make lint     clang-format check + cppcheck + OpenAPI validation"
 	@echo "make bench    benchmark (see README)"
+	@echo "make fuzz     libFuzzer targets, FUZZ_SECONDS each (default 60); make fuzz-replay: corpus only"
 
 deps:
 	@scripts/deps.sh
@@ -57,6 +59,14 @@ test-build: bin/reflectd $(BUILD)/asan/reflectd $(BUILD)/test/unit $(BUILD)/test
 lint: 
 	@scripts/deps.sh --with-tools
 	@scripts/lint.sh
+
+fuzz:
+	@scripts/deps.sh --with-tools
+	@scripts/fuzz.sh
+
+fuzz-replay:
+	@scripts/deps.sh --with-tools
+	@scripts/fuzz.sh --replay
 
 bench:
 	@scripts/deps.sh --with-tools

@@ -12,6 +12,8 @@ done
 # Tools for lint, fuzz and bench, checked by command: a machine may have
 # them from elsewhere (Node.js often is), and then nothing is installed.
 if [ "${1:-}" = "--with-tools" ]; then
+    dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing libssl-dev" # the token fuzzer signs with HMAC
     for t in clang:clang clang-format:clang-format cppcheck:cppcheck node:nodejs npm:npm \
         wrk:wrk valgrind:valgrind pgbench:postgresql-contrib; do
         command -v "${t%%:*}" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/${t%%:*}" ] ||

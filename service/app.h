@@ -22,8 +22,9 @@ struct app {
     struct tokens *tokens;   /* JWT keys */
     int schema_version;      /* migrations this binary knows */
     atomic_int shutting_down;
-    /* Per-worker hooks of modules with long-lived state (event streams),
-     * called on the worker's own thread. */
+    /* Per-worker hooks of modules with long-lived state (event streams,
+     * janitor): start before any worker thread runs, drain on the worker's
+     * thread when shutdown begins, stop after every thread has ended. */
     void (*worker_start)(struct worker *w);
     void (*worker_drain)(struct worker *w);
     void (*worker_stop)(struct worker *w);

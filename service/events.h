@@ -4,12 +4,12 @@
 
 struct worker;
 
-/* On the worker's thread, before its loop runs: timers, and on worker 0
- * the LISTEN connection. */
+/* Before any worker loop runs: timers, and on worker 0 the LISTEN
+ * connection. */
 void events_worker_start(struct worker *w);
 /* Shutdown began: end every stream (clients reconnect elsewhere). */
 void events_worker_drain(struct worker *w);
-/* After the loop ended. */
+/* After every worker loop has ended. */
 void events_worker_free(struct worker *w);
 
 #endif

@@ -33,7 +33,7 @@ static const char *env_get(const char *name)
     return getenv(name);
 }
 
-/* Modules with per-worker state, on the worker's own thread. */
+/* Modules with per-worker state (see struct app for when each runs). */
 static void main_worker_start(struct worker *w)
 {
     events_worker_start(w);

@@ -66,7 +66,9 @@ int cursor_decode(struct arena *a, const char *cursor, char **micros, char **uui
     errno = 0;
     char *end;
     long long v = strtoll(buf, &end, 10);
-    if (errno || *end)
+    /* Years 1900..2999 only: every cursor we make is in it, and a forged
+     * one outside PostgreSQL's timestamp range must not reach the query. */
+    if (errno || *end || v < -2208988800000000LL || v > 32503680000000000LL)
         return -1;
     *micros = arena_printf(a, "%lld", v);
     *uuid = arena_strdup(a, bar + 1);

@@ -339,6 +339,10 @@ json_t *req_json_body(struct req *r)
     json_error_t err;
     /* Duplicate keys are refused: two parsers could read them differently. */
     json_t *j = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
+    if (!j && json_error_code(&err) == json_error_numeric_overflow) {
+        req_problem(r, 422, "A number in the body is out of range.");
+        return NULL;
+    }
     if (!j) {
         req_problem(r, 400, "The body is not valid JSON (UTF-8, no duplicate keys).");
         return NULL;
@@ -435,6 +439,25 @@ static struct req *req_new(struct evhttp_request *ev, struct worker *w)
     return r;
 }
 
+/* Content-Length must be one plain decimal number, however often it is
+ * sent: libevent takes the first, a proxy might take another (request
+ * smuggling), so a disagreement is refused outright. */
+static int req_framing_ok(struct req *r)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+    const char *first = NULL;
+    for (struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next)) {
+        if (strcasecmp(kv->key, "Content-Length") != 0)
+            continue;
+        if (!*kv->value || strspn(kv->value, "0123456789") != strlen(kv->value))
+            return 0;
+        if (first && strcmp(first, kv->value) != 0)
+            return 0;
+        first = kv->value;
+    }
+    return 1;
+}
+
 void req_dispatch(struct evhttp_request *ev, struct worker *w)
 {
     struct req *r = req_new(ev, w);
@@ -443,6 +466,11 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
     r->query_raw = uri ? evhttp_uri_get_query(uri) : NULL;
     if (!path || !r->method) {
         req_problem(r, 400, "Malformed request line.");
+        return;
+    }
+    if (!req_framing_ok(r)) {
+        req_set_header(r, "Connection", "close");
+        req_problem(r, 400, "Content-Length must be one decimal number.");
         return;
     }
     char *p = arena_strdup(&r->arena, path);

@@ -122,7 +122,9 @@ static int worker_setup_http(struct worker *w)
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_OPTIONS);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes);
+    /* libevent's own 413 is bare HTML; up to twice the limit the body is
+     * read and the request layer answers a proper problem document. */
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes * 2);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_timeout(w->http, cfg->request_timeout_s);
     evhttp_set_default_content_type(w->http, "application/json");
@@ -158,11 +160,7 @@ fail:
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    if (w->app->worker_start)
-        w->app->worker_start(w);
     event_base_dispatch(w->base);
-    if (w->app->worker_stop)
-        w->app->worker_stop(w);
     /* Answer whatever still waits on the database before the HTTP side goes. */
     db_pool_free(w->db);
     w->db = NULL;
@@ -179,6 +177,10 @@ int server_start(struct app *app, int fd)
     for (int i = 0; i < app->cfg.workers; i++)
         if (!(app->workers[i] = worker_new(app, i, fd)))
             return -1;
+    /* Module state of every worker exists before any loop runs, because
+     * worker 0's listener may reach the others' state at once. */
+    for (int i = 0; i < app->cfg.workers && app->worker_start; i++)
+        app->worker_start(app->workers[i]);
     for (int i = 0; i < app->cfg.workers; i++)
         if (pthread_create(&app->workers[i]->thread, NULL, worker_main, app->workers[i]) != 0)
             return -1;
@@ -196,6 +198,9 @@ void server_join(struct app *app, struct hasher *hasher)
 {
     for (int i = 0; i < app->cfg.workers; i++)
         pthread_join(app->workers[i]->thread, NULL);
+    /* ...and goes only when no loop is left to reach it. */
+    for (int i = 0; i < app->cfg.workers && app->worker_stop; i++)
+        app->worker_stop(app->workers[i]);
     hasher_free(hasher);
     for (int i = 0; i < app->cfg.workers; i++) {
         struct worker *w = app->workers[i];

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <jwt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,6 +109,8 @@ static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, s
     long nbf = jwt_get_grant_int(jwt, "nbf");
     if (errno)
         return "The token has no start time.";
+    if (exp <= 0 || nbf <= 0 || exp > LONG_MAX - TOKENS_LEEWAY_S || nbf > LONG_MAX - TOKENS_LEEWAY_S)
+        return "The token is malformed.";
     if (now >= exp + TOKENS_LEEWAY_S)
         return "The token has expired.";
     if (now + TOKENS_LEEWAY_S < nbf)
@@ -125,7 +128,9 @@ static jwt_t *tokens_decode_with(const char *token, const char *key)
     jwt_t *jwt = NULL;
     if (!key || jwt_decode(&jwt, token, (const unsigned char *)key, (int)strlen(key)) != 0)
         return NULL;
-    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+    /* libjwt matches the name loosely ("Hs256"); we take it only exact. */
+    const char *alg = jwt_get_header(jwt, "alg");
+    if (jwt_get_alg(jwt) != JWT_ALG_HS256 || !alg || strcmp(alg, "HS256") != 0) {
         jwt_free(jwt);
         return NULL;
     }

@@ -220,7 +220,7 @@ const char *v_enum_array(struct validator *v, const char *field, const char *con
         v_error(v, field, "must be an array of allowed values");
         return NULL;
     }
-    char *out = arena_alloc(v->arena, 2 + json_array_size(j) * 32);
+    char *out = arena_alloc(v->arena, 3 + json_array_size(j) * 32); /* {} + NUL */
     out[n++] = '{';
     json_array_foreach(j, i, el)
     {
