@@ -109,7 +109,8 @@ static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, s
     long nbf = jwt_get_grant_int(jwt, "nbf");
     if (errno)
         return "The token has no start time.";
-    if (exp <= 0 || nbf <= 0 || exp > LONG_MAX - TOKENS_LEEWAY_S || nbf > LONG_MAX - TOKENS_LEEWAY_S)
+    if (exp <= 0 || nbf <= 0 || exp > LONG_MAX - TOKENS_LEEWAY_S ||
+        nbf > LONG_MAX - TOKENS_LEEWAY_S)
         return "The token is malformed.";
     if (now >= exp + TOKENS_LEEWAY_S)
         return "The token has expired.";
