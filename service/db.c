@@ -31,6 +31,9 @@
 #include <string.h>
 #include <sys/queue.h>
 
+/* More distinct statements than the service has; past it, unprepared. */
+#define DB_MAX_PREPARED 128
+
 enum db_conn_state { DBC_DOWN, DBC_CONNECTING, DBC_IDLE, DBC_BUSY };
 
 struct db_query {
@@ -57,6 +60,11 @@ struct db_conn {
     int backoff_ms;
     struct db_query *query; /* in flight while BUSY */
     PGresult *result;       /* result kept while draining */
+    /* Statements prepared on this connection, by the address of their SQL
+     * (every statement is a string constant); named s0, s1, ... */
+    const char *prepared[DB_MAX_PREPARED];
+    int nprepared;
+    int preparing; /* the query waits for its statement to be prepared */
 };
 
 struct db_pool {
@@ -205,6 +213,8 @@ static void db_conn_down(struct db_conn *c, const char *why)
         PQfinish(c->pg);
         c->pg = NULL;
     }
+    c->nprepared = 0; /* a new connection knows no statements */
+    c->preparing = 0;
     db_conn_set(c, DBC_DOWN);
     if (c->query) {
         /* We cannot know whether the statement committed; the caller says 503. */
@@ -274,12 +284,32 @@ static void db_conn_poll_connect(struct db_conn *c, short what)
 }
 
 /* Sends c->query; the connection is BUSY until its last result is read. */
+/* Prepared statements: the first use of a statement on a connection
+ * prepares it (one extra round trip), every later one only binds and
+ * executes, so PostgreSQL parses and plans it once per connection instead
+ * of once per request. */
+static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
+{
+    const char *const *values = (const char *const *)q->values;
+    char name[16];
+    for (int i = 0; i < c->nprepared; i++) {
+        if (c->prepared[i] == q->sql) {
+            snprintf(name, sizeof(name), "s%d", i);
+            return PQsendQueryPrepared(c->pg, name, q->nparams, values, NULL, NULL, 0);
+        }
+    }
+    if (c->nprepared == DB_MAX_PREPARED)
+        return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, values, NULL, NULL, 0);
+    snprintf(name, sizeof(name), "s%d", c->nprepared);
+    c->preparing = 1;
+    return PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL);
+}
+
 static void db_conn_send(struct db_conn *c)
 {
     struct db_query *q = c->query;
     db_conn_set(c, DBC_BUSY);
-    if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->values, NULL,
-                           NULL, 0)) {
+    if (!db_conn_send_statement(c, q)) {
         db_conn_down(c, PQerrorMessage(c->pg));
         return;
     }
@@ -316,14 +346,32 @@ static void db_conn_read(struct db_conn *c)
     }
     struct db_query *q = c->query;
     PGresult *res = c->result;
-    c->query = NULL;
     c->result = NULL;
+    if (c->preparing) {
+        c->preparing = 0;
+        if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+            PQclear(res);
+            c->prepared[c->nprepared++] = q->sql;
+            db_conn_send(c); /* now the query itself */
+            return;
+        }
+        /* A statement that does not prepare would not run either: its
+         * error is the query's. */
+    }
+    c->query = NULL;
     db_conn_set(c, DBC_IDLE);
     int failed = !res || PQresultStatus(res) == PGRES_FATAL_ERROR;
+    /* "cached plan must not change result type": another instance migrated
+     * the schema under our prepared statements. A new connection prepares
+     * them afresh. */
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int stale = failed && state && strcmp(state, "0A000") == 0;
     db_query_finish(q, failed ? DB_ERROR : DB_OK, res);
     PQclear(res);
     if (c->state == DBC_IDLE && PQstatus(c->pg) == CONNECTION_BAD)
         db_conn_down(c, "connection bad after query");
+    else if (c->state == DBC_IDLE && stale)
+        db_conn_down(c, "prepared statements outdated by a schema change; reconnecting");
     else if (c->state == DBC_IDLE)
         db_conn_dispatch(c);
 }

@@ -468,6 +468,10 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
         req_problem(r, 400, "Malformed request line.");
         return;
     }
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > r->app->cfg.max_body_bytes) {
+        req_problem(r, 413, "The body is too large.");
+        return;
+    }
     if (!req_framing_ok(r)) {
         req_set_header(r, "Connection", "close");
         req_problem(r, 400, "Content-Length must be one decimal number.");
