@@ -1,0 +1,885 @@
+#!/usr/bin/env python3
+"""bench/bench.py - the measuring half of scripts/bench.sh (Python 3, stdlib only).
+
+scripts/bench.sh owns the processes that live through the whole run
+(PostgreSQL, reflectd) and calls one subcommand per step:
+
+  login                      log the benchmark actors in, write their tokens for wrk
+  capture                    run one request of each kind per actor with log_statement=all,
+                             turn the logged statements and parameters into pgbench scripts
+  wrk NAME LUA CONNS SECS    run wrk against reflectd and measure it
+  pgbench NAME KIND CONNS SECS [MODE]  run a captured statement directly against
+                             PostgreSQL (MODE: prepared, the default, or extended)
+  idle NAME N                hold N idle keep-alive connections, measure reflectd's RSS
+  burst NAME                 scenario 1 at 16 connections, alone and during a login burst
+  load SECS                  measure the machine's background load (other processes)
+  set KEY VALUE              record a fact for the report (JSON value or string)
+  report                     print the table, write bench/out/results.md
+
+Environment (set by bench.sh): BENCH_OUT, BENCH_DIR, BENCH_HTTP (host:port),
+DATABASE_URL, SERVER_PID, PG_PID (postmaster), PG_LOG, BENCH_PASSWORD,
+BENCH_FROM / BENCH_TO (YYYY-MM).
+
+CPU figures are % of one core over a run, from /proc/<pid>/stat utime+stime
+deltas: reflectd (the server process, all its threads), postgres (this
+cluster's postmaster and its children), client (wrk or pgbench, from
+getrusage of our children), others (the whole machine from /proc/stat minus
+those three: anything else running on the box during the run).
+"""
+import concurrent.futures
+import glob
+import http.client
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+OUT = os.environ.get("BENCH_OUT", "bench/out")
+BENCH_DIR = os.environ.get("BENCH_DIR", "bench")
+RESULTS = os.path.join(OUT, "results.json")
+TICK = os.sysconf("SC_CLK_TCK")
+CHILDREN = []  # live subprocesses, stopped on SIGTERM
+
+
+def on_term(signum, frame):
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.terminate()
+    for p in CHILDREN:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGINT, on_term)
+
+
+def die(msg):
+    print(f"bench: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ---- results file ---------------------------------------------------------
+
+
+def load_results():
+    try:
+        with open(RESULTS) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def save_result(key, value):
+    r = load_results()
+    r[key] = value
+    tmp = RESULTS + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(r, f, indent=1)
+    os.replace(tmp, RESULTS)
+
+
+# ---- /proc measurements ---------------------------------------------------
+
+
+def proc_stat(pid):
+    """The fields of /proc/<pid>/stat after the command name (field 3 is index 0)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    return s[s.rindex(")") + 2:].split()
+
+
+def proc_ticks(pid, children=False):
+    """utime + stime of a process (all threads), in clock ticks, plus with
+    children=True cutime + cstime (its reaped children); None if gone."""
+    f = proc_stat(pid)
+    if f is None:
+        return None
+    t = int(f[11]) + int(f[12])  # fields 14 and 15 of proc(5)
+    if children:
+        t += int(f[13]) + int(f[14])  # fields 16 and 17
+    return t
+
+
+def proc_ppid(pid):
+    f = proc_stat(pid)
+    return int(f[1]) if f else None
+
+
+def pg_tree_ticks(postmaster):
+    """Ticks of the postmaster (with its reaped children: backends that have
+    ended) and of each of its live children, by pid."""
+    out = {}
+    t = proc_ticks(postmaster, children=True)
+    if t is not None:
+        out[postmaster] = t
+    for d in os.listdir("/proc"):
+        if d.isdigit() and proc_ppid(int(d)) == postmaster:
+            t = proc_ticks(int(d))
+            if t is not None:
+                out[int(d)] = t
+    return out
+
+
+def machine_busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v[:8]) - idle
+
+
+def proc_status_kib(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss(pid):
+    """Writing 5 to clear_refs resets VmHWM (Linux >= 4.0); False if not allowed."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+EXIT_SERVER_GONE = 75  # bench.sh looks at reflectd's log and may restart it and retry
+
+
+def server_gone():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.terminate()
+            p.wait()
+    print("bench: reflectd is gone", file=sys.stderr)
+    sys.exit(EXIT_SERVER_GONE)
+
+
+def check_server():
+    """Our reflectd is alive: a reflectd whose parent is bench.sh (as we are its child too;
+    on a busy machine a dead server's pid soon belongs to some other process)."""
+    pid = int(os.environ["SERVER_PID"])
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            comm = f.read().strip()
+    except OSError:
+        comm = None
+    if comm != "reflectd" or proc_ppid(pid) != os.getppid():  # (bench.sh runs a copy)
+        server_gone()
+
+
+class Meter:
+    """CPU of reflectd / postgres / our clients / everything else, and reflectd's peak RSS."""
+
+    def __init__(self):
+        self.server = int(os.environ["SERVER_PID"])
+        self.pg = int(os.environ["PG_PID"])
+
+    def start(self, extra_clients=()):
+        """extra_clients: pids of clients that run across the window (measured via /proc)."""
+        self.extra = list(extra_clients)
+        self.x0 = {p: proc_ticks(p) or 0 for p in self.extra}
+        self.hwm_reset = reset_peak_rss(self.server)
+        self.t0 = time.monotonic()
+        self.s0 = proc_ticks(self.server) or 0
+        self.pg0 = pg_tree_ticks(self.pg)
+        self.m0 = machine_busy_ticks()
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.c0 = ru.ru_utime + ru.ru_stime
+        return self
+
+    def stop(self):
+        wall = time.monotonic() - self.t0
+        check_server()
+        s1 = proc_ticks(self.server)
+        pg1 = pg_tree_ticks(self.pg)
+        m1 = machine_busy_ticks()
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client = ru.ru_utime + ru.ru_stime - self.c0
+        for p in self.extra:
+            client += ((proc_ticks(p) or self.x0[p]) - self.x0[p]) / TICK
+        server = (s1 - self.s0) / TICK
+        # backends that ended during the run are missed (pools keep theirs open)
+        pg = sum(t - self.pg0.get(pid, 0) for pid, t in pg1.items()) / TICK
+        machine = (m1 - self.m0) / TICK
+        others = max(0.0, machine - server - pg - client)
+        pct = lambda secs: round(100.0 * secs / wall, 1)
+        return {
+            "wall_s": round(wall, 2),
+            "cpu_reflectd": pct(server),
+            "cpu_postgres": pct(pg),
+            "cpu_client": pct(client),
+            "cpu_others": pct(others),
+            "cpu_machine": pct(machine),
+            "rss_peak_mib": round((proc_status_kib(self.server, "VmHWM") or 0) / 1024, 1),
+            "rss_peak_since": "run" if self.hwm_reset else "server start",
+        }
+
+
+# ---- HTTP ---------------------------------------------------------------
+
+
+def http_call(method, path, body=None, token=None, timeout=30):
+    host, port = os.environ["BENCH_HTTP"].rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    headers = {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    c.request(method, path, body=data, headers=headers)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    try:
+        doc = json.loads(raw) if raw else None
+    except ValueError:
+        doc = raw.decode(errors="replace")
+    return r.status, doc
+
+
+# ---- actors --------------------------------------------------------------
+
+N_STUDENTS = 64  # one per wrk / pgbench connection
+N_TEAMS = 50
+N_LOGIN_USERS = 100
+
+
+def student_number(i):
+    """The i-th benchmark student: spread over the 50 teams (40 students each)."""
+    team = i % N_TEAMS + 1
+    return 40 * (team - 1) + i // N_TEAMS + 1
+
+
+def cmd_login(args):
+    password = os.environ["BENCH_PASSWORD"]
+    students = [f"student{student_number(i)}@bench.example" for i in range(N_STUDENTS)]
+    managers = [f"manager{t}@bench.example" for t in range(1, N_TEAMS + 1)]
+
+    def login(email):
+        st, doc = http_call("POST", "/v1/auth/login", {"email": email, "password": password})
+        if st != 200:
+            die(f"login {email}: HTTP {st} {doc}")
+        return email, doc
+
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        done = dict(pool.map(login, students + managers))
+    secs = time.monotonic() - t0
+
+    def team_of(doc, role):
+        teams = [t["id"] for t in doc["user"].get("teams", []) if t.get("role") == role]
+        if len(teams) != 1:
+            die(f"{doc['user']['email']}: expected one team as {role}, got {doc['user']}")
+        return teams[0]
+
+    with open(os.path.join(OUT, "students.txt"), "w") as f:
+        for e in students:
+            d = done[e]
+            f.write(f"{d['user']['id']} {team_of(d, 'student')} {d['access_token']}\n")
+    with open(os.path.join(OUT, "managers.txt"), "w") as f:
+        for e in managers:
+            d = done[e]
+            f.write(f"{d['user']['id']} {team_of(d, 'teammanager')} {d['access_token']}\n")
+    # the login burst uses other students (any valid account would do)
+    with open(os.path.join(OUT, "logins.txt"), "w") as f:
+        for i in range(N_LOGIN_USERS):
+            f.write(f"student{40 * (i % N_TEAMS) + 20 + i // N_TEAMS + 1}@bench.example\n")
+
+    # One request of each kind, checked: the benchmark must measure real answers.
+    s = done[students[0]]
+    st, doc = http_call("GET", "/v1/reflections?limit=20", token=s["access_token"])
+    if st != 200 or len(doc.get("items", [])) != 20 or not doc.get("next_cursor"):
+        die(f"GET /v1/reflections: HTTP {st}, not a full page: {str(doc)[:300]}")
+    m = done[managers[0]]
+    tid = team_of(m, "teammanager")
+    frm, to = os.environ["BENCH_FROM"], os.environ["BENCH_TO"]
+    st, doc = http_call("GET", f"/v1/teams/{tid}/summary?from={frm}&to={to}",
+                        token=m["access_token"])
+    periods = doc.get("periods", []) if isinstance(doc, dict) else []
+    shown = [p for p in periods if not p.get("suppressed")]
+    if st != 200 or len(periods) != 24 or not shown:
+        die(f"GET summary: HTTP {st}, {len(periods)} periods, {len(shown)} not suppressed: "
+            f"{str(doc)[:300]}")
+    print(f"  logged in {len(done)} users in {secs:.1f}s ({len(done) / secs:.0f}/s);"
+          f" a page has 20 reflections; a summary has {len(periods)} months,"
+          f" {len(shown)} not suppressed")
+    save_result("logins_setup", {"users": len(done), "secs": round(secs, 1)})
+
+
+def read_actors(name):
+    with open(os.path.join(OUT, name)) as f:
+        return [line.split() for line in f if line.strip()]
+
+
+# ---- capturing the statements -------------------------------------------
+
+LOG_LINE = re.compile(r"^\S+ \S+ \S+ \[(\d+)\] (\w+):  (.*)$")
+PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
+
+
+def psql(sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", os.environ["DATABASE_URL"],
+                    "-c", sql], check=True, stdout=subprocess.DEVNULL)
+
+
+def parse_log(text):
+    """(pid, sql, params) for every 'execute <unnamed>' with its DETAIL parameters."""
+    entries, last = [], {}
+    cur = None
+    for line in text.split("\n"):
+        m = LOG_LINE.match(line)
+        if not m:
+            if cur is not None and line.startswith("\t"):  # continuation of a long line
+                cur[1] += "\n" + line[1:]
+            continue
+        pid, level, msg = int(m.group(1)), m.group(2), m.group(3)
+        cur = None
+        if level == "LOG" and msg.startswith("execute <unnamed>: "):
+            cur = [pid, msg[len("execute <unnamed>: "):], None]
+            entries.append(cur)
+            last[pid] = cur
+        elif level == "DETAIL" and msg.startswith("parameters: ") and pid in last:
+            e = last.pop(pid)
+            e[2] = {int(n): (None if v == "NULL" else v[1:-1].replace("''", "'"))
+                    for n, v in PARAM.findall(msg)}
+    return [(e[0], e[1], e[2] or {}) for e in entries]
+
+
+def cmd_capture(args):
+    """One list and one create per student, logged by PostgreSQL; pgbench scripts from them."""
+    log = os.environ["PG_LOG"]
+    students = read_actors("students.txt")
+    body = reflection_body()
+
+    psql("ALTER SYSTEM SET log_statement = 'all'")
+    psql("SELECT pg_reload_conf()")
+    time.sleep(1.0)
+    phases = {}
+    try:
+        for kind in ("read", "write"):
+            start = os.path.getsize(log)
+            for uid, team, token in students:
+                if kind == "read":
+                    st, doc = http_call("GET", "/v1/reflections?limit=20", token=token)
+                    ok = st == 200
+                else:
+                    st, doc = http_call("POST", "/v1/reflections", dict(body, team_id=team),
+                                        token=token)
+                    ok = st == 201
+                if not ok:
+                    die(f"capture {kind}: HTTP {st} {str(doc)[:300]}")
+            time.sleep(0.3)
+            phases[kind] = (start, os.path.getsize(log))
+    finally:
+        psql("ALTER SYSTEM RESET log_statement")
+        psql("SELECT pg_reload_conf()")
+
+    with open(log, "rb") as f:
+        data = f.read()
+    for kind, (a, b) in phases.items():
+        entries = parse_log(data[a:b].decode("utf-8", "replace"))
+        by_user = {}
+        for pid, sql, params in entries:
+            if params.get(1) is not None:
+                by_user.setdefault(params[1], (sql, params))
+        missing = [u for u, _, _ in students if u not in by_user]
+        if missing:
+            die(f"capture {kind}: no logged statement for {len(missing)} of {len(students)} "
+                f"students (is log_statement honoured? see {log})")
+        sqls = {by_user[u][0] for u, _, _ in students}
+        if len(sqls) != 1:
+            die(f"capture {kind}: {len(sqls)} different statements for one kind of request")
+        sql = sqls.pop()
+        write_pgbench_script(kind, sql, [by_user[u][1] for u, _, _ in students])
+        print(f"  {kind}: captured {len(students)} executions of one statement "
+              f"({len(sql)} characters, {max(by_user[students[0][0]][1])} parameters)")
+
+
+def reflection_body():
+    """The create body the wrk scripts send, without team_id (filled per student)."""
+    with open(os.path.join(BENCH_DIR, "reflection.json")) as f:
+        body = json.load(f)
+    body["occurred_on"] = time.strftime("%Y-%m-%d", time.gmtime())
+    return body
+
+
+def write_pgbench_script(kind, sql, param_sets):
+    """One branch per client (client k uses student k % n, like one connection per student
+    in wrk); $N become :vK variables (given with -D) and NULL parameters a NULL literal."""
+    names = {}  # value -> variable name
+
+    def var(value):
+        if value not in names:
+            names[value] = f"v{len(names) + 1}"
+        return names[value]
+
+    n = len(param_sets)
+    lines = []
+    for k, params in enumerate(param_sets):
+        def sub(m):
+            v = params.get(int(m.group(1)))
+            return "NULL" if v is None else ":" + var(v)
+
+        text = re.sub(r"\$(\d+)", sub, sql)
+        lines.append(("\\if" if k == 0 else "\\elif") + f" :client_id % {n} = {k}")
+        lines.append(text + ";")
+    lines.append("\\endif")
+    with open(os.path.join(OUT, f"pgbench_{kind}.sql"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(OUT, f"pgbench_{kind}.vars.json"), "w") as f:
+        json.dump({name: value for value, name in names.items()}, f)
+
+
+# ---- running the load generators ------------------------------------------
+
+
+def run_measured(cmd, logfile, env=None, extra_clients=()):
+    check_server()
+    meter = Meter().start(extra_clients)
+    with open(logfile, "w") as lf:
+        p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env)
+        CHILDREN.append(p)
+        rc = p.wait()
+        CHILDREN.remove(p)
+    m = meter.stop()
+    with open(logfile) as f:
+        return rc, f.read(), m
+
+
+def wrk_env():
+    env = dict(os.environ)
+    env["BENCH_OUT"] = os.path.abspath(OUT)
+    env["BENCH_DIR"] = os.path.abspath(BENCH_DIR)
+    return env
+
+
+def wrk_cmd(lua, conns, secs):
+    threads = min(2, conns)
+    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "10s",
+            "-s", os.path.join(BENCH_DIR, lua), "http://" + os.environ["BENCH_HTTP"]]
+
+
+def parse_wrk(name, rc, text):
+    m = re.search(r"^BENCH_RESULT (\{.*\})$", text, re.M)
+    if rc != 0 or not m:
+        check_server()
+        die(f"wrk {name} failed (exit {rc}):\n{text[-2000:]}")
+    d = json.loads(m.group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sock = re.search(r"Socket errors: (.*)", text)
+    secs = d["duration_us"] / 1e6
+    return {
+        "kind": "wrk",
+        "requests": d["requests"],
+        "rps": round(d["requests"] / secs, 1),
+        "p50_ms": d["p50_us"] / 1000,
+        "p90_ms": d["p90_us"] / 1000,
+        "p99_ms": d["p99_us"] / 1000,
+        "max_ms": d["max_us"] / 1000,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sock.group(1).strip() if sock else "",
+        "errors": d["errors_status"] + d["errors_connect"] + d["errors_read"]
+        + d["errors_write"] + d["errors_timeout"],
+    }
+
+
+def cmd_wrk(args):
+    name, lua, conns, secs = args[0], args[1], int(args[2]), int(args[3])
+    rc, text, m = run_measured(wrk_cmd(lua, conns, secs), os.path.join(OUT, f"{name}.wrk.txt"),
+                               env=wrk_env())
+    r = parse_wrk(name, rc, text)
+    r.update(m, conns=conns, secs=secs, script=lua)
+    save_result(name, r)
+    print_line(name, r)
+
+
+def print_line(name, r):
+    err = ""
+    if r.get("non2xx"):
+        err += f"  Non-2xx or 3xx responses: {r['non2xx']}"
+    if r.get("socket_errors"):
+        err += f"  Socket errors: {r['socket_errors']}"
+    rate = r.get("rps", r.get("tps"))
+    print(f"  {name:<14} {rate:>9.1f}/s  p50 {r['p50_ms']:8.2f} ms  p99 {r['p99_ms']:8.2f} ms"
+          f"  cpu reflectd {r['cpu_reflectd']:5.1f}%  postgres {r['cpu_postgres']:5.1f}%"
+          f"  client {r['cpu_client']:5.1f}%  others {r['cpu_others']:5.1f}%"
+          f"  rss {r['rss_peak_mib']} MiB{err}")
+
+
+def percentile(sorted_vals, p):
+    if not sorted_vals:
+        return 0.0
+    i = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[i]
+
+
+def cmd_pgbench(args):
+    name, kind, conns, secs = args[0], args[1], int(args[2]), int(args[3])
+    mode = args[4] if len(args) > 4 else "prepared"
+    script = os.path.join(OUT, f"pgbench_{kind}.sql")
+    with open(os.path.join(OUT, f"pgbench_{kind}.vars.json")) as f:
+        variables = json.load(f)
+    prefix = os.path.join(OUT, f"{name}.txlog")
+    for old in glob.glob(prefix + ".*"):
+        os.remove(old)
+    cmd = ["pgbench", "-n", "-M", mode, "-c", str(conns), "-j", "2", "-T", str(secs),
+           "-f", script, "--log", "--log-prefix", prefix]
+    for k, v in variables.items():
+        cmd += ["-D", f"{k}={v}"]
+    cmd.append(os.environ["DATABASE_URL"])
+    rc, text, m = run_measured(cmd, os.path.join(OUT, f"{name}.pgbench.txt"))
+    tps = re.search(r"^tps = ([\d.]+) \(without initial connection time\)", text, re.M)
+    failed = re.search(r"number of failed transactions: (\d+)", text)
+    check_server()
+    if rc != 0 or not tps or (failed and int(failed.group(1)) > 0):
+        die(f"pgbench {name} failed (exit {rc}):\n{text[-2000:]}")
+    lat = []
+    for fn in glob.glob(prefix + ".*"):
+        with open(fn) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    lat.append(int(parts[2]))
+        os.remove(fn)
+    lat.sort()
+    r = {"kind": "pgbench", "mode": mode, "tps": float(tps.group(1)), "transactions": len(lat),
+         "p50_ms": percentile(lat, 50) / 1000, "p99_ms": percentile(lat, 99) / 1000}
+    r.update(m, conns=conns, secs=secs)
+    save_result(name, r)
+    print_line(name, r)
+
+
+# ---- scenario 5: idle keep-alive connections -------------------------------
+
+
+def cmd_idle(args):
+    name, want = args[0], int(args[1])
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        hard = soft
+    n = min(want, hard - 64)
+    server = int(os.environ["SERVER_PID"])
+    srv_limit = None
+    with open(f"/proc/{server}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                srv_limit = int(line.split()[3])
+    if srv_limit is not None:
+        n = min(n, srv_limit - 256)  # room for the pool, listeners, logs
+    host, port = os.environ["BENCH_HTTP"].rsplit(":", 1)
+    req = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
+    reset_peak_rss(server)
+    rss0 = proc_status_kib(server, "VmRSS")
+    t0 = time.monotonic()
+    socks, bad = [], 0
+    try:
+        for i in range(n):
+            s = socket.create_connection((host, int(port)), timeout=10)
+            s.sendall(req)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            clen = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            need = int(clen.group(1)) if clen else 0
+            while len(rest) < need:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            if not head.startswith(b"HTTP/1.1 200"):
+                bad += 1
+            socks.append(s)
+        opened = time.monotonic() - t0
+        time.sleep(3.0)  # let the server settle, then measure
+        rss1 = proc_status_kib(server, "VmRSS")
+        hwm = proc_status_kib(server, "VmHWM")
+        still_open = 0
+        for s in socks:
+            s.setblocking(False)
+            try:
+                if s.recv(1) != b"":
+                    pass
+            except BlockingIOError:
+                still_open += 1
+            except OSError:
+                pass
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(1.0)
+    rss2 = proc_status_kib(server, "VmRSS")
+    r = {"kind": "idle", "connections": n, "requested": want, "non200": bad,
+         "still_open": still_open, "open_secs": round(opened, 1),
+         "rss_before_mib": round(rss0 / 1024, 1), "rss_idle_mib": round(rss1 / 1024, 1),
+         "rss_peak_mib": round(hwm / 1024, 1), "rss_after_close_mib": round(rss2 / 1024, 1),
+         "kib_per_conn": round((rss1 - rss0) / max(1, n), 1)}
+    save_result(name, r)
+    print(f"  {name}: {n} idle keep-alive connections ({still_open} still open after 3 s, "
+          f"{bad} non-200): reflectd RSS {r['rss_before_mib']} -> {r['rss_idle_mib']} MiB "
+          f"({r['kib_per_conn']} KiB per connection), after closing {r['rss_after_close_mib']} MiB")
+    if bad or still_open < n:
+        die(f"{name}: {bad} non-200 answers, {n - still_open} connections closed early")
+
+
+# ---- scenario 6: reads during a login burst --------------------------------
+
+
+def cmd_burst(args):
+    name = args[0]
+    conns, secs = 16, 10
+    env = wrk_env()
+    rc, text, m = run_measured(wrk_cmd("read.lua", conns, secs),
+                               os.path.join(OUT, f"{name}_alone.wrk.txt"), env=env)
+    alone = parse_wrk("reads alone", rc, text)
+    alone.update(m, conns=conns, secs=secs)
+    print_line("reads alone", alone)
+
+    login_log = os.path.join(OUT, f"{name}_logins.wrk.txt")
+    with open(login_log, "w") as lf:
+        logins = subprocess.Popen(wrk_cmd("login.lua", 8, secs + 3), stdout=lf,
+                                  stderr=subprocess.STDOUT, env=env)
+        CHILDREN.append(logins)
+        time.sleep(1.5)
+        rc, text, m = run_measured(wrk_cmd("read.lua", conns, secs),
+                                   os.path.join(OUT, f"{name}_during.wrk.txt"), env=env,
+                                   extra_clients=[logins.pid])
+        lrc = logins.wait()
+        CHILDREN.remove(logins)
+    during = parse_wrk("reads during logins", rc, text)
+    during.update(m, conns=conns, secs=secs)
+    print_line("reads+logins", during)
+    with open(login_log) as f:
+        lg = parse_wrk("logins", lrc, f.read())
+    lg.update(conns=8, secs=secs + 3)
+    print(f"  {'logins':<14} {lg['rps']:>9.1f}/s  p50 {lg['p50_ms']:8.2f} ms  "
+          f"p99 {lg['p99_ms']:8.2f} ms")
+    time.sleep(3)  # logins still queued for the hash threads finish before the next run
+    save_result(name, {"kind": "burst", "alone": alone, "during": during, "logins": lg})
+
+
+# ---- report ----------------------------------------------------------------
+
+
+def fmt_ms(x):
+    return f"{x:.2f}" if x < 100 else f"{x:.0f}"
+
+
+def flag(r):
+    bits = []
+    if r.get("non2xx"):
+        bits.append(f"Non-2xx or 3xx: {r['non2xx']}")
+    if r.get("socket_errors"):
+        bits.append(f"socket errors: {r['socket_errors']}")
+    return "; ".join(bits)
+
+
+def cmd_report(args):
+    R = load_results()
+    L = []
+    meta = R.get("meta", {})
+    L.append("# reflectd benchmark")
+    L.append("")
+    L.append(f"{meta.get('when', '')} on {meta.get('machine', '')}. "
+             f"Measured: {meta.get('build', 'bin/reflectd')}. "
+             f"reflectd: {meta.get('server_settings', '')}. PostgreSQL {meta.get('pg_version', '')}:"
+             f" {meta.get('pg_settings', '')}. wrk -t2, {meta.get('secs', 15)} s per run"
+             f" (`--latency`); pgbench -M prepared -j 2, same concurrency, same machine.")
+    L.append("")
+    if meta.get("background"):
+        L.append(f"Other processes on the machine: {meta['background']}.")
+        L.append("")
+    L.append(f"Data set: {meta.get('dataset', '')}; seeded in {meta.get('seed_secs', '?')} s "
+             f"through the triggers (+ VACUUM ANALYZE {meta.get('vacuum_secs', '?')} s).")
+    L.append("")
+    L.append("| # | scenario | conns | req/s | p50 ms | p99 ms | reflectd CPU | postgres CPU"
+             " | others CPU | reflectd peak RSS | ceiling tx/s (p50 / p99 ms) | service / ceiling"
+             " | pgbench -M extended tx/s |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    b = R.get("burst", {})
+    rows = [("1", "GET /v1/reflections?limit=20 (student)", R.get("read"), "read"),
+            ("1", "the same at 1 connection (unloaded latency)", R.get("read_1conn"), None),
+            ("2", "POST /v1/reflections (final, synchronous_commit on)", R.get("write"), "write"),
+            ("2", "the same at 1 connection (unloaded latency)", R.get("write_1conn"), None),
+            ("3", "GET /v1/teams/{id}/summary, 24 months (teammanager)", R.get("summary"), None),
+            ("4", "mixed 80% read / 15% write / 5% summary", R.get("mixed"), None),
+            ("5", "idle keep-alive connections (RSS while held)", R.get("idle"), None),
+            ("6", "scenario 1 alone", b.get("alone"), None),
+            ("6", "scenario 1 during the login burst", b.get("during"), None),
+            ("6", "the login burst itself (POST /v1/auth/login)", b.get("logins"), None),
+            ("7", "scenario 3, base data set", R.get("summary_base"), None),
+            ("7", "scenario 3, data set 10x", R.get("summary_10x"), None)]
+    problems = []
+    dash = "—"
+    for no, label, r, ceil in rows:
+        if not r:
+            L.append(f"| {no} | {label} | | (not run) | | | | | | | | | |")
+            continue
+        if r.get("kind") == "idle":
+            L.append(f"| {no} | {r['connections']} {label} | {r['connections']} | {dash} | {dash}"
+                     f" | {dash} | {dash} | {dash} | {dash} | {r['rss_idle_mib']:.0f} MiB"
+                     f" (peak {r['rss_peak_mib']:.0f}) | {dash} | {dash} | {dash} |")
+            continue
+        c = R.get(ceil + "_ceiling") if ceil else None
+        x = R.get(ceil + "_extended") if ceil else None
+        ceiling = ratio = dash
+        ext = f"{x['tps']:.0f}" if x else dash
+        if c:
+            ceiling = f"{c['tps']:.0f} ({fmt_ms(c['p50_ms'])} / {fmt_ms(c['p99_ms'])})"
+            ratio = f"{r['rps'] / c['tps']:.2f}" if c["tps"] else dash
+        f = flag(r)
+        if f:
+            problems.append(f"scenario {no} ({label}): {f}")
+        pct = lambda k: f"{r[k]:.0f}%" if k in r else dash
+        rss = f"{r['rss_peak_mib']:.0f} MiB" if "rss_peak_mib" in r else dash
+        L.append(f"| {no} | {label}{' **(' + f + ')**' if f else ''} | {r['conns']} |"
+                 f" {r['rps']:.0f} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} |"
+                 f" {pct('cpu_reflectd')} | {pct('cpu_postgres')} | {pct('cpu_others')} |"
+                 f" {rss} | {ceiling} | {ratio} | {ext} |")
+    L.append("")
+    L.append("Ceiling: pgbench running the statement the service runs for that request "
+             "(captured from PostgreSQL's log with the service's own parameters; client k uses "
+             "student k % 64), prepared (-M prepared), with the same 64 clients, straight "
+             "against PostgreSQL. The last column is the same with -M extended: parsed and "
+             "planned on every execution, as the service sends it (PQsendQueryParams, unnamed).")
+    L.append("")
+    L.append("CPU is % of one core (the machine has "
+             f"{meta.get('cores', '?')}), from /proc/<pid>/stat utime+stime over the run; "
+             "postgres = this cluster's postmaster and its backends; others = the rest of the "
+             "machine (not wrk/pgbench), i.e. anything else running. The ceiling row's own "
+             "figures: " + ", ".join(
+                 f"{k}: postgres {R[k]['cpu_postgres']:.0f}%, pgbench {R[k]['cpu_client']:.0f}%"
+                 f", others {R[k]['cpu_others']:.0f}%"
+                 for k in ("read_ceiling", "read_extended", "write_ceiling", "write_extended")
+                 if k in R) + ". Client CPU in the "
+             "service runs: " + ", ".join(f"{k} wrk {R[k]['cpu_client']:.0f}%"
+                                          for k in ("read", "write", "summary", "mixed")
+                                          if k in R) + ".")
+    others = [R[k]["cpu_others"] for k in R if isinstance(R[k], dict) and "cpu_others" in R[k]]
+    if others and max(others) >= 25:
+        L.append(f"Note: other processes used up to {max(others):.0f}% of a core during the runs"
+                 " (column 'others'); on a 2-core machine that CPU is missing for reflectd, "
+                 "PostgreSQL and the clients, so compare runs with similar 'others' figures.")
+    peak_note = {R[k].get("rss_peak_since") for k in ("read", "write", "summary", "mixed")
+                 if k in R}
+    if "server start" in peak_note:
+        L.append("Peak RSS is VmHWM since the server started (clear_refs was not allowed).")
+    else:
+        L.append("Peak RSS is VmHWM, reset (clear_refs) at the start of each run.")
+    L.append("")
+
+    i = R.get("idle")
+    if i:
+        L.append(f"**5. Idle keep-alive connections:** {i['connections']} connections, each after "
+                 f"one `GET /healthz`, held open ({i['still_open']} still open when measured): "
+                 f"reflectd RSS {i['rss_before_mib']} MiB before, **{i['rss_idle_mib']} MiB** "
+                 f"holding them (≈ {i['kib_per_conn']} KiB per connection), "
+                 f"{i['rss_after_close_mib']} MiB after they closed.")
+        if i["connections"] < i["requested"]:
+            L.append(f"(The open-file limit allowed only {i['connections']} of "
+                     f"{i['requested']}.)")
+        if i.get("non200"):
+            problems.append(f"scenario 5: {i['non200']} non-200 answers")
+        L.append("")
+    b = R.get("burst")
+    if b:
+        a, d, lg = b["alone"], b["during"], b["logins"]
+        L.append(f"**6. Reads during a login burst:** scenario 1 at {a['conns']} connections, "
+                 f"{a['secs']} s: p99 **{fmt_ms(a['p99_ms'])} ms** alone ({a['rps']:.0f} req/s), "
+                 f"**{fmt_ms(d['p99_ms'])} ms** while {lg['conns']} connections log in "
+                 f"({d['rps']:.0f} req/s): ratio **{d['p99_ms'] / a['p99_ms']:.1f}x**. Logins "
+                 f"(argon2id, {meta.get('argon2', 'default parameters')}): {lg['rps']:.1f}/s, p50 "
+                 f"{fmt_ms(lg['p50_ms'])} ms, p99 {fmt_ms(lg['p99_ms'])} ms. CPU during the "
+                 f"burst: reflectd {d['cpu_reflectd']:.0f}%, postgres {d['cpu_postgres']:.0f}%, "
+                 f"wrk {d['cpu_client']:.0f}%, others {d['cpu_others']:.0f}%.")
+        L.append("")
+    s0, s1 = R.get("summary_base"), R.get("summary_10x")
+    if s0 and s1:
+        L.append(f"**7. Summary vs data size:** scenario 3 at {s0['conns']} connections, "
+                 f"{s0['secs']} s: p99 **{fmt_ms(s0['p99_ms'])} ms** on the base data set "
+                 f"({s0['rps']:.0f} req/s), **{fmt_ms(s1['p99_ms'])} ms** on the 10x data set "
+                 f"({s1['rps']:.0f} req/s): ratio **{s1['p99_ms'] / s0['p99_ms']:.2f}x**. "
+                 f"The 10x data set: {meta.get('dataset_10x', '')}; {meta.get('seed10x_note', '')}"
+                 f" ({meta.get('seed10x_secs', '?')} s).")
+        L.append("")
+    if meta.get("restarts"):
+        L.append(f"Note: {meta['restarts']}.")
+        L.append("")
+    if meta.get("total_secs"):
+        L.append(f"Total run time of `make bench`: {meta['total_secs']} s.")
+        L.append("")
+    if problems:
+        L.append("**Errors:** " + "; ".join(problems))
+        L.append("")
+    text = "\n".join(L)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text)
+    print(text)
+    if problems:
+        sys.exit(3)
+
+
+def cmd_load(args):
+    """Background load: how busy the machine is before we start anything."""
+    secs = float(args[0])
+    m0, t0 = machine_busy_ticks(), time.monotonic()
+    time.sleep(secs)
+    pct = round(100.0 * (machine_busy_ticks() - m0) / TICK / (time.monotonic() - t0), 1)
+    with open("/proc/loadavg") as f:
+        la = f.read().split()[0]
+    meta = load_results().get("meta", {})
+    meta["background"] = f"{pct}% of one core busy over {secs:g} s before the start " \
+                         f"(load average {la})"
+    save_result("meta", meta)
+    print(f"  background load: {meta['background']}")
+
+
+def cmd_set(args):
+    key, value = args[0], args[1]
+    try:
+        value = json.loads(value)
+    except ValueError:
+        pass
+    meta = load_results().get("meta", {})
+    meta[key] = value
+    save_result("meta", meta)
+
+
+COMMANDS = {"login": cmd_login, "capture": cmd_capture, "wrk": cmd_wrk, "pgbench": cmd_pgbench,
+            "idle": cmd_idle, "burst": cmd_burst, "report": cmd_report, "set": cmd_set,
+            "load": cmd_load}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        die("usage: bench.py " + "|".join(COMMANDS) + " ...")
+    try:
+        COMMANDS[sys.argv[1]](sys.argv[2:])
+    except (OSError, http.client.HTTPException):
+        if "SERVER_PID" in os.environ:
+            check_server()  # a refused connection may just mean the server was stopped
+        raise
