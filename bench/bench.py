@@ -342,8 +342,12 @@ def psql(sql):
                     "-c", sql], check=True, stdout=subprocess.DEVNULL)
 
 
+EXECUTE = re.compile(r"execute (?:<unnamed>|s\d+): ")
+
+
 def parse_log(text):
-    """(pid, sql, params) for every 'execute <unnamed>' with its DETAIL parameters."""
+    """(pid, sql, params) for every executed statement ('execute <unnamed>' or a prepared
+    'execute sN') with its DETAIL parameters."""
     entries, last = [], {}
     cur = None
     for line in text.split("\n"):
@@ -354,8 +358,9 @@ def parse_log(text):
             continue
         pid, level, msg = int(m.group(1)), m.group(2), m.group(3)
         cur = None
-        if level == "LOG" and msg.startswith("execute <unnamed>: "):
-            cur = [pid, msg[len("execute <unnamed>: "):], None]
+        em = EXECUTE.match(msg) if level == "LOG" else None
+        if em:
+            cur = [pid, msg[em.end():], None]
             entries.append(cur)
             last[pid] = cur
         elif level == "DETAIL" and msg.startswith("parameters: ") and pid in last:
@@ -766,7 +771,8 @@ def cmd_report(args):
              "(captured from PostgreSQL's log with the service's own parameters; client k uses "
              "student k % 64), prepared (-M prepared), with the same 64 clients, straight "
              "against PostgreSQL. The last column is the same with -M extended: parsed and "
-             "planned on every execution, as the service sends it (PQsendQueryParams, unnamed).")
+             "planned on every execution (the service prepares each statement once per "
+             "connection, like -M prepared).")
     L.append("")
     L.append("CPU is % of one core (the machine has "
              f"{meta.get('cores', '?')}), from /proc/<pid>/stat utime+stime over the run; "
