@@ -13,6 +13,7 @@
 #include <argon2.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -98,6 +99,12 @@ static void hasher_run(struct hasher *h, struct hasher_job *j)
 static void *hasher_thread(void *arg)
 {
     struct hasher *h = arg;
+    /* SCHED_IDLE: hashing runs on what the event loops and PostgreSQL leave
+     * over, so a burst of logins slows logins, not everyone's reads. Where
+     * the policy is refused, the thread simply runs at normal priority. */
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+        log_warn("hasher: cannot lower the hash threads' priority");
     for (;;) {
         pthread_mutex_lock(&h->lock);
         while (!h->stopping && TAILQ_EMPTY(&h->queue))
