@@ -47,15 +47,6 @@ static struct spawned server;
 static pid_t locker = -1; /* the psql session holding a lock, if any */
 static pid_t hog = -1;    /* a busy loop competing for the CPU, if any */
 
-static int pg(const char *action)
-{
-    const char *dir = getenv("PG_DIR");
-    cr_assert(dir && *dir, "PG_DIR is not set (run through scripts/test.sh)");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", action, dir);
-    return system(cmd);
-}
-
 static void crash_fini(void)
 {
     if (hog > 0) {
@@ -68,7 +59,7 @@ static void crash_fini(void)
         waitpid(locker, NULL, 0);
         locker = -1;
     }
-    if (pg("start") != 0)
+    if (test_pg("start") != 0)
         fprintf(stderr, "could not restart PostgreSQL in %s\n", getenv("PG_DIR"));
     http_set_timeout_ms(0);
     server_stop(&server);
@@ -203,19 +194,6 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static pid_t postmaster_pid(void)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/data/postmaster.pid", getenv("PG_DIR"));
-    FILE *f = fopen(path, "r");
-    long pid = -1;
-    if (f && fscanf(f, "%ld", &pid) != 1)
-        pid = -1;
-    if (f)
-        fclose(f);
-    return (pid_t)pid;
-}
-
 Test(crash, acknowledged_writes_survive_a_killed_database)
 {
     spawn(NULL);
@@ -243,9 +221,9 @@ Test(crash, acknowledged_writes_survive_a_killed_database)
         cr_assert_eq(pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]), 0);
 
     sleep_ms(1500);
-    pid_t pm = postmaster_pid();
+    pid_t pm = test_postmaster_pid();
     cr_assert_gt(pm, 0, "no postmaster.pid in $PG_DIR/data");
-    cr_assert_eq(pg("kill"), 0, "could not kill PostgreSQL");
+    cr_assert_eq(test_pg("kill"), 0, "could not kill PostgreSQL");
     for (int i = 0; i < 200 && kill(pm, 0) == 0; i++)
         sleep_ms(50);
     cr_assert(kill(pm, 0) != 0, "the killed postmaster %d is still there", (int)pm);
@@ -260,7 +238,7 @@ Test(crash, acknowledged_writes_survive_a_killed_database)
         sleep_ms(250);
     }
 
-    cr_assert_eq(pg("start"), 0, "PostgreSQL did not start again");
+    cr_assert_eq(test_pg("start"), 0, "PostgreSQL did not start again");
     long long up_at = now_ms();
     cr_assert_eq(http_wait_status(server.addr, "/readyz", 200, 20000), 200,
                  "not ready within 20 s of the restart");

@@ -17,15 +17,6 @@
 
 static struct spawned server;
 
-static int pg(const char *action)
-{
-    const char *dir = getenv("PG_DIR");
-    cr_assert(dir && *dir, "PG_DIR is not set (run through scripts/test.sh)");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", action, dir);
-    return system(cmd);
-}
-
 static void outage_init(void)
 {
     cr_assert_eq(server_spawn(&server, NULL), 0, "server did not start");
@@ -35,7 +26,7 @@ static void outage_init(void)
 
 static void outage_fini(void)
 {
-    if (pg("start") != 0)
+    if (test_pg("start") != 0)
         fprintf(stderr, "could not restart PostgreSQL in %s\n", getenv("PG_DIR"));
     server_stop(&server);
 }
@@ -89,7 +80,7 @@ static void check_outage_and_recovery(void)
     expect_healthy();
     cr_assert_gt(pool_gauge("down") + pool_gauge("connecting"), 0,
                  "the pool should report lost connections");
-    cr_assert_eq(pg("start"), 0, "PostgreSQL did not start again");
+    cr_assert_eq(test_pg("start"), 0, "PostgreSQL did not start again");
     cr_assert_eq(http_wait_status(server.addr, "/readyz", 200, 15000), 200,
                  "the pool did not reconnect within 15 s");
     /* One connection suffices for /readyz; the others follow within their
@@ -103,23 +94,9 @@ static void check_outage_and_recovery(void)
 
 Test(db_outage, clean_stop_gives_503_then_recovers)
 {
-    cr_assert_eq(pg("stop"), 0, "could not stop PostgreSQL");
+    cr_assert_eq(test_pg("stop"), 0, "could not stop PostgreSQL");
     check_outage_and_recovery();
     cr_assert_eq(server_stop(&server), 0, "server exited uncleanly after the outage");
-}
-
-/* The postmaster's pid, or -1 when it has no pid file. */
-static pid_t postmaster_pid(void)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/data/postmaster.pid", getenv("PG_DIR"));
-    FILE *f = fopen(path, "r");
-    long pid = -1;
-    if (f && fscanf(f, "%ld", &pid) != 1)
-        pid = -1;
-    if (f)
-        fclose(f);
-    return (pid_t)pid;
 }
 
 /* The start time of process pid (field 22 of /proc/pid/stat), or 0 when
@@ -154,11 +131,11 @@ static void wait_postmaster_gone(pid_t pid, unsigned long long started)
 
 Test(db_outage, killed_database_gives_503_then_recovers)
 {
-    pid_t pid = postmaster_pid();
+    pid_t pid = test_postmaster_pid();
     cr_assert_gt(pid, 0, "no postmaster.pid in $PG_DIR/data");
     unsigned long long started = start_time(pid);
     cr_assert_gt(started, 0, "postmaster %d is not running", (int)pid);
-    cr_assert_eq(pg("kill"), 0, "could not kill PostgreSQL");
+    cr_assert_eq(test_pg("kill"), 0, "could not kill PostgreSQL");
     wait_postmaster_gone(pid, started);
     check_outage_and_recovery();
     cr_assert_eq(server_stop(&server), 0, "server exited uncleanly after the outage");

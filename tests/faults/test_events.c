@@ -370,11 +370,6 @@ static void sse_expect_end(struct sse *s, const char *who, int timeout_ms)
 
 /* ---- the world and its writes ------------------------------------------------ */
 
-static const char *str(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static json_t *call(const char *addr, const char *method, const char *path,
                     const struct fix_user *u, json_t *body, int want)
 {
@@ -399,7 +394,7 @@ static void reflection(const char *addr, const struct fix_user *student, const c
                   "De cliënt werd veilig geholpen.", "reflection",
                   "Volgende keer meld ik het eerder.", "status", "final");
     json_t *j = call(addr, "POST", "/v1/reflections", student, body, 201);
-    snprintf(id, 40, "%s", str(j, "id"));
+    snprintf(id, 40, "%s", jstr(j, "id"));
     json_decref(j);
 }
 
@@ -420,8 +415,8 @@ static void feedback(const char *addr, const struct fix_user *u, const char *ref
     json_t *j =
         call(addr, "POST", path, u,
              json_pack("{s:s, s:s}", "kind", kind, "body", "Goed dat je direct alarm sloeg."), 201);
-    cr_assert_str_eq(str(j, "reflection_id"), refl);
-    snprintf(id, 40, "%s", str(j, "id"));
+    cr_assert_str_eq(jstr(j, "reflection_id"), refl);
+    snprintf(id, 40, "%s", jstr(j, "id"));
     json_decref(j);
 }
 
@@ -431,13 +426,13 @@ static void expect_feedback_event(const struct sse_event *e, const char *refl, c
 {
     char *d = json_dumps(e->data, JSON_COMPACT);
     cr_assert_str_eq(e->type, "feedback.created", "event %lld: %s %s", e->id, e->type, d);
-    cr_assert(str(e->data, "reflection_id") && strcmp(str(e->data, "reflection_id"), refl) == 0,
+    cr_assert(jstr(e->data, "reflection_id") && strcmp(jstr(e->data, "reflection_id"), refl) == 0,
               "event %lld names another reflection: %s (want %s)", e->id, d, refl);
-    cr_assert(str(e->data, "feedback_id") && strcmp(str(e->data, "feedback_id"), fb) == 0,
+    cr_assert(jstr(e->data, "feedback_id") && strcmp(jstr(e->data, "feedback_id"), fb) == 0,
               "event %lld names another feedback: %s (want %s)", e->id, d, fb);
-    cr_assert(str(e->data, "kind") && strcmp(str(e->data, "kind"), kind) == 0,
+    cr_assert(jstr(e->data, "kind") && strcmp(jstr(e->data, "kind"), kind) == 0,
               "event %lld: kind %s", e->id, d);
-    cr_assert(str(e->data, "from_user_id") && strcmp(str(e->data, "from_user_id"), from->id) == 0,
+    cr_assert(jstr(e->data, "from_user_id") && strcmp(jstr(e->data, "from_user_id"), from->id) == 0,
               "event %lld: from_user_id %s", e->id, d);
     free(d);
 }
@@ -465,15 +460,6 @@ static void world(struct world *w)
 /* ---- servers and the database ---------------------------------------------- */
 
 static struct spawned srv_a, srv_b;
-
-static int pg(const char *action)
-{
-    const char *dir = getenv("PG_DIR");
-    cr_assert(dir && *dir, "PG_DIR is not set (run through scripts/test.sh)");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", action, dir);
-    return system(cmd);
-}
 
 /* Spawns s with a short heartbeat plus extra ("K=V", NULL-terminated). */
 static void spawn(struct spawned *s, const char *const *extra)
@@ -512,7 +498,7 @@ static void events_fini(void)
 {
     const char *dir = getenv("PG_DIR");
     /* Idempotent: starts PostgreSQL only if a failed test left it down. */
-    if (dir && *dir && pg("start") != 0)
+    if (dir && *dir && test_pg("start") != 0)
         fprintf(stderr, "could not restart PostgreSQL in %s\n", dir);
     server_stop(&srv_a);
     server_stop(&srv_b);
@@ -595,7 +581,7 @@ Test(events, feedback_request_and_owner_reply_reach_the_supervisor)
     json_t *q = call(srv_b.addr, "POST", path, &w.student,
                      json_pack("{s:s}", "to_user_id", w.coach.id), 201);
     char qid[40];
-    snprintf(qid, sizeof(qid), "%s", str(q, "id"));
+    snprintf(qid, sizeof(qid), "%s", jstr(q, "id"));
     json_decref(q);
 
     struct sse_event ev[2];
@@ -605,11 +591,11 @@ Test(events, feedback_request_and_owner_reply_reach_the_supervisor)
     struct sse_event *er = &ev[req], *es = &ev[1 - req];
     cr_assert_str_eq(er->type, "feedback_request.created");
     cr_assert_str_eq(es->type, "reflection.shared");
-    cr_assert_str_eq(str(er->data, "feedback_request_id"), qid);
-    cr_assert_str_eq(str(er->data, "reflection_id"), refl);
-    cr_assert_str_eq(str(er->data, "from_user_id"), w.student.id);
-    cr_assert_str_eq(str(es->data, "reflection_id"), refl);
-    cr_assert_str_eq(str(es->data, "from_user_id"), w.student.id);
+    cr_assert_str_eq(jstr(er->data, "feedback_request_id"), qid);
+    cr_assert_str_eq(jstr(er->data, "reflection_id"), refl);
+    cr_assert_str_eq(jstr(er->data, "from_user_id"), w.student.id);
+    cr_assert_str_eq(jstr(es->data, "reflection_id"), refl);
+    cr_assert_str_eq(jstr(es->data, "from_user_id"), w.student.id);
     long long last = ev[1].id;
     event_clear(&ev[0]);
     event_clear(&ev[1]);
@@ -810,7 +796,7 @@ Test(events, shutdown_ends_open_streams_and_exits_cleanly)
     struct sse_event e;
     sse_expect(&s[2], "coach, replayed", 1, &e, 10000);
     cr_assert_str_eq(e.type, "reflection.shared");
-    cr_assert_str_eq(str(e.data, "reflection_id"), w.refl);
+    cr_assert_str_eq(jstr(e.data, "reflection_id"), w.refl);
     event_clear(&e);
     sse_quiet(&s[0], "student", 1200);
     cr_assert_eq(server_stop(&srv_a), 0, "the server did not exit cleanly with streams open");
@@ -869,11 +855,11 @@ Test(events, listener_reconnects_after_postgresql_restart)
     long long last = e.id;
     event_clear(&e);
 
-    cr_assert_eq(pg("stop"), 0, "could not stop PostgreSQL");
+    cr_assert_eq(test_pg("stop"), 0, "could not stop PostgreSQL");
     int hb = s.heartbeats;
     sse_quiet(&s, "the stream while PostgreSQL is down", 2500);
     cr_assert_gt(s.heartbeats, hb, "heartbeats go on while the database is away");
-    cr_assert_eq(pg("start"), 0, "could not start PostgreSQL again");
+    cr_assert_eq(test_pg("start"), 0, "could not start PostgreSQL again");
     wait_ready(test_addr());
     wait_ready(srv_a.addr);
 
@@ -990,7 +976,7 @@ Test(events, event_is_delivered_after_the_woken_query_failed, .fini = hiccup_fin
     }
     cr_assert_eq(e.id, 1);
     cr_assert_str_eq(e.type, "reflection.shared");
-    cr_assert_str_eq(str(e.data, "reflection_id"), w.refl);
+    cr_assert_str_eq(jstr(e.data, "reflection_id"), w.refl);
     event_clear(&e);
     sse_close(&s);
 }
@@ -1007,7 +993,7 @@ static int events_access_lines(const struct spawned *s)
     int n = 0;
     while (fgets(line, sizeof(line), f)) {
         json_t *j = json_loads(line, 0, NULL);
-        const char *level = str(j, "level"), *route = str(j, "route"), *path = str(j, "path");
+        const char *level = jstr(j, "level"), *route = jstr(j, "route"), *path = jstr(j, "path");
         if (level && strcmp(level, "access") == 0 && route && strcmp(route, "/v1/events") == 0) {
             n++;
             if (!bad[0] && (!path || strcmp(path, "/v1/events") != 0))

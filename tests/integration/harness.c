@@ -726,3 +726,46 @@ int server_stop(struct spawned *s)
     unlink(s->log);
     return st;
 }
+
+void http_send(const char *method, const char *path, const char *token, json_t *body,
+               const char *headers, struct http_resp *r)
+{
+    int rc = http_call_json(test_addr(), method, path, token, body, headers, r);
+    json_decref(body);
+    cr_assert_eq(rc, 0, "%s %s: no HTTP response", method, path);
+}
+
+const char *jstr(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+const char *jdump(const json_t *j)
+{
+    static char buf[4096];
+    size_t n = json_dumpb(j, buf, sizeof(buf) - 1, JSON_COMPACT);
+    buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
+    return buf;
+}
+
+int test_pg(const char *action)
+{
+    const char *dir = getenv("PG_DIR");
+    cr_assert(dir && *dir, "PG_DIR is not set (run through scripts/test.sh)");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", action, dir);
+    return system(cmd);
+}
+
+pid_t test_postmaster_pid(void)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/data/postmaster.pid", getenv("PG_DIR"));
+    FILE *f = fopen(path, "r");
+    long pid = -1;
+    if (f && fscanf(f, "%ld", &pid) != 1)
+        pid = -1;
+    if (f)
+        fclose(f);
+    return (pid_t)pid;
+}

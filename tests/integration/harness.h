@@ -66,6 +66,22 @@ int http_connect(const char *addr);
  * sets it, and the socket error is the failure. ms <= 0 restores the default. */
 void http_set_timeout_ms(int ms);
 
+/* One request to the shared server with a JSON body, which is stolen (freed
+ * here; may be NULL); the test ends when no HTTP response comes back. */
+void http_send(const char *method, const char *path, const char *token, json_t *body,
+               const char *headers, struct http_resp *r);
+/* The string at key of a JSON object, or NULL. */
+const char *jstr(const json_t *o, const char *key);
+/* JSON as text for failure messages: one static buffer, so nothing leaks
+ * when an assertion ends the test; one use per message. */
+const char *jdump(const json_t *j);
+
+/* The test database ($PG_DIR): runs `scripts/pg.sh ACTION $PG_DIR` (start,
+ * stop, kill) and returns system()'s status; the postmaster's pid, or -1
+ * when it has no pid file. */
+int test_pg(const char *action);
+pid_t test_postmaster_pid(void);
+
 /* Criterion assertions (they end the test on failure, printing the body). */
 void expect_status(const struct http_resp *r, int status);
 /* status, application/problem+json, and {type, title, status, detail}. */

@@ -31,26 +31,12 @@
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* One request with a JSON body (stolen: the helper frees it; may be NULL). */
-static void call(const char *method, const char *path, const char *token, json_t *body,
-                 const char *headers, struct http_resp *r)
-{
-    int rc = http_call_json(test_addr(), method, path, token, body, headers, r);
-    json_decref(body);
-    cr_assert_eq(rc, 0, "%s %s: no HTTP response", method, path);
-}
-
 /* One request with a body sent exactly as given (malformed JSON, odd types). */
 static void call_text(const char *method, const char *path, const char *token, const char *body,
                       const char *headers, struct http_resp *r)
 {
     cr_assert_eq(http_call(test_addr(), method, path, token, body, headers, r), 0,
                  "%s %s: no HTTP response", method, path);
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
 }
 
 /* ---- response assertions -------------------------------------------------- */
@@ -89,7 +75,7 @@ static int names_field(const struct http_resp *r, const char *field)
     json_t *e;
     json_array_foreach(errors, i, e)
     {
-        const char *f = str(e, "field"), *m = str(e, "message");
+        const char *f = jstr(e, "field"), *m = jstr(e, "message");
         if (f && strcmp(f, field) == 0 && m && *m)
             return 1;
     }
@@ -162,12 +148,12 @@ static json_t *list_all(const char *path, const char *token)
         char url[512];
         snprintf(url, sizeof(url), "%s?limit=100%s%s", path, *cursor ? "&cursor=" : "", cursor);
         struct http_resp r;
-        call("GET", url, token, NULL, NULL, &r);
+        http_send("GET", url, token, NULL, NULL, &r);
         expect_json(&r, 200);
         json_t *items = json_object_get(r.json, "items");
         cr_assert(json_is_array(items), "list without items[]: %s", r.body);
         json_array_extend(all, items);
-        const char *next = str(r.json, "next_cursor");
+        const char *next = jstr(r.json, "next_cursor");
         cr_assert(next || json_is_null(json_object_get(r.json, "next_cursor")),
                   "next_cursor must be a string or null: %s", r.body);
         snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
@@ -186,7 +172,7 @@ static json_t *find_action(const json_t *audit, const char *action, const char *
     json_t *it;
     json_array_foreach(audit, i, it)
     {
-        const char *a = str(it, "action"), *obj = str(it, "object_id");
+        const char *a = jstr(it, "action"), *obj = jstr(it, "object_id");
         if (a && obj && strcmp(a, action) == 0 && strcmp(obj, object_id) == 0)
             return it;
     }
@@ -200,7 +186,7 @@ static json_t *find_item(const json_t *items, const char *key, const char *value
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        const char *v = str(it, key);
+        const char *v = jstr(it, key);
         if (v && strcmp(v, value) == 0)
             return it;
     }
@@ -213,7 +199,7 @@ static size_t count_items(const json_t *items, const char *key, const char *valu
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        const char *v = str(it, key);
+        const char *v = jstr(it, key);
         n += v && strcmp(v, value) == 0;
     }
     return n;
@@ -223,7 +209,7 @@ static size_t count_items(const json_t *items, const char *key, const char *valu
 static json_t *me_of(const struct fix_user *u)
 {
     struct http_resp r;
-    call("GET", "/v1/me", u->token, NULL, NULL, &r);
+    http_send("GET", "/v1/me", u->token, NULL, NULL, &r);
     expect_json(&r, 200);
     json_t *me = json_incref(r.json);
     http_resp_free(&r);
@@ -239,7 +225,7 @@ static void team_role_of(const struct fix_user *u, const char *team, char role[3
     cr_assert(json_is_array(teams), "/v1/me without teams[]");
     cr_assert_leq(count_items(teams, "id", team), 1, "team listed twice in /v1/me");
     json_t *t = find_item(teams, "id", team);
-    snprintf(role, 32, "%s", t && str(t, "role") ? str(t, "role") : "");
+    snprintf(role, 32, "%s", t && jstr(t, "role") ? jstr(t, "role") : "");
     json_decref(me);
 }
 
@@ -264,7 +250,7 @@ static int supervises(const struct fix_user *sup, const char *student_id)
 static void org_read(const char *token, char etag[64], long *k)
 {
     struct http_resp r;
-    call("GET", "/v1/organisation", token, NULL, NULL, &r);
+    http_send("GET", "/v1/organisation", token, NULL, NULL, &r);
     expect_json(&r, 200);
     const char *e = http_header(&r, "ETag");
     cr_assert(e && *e, "GET /v1/organisation without ETag");
@@ -334,7 +320,7 @@ static void expect_404_for(const char *method, const char *path, const char *tok
                            const char *headers)
 {
     struct http_resp r;
-    call(method, path, token, body, headers, &r);
+    http_send(method, path, token, body, headers, &r);
     expect_not_found(&r);
     http_resp_free(&r);
 }
@@ -407,7 +393,7 @@ static void expect_no_admin_powers(struct world *w, const struct fix_user *c)
     json_t *row;
     json_array_foreach(audit, i, row)
     {
-        const char *actor = str(row, "actor_id"), *action = str(row, "action");
+        const char *actor = jstr(row, "actor_id"), *action = jstr(row, "action");
         cr_assert(!actor || strcmp(actor, c->id) != 0 || !is_change(action),
                   "the caller changed something: %s", action);
     }
@@ -472,34 +458,34 @@ Test(admin, admin_succeeds_on_every_endpoint)
     char path[200], email[128], team_name[96], etag[64], if_match[100];
 
     unique_email(email, "made");
-    call("POST", "/v1/users", tok, user_body(email, "Made", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/users", tok, user_body(email, "Made", FIX_PASSWORD), NULL, &r);
     expect_json(&r, 201);
     http_resp_free(&r);
-    call("GET", "/v1/users", tok, NULL, NULL, &r);
+    http_send("GET", "/v1/users", tok, NULL, NULL, &r);
     expect_json(&r, 200);
     cr_assert(find_item(json_object_get(r.json, "items"), "email", email), "new user not listed");
     http_resp_free(&r);
     test_unique(team_name, sizeof(team_name), "Made");
-    call("POST", "/v1/teams", tok, json_pack("{s:s}", "name", team_name), NULL, &r);
+    http_send("POST", "/v1/teams", tok, json_pack("{s:s}", "name", team_name), NULL, &r);
     expect_json(&r, 201);
     http_resp_free(&r);
 
     path_member(path, sizeof(path), w.team, w.outsider.id);
-    call("PUT", path, tok, json_pack("{s:s}", "role", "member"), NULL, &r);
+    http_send("PUT", path, tok, json_pack("{s:s}", "role", "member"), NULL, &r);
     expect_json(&r, 200);
     http_resp_free(&r);
     expect_team_role(&w.outsider, w.team, "member");
-    call("DELETE", path, tok, NULL, NULL, &r);
+    http_send("DELETE", path, tok, NULL, NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
     expect_team_role(&w.outsider, w.team, "");
 
     path_supervisor(path, sizeof(path), w.student.id, w.po.id);
-    call("PUT", path, tok, NULL, NULL, &r);
+    http_send("PUT", path, tok, NULL, NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
     cr_assert(supervises(&w.po, w.student.id), "the assignment is not visible");
-    call("DELETE", path, tok, NULL, NULL, &r);
+    http_send("DELETE", path, tok, NULL, NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
     cr_assert_not(supervises(&w.po, w.student.id), "the assignment was not removed");
@@ -507,14 +493,14 @@ Test(admin, admin_succeeds_on_every_endpoint)
     long k;
     org_read(tok, etag, &k);
     snprintf(if_match, sizeof(if_match), "If-Match: %s\r\n", etag);
-    call("PATCH", "/v1/organisation", tok, json_pack("{s:i}", "anonymity_threshold", 7), if_match,
-         &r);
+    http_send("PATCH", "/v1/organisation", tok, json_pack("{s:i}", "anonymity_threshold", 7),
+              if_match, &r);
     expect_json(&r, 200);
     http_resp_free(&r);
     org_read(tok, etag, &k);
     cr_assert_eq(k, 7);
 
-    call("GET", "/v1/audit", tok, NULL, NULL, &r);
+    http_send("GET", "/v1/audit", tok, NULL, NULL, &r);
     expect_json(&r, 200);
     json_t *items = json_object_get(r.json, "items");
     static const char *const actions[] = {
@@ -604,9 +590,9 @@ Test(admin, lists_and_audit_stay_inside_the_organisation)
     size_t i;
     json_t *it;
     json_array_foreach(users, i, it)
-        cr_assert_str_eq(str(it, "organisation_id"), a.o.id, "a user of another organisation");
+        cr_assert_str_eq(jstr(it, "organisation_id"), a.o.id, "a user of another organisation");
     json_array_foreach(teams, i, it)
-        cr_assert_str_eq(str(it, "organisation_id"), a.o.id, "a team of another organisation");
+        cr_assert_str_eq(jstr(it, "organisation_id"), a.o.id, "a team of another organisation");
     /* B's own audit does show B's events (the check above is not vacuous). */
     cr_assert_gt(audit_mentions(&b.o, b.team), 0, "B's audit lacks B's team");
     json_decref(teams);
@@ -664,23 +650,23 @@ Test(admin, user_create_answers_201_with_fields)
     json_t *body = user_body(upper, name, FIX_PASSWORD);
     json_object_set_new(body, "roles", json_pack("[s,s]", "praktijkopleider", "admin"));
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, body, NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, body, NULL, &r);
     expect_json(&r, 201);
     expect_no_secrets(&r);
-    const char *id = str(r.json, "id");
+    const char *id = jstr(r.json, "id");
     cr_assert(is_uuid(id), "id must be a UUID: %s", r.body);
     char lower[128];
     snprintf(lower, sizeof(lower), "%s", email);
     for (char *c = lower; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    cr_assert_str_eq(str(r.json, "email"), lower, "e-mail must be trimmed and lower-cased");
-    cr_assert_str_eq(str(r.json, "name"), name);
-    cr_assert_str_eq(str(r.json, "organisation_id"), o.id);
+    cr_assert_str_eq(jstr(r.json, "email"), lower, "e-mail must be trimmed and lower-cased");
+    cr_assert_str_eq(jstr(r.json, "name"), name);
+    cr_assert_str_eq(jstr(r.json, "organisation_id"), o.id);
     json_t *roles = json_object_get(r.json, "roles");
     cr_assert(json_is_array(roles) && json_array_size(roles) == 2, "roles: %s", r.body);
     cr_assert_str_eq(json_string_value(json_array_get(roles, 0)), "praktijkopleider");
     cr_assert_str_eq(json_string_value(json_array_get(roles, 1)), "admin");
-    expect_utc_time(str(r.json, "created_at"), "created_at");
+    expect_utc_time(jstr(r.json, "created_at"), "created_at");
     /* No Location: there is no GET /v1/users/{id} to point at. */
     cr_assert_null(http_header(&r, "Location"), "Location names a URL that is not served");
     char uid[40];
@@ -688,23 +674,23 @@ Test(admin, user_create_answers_201_with_fields)
     http_resp_free(&r);
 
     /* The list, the login answer and /v1/me show no secrets either. */
-    call("GET", "/v1/users", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/users", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     expect_no_secrets(&r);
     cr_assert(find_item(json_object_get(r.json, "items"), "id", uid), "new user not listed");
     http_resp_free(&r);
-    call("POST", "/v1/auth/login", NULL,
-         json_pack("{s:s, s:s}", "email", upper, "password", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/auth/login", NULL,
+              json_pack("{s:s, s:s}", "email", upper, "password", FIX_PASSWORD), NULL, &r);
     expect_json(&r, 200);
     cr_assert_null(strstr(r.body, "argon2"), "login answer carries the hash");
-    cr_assert_str_eq(str(json_object_get(r.json, "user"), "id"), uid);
+    cr_assert_str_eq(jstr(json_object_get(r.json, "user"), "id"), uid);
     char token[1024];
-    snprintf(token, sizeof(token), "%s", str(r.json, "access_token"));
+    snprintf(token, sizeof(token), "%s", jstr(r.json, "access_token"));
     http_resp_free(&r);
-    call("GET", "/v1/me", token, NULL, NULL, &r);
+    http_send("GET", "/v1/me", token, NULL, NULL, &r);
     expect_json(&r, 200);
     expect_no_secrets(&r);
-    cr_assert_str_eq(str(r.json, "email"), lower);
+    cr_assert_str_eq(jstr(r.json, "email"), lower);
     http_resp_free(&r);
 }
 
@@ -715,7 +701,8 @@ Test(admin, user_roles_default_to_none)
     char email[128];
     unique_email(email, "plain");
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, user_body(email, "Plain", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "Plain", FIX_PASSWORD), NULL,
+              &r);
     expect_json(&r, 201);
     json_t *roles = json_object_get(r.json, "roles");
     cr_assert(json_is_array(roles) && json_array_size(roles) == 0, "roles: %s", r.body);
@@ -744,14 +731,14 @@ Test(admin, duplicate_email_is_409_even_in_other_case)
     const char *variants[] = {u.email, upper};
     struct http_resp r;
     for (size_t i = 0; i < 2; i++) {
-        call("POST", "/v1/users", o.admin.token,
-             user_body(variants[i], "Twin", "another password 123"), NULL, &r);
+        http_send("POST", "/v1/users", o.admin.token,
+                  user_body(variants[i], "Twin", "another password 123"), NULL, &r);
         expect_problem(&r, 409);
         http_resp_free(&r);
     }
     /* Another organisation cannot take the address over either. */
-    call("POST", "/v1/users", other.admin.token, user_body(u.email, "Thief", "thief password 123"),
-         NULL, &r);
+    http_send("POST", "/v1/users", other.admin.token,
+              user_body(u.email, "Thief", "thief password 123"), NULL, &r);
     expect_problem(&r, 409);
     http_resp_free(&r);
     json_t *users = list_all("/v1/users", o.admin.token);
@@ -770,14 +757,16 @@ Test(admin, short_password_is_422)
     char email[128];
     unique_email(email, "short");
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, user_body(email, "Short", "elevenchars"), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "Short", "elevenchars"), NULL,
+              &r);
     expect_invalid(&r, "password");
     cr_assert_not(names_field(&r, "email"), "only the password is wrong: %s", r.body);
     cr_assert_null(strstr(r.body, "elevenchars"), "the refusal echoes the password: %s", r.body);
     http_resp_free(&r);
     expect_user_absent(&o, email);
     /* Twelve characters is enough. */
-    call("POST", "/v1/users", o.admin.token, user_body(email, "Short", "twelve chars"), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "Short", "twelve chars"), NULL,
+              &r);
     expect_json(&r, 201);
     http_resp_free(&r);
 }
@@ -801,7 +790,7 @@ Test(admin, bad_roles_are_422)
         json_object_set_new(body, "roles", bad[i]);
         char *dump = json_dumps(body, JSON_COMPACT);
         struct http_resp r;
-        call("POST", "/v1/users", o.admin.token, body, NULL, &r);
+        http_send("POST", "/v1/users", o.admin.token, body, NULL, &r);
         cr_assert_eq(r.status, 422, "%s: status %d", dump, r.status);
         expect_invalid(&r, "roles");
         http_resp_free(&r);
@@ -819,12 +808,12 @@ Test(admin, unknown_field_is_422)
     json_t *body = user_body(email, "Unknown", FIX_PASSWORD);
     json_object_set_new(body, "organisation_id", json_string(o.id));
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, body, NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, body, NULL, &r);
     expect_invalid(&r, "organisation_id");
     http_resp_free(&r);
     body = user_body(email, "Unknown", FIX_PASSWORD);
     json_object_set_new(body, "password_hash", json_string("$argon2id$v=19$m=1,t=1,p=1$x$y"));
-    call("POST", "/v1/users", o.admin.token, body, NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, body, NULL, &r);
     expect_invalid(&r, "password_hash");
     http_resp_free(&r);
     expect_user_absent(&o, email);
@@ -838,15 +827,16 @@ Test(admin, bad_email_is_422)
                          "a b@test.example",   "user@nodot",    "",      "a\tb@test.example"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct http_resp r;
-        call("POST", "/v1/users", o.admin.token, user_body(bad[i], "Mail", FIX_PASSWORD), NULL, &r);
+        http_send("POST", "/v1/users", o.admin.token, user_body(bad[i], "Mail", FIX_PASSWORD), NULL,
+                  &r);
         cr_assert_eq(r.status, 422, "\"%s\" accepted with %d: %s", bad[i], r.status, r.body);
         expect_invalid(&r, "email");
         http_resp_free(&r);
     }
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token,
-         json_pack("{s:i, s:s, s:s}", "email", 7, "name", "Mail", "password", FIX_PASSWORD), NULL,
-         &r);
+    http_send("POST", "/v1/users", o.admin.token,
+              json_pack("{s:i, s:s, s:s}", "email", 7, "name", "Mail", "password", FIX_PASSWORD),
+              NULL, &r);
     expect_invalid(&r, "email");
     http_resp_free(&r);
     json_t *users = list_all("/v1/users", o.admin.token);
@@ -863,11 +853,11 @@ Test(admin, non_ascii_upper_case_email_is_not_a_server_error)
     char email[128];
     unique_email(email, "\xc3\x84nne"); /* "Änne" */
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, user_body(email, "Änne", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "Änne", FIX_PASSWORD), NULL, &r);
     cr_assert(r.status == 201 || r.status == 422, "expected 201 or 422, got %d: %s", r.status,
               r.body);
     if (r.status == 201)
-        cr_assert_null(strstr(str(r.json, "email"), "\xc3\x84"), "stored with upper case: %s",
+        cr_assert_null(strstr(jstr(r.json, "email"), "\xc3\x84"), "stored with upper case: %s",
                        r.body);
     http_resp_free(&r);
 }
@@ -884,12 +874,13 @@ Test(admin, missing_fields_are_all_listed_at_once)
     http_resp_free(&r);
     char email[128];
     unique_email(email, "noname");
-    call("POST", "/v1/users", o.admin.token,
-         json_pack("{s:s, s:s, s:n}", "email", email, "password", FIX_PASSWORD, "roles"), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token,
+              json_pack("{s:s, s:s, s:n}", "email", email, "password", FIX_PASSWORD, "roles"), NULL,
+              &r);
     expect_invalid(&r, "name");
     cr_assert_eq(json_array_size(json_object_get(r.json, "errors")), 1, "only name: %s", r.body);
     http_resp_free(&r);
-    call("POST", "/v1/users", o.admin.token, user_body(email, "   ", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "   ", FIX_PASSWORD), NULL, &r);
     expect_invalid(&r, "name");
     http_resp_free(&r);
     expect_user_absent(&o, email);
@@ -948,13 +939,13 @@ Test(admin, team_create_and_duplicate_name)
     char name[96], shouted[100];
     test_unique(name, sizeof(name), "Afdeling Noord");
     struct http_resp r;
-    call("POST", "/v1/teams", o.admin.token, json_pack("{s:s}", "name", name), NULL, &r);
+    http_send("POST", "/v1/teams", o.admin.token, json_pack("{s:s}", "name", name), NULL, &r);
     expect_json(&r, 201);
-    const char *id = str(r.json, "id");
+    const char *id = jstr(r.json, "id");
     cr_assert(is_uuid(id), "id: %s", r.body);
-    cr_assert_str_eq(str(r.json, "name"), name);
-    cr_assert_str_eq(str(r.json, "organisation_id"), o.id);
-    expect_utc_time(str(r.json, "created_at"), "created_at");
+    cr_assert_str_eq(jstr(r.json, "name"), name);
+    cr_assert_str_eq(jstr(r.json, "organisation_id"), o.id);
+    expect_utc_time(jstr(r.json, "created_at"), "created_at");
     char tid[40];
     snprintf(tid, sizeof(tid), "%s", id);
     http_resp_free(&r);
@@ -964,7 +955,8 @@ Test(admin, team_create_and_duplicate_name)
         *c = (char)toupper((unsigned char)*c);
     const char *dups[] = {name, shouted};
     for (size_t i = 0; i < 2; i++) {
-        call("POST", "/v1/teams", o.admin.token, json_pack("{s:s}", "name", dups[i]), NULL, &r);
+        http_send("POST", "/v1/teams", o.admin.token, json_pack("{s:s}", "name", dups[i]), NULL,
+                  &r);
         expect_problem(&r, 409);
         http_resp_free(&r);
     }
@@ -974,7 +966,7 @@ Test(admin, team_create_and_duplicate_name)
     json_decref(teams);
 
     /* Names are unique per organisation only. */
-    call("POST", "/v1/teams", other.admin.token, json_pack("{s:s}", "name", name), NULL, &r);
+    http_send("POST", "/v1/teams", other.admin.token, json_pack("{s:s}", "name", name), NULL, &r);
     expect_json(&r, 201);
     http_resp_free(&r);
 
@@ -983,7 +975,7 @@ Test(admin, team_create_and_duplicate_name)
                      json_pack("{s:i}", "name", 5),
                      json_pack("{s:s, s:s}", "name", "X", "organisation_id", other.id)};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        call("POST", "/v1/teams", o.admin.token, bad[i], NULL, &r);
+        http_send("POST", "/v1/teams", o.admin.token, bad[i], NULL, &r);
         expect_problem(&r, 422);
         http_resp_free(&r);
     }
@@ -1043,7 +1035,7 @@ Test(admin, team_list_pages_chain)
         char url[400];
         snprintf(url, sizeof(url), "/v1/teams?limit=1%s%s", *cursor ? "&cursor=" : "", cursor);
         struct http_resp r;
-        call("GET", url, o.admin.token, NULL, NULL, &r);
+        http_send("GET", url, o.admin.token, NULL, NULL, &r);
         expect_json(&r, 200);
         json_t *items = json_object_get(r.json, "items");
         cr_assert_eq(json_array_size(items), 1, "page %d: %s", pages, r.body);
@@ -1067,7 +1059,7 @@ Test(admin, team_list_pages_chain)
 
     /* An exact fit ends with a null cursor too. */
     struct http_resp r;
-    call("GET", "/v1/teams?limit=3", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/teams?limit=3", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     cr_assert_eq(json_array_size(json_object_get(r.json, "items")), 3);
     cr_assert(json_is_null(json_object_get(r.json, "next_cursor")), "%s", r.body);
@@ -1088,7 +1080,7 @@ Test(admin, bad_page_parameters_are_422)
             char url[200];
             snprintf(url, sizeof(url), "%s?limit=%s", lists[l], limits[i]);
             struct http_resp r;
-            call("GET", url, o.admin.token, NULL, NULL, &r);
+            http_send("GET", url, o.admin.token, NULL, NULL, &r);
             cr_assert_eq(r.status, 422, "%s: %d", url, r.status);
             expect_invalid(&r, "limit");
             http_resp_free(&r);
@@ -1100,7 +1092,7 @@ Test(admin, bad_page_parameters_are_422)
             char url[200];
             snprintf(url, sizeof(url), "%s?cursor=%s", lists[l], cursors[i]);
             struct http_resp r;
-            call("GET", url, o.admin.token, NULL, NULL, &r);
+            http_send("GET", url, o.admin.token, NULL, NULL, &r);
             cr_assert_eq(r.status, 422, "%s: %d", url, r.status);
             expect_invalid(&r, "cursor");
             http_resp_free(&r);
@@ -1108,10 +1100,10 @@ Test(admin, bad_page_parameters_are_422)
     }
     /* limit at both ends is fine. */
     struct http_resp r;
-    call("GET", "/v1/teams?limit=1", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/teams?limit=1", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     http_resp_free(&r);
-    call("GET", "/v1/teams?limit=100", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/teams?limit=100", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     http_resp_free(&r);
 }
@@ -1123,7 +1115,7 @@ static void put_member(struct fix_org *o, const char *team, const char *user, co
 {
     char path[200];
     path_member(path, sizeof(path), team, user);
-    call("PUT", path, o->admin.token, json_pack("{s:s}", "role", role), NULL, r);
+    http_send("PUT", path, o->admin.token, json_pack("{s:s}", "role", role), NULL, r);
 }
 
 Test(admin, member_put_update_and_delete)
@@ -1141,21 +1133,21 @@ Test(admin, member_put_update_and_delete)
                  "exactly team_id,user_id,role,created_at,"
                  "updated_at: %s",
                  r.body);
-    cr_assert_str_eq(str(r.json, "team_id"), t);
-    cr_assert_str_eq(str(r.json, "user_id"), u.id);
-    cr_assert_str_eq(str(r.json, "role"), "student");
-    expect_utc_time(str(r.json, "created_at"), "created_at");
-    expect_utc_time(str(r.json, "updated_at"), "updated_at");
+    cr_assert_str_eq(jstr(r.json, "team_id"), t);
+    cr_assert_str_eq(jstr(r.json, "user_id"), u.id);
+    cr_assert_str_eq(jstr(r.json, "role"), "student");
+    expect_utc_time(jstr(r.json, "created_at"), "created_at");
+    expect_utc_time(jstr(r.json, "updated_at"), "updated_at");
     char created[64];
-    snprintf(created, sizeof(created), "%s", str(r.json, "created_at"));
+    snprintf(created, sizeof(created), "%s", jstr(r.json, "created_at"));
     http_resp_free(&r);
     expect_team_role(&u, t, "student");
 
     put_member(&o, t, u.id, "werkbegeleider", &r);
     expect_json(&r, 200);
-    cr_assert_str_eq(str(r.json, "role"), "werkbegeleider");
-    cr_assert_str_eq(str(r.json, "created_at"), created, "an update keeps created_at");
-    cr_assert_str_neq(str(r.json, "updated_at"), created, "an update moves updated_at");
+    cr_assert_str_eq(jstr(r.json, "role"), "werkbegeleider");
+    cr_assert_str_eq(jstr(r.json, "created_at"), created, "an update keeps created_at");
+    cr_assert_str_neq(jstr(r.json, "updated_at"), created, "an update moves updated_at");
     http_resp_free(&r);
     expect_team_role(&u, t, "werkbegeleider");
 
@@ -1166,7 +1158,7 @@ Test(admin, member_put_update_and_delete)
 
     char path[200];
     path_member(path, sizeof(path), t, u.id);
-    call("DELETE", path, o.admin.token, NULL, NULL, &r);
+    http_send("DELETE", path, o.admin.token, NULL, NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
     expect_team_role(&u, t, "");
@@ -1194,13 +1186,13 @@ Test(admin, member_role_must_be_a_team_role)
                      json_pack("{}")};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct http_resp r;
-        call("PUT", path, o.admin.token, bad[i], NULL, &r);
+        http_send("PUT", path, o.admin.token, bad[i], NULL, &r);
         expect_invalid(&r, "role");
         http_resp_free(&r);
     }
     struct http_resp r;
-    call("PUT", path, o.admin.token, json_pack("{s:s, s:s}", "role", "student", "team", t), NULL,
-         &r);
+    http_send("PUT", path, o.admin.token, json_pack("{s:s, s:s}", "role", "student", "team", t),
+              NULL, &r);
     expect_invalid(&r, "team");
     http_resp_free(&r);
     expect_team_role(&u, t, "member");
@@ -1242,7 +1234,7 @@ static int put_supervisor(struct fix_org *o, const struct fix_user *student,
 {
     char path[200];
     path_supervisor(path, sizeof(path), student->id, sup->id);
-    call("PUT", path, o->admin.token, NULL, NULL, r);
+    http_send("PUT", path, o->admin.token, NULL, NULL, r);
     return r->status;
 }
 
@@ -1302,21 +1294,21 @@ Test(admin, supervision_rules)
     cr_assert_eq(count_items(audit, "action", "supervision.put"), 2, "assignments in the audit");
     json_t *a = find_action(audit, "supervision.put", w.id);
     cr_assert(a, "the assignment is not in the audit log");
-    cr_assert_str_eq(str(a, "subject_user_id"), s.id);
+    cr_assert_str_eq(jstr(a, "subject_user_id"), s.id);
     cr_assert(find_action(audit, "supervision.put", po.id), "po's assignment is not audited");
     json_decref(audit);
 
     char path[200];
     path_supervisor(path, sizeof(path), s.id, w.id);
     struct http_resp r;
-    call("DELETE", path, o.admin.token, NULL, NULL, &r);
+    http_send("DELETE", path, o.admin.token, NULL, NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
     audit = list_all("/v1/audit", o.admin.token);
     json_t *d = find_action(audit, "supervision.delete", w.id);
     cr_assert(d, "the removal is not in the audit log");
     cr_assert_not(supervises(&w, s.id), "the removed assignment is still visible");
-    cr_assert_str_eq(str(d, "subject_user_id"), s.id);
+    cr_assert_str_eq(jstr(d, "subject_user_id"), s.id);
     json_decref(audit);
     /* Assigning again is a new assignment (the first one is really gone). */
     expect_supervisor_put(&o, &s, &w, 204);
@@ -1364,7 +1356,7 @@ static void patch_org(const char *token, json_t *body, const char *etag, struct 
     char headers[128] = "";
     if (etag)
         snprintf(headers, sizeof(headers), "If-Match: %s\r\n", etag);
-    call("PATCH", "/v1/organisation", token, body, etag ? headers : NULL, r);
+    http_send("PATCH", "/v1/organisation", token, body, etag ? headers : NULL, r);
 }
 
 Test(admin, organisation_etags_and_threshold)
@@ -1373,9 +1365,9 @@ Test(admin, organisation_etags_and_threshold)
     fix_org(&o);
     const char *tok = o.admin.token;
     struct http_resp r;
-    call("GET", "/v1/organisation", tok, NULL, NULL, &r);
+    http_send("GET", "/v1/organisation", tok, NULL, NULL, &r);
     expect_json(&r, 200);
-    cr_assert_str_eq(str(r.json, "id"), o.id);
+    cr_assert_str_eq(jstr(r.json, "id"), o.id);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "anonymity_threshold")), 5,
                  "the default k is 5: %s", r.body);
     char etag[64];
@@ -1387,11 +1379,11 @@ Test(admin, organisation_etags_and_threshold)
 
     char inm[128];
     snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
-    call("GET", "/v1/organisation", tok, NULL, inm, &r);
+    http_send("GET", "/v1/organisation", tok, NULL, inm, &r);
     expect_empty(&r, 304);
     cr_assert_str_eq(http_header(&r, "ETag") ? http_header(&r, "ETag") : "", etag);
     http_resp_free(&r);
-    call("GET", "/v1/organisation", tok, NULL, "If-None-Match: \"0\"\r\n", &r);
+    http_send("GET", "/v1/organisation", tok, NULL, "If-None-Match: \"0\"\r\n", &r);
     expect_json(&r, 200);
     http_resp_free(&r);
 
@@ -1433,7 +1425,7 @@ Test(admin, organisation_etags_and_threshold)
     expect_json(&r, 200);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "anonymity_threshold")), 3, "%s",
                  r.body);
-    cr_assert_str_eq(str(r.json, "id"), o.id);
+    cr_assert_str_eq(jstr(r.json, "id"), o.id);
     const char *fresh = http_header(&r, "ETag");
     cr_assert(fresh && *fresh, "PATCH answer without ETag");
     cr_assert_str_neq(fresh, etag, "the ETag must change with the resource");
@@ -1448,7 +1440,7 @@ Test(admin, organisation_etags_and_threshold)
     patch_org(tok, json_pack("{s:i}", "anonymity_threshold", 100), etag, &r);
     expect_problem(&r, 412);
     http_resp_free(&r);
-    call("GET", "/v1/organisation", tok, NULL, inm, &r);
+    http_send("GET", "/v1/organisation", tok, NULL, inm, &r);
     expect_json(&r, 200);
     http_resp_free(&r);
     org_read(tok, now_etag, &k);
@@ -1472,7 +1464,7 @@ static size_t audit_index(const json_t *items, const char *action, const char *o
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        const char *a = str(it, "action"), *obj = str(it, "object_id");
+        const char *a = jstr(it, "action"), *obj = jstr(it, "object_id");
         if (a && obj && strcmp(a, action) == 0 && strcmp(obj, object_id) == 0)
             return i;
     }
@@ -1487,19 +1479,20 @@ Test(admin, audit_lists_admin_actions_newest_first)
     char email[128], team_name[96];
     unique_email(email, "audited");
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, user_body(email, "Audited", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "Audited", FIX_PASSWORD), NULL,
+              &r);
     expect_json(&r, 201);
     char uid[40];
-    snprintf(uid, sizeof(uid), "%s", str(r.json, "id"));
+    snprintf(uid, sizeof(uid), "%s", jstr(r.json, "id"));
     http_resp_free(&r);
     test_unique(team_name, sizeof(team_name), "Audited");
-    call("POST", "/v1/teams", o.admin.token, json_pack("{s:s}", "name", team_name), NULL, &r);
+    http_send("POST", "/v1/teams", o.admin.token, json_pack("{s:s}", "name", team_name), NULL, &r);
     expect_json(&r, 201);
     char tid[40];
-    snprintf(tid, sizeof(tid), "%s", str(r.json, "id"));
+    snprintf(tid, sizeof(tid), "%s", jstr(r.json, "id"));
     http_resp_free(&r);
 
-    call("GET", "/v1/audit", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/audit", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     json_t *items = json_object_get(r.json, "items");
     size_t ti = audit_index(items, "team.create", tid);
@@ -1507,23 +1500,23 @@ Test(admin, audit_lists_admin_actions_newest_first)
     cr_assert_eq(ti, 0, "the team, made last, must come first: %s", r.body);
     cr_assert_gt(ui, ti, "newest first: %s", r.body);
     json_t *team_row = json_array_get(items, ti), *user_row = json_array_get(items, ui);
-    cr_assert_str_eq(str(team_row, "actor_id"), o.admin.id);
-    cr_assert_str_eq(str(team_row, "object_type"), "team");
-    cr_assert_str_eq(str(user_row, "actor_id"), o.admin.id);
-    cr_assert_str_eq(str(user_row, "subject_user_id"), uid);
-    cr_assert_str_eq(str(user_row, "object_type"), "user");
+    cr_assert_str_eq(jstr(team_row, "actor_id"), o.admin.id);
+    cr_assert_str_eq(jstr(team_row, "object_type"), "team");
+    cr_assert_str_eq(jstr(user_row, "actor_id"), o.admin.id);
+    cr_assert_str_eq(jstr(user_row, "subject_user_id"), uid);
+    cr_assert_str_eq(jstr(user_row, "object_type"), "user");
     /* Every row: an id, a UTC time, never later than the row before it. */
     size_t i;
     json_t *it;
     const char *prev = NULL;
     json_array_foreach(items, i, it)
     {
-        cr_assert(is_uuid(str(it, "id")), "row %zu: %s", i, r.body);
-        expect_utc_time(str(it, "at"), "at");
+        cr_assert(is_uuid(jstr(it, "id")), "row %zu: %s", i, r.body);
+        expect_utc_time(jstr(it, "at"), "at");
         if (prev)
-            cr_assert_leq(strcmp(str(it, "at"), prev), 0, "row %zu is newer than row %zu", i,
+            cr_assert_leq(strcmp(jstr(it, "at"), prev), 0, "row %zu is newer than row %zu", i,
                           i - 1);
-        prev = str(it, "at");
+        prev = jstr(it, "at");
     }
     http_resp_free(&r);
 }
@@ -1539,7 +1532,7 @@ Test(admin, audit_pages_chain)
         fix_user(&o, NULL, &u);
     }
     struct http_resp r;
-    call("GET", "/v1/audit?limit=100", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/audit?limit=100", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     json_t *whole = json_incref(json_object_get(r.json, "items"));
     cr_assert(json_is_null(json_object_get(r.json, "next_cursor")));
@@ -1551,7 +1544,7 @@ Test(admin, audit_pages_chain)
     for (size_t i = 0; i < n; i++) {
         char url[400];
         snprintf(url, sizeof(url), "/v1/audit?limit=1%s%s", *cursor ? "&cursor=" : "", cursor);
-        call("GET", url, o.admin.token, NULL, NULL, &r);
+        http_send("GET", url, o.admin.token, NULL, NULL, &r);
         expect_json(&r, 200);
         json_t *items = json_object_get(r.json, "items");
         cr_assert_eq(json_array_size(items), 1, "page %zu: %s", i, r.body);
@@ -1577,8 +1570,8 @@ Test(admin, logout_ends_admin_powers_at_once)
     struct fix_user other_session;
     cr_assert_eq(fix_login(o.admin.email, FIX_PASSWORD, &other_session), 200);
     struct http_resp r;
-    call("POST", "/v1/auth/logout", NULL, json_pack("{s:s}", "refresh_token", o.admin.refresh),
-         NULL, &r);
+    http_send("POST", "/v1/auth/logout", NULL, json_pack("{s:s}", "refresh_token", o.admin.refresh),
+              NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
 
@@ -1595,7 +1588,7 @@ Test(admin, logout_ends_admin_powers_at_once)
         {"POST", "/v1/teams", json_pack("{s:s}", "name", name)},
     };
     for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-        call(reqs[i].method, reqs[i].path, o.admin.token, reqs[i].body, NULL, &r);
+        http_send(reqs[i].method, reqs[i].path, o.admin.token, reqs[i].body, NULL, &r);
         expect_problem(&r, 401);
         const char *wa = http_header(&r, "WWW-Authenticate");
         cr_assert(wa && strncmp(wa, "Bearer", 6) == 0, "%s %s: WWW-Authenticate: %s",
@@ -1619,11 +1612,12 @@ Test(admin, success_status_lines_do_not_say_error)
     char email[128];
     unique_email(email, "reason");
     struct http_resp r;
-    call("POST", "/v1/users", o.admin.token, user_body(email, "Reason", FIX_PASSWORD), NULL, &r);
+    http_send("POST", "/v1/users", o.admin.token, user_body(email, "Reason", FIX_PASSWORD), NULL,
+              &r);
     expect_json(&r, 201);
     cr_assert(strncmp(r.head, "HTTP/1.1 201 Created\r\n", 22) == 0, "status line: %.40s", r.head);
     http_resp_free(&r);
-    call("GET", "/v1/users", o.admin.token, NULL, NULL, &r);
+    http_send("GET", "/v1/users", o.admin.token, NULL, NULL, &r);
     expect_json(&r, 200);
     cr_assert(strncmp(r.head, "HTTP/1.1 200 OK\r\n", 17) == 0, "status line: %.40s", r.head);
     http_resp_free(&r);
@@ -1648,7 +1642,7 @@ Test(admin, refused_user_insert_keeps_the_hash_out_of_the_log, .timeout = 60)
     json_decref(login);
     expect_json(&r, 200);
     char token[1024];
-    snprintf(token, sizeof(token), "%s", str(r.json, "access_token"));
+    snprintf(token, sizeof(token), "%s", jstr(r.json, "access_token"));
     http_resp_free(&r);
     char email[128];
     unique_email(email, "\xc3\x96zil"); /* "Özil" */

@@ -27,30 +27,6 @@
 
 /* ---- requests and assertions ----------------------------------------------- */
 
-/* One request with a JSON body (stolen; may be NULL). */
-static void call(const char *method, const char *path, const char *token, json_t *body,
-                 const char *headers, struct http_resp *r)
-{
-    int rc = http_call_json(test_addr(), method, path, token, body, headers, r);
-    json_decref(body);
-    cr_assert_eq(rc, 0, "%s %s: no HTTP response", method, path);
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-/* JSON as text for failure messages (one static buffer, so no leak when an
- * assertion ends the test; one use per message). */
-static const char *dump(const json_t *j)
-{
-    static char buf[4096];
-    size_t n = json_dumpb(j, buf, sizeof(buf) - 1, JSON_COMPACT);
-    buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
-    return buf;
-}
-
 /* How many items of a list answer have key == value. */
 static int count(const json_t *list, const char *key, const char *value)
 {
@@ -59,7 +35,7 @@ static int count(const json_t *list, const char *key, const char *value)
     json_t *it;
     json_array_foreach(json_object_get(list, "items"), i, it)
     {
-        const char *v = str(it, key);
+        const char *v = jstr(it, key);
         n += v && strcmp(v, value) == 0;
     }
     return n;
@@ -69,7 +45,7 @@ static int count(const json_t *list, const char *key, const char *value)
 static json_t *list(const struct fix_user *u, const char *path)
 {
     struct http_resp r;
-    call("GET", path, u->token, NULL, NULL, &r);
+    http_send("GET", path, u->token, NULL, NULL, &r);
     expect_status(&r, 200);
     cr_assert(json_is_array(json_object_get(r.json, "items")), "no items[]: %s", r.body);
     json_t *l = json_incref(r.json);
@@ -96,7 +72,7 @@ static json_t *fetch(const struct fix_user *u, const char *id, char etag[80])
     char path[128];
     snprintf(path, sizeof(path), "/v1/reflections/%s", id);
     struct http_resp r;
-    call("GET", path, u->token, NULL, NULL, &r);
+    http_send("GET", path, u->token, NULL, NULL, &r);
     expect_status(&r, 200);
     if (etag)
         snprintf(etag, 80, "%s", http_header(&r, "ETag") ? http_header(&r, "ETag") : "");
@@ -111,7 +87,7 @@ static int share(const struct scene *s, const char *method, const char *user)
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", s->id, user);
     struct http_resp r;
-    call(method, path, s->owner.token, NULL, NULL, &r);
+    http_send(method, path, s->owner.token, NULL, NULL, &r);
     int st = r.status;
     if (st != 204)
         expect_problem(&r, st);
@@ -125,10 +101,10 @@ static int ask(const struct scene *s, const char *user, char req_id[40])
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", s->id);
     struct http_resp r;
-    call("POST", path, s->owner.token, json_pack("{s:s}", "to_user_id", user), NULL, &r);
+    http_send("POST", path, s->owner.token, json_pack("{s:s}", "to_user_id", user), NULL, &r);
     int st = r.status;
     if (req_id && (st == 201 || st == 200))
-        snprintf(req_id, 40, "%s", str(r.json, "id"));
+        snprintf(req_id, 40, "%s", jstr(r.json, "id"));
     if (st >= 400)
         expect_problem(&r, st);
     http_resp_free(&r);
@@ -140,7 +116,8 @@ static void post_feedback(const struct fix_user *u, const char *id, const char *
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", id);
     struct http_resp r;
-    call("POST", path, u->token, json_pack("{s:s, s:s}", "kind", "tip", "body", body), NULL, &r);
+    http_send("POST", path, u->token, json_pack("{s:s, s:s}", "kind", "tip", "body", body), NULL,
+              &r);
     expect_status(&r, 201);
     http_resp_free(&r);
 }
@@ -171,9 +148,9 @@ static void scene(struct scene *s, int shared)
                   "Het ging goed, maar ik voelde me onzeker.", "reflection",
                   "Ik vraag voortaan eerder om hulp.", "status", "final");
     struct http_resp r;
-    call("POST", "/v1/reflections", s->owner.token, body, NULL, &r);
+    http_send("POST", "/v1/reflections", s->owner.token, body, NULL, &r);
     expect_status(&r, 201);
-    snprintf(s->id, sizeof(s->id), "%s", str(r.json, "id"));
+    snprintf(s->id, sizeof(s->id), "%s", jstr(r.json, "id"));
     http_resp_free(&r);
     if (shared) {
         cr_assert_eq(share(s, "PUT", s->coach.id), 204);
@@ -191,16 +168,16 @@ static void expect_intact(const struct scene *s)
 {
     char etag[80];
     json_t *rep = fetch(&s->owner, s->id, etag);
-    cr_expect_str_eq(etag, s->etag, "the reflection changed under an intruder: %s", dump(rep));
-    cr_expect_str_eq(str(rep, "situation"), s->secret);
+    cr_expect_str_eq(etag, s->etag, "the reflection changed under an intruder: %s", jdump(rep));
+    cr_expect_str_eq(jstr(rep, "situation"), s->secret);
     cr_expect_eq(json_array_size(json_object_get(rep, "shared_with")), s->shares,
-                 "shares changed: %s", dump(rep));
+                 "shares changed: %s", jdump(rep));
     json_decref(rep);
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", s->id);
     json_t *t = list(&s->owner, path);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), s->thread,
-                 "the thread changed under an intruder: %s", dump(t));
+                 "the thread changed under an intruder: %s", jdump(t));
     json_decref(t);
 }
 
@@ -234,7 +211,7 @@ static void expect_not_listed(const struct scene *s, const struct fix_user *u)
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         json_t *l = list(u, paths[i]);
         cr_expect_eq(count(l, "id", s->id) + count(l, "reflection_id", s->id), 0,
-                     "%s shows the reflection: %s", paths[i], dump(l));
+                     "%s shows the reflection: %s", paths[i], jdump(l));
         char *text = json_dumps(l, 0);
         cr_expect_null(strstr(text, s->secret), "%s leaks the secret", paths[i]);
         free(text);
@@ -272,20 +249,20 @@ static void expect_no_student_view(const struct scene *s, const struct fix_user 
     char real[128];
     snprintf(real, sizeof(real), "/v1/students/%s/reflections", s->owner.id);
     struct http_resp a, b, c;
-    call("GET", real, u->token, NULL, NULL, &a);
-    call("GET", "/v1/students/3f6b1d2e-9c4a-4e8b-a7d5-0c1e2f3a4b5c/reflections", u->token, NULL,
-         NULL, &b);
-    call("GET", "/v1/students/not-a-student/reflections", u->token, NULL, NULL, &c);
+    http_send("GET", real, u->token, NULL, NULL, &a);
+    http_send("GET", "/v1/students/3f6b1d2e-9c4a-4e8b-a7d5-0c1e2f3a4b5c/reflections", u->token,
+              NULL, NULL, &b);
+    http_send("GET", "/v1/students/not-a-student/reflections", u->token, NULL, NULL, &c);
     expect_problem(&a, 404);
     expect_problem(&b, 404);
-    cr_expect_str_eq(str(a.json, "detail"), str(b.json, "detail"));
+    cr_expect_str_eq(jstr(a.json, "detail"), jstr(b.json, "detail"));
     cr_expect_str_eq(a.body, b.body, "differs from a random UUID");
     cr_expect_str_eq(a.body, c.body, "differs from a malformed id");
     http_resp_free(&a);
     http_resp_free(&b);
     http_resp_free(&c);
     json_t *l = list(u, "/v1/students?limit=100");
-    cr_expect_eq(count(l, "id", s->owner.id), 0, "/v1/students lists the owner: %s", dump(l));
+    cr_expect_eq(count(l, "id", s->owner.id), 0, "/v1/students lists the owner: %s", jdump(l));
     json_decref(l);
 }
 
@@ -310,7 +287,7 @@ static int read_status(const struct scene *s, const struct fix_user *u)
     char path[128];
     snprintf(path, sizeof(path), "/v1/reflections/%s", s->id);
     struct http_resp r;
-    call("GET", path, u->token, NULL, NULL, &r);
+    http_send("GET", path, u->token, NULL, NULL, &r);
     int st = r.status;
     http_resp_free(&r);
     return st;
@@ -340,19 +317,19 @@ Test(privacy, another_student_of_the_team_sees_nothing)
     fix_supervise(&s.o, &peer, &s.coach); /* even with the same coach */
     /* The peer has reflections of their own: the lists are not just empty. */
     struct http_resp r;
-    call("POST", "/v1/reflections", peer.token,
-         json_pack("{s:s, s:s, s:s}", "team_id", s.team, "occurred_on", "2026-04-02", "status",
-                   "draft"),
-         NULL, &r);
+    http_send("POST", "/v1/reflections", peer.token,
+              json_pack("{s:s, s:s, s:s}", "team_id", s.team, "occurred_on", "2026-04-02", "status",
+                        "draft"),
+              NULL, &r);
     expect_status(&r, 201);
     char own[40];
-    snprintf(own, sizeof(own), "%s", str(r.json, "id"));
+    snprintf(own, sizeof(own), "%s", jstr(r.json, "id"));
     http_resp_free(&r);
 
     expect_hidden(&s, &peer);
     expect_no_student_view(&s, &peer);
     json_t *l = list(&peer, "/v1/reflections");
-    cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", dump(l));
+    cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
     cr_expect_eq(count(l, "id", own), 1);
     json_decref(l);
 
@@ -362,8 +339,8 @@ Test(privacy, another_student_of_the_team_sees_nothing)
     json_t *it;
     json_array_foreach(json_object_get(audit, "items"), i, it)
     {
-        const char *actor = str(it, "actor_id"), *action = str(it, "action");
-        const char *object = str(it, "object_id");
+        const char *actor = jstr(it, "actor_id"), *action = jstr(it, "action");
+        const char *object = jstr(it, "object_id");
         cr_expect(!(actor && strcmp(actor, peer.id) == 0 && object && strcmp(object, s.id) == 0),
                   "the peer's attempt left an audit row %s", action);
     }
@@ -398,7 +375,7 @@ Test(privacy, assigned_werkbegeleider_sees_nothing_before_sharing)
     snprintf(path, sizeof(path), "/v1/students/%s/reflections", s.owner.id);
     json_t *l = list(&s.coach, path);
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "nothing shared yet: %s",
-                 dump(l));
+                 jdump(l));
     json_decref(l);
     /* Control: sharing opens it. */
     cr_assert_eq(share(&s, "PUT", s.coach.id), 204);
@@ -438,10 +415,11 @@ Test(privacy, unsharing_withdraws_the_open_feedback_request)
     cr_expect_eq(read_status(&s, &s.coach), 404);
     l = list(&s.coach, "/v1/feedback-requests?status=open");
     cr_expect_eq(count(l, "reflection_id", s.id), 0,
-                 "the inbox still offers a request for a reflection no longer shared: %s", dump(l));
+                 "the inbox still offers a request for a reflection no longer shared: %s",
+                 jdump(l));
     json_decref(l);
     l = list(&s.coach, "/v1/feedback-requests");
-    cr_expect_eq(count(l, "reflection_id", s.id), 0, "unfiltered inbox: %s", dump(l));
+    cr_expect_eq(count(l, "reflection_id", s.id), 0, "unfiltered inbox: %s", jdump(l));
     json_decref(l);
 }
 
@@ -460,7 +438,7 @@ Test(privacy, ending_the_supervision_ends_access_while_still_shared)
     char path[160];
     snprintf(path, sizeof(path), "/v1/students/%s/supervisors/%s", s.owner.id, s.coach.id);
     struct http_resp r;
-    call("DELETE", path, s.o.admin.token, NULL, NULL, &r);
+    http_send("DELETE", path, s.o.admin.token, NULL, NULL, &r);
     expect_status(&r, 204);
     http_resp_free(&r);
     cr_expect_eq(shared_with(&s, s.coach.id), 1, "the share row stays; it grants nothing");
@@ -487,13 +465,13 @@ Test(privacy, teammanager_never_sees_an_individual_reflection)
     char path[160];
     snprintf(path, sizeof(path), "/v1/students/%s/supervisors/%s", s.owner.id, tm.id);
     struct http_resp r;
-    call("PUT", path, s.o.admin.token, NULL, NULL, &r);
+    http_send("PUT", path, s.o.admin.token, NULL, NULL, &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
     expect_hidden(&s, &tm);
     expect_no_student_view(&s, &tm);
     json_t *l = list(&tm, "/v1/students");
-    cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "%s", dump(l));
+    cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "%s", jdump(l));
     json_decref(l);
 }
 
@@ -553,9 +531,9 @@ Test(privacy, other_organisations_users_see_nothing)
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", s.id, b.coach.id);
     struct http_resp x, y;
-    call("PUT", path, s.owner.token, NULL, NULL, &x);
+    http_send("PUT", path, s.owner.token, NULL, NULL, &x);
     snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", s.id, RANDOM_ID);
-    call("PUT", path, s.owner.token, NULL, NULL, &y);
+    http_send("PUT", path, s.owner.token, NULL, NULL, &y);
     cr_expect(x.status == 422 || x.status == 404, "sharing to another organisation: %d %s",
               x.status, x.body);
     cr_expect_str_eq(x.body, y.body, "another organisation's user differs from a random id");
@@ -566,10 +544,10 @@ Test(privacy, other_organisations_users_see_nothing)
     cr_expect_eq(shared_with(&s, b.coach.id), 0);
     /* Neither admin can build a supervision across the border. */
     snprintf(path, sizeof(path), "/v1/students/%s/supervisors/%s", s.owner.id, b.coach.id);
-    call("PUT", path, s.o.admin.token, NULL, NULL, &x);
+    http_send("PUT", path, s.o.admin.token, NULL, NULL, &x);
     expect_problem(&x, 404);
     http_resp_free(&x);
-    call("PUT", path, b.o.admin.token, NULL, NULL, &x);
+    http_send("PUT", path, b.o.admin.token, NULL, NULL, &x);
     expect_problem(&x, 404);
     http_resp_free(&x);
     expect_hidden(&s, &b.coach);
@@ -583,7 +561,7 @@ static char *refused_create(const struct scene *s, const char *team, json_t *goa
     if (goals)
         json_object_set_new(body, "goal_ids", goals);
     struct http_resp r;
-    call("POST", "/v1/reflections", s->owner.token, body, NULL, &r);
+    http_send("POST", "/v1/reflections", s->owner.token, body, NULL, &r);
     expect_problem(&r, 422);
     char *text = strdup(r.body);
     http_resp_free(&r);
@@ -606,12 +584,12 @@ Test(privacy, a_student_cannot_write_into_another_organisations_team)
     snprintf(path, sizeof(path), "/v1/reflections/%s", s.id);
     snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", s.etag);
     struct http_resp r;
-    call("PATCH", path, s.owner.token, json_pack("{s:s}", "team_id", b.team), hdr, &r);
+    http_send("PATCH", path, s.owner.token, json_pack("{s:s}", "team_id", b.team), hdr, &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
     expect_intact(&s);
     json_t *l = list(&s.owner, "/v1/reflections");
-    cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", dump(l));
+    cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
     json_decref(l);
 }
 
@@ -619,13 +597,13 @@ Test(privacy, a_student_cannot_write_into_another_organisations_team)
 static void goal_of(const struct fix_user *owner, char id[40])
 {
     struct http_resp r;
-    call("POST", "/v1/goals", owner->token,
-         json_pack("{s:s, s:s, s:s, s:s}", "what", "Medicatie delen", "why", "Zelfstandig werken",
-                   "due_on", "2026-12-31", "status", "active"),
-         NULL, &r);
+    http_send("POST", "/v1/goals", owner->token,
+              json_pack("{s:s, s:s, s:s, s:s}", "what", "Medicatie delen", "why",
+                        "Zelfstandig werken", "due_on", "2026-12-31", "status", "active"),
+              NULL, &r);
     expect_status(&r, 201);
-    cr_assert(str(r.json, "id"), "goal without id: %s", r.body);
-    snprintf(id, 40, "%s", str(r.json, "id"));
+    cr_assert(jstr(r.json, "id"), "goal without id: %s", r.body);
+    snprintf(id, 40, "%s", jstr(r.json, "id"));
     http_resp_free(&r);
 }
 
@@ -657,7 +635,7 @@ Test(privacy, a_student_cannot_link_another_students_goal)
     snprintf(path, sizeof(path), "/v1/reflections/%s", s.id);
     snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", s.etag);
     struct http_resp r;
-    call("PATCH", path, s.owner.token, json_pack("{s:[s]}", "goal_ids", peers), hdr, &r);
+    http_send("PATCH", path, s.owner.token, json_pack("{s:[s]}", "goal_ids", peers), hdr, &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
     expect_intact(&s);
@@ -668,7 +646,7 @@ Test(privacy, a_student_cannot_link_another_students_goal)
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "a refused create was stored");
     json_decref(l);
     /* Control: the student's own goal links. */
-    call("PATCH", path, s.owner.token, json_pack("{s:[s]}", "goal_ids", mine), hdr, &r);
+    http_send("PATCH", path, s.owner.token, json_pack("{s:[s]}", "goal_ids", mine), hdr, &r);
     expect_status(&r, 200);
     http_resp_free(&r);
 }

@@ -28,30 +28,6 @@
 
 /* ---- requests and assertions ----------------------------------------------- */
 
-/* One request with a JSON body (stolen: freed here; may be NULL). */
-static void call(const char *method, const char *path, const char *token, json_t *body,
-                 const char *headers, struct http_resp *r)
-{
-    int rc = http_call_json(test_addr(), method, path, token, body, headers, r);
-    json_decref(body);
-    cr_assert_eq(rc, 0, "%s %s: no HTTP response", method, path);
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-/* JSON as text for failure messages (one static buffer, so no leak when an
- * assertion ends the test; one use per message). */
-static const char *dump(const json_t *j)
-{
-    static char buf[4096];
-    size_t n = json_dumpb(j, buf, sizeof(buf) - 1, JSON_COMPACT);
-    buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
-    return buf;
-}
-
 /* status, application/json and a JSON object body. */
 static void expect_json(const struct http_resp *r, int status)
 {
@@ -78,7 +54,7 @@ static void expect_invalid(const struct http_resp *r, const char *field)
     json_t *e;
     json_array_foreach(errors, i, e)
     {
-        const char *f = str(e, "field"), *m = str(e, "message");
+        const char *f = jstr(e, "field"), *m = jstr(e, "message");
         if (f && strcmp(f, field) == 0 && m && *m)
             return;
     }
@@ -93,7 +69,7 @@ static int count_id(const json_t *list, const char *id)
     json_t *it;
     json_array_foreach(json_object_get(list, "items"), i, it)
     {
-        const char *v = str(it, "id");
+        const char *v = jstr(it, "id");
         n += v && strcmp(v, id) == 0;
     }
     return n;
@@ -134,9 +110,9 @@ static json_t *starr(const char *team, const char *status)
 static json_t *create(const struct fix_user *u, json_t *body, char id[40], char etag[80])
 {
     struct http_resp r;
-    call("POST", "/v1/reflections", u->token, body, NULL, &r);
+    http_send("POST", "/v1/reflections", u->token, body, NULL, &r);
     expect_json(&r, 201);
-    snprintf(id, 40, "%s", str(r.json, "id"));
+    snprintf(id, 40, "%s", jstr(r.json, "id"));
     const char *e = http_header(&r, "ETag");
     cr_assert(e && *e, "201 without ETag:\n%s", r.head);
     if (etag)
@@ -157,7 +133,7 @@ static json_t *fetch(const struct fix_user *u, const char *id, char etag[80])
     char path[128];
     snprintf(path, sizeof(path), "/v1/reflections/%s", id);
     struct http_resp r;
-    call("GET", path, u->token, NULL, NULL, &r);
+    http_send("GET", path, u->token, NULL, NULL, &r);
     expect_json(&r, 200);
     if (etag)
         snprintf(etag, 80, "%s", http_header(&r, "ETag") ? http_header(&r, "ETag") : "");
@@ -170,7 +146,7 @@ static json_t *fetch(const struct fix_user *u, const char *id, char etag[80])
 static json_t *list(const struct fix_user *u, const char *path)
 {
     struct http_resp r;
-    call("GET", path, u->token, NULL, NULL, &r);
+    http_send("GET", path, u->token, NULL, NULL, &r);
     expect_json(&r, 200);
     cr_assert(json_is_array(json_object_get(r.json, "items")), "no items[]: %s", r.body);
     json_t *l = json_incref(r.json);
@@ -185,7 +161,7 @@ static int patch(const struct fix_user *u, const char *id, const char *etag, jso
     char path[128], hdr[128];
     snprintf(path, sizeof(path), "/v1/reflections/%s", id);
     snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", etag);
-    call("PATCH", path, u->token, body, hdr, r);
+    http_send("PATCH", path, u->token, body, hdr, r);
     return r->status;
 }
 
@@ -193,13 +169,13 @@ static int patch(const struct fix_user *u, const char *id, const char *etag, jso
 static void goal_of(const struct fix_user *owner, char id[40])
 {
     struct http_resp r;
-    call("POST", "/v1/goals", owner->token,
-         json_pack("{s:s, s:s, s:s, s:s}", "what", "Overdracht geven", "why", "Veilige zorg",
-                   "due_on", "2026-12-31", "status", "active"),
-         NULL, &r);
+    http_send("POST", "/v1/goals", owner->token,
+              json_pack("{s:s, s:s, s:s, s:s}", "what", "Overdracht geven", "why", "Veilige zorg",
+                        "due_on", "2026-12-31", "status", "active"),
+              NULL, &r);
     expect_status(&r, 201);
-    cr_assert(str(r.json, "id"), "goal without id: %s", r.body);
-    snprintf(id, 40, "%s", str(r.json, "id"));
+    cr_assert(jstr(r.json, "id"), "goal without id: %s", r.body);
+    snprintf(id, 40, "%s", jstr(r.json, "id"));
     http_resp_free(&r);
 }
 
@@ -238,20 +214,20 @@ Test(reflections, draft_with_empty_parts_is_created)
                                    "2026-03-14", "status", "draft"),
                          id, etag);
     cr_expect_eq(strlen(id), 36, "id: %s", id);
-    cr_expect_str_eq(str(rep, "owner_id"), w.student.id);
-    cr_expect_str_eq(str(rep, "team_id"), w.team);
-    cr_expect_str_eq(str(rep, "occurred_on"), "2026-03-14");
-    cr_expect_str_eq(str(rep, "status"), "draft");
+    cr_expect_str_eq(jstr(rep, "owner_id"), w.student.id);
+    cr_expect_str_eq(jstr(rep, "team_id"), w.team);
+    cr_expect_str_eq(jstr(rep, "occurred_on"), "2026-03-14");
+    cr_expect_str_eq(jstr(rep, "status"), "draft");
     static const char *const parts[] = {"situation", "task", "action", "result", "reflection"};
     for (int i = 0; i < 5; i++)
-        cr_expect_str_eq(str(rep, parts[i]), "", "%s should be empty", parts[i]);
+        cr_expect_str_eq(jstr(rep, parts[i]), "", "%s should be empty", parts[i]);
     cr_expect(json_is_null(json_object_get(rep, "transfer")), "transfer should be null");
     static const char *const arrays[] = {"goal_ids", "shared_with", "vermogens", "dimensions"};
     for (int i = 0; i < 4; i++) {
         json_t *a = json_object_get(rep, arrays[i]);
         cr_expect(json_is_array(a) && json_array_size(a) == 0, "%s should be []", arrays[i]);
     }
-    cr_expect(str(rep, "created_at") && str(rep, "updated_at"), "timestamps missing");
+    cr_expect(jstr(rep, "created_at") && jstr(rep, "updated_at"), "timestamps missing");
     cr_expect(etag[0] == '"' && etag[strlen(etag) - 1] == '"', "ETag must be quoted: %s", etag);
     char etag2[80];
     json_t *got = fetch(&w.student, id, etag2);
@@ -266,10 +242,10 @@ Test(reflections, final_needs_every_starr_part)
     struct world w;
     world(&w);
     struct http_resp r;
-    call("POST", "/v1/reflections", w.student.token,
-         json_pack("{s:s, s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", "2026-03-14",
-                   "status", "final", "task", "Mijn rol", "result", "   "),
-         NULL, &r);
+    http_send("POST", "/v1/reflections", w.student.token,
+              json_pack("{s:s, s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", "2026-03-14",
+                        "status", "final", "task", "Mijn rol", "result", "   "),
+              NULL, &r);
     expect_invalid(&r, "situation");
     expect_invalid(&r, "action");
     expect_invalid(&r, "result"); /* blank after trimming */
@@ -277,7 +253,7 @@ Test(reflections, final_needs_every_starr_part)
     json_t *errors = json_object_get(r.json, "errors");
     cr_expect_eq(json_array_size(errors), 4, "exactly the four missing parts: %s", r.body);
     for (size_t i = 0; i < json_array_size(errors); i++)
-        cr_expect_str_neq(str(json_array_get(errors, i), "field"), "task");
+        cr_expect_str_neq(jstr(json_array_get(errors, i), "field"), "task");
     http_resp_free(&r);
 
     json_t *l = list(&w.student, "/v1/reflections");
@@ -290,8 +266,8 @@ Test(reflections, final_needs_every_starr_part)
     json_object_set_new(body, "vermogens", json_pack("[s, s]", "lerend", "absorptie"));
     json_object_set_new(body, "dimensions", json_pack("[s]", "processen"));
     json_t *rep = create(&w.student, body, id, NULL);
-    cr_expect_str_eq(str(rep, "status"), "final");
-    cr_expect_str_eq(str(rep, "transfer"), "Ook bij de dagdienst let ik hierop.");
+    cr_expect_str_eq(jstr(rep, "status"), "final");
+    cr_expect_str_eq(jstr(rep, "transfer"), "Ook bij de dagdienst let ik hierop.");
     json_t *v = json_object_get(rep, "vermogens");
     cr_expect_eq(json_array_size(v), 2);
     cr_expect_str_eq(json_string_value(json_array_get(v, 0)), "lerend");
@@ -305,7 +281,7 @@ Test(reflections, final_needs_every_starr_part)
 static void expect_refused(const struct world *w, json_t *body, const char *field)
 {
     struct http_resp r;
-    call("POST", "/v1/reflections", w->student.token, body, NULL, &r);
+    http_send("POST", "/v1/reflections", w->student.token, body, NULL, &r);
     expect_invalid(&r, field);
     http_resp_free(&r);
 }
@@ -393,11 +369,11 @@ Test(reflections, lengths_count_characters_not_bytes)
     json_t *b = with(&w, "situation", repeat("é", 5000)); /* 10000 bytes */
     json_object_set_new(b, "transfer", repeat("a", 5000));
     json_t *rep = create(&w.student, b, id, NULL);
-    cr_expect_eq(strlen(str(rep, "situation")), 10000, "situation was cut");
-    cr_expect_eq(strlen(str(rep, "transfer")), 5000);
+    cr_expect_eq(strlen(jstr(rep, "situation")), 10000, "situation was cut");
+    cr_expect_eq(strlen(jstr(rep, "transfer")), 5000);
     json_decref(rep);
     rep = fetch(&w.student, id, NULL);
-    cr_expect_eq(strlen(str(rep, "situation")), 10000);
+    cr_expect_eq(strlen(jstr(rep, "situation")), 10000);
     json_decref(rep);
     /* Line breaks and tabs are text, not control characters to refuse. */
     json_decref(
@@ -415,14 +391,14 @@ Test(reflections, c1_control_characters_are_refused)
                                         "regel\xc2\x85regel"};
     for (int i = 0; i < 2; i++) {
         struct http_resp r;
-        call("POST", "/v1/reflections", w.student.token,
-             with(&w, "situation", json_string(texts[i])), NULL, &r);
+        http_send("POST", "/v1/reflections", w.student.token,
+                  with(&w, "situation", json_string(texts[i])), NULL, &r);
         cr_expect_eq(r.status, 422, "U+00%02X in text was accepted: %d %s",
                      (unsigned char)strchr(texts[i], '\xc2')[1], r.status, r.body);
         http_resp_free(&r);
     }
     json_t *l = list(&w.student, "/v1/reflections");
-    cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "stored: %s", dump(l));
+    cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "stored: %s", jdump(l));
     json_decref(l);
 }
 
@@ -433,7 +409,7 @@ Test(reflections, teams_and_goals_must_be_the_students_own)
     char other_team[40];
     fix_team(&w.o, other_team); /* same organisation, student not a member */
     struct http_resp r;
-    call("POST", "/v1/reflections", w.student.token, starr(other_team, "draft"), NULL, &r);
+    http_send("POST", "/v1/reflections", w.student.token, starr(other_team, "draft"), NULL, &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
 
@@ -443,16 +419,17 @@ Test(reflections, teams_and_goals_must_be_the_students_own)
     char theirs[40], mine[40];
     goal_of(&other, theirs);
     goal_of(&w.student, mine);
-    call("POST", "/v1/reflections", w.student.token, with(&w, "goal_ids", json_pack("[s]", theirs)),
-         NULL, &r);
+    http_send("POST", "/v1/reflections", w.student.token,
+              with(&w, "goal_ids", json_pack("[s]", theirs)), NULL, &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
-    call("POST", "/v1/reflections", w.student.token,
-         with(&w, "goal_ids", json_pack("[s, s]", mine, theirs)), NULL, &r);
+    http_send("POST", "/v1/reflections", w.student.token,
+              with(&w, "goal_ids", json_pack("[s, s]", mine, theirs)), NULL, &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
-    call("POST", "/v1/reflections", w.student.token,
-         with(&w, "goal_ids", json_pack("[s]", "00000000-0000-4000-8000-00000000beef")), NULL, &r);
+    http_send("POST", "/v1/reflections", w.student.token,
+              with(&w, "goal_ids", json_pack("[s]", "00000000-0000-4000-8000-00000000beef")), NULL,
+              &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
     json_t *l = list(&w.student, "/v1/reflections");
@@ -479,26 +456,26 @@ Test(reflections, create_with_client_id_is_idempotent)
     json_object_set_new(body, "vermogens", json_pack("[s]", "verbindend"));
 
     struct http_resp a, b, c;
-    call("POST", "/v1/reflections", w.student.token, json_deep_copy(body), NULL, &a);
+    http_send("POST", "/v1/reflections", w.student.token, json_deep_copy(body), NULL, &a);
     expect_json(&a, 201);
-    cr_expect_str_eq(str(a.json, "id"), id);
+    cr_expect_str_eq(jstr(a.json, "id"), id);
 
-    call("POST", "/v1/reflections", w.student.token, json_deep_copy(body), NULL, &b);
+    http_send("POST", "/v1/reflections", w.student.token, json_deep_copy(body), NULL, &b);
     expect_json(&b, 200);
     cr_expect(json_equal(a.json, b.json), "the retry must return the stored reflection:\n%s\n%s",
               a.body, b.body);
     cr_expect_str_eq(http_header(&b, "ETag"), http_header(&a, "ETag"));
 
     json_object_set_new(body, "task", json_string("Een andere taak"));
-    call("POST", "/v1/reflections", w.student.token, body, NULL, &c);
+    http_send("POST", "/v1/reflections", w.student.token, body, NULL, &c);
     expect_problem(&c, 409);
 
     json_t *l = list(&w.student, "/v1/reflections");
-    cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", dump(l));
+    cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
     cr_expect_eq(count_id(l, id), 1);
     json_decref(l);
     json_t *rep = fetch(&w.student, id, NULL);
-    cr_expect_str_eq(str(rep, "task"), str(a.json, "task"), "the 409 changed the reflection");
+    cr_expect_str_eq(jstr(rep, "task"), jstr(a.json, "task"), "the 409 changed the reflection");
     json_decref(rep);
     http_resp_free(&a);
     http_resp_free(&b);
@@ -521,7 +498,7 @@ static void *racer_run(void *arg)
     x->status = http_call(test_addr(), x->method, x->path, x->token, x->body, x->headers, &r) == 0
                     ? r.status
                     : -1;
-    const char *id = str(r.json, "id");
+    const char *id = jstr(r.json, "id");
     snprintf(x->id, sizeof(x->id), "%s", id ? id : "");
     http_resp_free(&r);
     return NULL;
@@ -590,15 +567,15 @@ Test(reflections, etags_and_conditional_requests)
     struct http_resp r;
     char hdr[128];
     snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", etag);
-    call("GET", path, w.student.token, NULL, hdr, &r);
+    http_send("GET", path, w.student.token, NULL, hdr, &r);
     expect_empty(&r, 304);
     cr_expect_str_eq(http_header(&r, "ETag"), etag);
     http_resp_free(&r);
-    call("GET", path, w.student.token, NULL, "If-None-Match: \"12345\"\r\n", &r);
+    http_send("GET", path, w.student.token, NULL, "If-None-Match: \"12345\"\r\n", &r);
     expect_json(&r, 200);
     http_resp_free(&r);
 
-    call("PATCH", path, w.student.token, json_pack("{s:s}", "task", "Nieuw"), NULL, &r);
+    http_send("PATCH", path, w.student.token, json_pack("{s:s}", "task", "Nieuw"), NULL, &r);
     expect_problem(&r, 428);
     http_resp_free(&r);
 
@@ -619,12 +596,12 @@ Test(reflections, etags_and_conditional_requests)
     http_resp_free(&r);
     char now[80];
     json_t *rep = fetch(&w.student, id, now);
-    cr_expect_str_eq(str(rep, "task"), "Eerste wijziging");
+    cr_expect_str_eq(jstr(rep, "task"), "Eerste wijziging");
     cr_expect_str_eq(now, fresh);
     json_decref(rep);
 
     /* The old ETag no longer gives 304. */
-    call("GET", path, w.student.token, NULL, hdr, &r);
+    http_send("GET", path, w.student.token, NULL, hdr, &r);
     expect_json(&r, 200);
     http_resp_free(&r);
 }
@@ -647,7 +624,7 @@ Test(reflections, patch_changes_only_the_given_fields)
                  200, "%s", r.body);
     expect_json(&r, 200);
     json_t *after = r.json;
-    cr_expect_str_eq(str(after, "situation"), "Ochtenddienst op de PG-afdeling.");
+    cr_expect_str_eq(jstr(after, "situation"), "Ochtenddienst op de PG-afdeling.");
     cr_expect_eq(json_array_size(json_object_get(after, "dimensions")), 2);
     static const char *const same[] = {"id",          "owner_id",  "team_id",   "occurred_on",
                                        "task",        "action",    "result",    "reflection",
@@ -656,7 +633,7 @@ Test(reflections, patch_changes_only_the_given_fields)
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
         cr_expect(json_equal(json_object_get(before, same[i]), json_object_get(after, same[i])),
                   "PATCH changed %s", same[i]);
-    cr_expect_str_neq(str(after, "updated_at"), str(before, "updated_at"));
+    cr_expect_str_neq(jstr(after, "updated_at"), jstr(before, "updated_at"));
     char etag2[80];
     snprintf(etag2, sizeof(etag2), "%s", http_header(&r, "ETag"));
     http_resp_free(&r);
@@ -666,7 +643,7 @@ Test(reflections, patch_changes_only_the_given_fields)
                  r.body);
     cr_expect(json_is_null(json_object_get(r.json, "transfer")), "transfer not cleared: %s",
               r.body);
-    cr_expect_str_eq(str(r.json, "situation"), "Ochtenddienst op de PG-afdeling.");
+    cr_expect_str_eq(jstr(r.json, "situation"), "Ochtenddienst op de PG-afdeling.");
     http_resp_free(&r);
     json_t *got = fetch(&w.student, id, NULL);
     cr_expect(json_is_null(json_object_get(got, "transfer")));
@@ -711,7 +688,7 @@ Test(reflections, patch_cannot_make_a_final_reflection_incomplete)
     http_resp_free(&r);
     char now[80];
     json_t *after = fetch(&w.student, id, now);
-    cr_expect(json_equal(before, after), "a refused PATCH changed something:\n%s", dump(after));
+    cr_expect(json_equal(before, after), "a refused PATCH changed something:\n%s", jdump(after));
     cr_expect_str_eq(now, etag);
     json_decref(before);
     json_decref(after);
@@ -726,14 +703,14 @@ Test(reflections, patch_cannot_make_a_final_reflection_incomplete)
     expect_problem(&r, 422);
     http_resp_free(&r);
     after = fetch(&w.student, draft, NULL);
-    cr_expect_str_eq(str(after, "status"), "draft");
+    cr_expect_str_eq(jstr(after, "status"), "draft");
     json_decref(after);
     /* ... and becomes final with them. */
     json_t *rest = starr(w.team, "final");
     json_object_del(rest, "team_id");
     json_object_del(rest, "occurred_on");
     cr_expect_eq(patch(&w.student, draft, detag, rest, &r), 200, "%s", r.body);
-    cr_expect_str_eq(str(r.json, "status"), "final");
+    cr_expect_str_eq(jstr(r.json, "status"), "final");
     http_resp_free(&r);
 }
 
@@ -787,7 +764,7 @@ Test(reflections, goal_ids_replace_the_links)
     char now[80];
     json_t *got = fetch(&w.student, id, now);
     json_t *links = json_object_get(got, "goal_ids");
-    cr_expect_eq(json_array_size(links), 2, "links: %s", dump(links));
+    cr_expect_eq(json_array_size(links), 2, "links: %s", jdump(links));
     int has1 = 0, has2 = 0, has3 = 0;
     for (size_t i = 0; i < json_array_size(links); i++) {
         const char *g = json_string_value(json_array_get(links, i));
@@ -822,10 +799,10 @@ static void page(const struct world *w, char *cursor, size_t n, char seen[][40],
     cr_assert_leq(json_array_size(items), 2, "limit=2 gave %zu items", json_array_size(items));
     for (size_t i = 0; i < json_array_size(items); i++) {
         cr_assert_lt(*nseen, 16);
-        snprintf(seen[(*nseen)++], 40, "%s", str(json_array_get(items, i), "id"));
+        snprintf(seen[(*nseen)++], 40, "%s", jstr(json_array_get(items, i), "id"));
     }
     json_t *next = json_object_get(l, "next_cursor");
-    cr_assert(json_is_string(next) || json_is_null(next), "next_cursor: %s", dump(l));
+    cr_assert(json_is_string(next) || json_is_null(next), "next_cursor: %s", jdump(l));
     snprintf(cursor, n, "%s", json_is_string(next) ? json_string_value(next) : "");
     json_decref(l);
 }
@@ -856,7 +833,7 @@ Test(reflections, pages_chain_in_created_order_and_survive_inserts)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char path[128];
         snprintf(path, sizeof(path), "/v1/reflections?%s", bad[i]);
-        call("GET", path, w.student.token, NULL, NULL, &r);
+        http_send("GET", path, w.student.token, NULL, NULL, &r);
         expect_invalid(&r, strncmp(bad[i], "limit", 5) == 0 ? "limit" : "cursor");
         http_resp_free(&r);
     }
@@ -879,17 +856,17 @@ Test(reflections, sync_reports_changes_and_deletions)
 
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s", b);
-    call("DELETE", path, w.student.token, NULL, NULL, &r);
+    http_send("DELETE", path, w.student.token, NULL, NULL, &r);
     expect_empty(&r, 204);
     http_resp_free(&r);
-    call("GET", path, w.student.token, NULL, NULL, &r);
+    http_send("GET", path, w.student.token, NULL, NULL, &r);
     expect_problem(&r, 404);
     http_resp_free(&r);
-    call("DELETE", path, w.student.token, NULL, NULL, &r);
+    http_send("DELETE", path, w.student.token, NULL, NULL, &r);
     expect_problem(&r, 404);
     http_resp_free(&r);
-    call("PATCH", path, w.student.token, json_pack("{s:s}", "task", "x"), "If-Match: \"1\"\r\n",
-         &r);
+    http_send("PATCH", path, w.student.token, json_pack("{s:s}", "task", "x"),
+              "If-Match: \"1\"\r\n", &r);
     expect_problem(&r, 404);
     http_resp_free(&r);
 
@@ -901,7 +878,7 @@ Test(reflections, sync_reports_changes_and_deletions)
 
     snprintf(path, sizeof(path), "/v1/reflections?updated_since=%s", before);
     struct http_resp s;
-    call("GET", path, w.student.token, NULL, NULL, &s);
+    http_send("GET", path, w.student.token, NULL, NULL, &s);
     expect_json(&s, 200);
     json_t *items = json_object_get(s.json, "items");
     cr_expect_eq(json_array_size(items), 3, "two changes and one deletion: %s", s.body);
@@ -909,19 +886,19 @@ Test(reflections, sync_reports_changes_and_deletions)
     cr_expect_null(strstr(s.body, "Geheim-woord-zeeslang"), "a tombstone carries content");
     for (size_t i = 0; i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i);
-        if (strcmp(str(it, "id"), b) == 0) {
+        if (strcmp(jstr(it, "id"), b) == 0) {
             cr_expect_eq(json_object_size(it), 3, "tombstone is {id, deleted, updated_at}: %s",
-                         dump(it));
+                         jdump(it));
             cr_expect(json_is_true(json_object_get(it, "deleted")));
-            cr_expect(str(it, "updated_at") != NULL);
+            cr_expect(jstr(it, "updated_at") != NULL);
         } else {
             cr_expect_null(json_object_get(it, "deleted"), "a live item marked deleted");
-            if (strcmp(str(it, "id"), c) == 0)
-                cr_expect_str_eq(str(it, "task"), "Bijgewerkt");
+            if (strcmp(jstr(it, "id"), c) == 0)
+                cr_expect_str_eq(jstr(it, "task"), "Bijgewerkt");
         }
     }
     /* In updated_at order: the deletion is the newest change. */
-    cr_expect_str_eq(str(json_array_get(items, json_array_size(items) - 1), "id"), b);
+    cr_expect_str_eq(jstr(json_array_get(items, json_array_size(items) - 1), "id"), b);
     http_resp_free(&s);
 
     /* Paging a sync with limit=1 gives the same three, once each. */
@@ -933,7 +910,7 @@ Test(reflections, sync_reports_changes_and_deletions)
         json_t *p = list(&w.student, url);
         n += (int)json_array_size(json_object_get(p, "items"));
         seen_b += count_id(p, b);
-        const char *next = str(p, "next_cursor");
+        const char *next = jstr(p, "next_cursor");
         snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
         json_decref(p);
         if (!*cursor)
@@ -950,7 +927,7 @@ Test(reflections, sync_reports_changes_and_deletions)
                                       "2026-03-14T10:00:00", "2026-03-14T25:00:00Z"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(path, sizeof(path), "/v1/reflections?updated_since=%s", bad[i]);
-        call("GET", path, w.student.token, NULL, NULL, &r);
+        http_send("GET", path, w.student.token, NULL, NULL, &r);
         expect_invalid(&r, "updated_since");
         http_resp_free(&r);
     }
@@ -965,8 +942,8 @@ Test(reflections, sync_with_a_large_utc_offset_is_not_a_server_error)
     char id[40];
     new_reflection(&w, "draft", id, NULL);
     struct http_resp r;
-    call("GET", "/v1/reflections?updated_since=2020-01-01T00:00:00%2B23:00", w.student.token, NULL,
-         NULL, &r);
+    http_send("GET", "/v1/reflections?updated_since=2020-01-01T00:00:00%2B23:00", w.student.token,
+              NULL, NULL, &r);
     cr_expect(r.status == 200 || r.status == 422,
               "a valid RFC 3339 offset (+23:00) must give 200 (or at worst 422), got %d: %s",
               r.status, r.body);
@@ -982,7 +959,7 @@ static void share(const struct fix_user *owner, const char *id, const char *user
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", id, user);
     struct http_resp r;
-    call("PUT", path, owner->token, NULL, NULL, &r);
+    http_send("PUT", path, owner->token, NULL, NULL, &r);
     if (want == 204)
         expect_empty(&r, 204);
     else
@@ -997,12 +974,13 @@ static json_t *feedback(const struct fix_user *u, const char *id, const char *ki
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", id);
     struct http_resp r;
-    call("POST", path, u->token, json_pack("{s:s, s:s}", "kind", kind, "body", body), NULL, &r);
+    http_send("POST", path, u->token, json_pack("{s:s, s:s}", "kind", kind, "body", body), NULL,
+              &r);
     expect_json(&r, 201);
-    cr_expect_str_eq(str(r.json, "kind"), kind);
-    cr_expect_str_eq(str(r.json, "body"), body);
-    cr_expect_str_eq(str(r.json, "author_id"), u->id);
-    cr_expect_str_eq(str(r.json, "reflection_id"), id);
+    cr_expect_str_eq(jstr(r.json, "kind"), kind);
+    cr_expect_str_eq(jstr(r.json, "body"), body);
+    cr_expect_str_eq(jstr(r.json, "author_id"), u->id);
+    cr_expect_str_eq(jstr(r.json, "reflection_id"), id);
     json_t *f = json_incref(r.json);
     http_resp_free(&r);
     return f;
@@ -1026,22 +1004,22 @@ Test(reflections, sharing_opens_the_reflection_to_the_supervisor)
     json_decref(rep);
 
     json_t *students = list(&w.coach, "/v1/students");
-    cr_expect_eq(count_id(students, w.student.id), 1, "the coach's students: %s", dump(students));
+    cr_expect_eq(count_id(students, w.student.id), 1, "the coach's students: %s", jdump(students));
     json_decref(students);
 
     char path[160];
     snprintf(path, sizeof(path), "/v1/students/%s/reflections", w.student.id);
     json_t *l = list(&w.coach, path);
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "only the shared one: %s",
-                 dump(l));
+                 jdump(l));
     cr_expect_eq(count_id(l, shared), 1);
     cr_expect_eq(count_id(l, private_), 0);
     json_decref(l);
 
     rep = fetch(&w.coach, shared, NULL);
-    cr_expect_str_eq(str(rep, "id"), shared);
-    cr_expect_str_eq(str(rep, "owner_id"), w.student.id);
-    cr_expect_str_eq(str(rep, "situation"), "Avonddienst, een cliënt viel in de badkamer.");
+    cr_expect_str_eq(jstr(rep, "id"), shared);
+    cr_expect_str_eq(jstr(rep, "owner_id"), w.student.id);
+    cr_expect_str_eq(jstr(rep, "situation"), "Avonddienst, een cliënt viel in de badkamer.");
     json_decref(rep);
 
     /* The coach's own list is theirs alone. */
@@ -1055,11 +1033,11 @@ Test(reflections, sharing_opens_the_reflection_to_the_supervisor)
     expect_problem(&r, 404);
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/reflections/%s", shared);
-    call("DELETE", path, w.coach.token, NULL, NULL, &r);
+    http_send("DELETE", path, w.coach.token, NULL, NULL, &r);
     expect_problem(&r, 404);
     http_resp_free(&r);
     rep = fetch(&w.student, shared, NULL);
-    cr_expect_str_eq(str(rep, "task"), "Ik was eerste verantwoordelijke op de gang.");
+    cr_expect_str_eq(jstr(rep, "task"), "Ik was eerste verantwoordelijke op de gang.");
     json_decref(rep);
 }
 
@@ -1085,9 +1063,9 @@ Test(reflections, feedback_runs_both_ways_in_order)
     for (int k = 0; k < 2; k++) {
         json_t *t = list(readers[k], path);
         json_t *items = json_object_get(t, "items");
-        cr_expect_eq(json_array_size(items), 4, "thread: %s", dump(t));
+        cr_expect_eq(json_array_size(items), 4, "thread: %s", jdump(t));
         for (size_t i = 0; i < 4 && i < json_array_size(items); i++)
-            cr_expect_str_eq(str(json_array_get(items, i), "id"), str(f[i], "id"),
+            cr_expect_str_eq(jstr(json_array_get(items, i), "id"), jstr(f[i], "id"),
                              "thread position %zu", i);
         json_decref(t);
     }
@@ -1096,30 +1074,30 @@ Test(reflections, feedback_runs_both_ways_in_order)
     snprintf(p2, sizeof(p2), "%s?limit=3", path);
     json_t *t = list(&w.student, p2);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), 3);
-    cr_assert(str(t, "next_cursor"));
-    snprintf(p2, sizeof(p2), "%s?limit=3&cursor=%s", path, str(t, "next_cursor"));
+    cr_assert(jstr(t, "next_cursor"));
+    snprintf(p2, sizeof(p2), "%s?limit=3&cursor=%s", path, jstr(t, "next_cursor"));
     json_decref(t);
     t = list(&w.student, p2);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), 1);
-    cr_expect_eq(count_id(t, str(f[3], "id")), 1);
+    cr_expect_eq(count_id(t, jstr(f[3], "id")), 1);
     cr_expect(json_is_null(json_object_get(t, "next_cursor")));
     json_decref(t);
 
     struct http_resp r;
-    call("POST", path, w.coach.token, json_pack("{s:s, s:s}", "kind", "compliment", "body", "x"),
-         NULL, &r);
+    http_send("POST", path, w.coach.token,
+              json_pack("{s:s, s:s}", "kind", "compliment", "body", "x"), NULL, &r);
     expect_invalid(&r, "kind");
     http_resp_free(&r);
-    call("POST", path, w.coach.token, json_pack("{s:s, s:s}", "kind", "top", "body", "   "), NULL,
-         &r);
+    http_send("POST", path, w.coach.token, json_pack("{s:s, s:s}", "kind", "top", "body", "   "),
+              NULL, &r);
     expect_invalid(&r, "body");
     http_resp_free(&r);
-    call("POST", path, w.coach.token,
-         json_pack("{s:s, s:s, s:s}", "kind", "top", "body", "ok", "author_id", w.student.id), NULL,
-         &r);
+    http_send("POST", path, w.coach.token,
+              json_pack("{s:s, s:s, s:s}", "kind", "top", "body", "ok", "author_id", w.student.id),
+              NULL, &r);
     expect_invalid(&r, "author_id");
     http_resp_free(&r);
-    call("POST", path, w.coach.token, json_pack("{s:s}", "body", "zonder soort"), NULL, &r);
+    http_send("POST", path, w.coach.token, json_pack("{s:s}", "body", "zonder soort"), NULL, &r);
     expect_invalid(&r, "kind");
     http_resp_free(&r);
     t = list(&w.student, path);
@@ -1147,14 +1125,15 @@ Test(reflections, feedback_request_from_open_to_answered)
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", id);
     struct http_resp r;
-    call("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", w.coach.id), NULL, &r);
+    http_send("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", w.coach.id), NULL,
+              &r);
     expect_json(&r, 201);
     char req_id[40];
-    snprintf(req_id, sizeof(req_id), "%s", str(r.json, "id"));
-    cr_expect_str_eq(str(r.json, "status"), "open");
-    cr_expect_str_eq(str(r.json, "reflection_id"), id);
-    cr_expect_str_eq(str(r.json, "to_user_id"), w.coach.id);
-    cr_expect_str_eq(str(r.json, "student_id"), w.student.id);
+    snprintf(req_id, sizeof(req_id), "%s", jstr(r.json, "id"));
+    cr_expect_str_eq(jstr(r.json, "status"), "open");
+    cr_expect_str_eq(jstr(r.json, "reflection_id"), id);
+    cr_expect_str_eq(jstr(r.json, "to_user_id"), w.coach.id);
+    cr_expect_str_eq(jstr(r.json, "student_id"), w.student.id);
     http_resp_free(&r);
 
     /* Asking shares it too. */
@@ -1165,24 +1144,25 @@ Test(reflections, feedback_request_from_open_to_answered)
     json_decref(rep);
 
     /* Asking again while open returns the open request. */
-    call("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", w.coach.id), NULL, &r);
+    http_send("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", w.coach.id), NULL,
+              &r);
     expect_json(&r, 200);
-    cr_expect_str_eq(str(r.json, "id"), req_id);
-    cr_expect_str_eq(str(r.json, "status"), "open");
+    cr_expect_str_eq(jstr(r.json, "id"), req_id);
+    cr_expect_str_eq(jstr(r.json, "status"), "open");
     http_resp_free(&r);
 
-    call("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", "someone"), NULL, &r);
+    http_send("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", "someone"), NULL, &r);
     expect_invalid(&r, "to_user_id");
     http_resp_free(&r);
-    call("POST", path, w.student.token, json_pack("{}"), NULL, &r);
+    http_send("POST", path, w.student.token, json_pack("{}"), NULL, &r);
     expect_invalid(&r, "to_user_id");
     http_resp_free(&r);
-    call("GET", "/v1/feedback-requests?status=closed", w.coach.token, NULL, NULL, &r);
+    http_send("GET", "/v1/feedback-requests?status=closed", w.coach.token, NULL, NULL, &r);
     expect_invalid(&r, "status");
     http_resp_free(&r);
 
     json_t *open = inbox(&w.coach, "open");
-    cr_expect_eq(json_array_size(json_object_get(open, "items")), 1, "%s", dump(open));
+    cr_expect_eq(json_array_size(json_object_get(open, "items")), 1, "%s", jdump(open));
     cr_expect_eq(count_id(open, req_id), 1);
     json_decref(open);
     json_t *answered = inbox(&w.coach, "answered");
@@ -1200,19 +1180,20 @@ Test(reflections, feedback_request_from_open_to_answered)
     json_decref(open);
     json_decref(feedback(&w.coach, id, "top", "Goed beschreven!"));
     open = inbox(&w.coach, "open");
-    cr_expect_eq(count_id(open, req_id), 0, "still open after feedback: %s", dump(open));
+    cr_expect_eq(count_id(open, req_id), 0, "still open after feedback: %s", jdump(open));
     json_decref(open);
     answered = inbox(&w.coach, "answered");
     cr_expect_eq(count_id(answered, req_id), 1);
     json_t *it = json_array_get(json_object_get(answered, "items"), 0);
-    cr_expect_str_eq(str(it, "status"), "answered");
-    cr_expect(str(it, "answered_at") != NULL, "answered_at missing");
+    cr_expect_str_eq(jstr(it, "status"), "answered");
+    cr_expect(jstr(it, "answered_at") != NULL, "answered_at missing");
     json_decref(answered);
 
     /* Once answered, a new request is a new one. */
-    call("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", w.coach.id), NULL, &r);
+    http_send("POST", path, w.student.token, json_pack("{s:s}", "to_user_id", w.coach.id), NULL,
+              &r);
     expect_json(&r, 201);
-    cr_expect_str_neq(str(r.json, "id"), req_id);
+    cr_expect_str_neq(jstr(r.json, "id"), req_id);
     http_resp_free(&r);
 }
 
@@ -1270,24 +1251,24 @@ Test(reflections, supervisor_reads_are_audited)
     json_t *it;
     json_array_foreach(json_object_get(audit, "items"), i, it)
     {
-        const char *a = str(it, "action"), *obj = str(it, "object_id");
+        const char *a = jstr(it, "action"), *obj = jstr(it, "object_id");
         if (!a || strcmp(a, "reflection.read") != 0 || !obj || strcmp(obj, id) != 0)
             continue;
-        if (strcmp(str(it, "actor_id"), w.coach.id) == 0) {
+        if (strcmp(jstr(it, "actor_id"), w.coach.id) == 0) {
             by_coach++;
-            cr_expect_str_eq(str(it, "subject_user_id"), w.student.id);
-            cr_expect_str_eq(str(it, "object_type"), "reflection");
-        } else if (strcmp(str(it, "actor_id"), w.student.id) == 0) {
+            cr_expect_str_eq(jstr(it, "subject_user_id"), w.student.id);
+            cr_expect_str_eq(jstr(it, "object_type"), "reflection");
+        } else if (strcmp(jstr(it, "actor_id"), w.student.id) == 0) {
             by_owner++;
         }
     }
-    cr_expect_eq(by_coach, 1, "one reflection.read by the coach: %s", dump(audit));
+    cr_expect_eq(by_coach, 1, "one reflection.read by the coach: %s", jdump(audit));
     cr_expect_eq(by_owner, 0, "the owner's own read was audited");
     json_decref(audit);
 
     /* Nobody but an admin reads the audit log. */
     struct http_resp r;
-    call("GET", "/v1/audit", w.coach.token, NULL, NULL, &r);
+    http_send("GET", "/v1/audit", w.coach.token, NULL, NULL, &r);
     expect_problem(&r, 404);
     http_resp_free(&r);
 }
@@ -1295,11 +1276,11 @@ Test(reflections, supervisor_reads_are_audited)
 Test(reflections, unauthenticated_calls_are_401)
 {
     struct http_resp r;
-    call("GET", "/v1/reflections", NULL, NULL, NULL, &r);
+    http_send("GET", "/v1/reflections", NULL, NULL, NULL, &r);
     expect_problem(&r, 401);
     cr_expect(http_header(&r, "WWW-Authenticate") != NULL);
     http_resp_free(&r);
-    call("POST", "/v1/reflections", "not-a-token", json_pack("{}"), NULL, &r);
+    http_send("POST", "/v1/reflections", "not-a-token", json_pack("{}"), NULL, &r);
     expect_problem(&r, 401);
     http_resp_free(&r);
 }

@@ -43,11 +43,6 @@ static char *dump(const json_t *j)
     return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-static const char *str(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* Month arithmetic on "YYYY-MM". */
 static int month_num(const char *m)
 {
@@ -138,8 +133,8 @@ static void checkin_texts(const struct fix_user *u, const char *team, const int 
         for (int v = 0; v < NV; v++)
             cr_assert_eq(json_integer_value(json_object_get(sc, VERM[v])), s[v],
                          "check-in answer does not echo %s: %s", VERM[v], r.body);
-        cr_assert_str_eq(str(r.json, "team_id"), team);
-        const char *p = str(r.json, "period");
+        cr_assert_str_eq(jstr(r.json, "team_id"), team);
+        const char *p = jstr(r.json, "period");
         cr_assert(p && strlen(p) == 7, "check-in without a YYYY-MM period: %s", r.body);
         if (period)
             snprintf(period, 8, "%s", p);
@@ -243,7 +238,7 @@ static json_t *period_of(const json_t *periods, const char *month)
     json_t *p;
     json_array_foreach(periods, i, p)
     {
-        if (str(p, "period") && strcmp(str(p, "period"), month) == 0)
+        if (jstr(p, "period") && strcmp(jstr(p, "period"), month) == 0)
             return p;
     }
     return NULL;
@@ -264,7 +259,7 @@ static json_t *org_team(const json_t *s, const char *team)
     json_t *t;
     json_array_foreach(json_object_get(s, "teams"), i, t)
     {
-        if (strcmp(str(t, "team_id"), team) == 0)
+        if (strcmp(jstr(t, "team_id"), team) == 0)
             return t;
     }
     return NULL;
@@ -407,10 +402,10 @@ static void check_visible_period(const json_t *p, int k)
     json_t *t;
     json_array_foreach(texts, i, t)
     {
-        cr_assert(json_is_object(t) && json_object_size(t) == 2 && str(t, "text") &&
-                      str(t, "kind") &&
-                      (strcmp(str(t, "kind"), "goes_well") == 0 ||
-                       strcmp(str(t, "kind"), "could_be_better") == 0),
+        cr_assert(json_is_object(t) && json_object_size(t) == 2 && jstr(t, "text") &&
+                      jstr(t, "kind") &&
+                      (strcmp(jstr(t, "kind"), "goes_well") == 0 ||
+                       strcmp(jstr(t, "kind"), "could_be_better") == 0),
                   "a text item is not exactly {kind, text}: %s", d);
     }
     free(d);
@@ -477,7 +472,7 @@ static void assert_complement(const json_t *s, int k)
     {
         if (is_suppressed(tp))
             continue;
-        const char *month = str(tp, "period");
+        const char *month = jstr(tp, "period");
         char *d = dump(s);
         int rest = contributors(tp);
         int dist[NV][10];
@@ -562,7 +557,7 @@ static int has_text(const json_t *p, const char *kind, const char *text)
     json_t *t;
     json_array_foreach(json_object_get(p, "texts"), i, t)
     {
-        if (strcmp(str(t, "kind"), kind) == 0 && strcmp(str(t, "text"), text) == 0)
+        if (strcmp(jstr(t, "kind"), kind) == 0 && strcmp(jstr(t, "text"), text) == 0)
             return 1;
     }
     return 0;
@@ -595,10 +590,10 @@ Test(summaries, month_is_suppressed_until_k_people_then_exact)
     char *raw;
     json_t *sm = summary(mgr.token, team, NULL, NULL, &raw);
     assert_anonymous(sm, raw, 5, hidden);
-    cr_assert_str_eq(str(sm, "team_id"), team);
+    cr_assert_str_eq(jstr(sm, "team_id"), team);
     json_t *periods = json_object_get(sm, "periods");
     cr_assert_eq(json_array_size(periods), 12, "the default range is twelve months");
-    cr_assert_str_eq(str(json_array_get(periods, 11), "period"), month,
+    cr_assert_str_eq(jstr(json_array_get(periods, 11), "period"), month,
                      "the default range ends with the current month");
     for (size_t i = 0; i < 12; i++)
         expect_suppressed_period(json_array_get(periods, i), "a month below k");
@@ -934,8 +929,8 @@ static void expect_404_like_nothing(const char *token, const char *team, const c
     cr_assert_null(strstr(r.body, "contributors"), "%s: %s", who, r.body);
     summary_status(token, "0b6c7a0e-1d2f-4e3a-8b4c-5d6e7f809102", NULL, NULL, &none);
     expect_problem(&none, 404);
-    cr_assert_str_eq(str(r.json, "detail") ? str(r.json, "detail") : "",
-                     str(none.json, "detail") ? str(none.json, "detail") : "",
+    cr_assert_str_eq(jstr(r.json, "detail") ? jstr(r.json, "detail") : "",
+                     jstr(none.json, "detail") ? jstr(none.json, "detail") : "",
                      "%s: a forbidden team answers differently from a missing one", who);
     http_resp_free(&r);
     http_resp_free(&none);
@@ -991,7 +986,7 @@ Test(summaries, who_may_read_the_organisation_summary)
         char *raw;
         json_t *s = summary(ok[i], NULL, NULL, NULL, &raw);
         assert_anonymous(s, raw, 3, NULL);
-        cr_assert_str_eq(str(s, "organisation_id"), x.o.id);
+        cr_assert_str_eq(jstr(s, "organisation_id"), x.o.id);
         cr_assert_eq(json_array_size(json_object_get(s, "teams")), 2);
         cr_assert_eq(contributors(org_team_period(s, x.t, x.month)), 3);
         expect_suppressed_period(org_team_period(s, x.u, x.month), "the empty team");
@@ -1011,7 +1006,7 @@ Test(summaries, who_may_read_the_organisation_summary)
     /* Another organisation's admin sees only their own organisation. */
     char *raw;
     json_t *s = summary(other.admin.token, NULL, NULL, NULL, &raw);
-    cr_assert_str_eq(str(s, "organisation_id"), other.id);
+    cr_assert_str_eq(jstr(s, "organisation_id"), other.id);
     cr_assert_null(strstr(raw, x.t), "another organisation's team is listed");
     cr_assert_null(strstr(raw, x.u), "another organisation's team is listed");
     cr_assert_eq(json_array_size(json_object_get(s, "teams")), 0);
@@ -1358,7 +1353,7 @@ Test(summaries, shifted_ranges_give_the_same_month)
                 char want[8];
                 month_fmt(m, want);
                 json_t *p = json_array_get(periods, (size_t)(m - first));
-                cr_assert_str_eq(str(p, "period"), want, "range %zu: periods out of order", i);
+                cr_assert_str_eq(jstr(p, "period"), want, "range %zu: periods out of order", i);
                 if (m == month_num(month) && r == 0)
                     expect_same_period(p, ref, "the current month under a shifted range");
                 else
