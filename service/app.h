@@ -11,6 +11,7 @@ struct metrics;
 struct worker;
 struct hasher;
 struct tokens;
+struct conns;
 
 struct app {
     struct config cfg;
@@ -20,6 +21,7 @@ struct app {
     struct worker **workers; /* cfg.workers of them */
     struct hasher *hasher;   /* argon2id off the event loops */
     struct tokens *tokens;   /* JWT keys */
+    struct conns *conns;     /* connections per address, request deadlines */
     int schema_version;      /* migrations this binary knows */
     atomic_int shutting_down;
     /* Per-worker hooks of modules with long-lived state (event streams,

@@ -13,7 +13,8 @@ struct config {
     int db_queue_max; /* requests that may wait for a connection, per worker */
     int db_wait_ms;   /* how long one may wait before 503 */
     int statement_timeout_ms;
-    int request_timeout_s; /* read/write timeout of a connection */
+    int request_timeout_s;  /* idle timeout, and deadline for a whole request */
+    int max_conns_per_addr; /* 0: unlimited */
     size_t max_body_bytes;
     size_t max_header_bytes;
     int shutdown_grace_s;

@@ -9,6 +9,7 @@
  * (no caching, no sniffing). */
 #include "request.h"
 #include "app.h"
+#include "conns.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
@@ -216,10 +217,11 @@ static void req_closed_later(evutil_socket_t fd, short what, void *arg)
         r->on_close(r, r->on_close_arg);
 }
 
+/* Replaces conns_closed() on a streaming connection, so calls it too. */
 static void req_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-    (void)evcon;
     struct req *r = arg;
+    conns_closed(evcon, r->worker->conns);
     if (!r->close_ev && !(r->close_ev = event_new(r->worker->base, -1, 0, req_closed_later, r)))
         abort();
     event_active(r->close_ev, EV_TIMEOUT, 0);
@@ -260,7 +262,7 @@ void req_stream_end(struct req *r)
 {
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
     if (c)
-        evhttp_connection_set_closecb(c, NULL, NULL);
+        evhttp_connection_set_closecb(c, conns_closed, r->worker->conns);
     r->on_close = NULL;
     if (r->close_ev)
         event_free(r->close_ev); /* a pending on_close must not outlive r */
@@ -464,6 +466,12 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     r->query_raw = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (conns_request_begin(w->conns, ev) < 0) {
+        req_set_header(r, "Connection", "close");
+        req_set_header(r, "Retry-After", "1");
+        req_problem(r, 429, "Too many connections from one address.");
+        return;
+    }
     if (!path || !r->method) {
         req_problem(r, 400, "Malformed request line.");
         return;

@@ -10,6 +10,7 @@
  * leaves its loop when the last one is answered or the grace period ends. */
 #include "server.h"
 #include "app.h"
+#include "conns.h"
 #include "db.h"
 #include "hasher.h"
 #include "log.h"
@@ -129,6 +130,7 @@ static int worker_setup_http(struct worker *w)
     evhttp_set_timeout(w->http, cfg->request_timeout_s);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_gencb(w->http, worker_http_cb, w);
+    evhttp_set_bevcb(w->http, conns_bevcb, w->conns);
     w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
     return w->bound ? 0 : -1;
 }
@@ -149,7 +151,8 @@ static struct worker *worker_new(struct app *app, int index, int listen_fd)
     struct db_pool_config pc = {app->cfg.database_url, app->cfg.db_pool_size, app->cfg.db_queue_max,
                                 app->cfg.db_wait_ms, app->cfg.statement_timeout_ms};
     w->db = db_pool_new(w->base, &pc);
-    if (!w->stop_ev || !w->grace_ev || !w->db || worker_setup_http(w) < 0)
+    w->conns = conns_worker_new(app->conns, w->base, index);
+    if (!w->stop_ev || !w->grace_ev || !w->db || !w->conns || worker_setup_http(w) < 0)
         goto fail;
     return w;
 fail:
@@ -172,7 +175,8 @@ int server_start(struct app *app, int fd)
     if (evthread_use_pthreads() < 0)
         return -1;
     app->workers = calloc((size_t)app->cfg.workers, sizeof(*app->workers));
-    if (!app->workers)
+    app->conns = conns_new(app->cfg.max_conns_per_addr, app->cfg.request_timeout_s);
+    if (!app->workers || !app->conns)
         return -1;
     for (int i = 0; i < app->cfg.workers; i++)
         if (!(app->workers[i] = worker_new(app, i, fd)))
@@ -207,6 +211,7 @@ void server_join(struct app *app, struct hasher *hasher)
         if (w->bound)
             evhttp_del_accept_socket(w->http, w->bound);
         evhttp_free(w->http);
+        conns_worker_free(w->conns);
         event_free(w->stop_ev);
         event_free(w->grace_ev);
         event_base_free(w->base);
@@ -214,4 +219,6 @@ void server_join(struct app *app, struct hasher *hasher)
     }
     free(app->workers);
     app->workers = NULL;
+    conns_free(app->conns);
+    app->conns = NULL;
 }

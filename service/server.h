@@ -11,6 +11,7 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct db_pool;
 struct events_worker;
+struct conns_worker;
 
 /* One event loop thread: its own evhttp, its own database pool. */
 struct worker {
@@ -26,6 +27,7 @@ struct worker {
     int listen_fd;                /* this worker's dup of the listening socket */
     int inflight;                 /* requests not yet answered */
     struct events_worker *events; /* live event streams (events.c) */
+    struct conns_worker *conns;   /* connection table (conns.c) */
     struct event *janitor;        /* periodic maintenance (janitor.c) */
     int draining;
 };

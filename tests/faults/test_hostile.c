@@ -317,45 +317,121 @@ Test(hostile, stalled_body_is_cut_off_and_nothing_stored)
     expect_clean_exit();
 }
 
-/* A client that sends a byte of its header block every second is never
- * idle for REQUEST_TIMEOUT_S. A read timeout that restarts with every byte
- * lets one such client hold a connection for hours (slowloris).
- * KNOWN GAP, not fixed: libevent 2.1's evhttp has no deadline for a whole
- * request, only the idle timeout; the README says so and recommends a
- * proxy with one. Disabled so that the suite states the gap instead of
- * failing on it; enable when the service enforces a header deadline. */
-Test(hostile, drip_fed_headers_are_cut_off, .disabled = true)
+/* Sends bytes one at a time, one every half REQUEST_TIMEOUT_S, so the
+ * connection is never idle for a whole timeout; returns 1 once the server
+ * has closed it (or answered: an error before the request is complete),
+ * 0 when it is still open after 5 x REQUEST_TIMEOUT_S. */
+static int drip(int fd, long long *took)
 {
-    static const char head[] = "GET /healthz HTTP/1.1\r\nX-Drip: ";
-    http_set_timeout_ms(1500);
-    int fd = http_connect(server.addr);
-    cr_assert(fd >= 0);
-    cr_assert_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
     long long t0 = now_ms();
-    int closed = 0;
-    /* Up to 5 x REQUEST_TIMEOUT_S, one byte every half timeout. */
-    while (!closed && now_ms() - t0 < 5 * REQUEST_TIMEOUT_S * 1000) {
+    while (now_ms() - t0 < 5 * REQUEST_TIMEOUT_S * 1000) {
         int ms = REQUEST_TIMEOUT_S * 500;
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
-        if (send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
-            closed = 1;
+        if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
             break;
-        }
         char c;
         ssize_t k = recv(fd, &c, 1, MSG_DONTWAIT);
-        closed = k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-        if (k > 0)
-            closed = 1; /* an answer (an error) before the end of the headers */
+        if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            break;
     }
-    long long took = now_ms() - t0;
+    *took = now_ms() - t0;
+    return *took < 5 * REQUEST_TIMEOUT_S * 1000;
+}
+
+/* A read timeout that restarts with every byte lets a client that drips
+ * its header block hold a connection for hours (slowloris); the whole
+ * request has a deadline of REQUEST_TIMEOUT_S. */
+Test(hostile, drip_fed_headers_are_cut_off)
+{
+    static const char head[] = "GET /healthz HTTP/1.1\r\nX-Drip: ";
+    int fd = http_connect(server.addr);
+    cr_assert(fd >= 0);
+    cr_assert_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    long long took;
+    int closed = drip(fd, &took);
     close(fd);
-    http_set_timeout_ms(0);
-    cr_assert(closed,
-              "a client dripping one header byte every %d ms kept its connection for %lld ms "
-              "(REQUEST_TIMEOUT_S=%d only bounds idleness)",
-              REQUEST_TIMEOUT_S * 500, took, REQUEST_TIMEOUT_S);
+    cr_assert(closed, "a client dripping one header byte every %d ms kept its connection for %lld ms",
+              REQUEST_TIMEOUT_S * 500, took);
+    cr_assert_leq(took, CUT_OFF_MS, "cut off only after %lld ms", took);
     expect_alive("a drip-fed header block");
+    expect_clean_exit();
+}
+
+Test(hostile, drip_fed_body_is_cut_off_and_nothing_stored)
+{
+    struct world w;
+    world(&w);
+    char req[2048];
+    int n = snprintf(req, sizeof(req),
+                     "POST /v1/reflections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":\"",
+                     w.student.token);
+    cr_assert(n > 0 && (size_t)n < sizeof(req));
+    int fd = http_connect(server.addr);
+    cr_assert(fd >= 0);
+    cr_assert_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    long long took;
+    int closed = drip(fd, &took);
+    close(fd);
+    cr_assert(closed, "a client dripping its body kept the connection for %lld ms", took);
+    expect_nothing_stored(&w);
+    expect_clean_exit();
+}
+
+/* The deadline restarts with every response: a keep-alive connection that
+ * sends a request now and then lives longer than REQUEST_TIMEOUT_S. */
+Test(hostile, keep_alive_outlives_the_request_deadline)
+{
+    static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = http_connect(server.addr);
+    cr_assert(fd >= 0);
+    http_set_timeout_ms(3000);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(send(fd, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get),
+                     "request %d: the connection is gone", i + 1);
+        char got[1024];
+        ssize_t k = recv(fd, got, sizeof(got) - 1, 0);
+        cr_assert(k > 0, "request %d on one connection got no answer", i + 1);
+        got[k] = '\0';
+        cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0, "request %d: %.80s", i + 1, got);
+        struct timespec ts = {REQUEST_TIMEOUT_S * 3 / 4, (REQUEST_TIMEOUT_S * 3 % 4) * 250000000L};
+        nanosleep(&ts, NULL);
+    }
+    http_set_timeout_ms(0);
+    close(fd);
+    expect_clean_exit();
+}
+
+/* A request being answered has no deadline: an event stream stays open
+ * long past REQUEST_TIMEOUT_S. */
+Test(hostile, event_stream_outlives_the_request_deadline)
+{
+    struct world w;
+    world(&w);
+    char req[2048];
+    int n = snprintf(req, sizeof(req),
+                     "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+                     "Authorization: Bearer %s\r\n\r\n",
+                     w.student.token);
+    cr_assert(n > 0 && (size_t)n < sizeof(req));
+    int fd = http_connect(server.addr);
+    cr_assert(fd >= 0);
+    cr_assert_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    http_set_timeout_ms(3000);
+    char got[4096];
+    ssize_t k = recv(fd, got, sizeof(got) - 1, 0);
+    cr_assert(k > 0, "no answer to the stream request");
+    got[k] = '\0';
+    cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0, "the stream answered %.80s", got);
+    struct timespec ts = {REQUEST_TIMEOUT_S * 2 + 1, 0};
+    nanosleep(&ts, NULL);
+    k = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+    int open = k > 0 || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    http_set_timeout_ms(0);
+    close(fd);
+    cr_assert(open, "the stream was closed after %d s (recv %zd, errno %d)",
+              REQUEST_TIMEOUT_S * 2 + 1, k, k < 0 ? errno : 0);
     expect_clean_exit();
 }
 
