@@ -46,7 +46,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define ADDR_BUCKETS 4096
+#define ADDR_BUCKETS     4096
 #define SWEEP_INTERVAL_S 1
 
 enum { S_FREE, S_WAITING, S_BUSY, S_REJECTED };
@@ -60,20 +60,20 @@ struct addr {
 };
 
 struct slot {
-    ino_t ino;          /* the socket's inode: tells a reused descriptor */
-    struct addr *addr;  /* counted against; NULL when free or refused */
-    int64_t since;      /* monotonic ms: accepted, or previous response done */
-    short worker;       /* owning worker */
+    ino_t ino;         /* the socket's inode: tells a reused descriptor */
+    struct addr *addr; /* counted against; NULL when free or refused */
+    int64_t since;     /* monotonic ms: accepted, or previous response done */
+    short worker;      /* owning worker */
     unsigned char state;
 };
 
 struct conns {
     pthread_mutex_t lock;
     struct slot *slots;
-    int nslots;    /* the descriptor limit: no socket number reaches it */
-    int high;      /* highest slot in use + 1 */
-    int per_addr;  /* 0: no limit */
-    int deadline;  /* seconds */
+    int nslots;   /* the descriptor limit: no socket number reaches it */
+    int high;     /* highest slot in use + 1 */
+    int per_addr; /* 0: no limit */
+    int deadline; /* seconds */
     int counted;
     struct addr *buckets[ADDR_BUCKETS];
 };

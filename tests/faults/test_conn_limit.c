@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIMIT 4
+#define LIMIT             4
 #define REQUEST_TIMEOUT_S 2
 
 static struct spawned server;
@@ -53,8 +53,7 @@ static void sleep_ms(int ms)
 static void healthz_on(int fd, const char *what)
 {
     static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    cr_assert_eq(send(fd, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get), "%s: send",
-                 what);
+    cr_assert_eq(send(fd, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get), "%s: send", what);
     char got[2048];
     ssize_t k = recv(fd, got, sizeof(got) - 1, 0);
     cr_assert(k > 0, "%s: no answer", what);
@@ -131,8 +130,7 @@ Test(conn_limit, a_write_on_a_refused_connection_stores_nothing)
     release(fds);
     http_send("GET", "/v1/reflections", student.token, NULL, NULL, &r);
     expect_status(&r, 200);
-    cr_assert_eq(json_array_size(json_object_get(r.json, "items")), 0, "stored: %s",
-                 jdump(r.json));
+    cr_assert_eq(json_array_size(json_object_get(r.json, "items")), 0, "stored: %s", jdump(r.json));
     http_resp_free(&r);
 }
 
@@ -156,8 +154,7 @@ Test(conn_limit, silent_connections_count_until_their_deadline)
         if (!ok)
             sleep_ms(100);
     }
-    cr_assert(ok, "still refused %d s after the silent connections closed",
-              REQUEST_TIMEOUT_S + 4);
+    cr_assert(ok, "still refused %d s after the silent connections closed", REQUEST_TIMEOUT_S + 4);
 }
 
 /* A connection from 127.0.0.2 to the server on 127.0.0.1. */

@@ -351,7 +351,8 @@ Test(hostile, drip_fed_headers_are_cut_off)
     long long took;
     int closed = drip(fd, &took);
     close(fd);
-    cr_assert(closed, "a client dripping one header byte every %d ms kept its connection for %lld ms",
+    cr_assert(closed,
+              "a client dripping one header byte every %d ms kept its connection for %lld ms",
               REQUEST_TIMEOUT_S * 500, took);
     cr_assert_leq(took, CUT_OFF_MS, "cut off only after %lld ms", took);
     expect_alive("a drip-fed header block");
