@@ -6,9 +6,25 @@
  * a fixed set of threads takes jobs from one queue, and each result goes
  * back to the event loop that asked, through event_base_once (thread-safe
  * since the server enabled libevent's pthread locking). The pool size
- * bounds the memory a burst of logins can take: threads x m_cost. */
+ * bounds the memory a burst of logins can take: threads x m_cost.
+ *
+ * Keeping hashing from hurting everyone else's latency took two things:
+ *   - The computation runs at SCHED_IDLE, so it gets only the CPU the event
+ *     loops and PostgreSQL leave over. Only the computation: a thread at
+ *     that priority that holds a lock (the job queue's, or a worker's event
+ *     base lock while delivering) can sit preempted for hundreds of
+ *     milliseconds with a worker waiting on it. So the thread takes and
+ *     hands back jobs at normal priority.
+ *   - A verify works in the thread's own buffer, mapped once and kept while
+ *     logins keep coming. libargon2's default allocator would map and unmap
+ *     64 MiB per login; both take the process-wide memory-map lock, which
+ *     the event loops need for their own page faults and heap growth, and a
+ *     SCHED_IDLE thread holding it stalls them (measured: reads' p99 went
+ *     to half a second during a login burst). The buffer is released after
+ *     HASHER_KEEP_S without work, so an idle server does not hold it. */
 #include "hasher.h"
 #include "log.h"
+#include "phc.h"
 
 #include <argon2.h>
 #include <event2/event.h>
@@ -16,11 +32,21 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define HASHER_SALT_LEN 16
 #define HASHER_HASH_LEN 32
+#define HASHER_KEEP_S   30
+
+/* This thread's argon2 working memory (see the top of the file). */
+static _Thread_local struct {
+    uint8_t *mem;
+    size_t len;
+} arena;
 
 struct hasher_job {
     TAILQ_ENTRY(hasher_job) next;
@@ -84,44 +110,125 @@ static void hasher_deliver(evutil_socket_t fd, short what, void *arg)
     hasher_job_free(j);
 }
 
+static void arena_release(void)
+{
+    if (arena.mem)
+        munmap(arena.mem, arena.len);
+    arena.mem = NULL;
+    arena.len = 0;
+}
+
+/* MAP_POPULATE: the pages are faulted in once, here, not during hashing. */
+static void arena_reserve(size_t len)
+{
+    if (arena.len >= len)
+        return;
+    arena_release();
+    void *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p != MAP_FAILED) {
+        arena.mem = p;
+        arena.len = len;
+    }
+}
+
+/* libargon2's allocator hooks take no context: the arena is per thread. */
+static int arena_alloc(uint8_t **memory, size_t bytes)
+{
+    *memory = arena.mem && bytes <= arena.len ? arena.mem : malloc(bytes);
+    return *memory ? ARGON2_OK : ARGON2_MEMORY_ALLOCATION_ERROR;
+}
+
+static void arena_free(uint8_t *memory, size_t bytes)
+{
+    (void)bytes;
+    if (memory != arena.mem)
+        free(memory);
+}
+
+/* argon2id_verify() with the thread's arena; 1 when password matches. */
+static int hasher_verify_now(const char *encoded, const char *password)
+{
+    struct phc phc;
+    uint8_t out[PHC_MAX_BYTES];
+    if (phc_decode(encoded, &phc) < 0)
+        return 0;
+    argon2_context ctx = {
+        .out = out,
+        .outlen = (uint32_t)phc.hash_len,
+        .pwd = (uint8_t *)(uintptr_t)password, /* not written: no CLEAR_PASSWORD flag */
+        .pwdlen = (uint32_t)strlen(password),
+        .salt = phc.salt,
+        .saltlen = (uint32_t)phc.salt_len,
+        .t_cost = phc.t_cost,
+        .m_cost = phc.m_cost_kib,
+        .lanes = phc.parallelism,
+        .threads = phc.parallelism,
+        .version = ARGON2_VERSION_13,
+        .allocate_cbk = arena_alloc,
+        .free_cbk = arena_free,
+    };
+    arena_reserve((size_t)phc.m_cost_kib * 1024);
+    return argon2_verify_ctx(&ctx, (const char *)phc.hash, Argon2_id) == ARGON2_OK;
+}
+
+static void hasher_priority(int idle)
+{
+    struct sched_param sp = {0};
+    static _Thread_local int warned;
+    if (pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0 &&
+        !warned++)
+        log_warn("hasher: cannot change the hash threads' priority");
+}
+
 static void hasher_run(struct hasher *h, struct hasher_job *j)
 {
+    hasher_priority(1);
     if (j->verify) {
-        const char *enc = j->encoded ? j->encoded : h->dummy;
-        int rc = argon2id_verify(enc, j->password, strlen(j->password));
-        j->ok = j->encoded && rc == ARGON2_OK;
+        int match = hasher_verify_now(j->encoded ? j->encoded : h->dummy, j->password);
+        j->ok = j->encoded && match;
     } else {
         j->encoded = hasher_hash_now(&h->params, j->password);
         j->ok = j->encoded != NULL;
     }
+    hasher_priority(0);
+}
+
+/* The next job, or NULL when stopping. Waits; after HASHER_KEEP_S without
+ * work the thread's arena goes back to the system. */
+static struct hasher_job *hasher_next(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping && TAILQ_EMPTY(&h->queue)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HASHER_KEEP_S;
+        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT && arena.mem) {
+            pthread_mutex_unlock(&h->lock); /* unmapping takes a while */
+            arena_release();
+            pthread_mutex_lock(&h->lock);
+        }
+    }
+    struct hasher_job *j = h->stopping ? NULL : TAILQ_FIRST(&h->queue);
+    if (j)
+        TAILQ_REMOVE(&h->queue, j, next);
+    pthread_mutex_unlock(&h->lock);
+    return j;
 }
 
 static void *hasher_thread(void *arg)
 {
     struct hasher *h = arg;
-    /* SCHED_IDLE: hashing runs on what the event loops and PostgreSQL leave
-     * over, so a burst of logins slows logins, not everyone's reads. Where
-     * the policy is refused, the thread simply runs at normal priority. */
-    struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-        log_warn("hasher: cannot lower the hash threads' priority");
-    for (;;) {
-        pthread_mutex_lock(&h->lock);
-        while (!h->stopping && TAILQ_EMPTY(&h->queue))
-            pthread_cond_wait(&h->cond, &h->lock);
-        if (h->stopping) {
-            pthread_mutex_unlock(&h->lock);
-            return NULL;
-        }
-        struct hasher_job *j = TAILQ_FIRST(&h->queue);
-        TAILQ_REMOVE(&h->queue, j, next);
-        pthread_mutex_unlock(&h->lock);
+    struct hasher_job *j;
+    while ((j = hasher_next(h))) {
         hasher_run(h, j);
         if (event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
             log_error("hasher: cannot deliver a result");
             hasher_job_free(j);
         }
     }
+    arena_release();
+    return NULL;
 }
 
 struct hasher *hasher_new(int threads, const struct hasher_params *p)
