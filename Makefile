@@ -28,7 +28,7 @@ FAULT_SRC := $(wildcard tests/faults/test_*.c)
 HARNESS   := tests/integration/harness.c tests/integration/fixtures.c
 
 .PHONY: all run test build deps tools lint format bench clean help unit integration spec-check \
-        fuzz fuzz-replay
+        fuzz fuzz-replay check-valgrind
 
 all: build
 
@@ -36,6 +36,7 @@ help:
 	@echo "make          build bin/reflectd"
 	@echo "make run      install deps, build, start embedded PostgreSQL, migrate, serve"
 	@echo "make test     install deps, build, throwaway PostgreSQL, all tests (+ASan/UBSan)"
+	@echo "make check-valgrind  integration tests against bin/reflectd under valgrind memcheck"
 	@echo "make lint     clang-format check + cppcheck + OpenAPI validation"
 	@echo "make bench    benchmark (see README)"
 	@echo "make fuzz     libFuzzer targets, FUZZ_SECONDS each (default 60); make fuzz-replay: corpus only"
@@ -55,6 +56,11 @@ test: deps
 
 test-build: bin/reflectd $(BUILD)/asan/reflectd $(BUILD)/test/unit $(BUILD)/test/unit-asan \
             $(BUILD)/test/integration $(BUILD)/test/faults
+
+check-valgrind:
+	@scripts/deps.sh --with-tools
+	@$(MAKE) --no-print-directory bin/reflectd $(BUILD)/test/integration
+	@scripts/valgrind.sh
 
 lint: 
 	@scripts/deps.sh --with-tools

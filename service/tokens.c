@@ -124,6 +124,17 @@ static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, s
     return NULL;
 }
 
+/* Three non-empty segments separated by dots, as every HS256 token has.
+ * libjwt 1.10 (Debian 12) base64-decodes an empty segment into a 0-byte
+ * buffer that libb64 then writes past (valgrind: invalid write in
+ * base64_decode_block), so such a token must never reach jwt_decode. */
+static int tokens_well_formed(const char *token)
+{
+    const char *a = strchr(token, '.');
+    const char *b = a ? strchr(a + 1, '.') : NULL;
+    return a && b && a > token && b > a + 1 && b[1] && !strchr(b + 1, '.');
+}
+
 static jwt_t *tokens_decode_with(const char *token, const char *key)
 {
     jwt_t *jwt = NULL;
@@ -140,7 +151,7 @@ static jwt_t *tokens_decode_with(const char *token, const char *key)
 
 const char *tokens_verify(struct tokens *t, const char *token, long now, struct actor *out)
 {
-    if (!token || strlen(token) > TOKENS_MAX_LEN)
+    if (!token || strlen(token) > TOKENS_MAX_LEN || !tokens_well_formed(token))
         return "The token is malformed.";
     jwt_t *jwt = tokens_decode_with(token, t->key);
     if (!jwt)
