@@ -172,7 +172,8 @@ static void login_looked_up(struct req *r, struct db_result *res)
         snprintf(l->org_id, sizeof(l->org_id), "%s", PQgetvalue(pg, 0, 1));
         hash = PQgetvalue(pg, 0, 2);
     }
-    hasher_verify(r->app->hasher, r->worker->base, hash, l->password, login_verified, r);
+    if (hasher_verify(r->app->hasher, r->worker->base, hash, l->password, login_verified, r) < 0)
+        req_busy(r, "Too many logins at once; try again shortly.");
 }
 
 void h_login(struct req *r)

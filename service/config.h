@@ -30,6 +30,8 @@ struct config {
     int argon2_m_cost_kib;
     int argon2_parallelism;
     int hash_threads;
+    int hash_cpu_percent; /* sustained hashing budget, % of one core; 0: unpaced */
+    int hash_queue_max;   /* hash jobs waiting at most; 0: unbounded */
     /* login throttling */
     int login_max_failures;      /* per e-mail address within the window */
     int login_max_failures_addr; /* per client address (many users share a NAT) */

@@ -21,7 +21,16 @@
  *     the event loops need for their own page faults and heap growth, and a
  *     SCHED_IDLE thread holding it stalls them (measured: reads' p99 went
  *     to half a second during a login burst). The buffer is released after
- *     HASHER_KEEP_S without work, so an idle server does not hold it. */
+ *     HASHER_KEEP_S without work, so an idle server does not hold it.
+ *   - Pacing. SCHED_IDLE orders threads within one scheduling group, but the
+ *     kernel first shares CPU fairly between groups (autogroups, cgroups):
+ *     hashing is charged to this process's group, and once that group has
+ *     used its share the event loops wait for PostgreSQL's group, however
+ *     idle the hash threads' priority. So hashing has a CPU budget,
+ *     HASH_CPU_PERCENT of one core, kept as a token bucket of CPU seconds
+ *     (HASHER_BURST_S deep): a handful of logins run at full speed, a
+ *     sustained burst is slowed to the budget, and at most HASH_QUEUE_MAX
+ *     jobs wait (the rest get a 503 and Retry-After). */
 #include "hasher.h"
 #include "log.h"
 #include "phc.h"
@@ -41,12 +50,11 @@
 #define HASHER_SALT_LEN 16
 #define HASHER_HASH_LEN 32
 #define HASHER_KEEP_S   30
+#define HASHER_BURST_S  1.0
 
 /* This thread's argon2 working memory (see the top of the file). */
-static _Thread_local struct {
-    uint8_t *mem;
-    size_t len;
-} arena;
+static _Thread_local uint8_t *arena_mem;
+static _Thread_local size_t arena_len;
 
 struct hasher_job {
     TAILQ_ENTRY(hasher_job) next;
@@ -66,6 +74,9 @@ struct hasher {
     pthread_cond_t cond;
     // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, hasher_job) queue;
+    int queued;
+    double budget;    /* CPU seconds hashing may spend now (may go negative) */
+    double budget_at; /* when budget was last refilled (monotonic s) */
     int stopping;
     int nthreads;
     pthread_t *threads;
@@ -112,37 +123,37 @@ static void hasher_deliver(evutil_socket_t fd, short what, void *arg)
 
 static void arena_release(void)
 {
-    if (arena.mem)
-        munmap(arena.mem, arena.len);
-    arena.mem = NULL;
-    arena.len = 0;
+    if (arena_mem)
+        munmap(arena_mem, arena_len);
+    arena_mem = NULL;
+    arena_len = 0;
 }
 
 /* MAP_POPULATE: the pages are faulted in once, here, not during hashing. */
 static void arena_reserve(size_t len)
 {
-    if (arena.len >= len)
+    if (arena_len >= len)
         return;
     arena_release();
     void *p =
         mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p != MAP_FAILED) {
-        arena.mem = p;
-        arena.len = len;
+        arena_mem = p;
+        arena_len = len;
     }
 }
 
 /* libargon2's allocator hooks take no context: the arena is per thread. */
 static int arena_alloc(uint8_t **memory, size_t bytes)
 {
-    *memory = arena.mem && bytes <= arena.len ? arena.mem : malloc(bytes);
+    *memory = arena_mem && bytes <= arena_len ? arena_mem : malloc(bytes);
     return *memory ? ARGON2_OK : ARGON2_MEMORY_ALLOCATION_ERROR;
 }
 
 static void arena_free(uint8_t *memory, size_t bytes)
 {
     (void)bytes;
-    if (memory != arena.mem)
+    if (memory != arena_mem)
         free(memory);
 }
 
@@ -194,6 +205,34 @@ static void hasher_run(struct hasher *h, struct hasher_job *j)
     hasher_priority(0);
 }
 
+static double seconds(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Charges cpu seconds of hashing to the budget; sleeps while it is spent. */
+static void hasher_pace(struct hasher *h, double cpu)
+{
+    double rate = h->params.cpu_percent / 100.0;
+    if (rate <= 0)
+        return;
+    pthread_mutex_lock(&h->lock);
+    double now = seconds(CLOCK_MONOTONIC);
+    h->budget += rate * (now - h->budget_at);
+    if (h->budget > HASHER_BURST_S)
+        h->budget = HASHER_BURST_S;
+    h->budget_at = now;
+    h->budget -= cpu;
+    double wait = h->budget < 0 ? -h->budget / rate : 0;
+    pthread_mutex_unlock(&h->lock);
+    if (wait > 0) {
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The next job, or NULL when stopping. Waits; after HASHER_KEEP_S without
  * work the thread's arena goes back to the system. */
 static struct hasher_job *hasher_next(struct hasher *h)
@@ -203,15 +242,17 @@ static struct hasher_job *hasher_next(struct hasher *h)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += HASHER_KEEP_S;
-        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT && arena.mem) {
+        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT && arena_mem) {
             pthread_mutex_unlock(&h->lock); /* unmapping takes a while */
             arena_release();
             pthread_mutex_lock(&h->lock);
         }
     }
     struct hasher_job *j = h->stopping ? NULL : TAILQ_FIRST(&h->queue);
-    if (j)
+    if (j) {
         TAILQ_REMOVE(&h->queue, j, next);
+        h->queued--;
+    }
     pthread_mutex_unlock(&h->lock);
     return j;
 }
@@ -221,11 +262,14 @@ static void *hasher_thread(void *arg)
     struct hasher *h = arg;
     struct hasher_job *j;
     while ((j = hasher_next(h))) {
+        double cpu = seconds(CLOCK_THREAD_CPUTIME_ID);
         hasher_run(h, j);
+        cpu = seconds(CLOCK_THREAD_CPUTIME_ID) - cpu;
         if (event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
             log_error("hasher: cannot deliver a result");
             hasher_job_free(j);
         }
+        hasher_pace(h, cpu); /* after delivering: this job is not delayed */
     }
     arena_release();
     return NULL;
@@ -248,6 +292,8 @@ struct hasher *hasher_new(int threads, const struct hasher_params *p)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
     TAILQ_INIT(&h->queue);
+    h->budget = HASHER_BURST_S;
+    h->budget_at = seconds(CLOCK_MONOTONIC);
     for (int i = 0; i < threads; i++)
         if (pthread_create(&h->threads[i], NULL, hasher_thread, h) == 0)
             h->nthreads++;
@@ -276,8 +322,8 @@ void hasher_free(struct hasher *h)
     free(h);
 }
 
-static void hasher_submit(struct hasher *h, struct event_base *base, int verify,
-                          const char *encoded, const char *password, hasher_done cb, void *arg)
+static int hasher_submit(struct hasher *h, struct event_base *base, int verify, const char *encoded,
+                         const char *password, hasher_done cb, void *arg)
 {
     struct hasher_job *j = calloc(1, sizeof(*j));
     if (!j)
@@ -291,19 +337,26 @@ static void hasher_submit(struct hasher *h, struct event_base *base, int verify,
     if (!j->password || (encoded && !j->encoded))
         abort();
     pthread_mutex_lock(&h->lock);
-    TAILQ_INSERT_TAIL(&h->queue, j, next);
-    pthread_cond_signal(&h->cond);
+    int full = h->params.queue_max > 0 && h->queued >= h->params.queue_max;
+    if (!full) {
+        TAILQ_INSERT_TAIL(&h->queue, j, next);
+        h->queued++;
+        pthread_cond_signal(&h->cond);
+    }
     pthread_mutex_unlock(&h->lock);
+    if (full)
+        hasher_job_free(j);
+    return full ? -1 : 0;
 }
 
-void hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
-                 void *arg)
+int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
+                void *arg)
 {
-    hasher_submit(h, base, 0, NULL, password, cb, arg);
+    return hasher_submit(h, base, 0, NULL, password, cb, arg);
 }
 
-void hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
-                   const char *password, hasher_done cb, void *arg)
+int hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
+                  const char *password, hasher_done cb, void *arg)
 {
-    hasher_submit(h, base, 1, encoded, password, cb, arg);
+    return hasher_submit(h, base, 1, encoded, password, cb, arg);
 }

@@ -7,6 +7,8 @@ struct hasher;
 
 struct hasher_params {
     int t_cost, m_cost_kib, parallelism;
+    int cpu_percent; /* sustained hashing, % of one core (0: unpaced) */
+    int queue_max;   /* jobs waiting at most (0: unbounded) */
 };
 
 /* ok: verify matched / hash produced; encoded: the PHC string for a hash
@@ -16,13 +18,15 @@ typedef void (*hasher_done)(int ok, const char *encoded, void *arg);
 struct hasher *hasher_new(int threads, const struct hasher_params *p);
 /* Stops the threads; queued jobs are dropped, none is called back. */
 void hasher_free(struct hasher *h);
-/* Both copy password; the callback runs later on base's loop thread. */
-void hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
-                 void *arg);
+/* Both copy password; the callback runs later on base's loop thread.
+ * Both return 0, or -1 when queue_max jobs are already waiting (no
+ * callback then: answer 503). */
+int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
+                void *arg);
 /* encoded NULL verifies against a dummy hash (same cost, always fails), so
  * an unknown account takes as long as a wrong password. */
-void hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
-                   const char *password, hasher_done cb, void *arg);
+int hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
+                  const char *password, hasher_done cb, void *arg);
 /* Blocking variants for start-up tools (bootstrap, demo seed). */
 char *hasher_hash_now(const struct hasher_params *p, const char *password);
 

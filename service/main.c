@@ -88,7 +88,8 @@ static int main_serve(struct app *app)
     if (migrate_run(app->cfg.database_url, 30) < 0 || bootstrap_from_config(&app->cfg) < 0)
         return 1;
     struct hasher_params hp = {app->cfg.argon2_t_cost, app->cfg.argon2_m_cost_kib,
-                               app->cfg.argon2_parallelism};
+                               app->cfg.argon2_parallelism, app->cfg.hash_cpu_percent,
+                               app->cfg.hash_queue_max};
     app->hasher = hasher_new(app->cfg.hash_threads, &hp);
     if (!app->hasher)
         return 1;

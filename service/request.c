@@ -357,14 +357,18 @@ json_t *req_json_body(struct req *r)
     return j;
 }
 
+void req_busy(struct req *r, const char *detail)
+{
+    req_set_header(r, "Retry-After", "1");
+    req_problem(r, 503, detail);
+}
+
 static void req_db_done(struct db_result *res, void *arg)
 {
     struct req *r = arg;
     req_db_continue next = r->db_next;
     if (res->status == DB_UNAVAILABLE || res->status == DB_BUSY) {
-        req_set_header(r, "Retry-After", "1");
-        req_problem(r, 503,
-                    res->status == DB_BUSY ? "The service is busy; try again shortly."
+        req_busy(r, res->status == DB_BUSY ? "The service is busy; try again shortly."
                                            : "The database is unavailable; try again shortly.");
         return;
     }
@@ -380,8 +384,7 @@ void req_db(struct req *r, const char *sql, int n, const char *const *params, re
 void req_db_failed(struct req *r, struct db_result *res)
 {
     if (strcmp(res->sqlstate, "57014") == 0) { /* statement timeout */
-        req_set_header(r, "Retry-After", "1");
-        req_problem(r, 503, "The request took too long; try again shortly.");
+        req_busy(r, "The request took too long; try again shortly.");
         return;
     }
     /* Never the message itself: PostgreSQL quotes row values in it (a

@@ -92,6 +92,8 @@ void req_db(struct req *r, const char *sql, int n, const char *const *params, re
 /* For a DB_ERROR the handler does not expect: 503 for a statement timeout,
  * 500 (logged with the request id) otherwise. */
 void req_db_failed(struct req *r, struct db_result *res);
+/* 503 with Retry-After: 1, for capacity the client may retry for. */
+void req_busy(struct req *r, const char *detail);
 
 /* Called by the HTTP layer for every request. */
 void req_dispatch(struct evhttp_request *ev, struct worker *w);

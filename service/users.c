@@ -82,7 +82,8 @@ static void user_prechecked(struct req *r, struct db_result *res)
         api_reply_row(r, res);
         return;
     }
-    hasher_hash(r->app->hasher, r->worker->base, u->password, user_hashed, r);
+    if (hasher_hash(r->app->hasher, r->worker->base, u->password, user_hashed, r) < 0)
+        req_busy(r, "Too many passwords being checked; try again shortly.");
 }
 
 void h_user_create(struct req *r)
