@@ -34,13 +34,21 @@
     " 'goals', json_build_array(" s ".goals_open, " s ".goals_active, " s ".goals_achieved, " s   \
     ".goals_dropped))"
 
-/* Shared texts of the months asked, in random order, without authors or
- * dates beyond the month; the service drops those of suppressed months. */
-#define SQL_TEXTS(team_filter)                                                                     \
-    "(SELECT json_agg(json_build_object('team_id', c.team_id, 'period', to_char(c.period,"        \
-    " 'YYYY-MM'), 'goes_well', nullif(c.goes_well, ''), 'could_be_better',"                       \
-    " nullif(c.could_be_better, '')) ORDER BY random()) FROM checkins c WHERE " team_filter        \
-    " AND c.share_text AND c.period BETWEEN $4::date + interval '1 month' AND $5::date)"
+/* Shared texts of the months asked, without authors or dates beyond the
+ * month: one object whose keys are "YYYY-MM" (or "<team id> YYYY-MM", key)
+ * and whose values are the period's [{kind, text}] array as the response
+ * carries it, so the service only picks arrays out and never touches a
+ * text. Each text is shuffled on its own, so a person's two answers are not
+ * side by side. The service drops the texts of suppressed months. */
+#define SQL_TEXTS(key, team_filter)                                                                \
+    "(SELECT json_object_agg(k, v) FROM (SELECT " key " AS k, json_agg(json_build_object("       \
+    "'kind', x.kind, 'text', x.text) ORDER BY random()) AS v FROM checkins c CROSS JOIN LATERAL"  \
+    " (VALUES ('goes_well', nullif(c.goes_well, '')), ('could_be_better',"                        \
+    " nullif(c.could_be_better, ''))) x(kind, text) WHERE " team_filter " AND c.share_text"       \
+    " AND x.text IS NOT NULL AND c.period BETWEEN $4::date + interval '1 month' AND $5::date"     \
+    " GROUP BY 1) g)"
+#define SQL_TEXT_KEY_MONTH "to_char(c.period, 'YYYY-MM')"
+#define SQL_TEXT_KEY_TEAM_MONTH "c.team_id::text || ' ' || to_char(c.period, 'YYYY-MM')"
 
 /* The caller's own check-ins in the range: a figure must rest on k people
  * other than the one reading it, or a manager who checks in could make up
@@ -59,7 +67,7 @@ static const char SQL_TEAM_SUMMARY[] =
     " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
     " (SELECT json_agg(" SQL_STATS_JSON("s") " ORDER BY s.period) FROM team_month_stats s, t"
     " WHERE s.team_id = t.id AND s.period BETWEEN $4::date AND $5::date),"
-    " " SQL_TEXTS("c.team_id = (SELECT id FROM t)") ","
+    " " SQL_TEXTS(SQL_TEXT_KEY_MONTH, "c.team_id = (SELECT id FROM t)") ","
     " " SQL_OWN_CHECKINS("c.team_id = (SELECT id FROM t)");
 
 static const char SQL_ORG_SUMMARY[] =
@@ -74,7 +82,7 @@ static const char SQL_ORG_SUMMARY[] =
     " GROUP BY period) d),"
     " (SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id)"
     " FROM teams t WHERE ok.v AND t.organisation_id = $2),"
-    " " SQL_TEXTS("ok.v AND c.organisation_id = $2") ","
+    " " SQL_TEXTS(SQL_TEXT_KEY_TEAM_MONTH, "ok.v AND c.organisation_id = $2") ","
     " " SQL_OWN_CHECKINS("ok.v AND c.organisation_id = $2") " FROM ok";
 /* clang-format on */
 
@@ -266,26 +274,15 @@ static int own_checkin(json_t *own, const char *period, const char *team)
     return 0;
 }
 
-/* The shared texts of one period (and team, when team is not NULL). */
+/* The shared texts of one period (and team, when team is not NULL): the
+ * array the statement made for it, or an empty one. A new reference. */
 static json_t *texts_of(json_t *all, const char *period, const char *team)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *t;
-    json_array_foreach(all, i, t)
-    {
-        if (strcmp(json_string_value(json_object_get(t, "period")), period) != 0)
-            continue;
-        if (team && strcmp(json_string_value(json_object_get(t, "team_id")), team) != 0)
-            continue;
-        static const char *const keys[] = {"goes_well", "could_be_better"};
-        for (int k = 0; k < 2; k++) {
-            const char *s = json_string_value(json_object_get(t, keys[k]));
-            if (s)
-                json_array_append_new(out, json_pack("{s:s, s:s}", "kind", keys[k], "text", s));
-        }
-    }
-    return out;
+    char key[80];
+    if (team)
+        snprintf(key, sizeof(key), "%s %s", team, period);
+    json_t *t = json_object_get(all, team ? key : period);
+    return json_is_array(t) ? json_incref(t) : json_array();
 }
 
 /* The month numbered m in a list of aggregate rows (NULL team: any). */
