@@ -732,6 +732,7 @@ def cmd_report(args):
             ("2", "POST /v1/reflections (final, synchronous_commit on)", R.get("write"), "write"),
             ("2", "the same at 1 connection (unloaded latency)", R.get("write_1conn"), None),
             ("3", "GET /v1/teams/{id}/summary, 24 months (teammanager)", R.get("summary"), None),
+            ("3", "the same at 1 connection (unloaded latency)", R.get("summary_1conn"), None),
             ("4", "mixed 80% read / 15% write / 5% summary", R.get("mixed"), None),
             ("5", "idle keep-alive connections (RSS while held)", R.get("idle"), None),
             ("6", "scenario 1 alone", b.get("alone"), None),

@@ -282,7 +282,10 @@ if want 2; then
     py pgbench write_extended write "$CONNS" "$SECS" extended
     py wrk write_1conn write.lua 1 5
 fi
-want 3 && py wrk summary summary.lua "$CONNS" "$SECS"
+if want 3; then
+    py wrk summary summary.lua "$CONNS" "$SECS"
+    py wrk summary_1conn summary.lua 1 5
+fi
 want 4 && py wrk mixed mixed.lua "$CONNS" "$SECS"
 if want 5; then
     say "== 5. $IDLE_CONNS idle keep-alive connections"
