@@ -274,35 +274,54 @@ static int own_checkin(json_t *own, const char *period, const char *team)
     return 0;
 }
 
+/* The key of a month in the texts and rows indexes: "YYYY-MM", or
+ * "<team id> YYYY-MM" when team is not NULL. Returns buf. */
+static const char *month_key(char *buf, size_t n, const char *team, const char *period)
+{
+    if (!team)
+        return period;
+    snprintf(buf, n, "%s %s", team, period);
+    return buf;
+}
+
 /* The shared texts of one period (and team, when team is not NULL): the
  * array the statement made for it, or an empty one. A new reference. */
 static json_t *texts_of(json_t *all, const char *period, const char *team)
 {
     char key[80];
-    if (team)
-        snprintf(key, sizeof(key), "%s %s", team, period);
-    json_t *t = json_object_get(all, team ? key : period);
+    json_t *t = json_object_get(all, month_key(key, sizeof(key), team, period));
     return json_is_array(t) ? json_incref(t) : json_array();
 }
 
-/* The month numbered m in a list of aggregate rows (NULL team: any). */
-static void stats_of(json_t *rows, int m, const char *team, struct month_stats *out)
+/* The aggregate rows keyed as month_key() does (by_team or not), so each
+ * month of each team is one lookup: the organisation summary asks for
+ * every team's every month, and a scan per lookup made that quadratic in
+ * the number of teams. A new object. */
+static json_t *rows_index(json_t *rows, int by_team)
 {
-    char period[16];
-    month_format(m, period, sizeof(period));
-    memset(out, 0, sizeof(*out));
+    json_t *ix = json_object();
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
     {
-        if (strcmp(json_string_value(json_object_get(row, "period")), period) != 0)
-            continue;
-        if (team && strcmp(json_string_value(json_object_get(row, "team_id")), team) != 0)
-            continue;
-        struct month_stats one;
-        stats_from_json(row, &one);
-        stats_add(out, &one);
+        const char *period = json_string_value(json_object_get(row, "period"));
+        const char *team = json_string_value(json_object_get(row, "team_id"));
+        char key[80];
+        if (period && team)
+            json_object_set(ix, month_key(key, sizeof(key), by_team ? team : NULL, period), row);
     }
+    return ix;
+}
+
+/* The month numbered m of team (NULL: the only team) from a rows index. */
+static void stats_of(json_t *ix, int m, const char *team, struct month_stats *out)
+{
+    char period[16], key[80];
+    month_format(m, period, sizeof(period));
+    memset(out, 0, sizeof(*out));
+    json_t *row = json_object_get(ix, month_key(key, sizeof(key), team, period));
+    if (row)
+        stats_from_json(row, out);
 }
 
 /* The month of one team as this reader may see it. */
@@ -319,16 +338,16 @@ static void team_view(struct period_view *pv, const struct month_stats *cur,
 }
 
 /* Every period of one team. */
-static json_t *team_periods(json_t *rows, json_t *texts, json_t *own, const char *team,
+static json_t *team_periods(json_t *ix, json_t *texts, json_t *own, const char *team,
                             const struct range *rg, int k)
 {
     json_t *periods = json_array();
     struct month_stats prev, cur;
-    stats_of(rows, rg->first - 1, team, &prev);
+    stats_of(ix, rg->first - 1, team, &prev);
     for (int m = rg->first; m <= rg->last; m++) {
         char period[16];
         month_format(m, period, sizeof(period));
-        stats_of(rows, m, team, &cur);
+        stats_of(ix, m, team, &cur);
         struct period_view pv;
         team_view(&pv, &cur, &prev, own, team, m, k);
         json_t *t = texts_of(texts, period, team);
@@ -366,10 +385,11 @@ static void team_summary_done(struct req *r, struct db_result *res)
     const struct range *rg = r->state;
     int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
     json_t *rows = column_json(res->res, 5), *texts = column_json(res->res, 6);
-    json_t *own = column_json(res->res, 7);
+    json_t *own = column_json(res->res, 7), *ix = rows_index(rows, 0);
     const char *team = req_param(r, 0);
     json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", k, "periods",
-                            team_periods(rows, texts, own, NULL, rg, k));
+                            team_periods(ix, texts, own, NULL, rg, k));
+    json_decref(ix);
     json_decref(rows);
     json_decref(texts);
     json_decref(own);
@@ -379,7 +399,7 @@ static void team_summary_done(struct req *r, struct db_result *res)
 /* Organisation totals per month, under complementary suppression: for the
  * check-ins and for each activity block, the total is shown only when the
  * teams whose figure is hidden hold 0 or at least k people together. */
-static json_t *org_total_period(json_t *rows, json_t *teams, json_t *people, json_t *own, int m,
+static json_t *org_total_period(json_t *ix, json_t *teams, json_t *people, json_t *own, int m,
                                 int k)
 {
     char period[16];
@@ -397,7 +417,7 @@ static json_t *org_total_period(json_t *rows, json_t *teams, json_t *people, jso
     for (int i = 0; i < n; i++) {
         const char *team =
             json_string_value(json_object_get(json_array_get(teams, (size_t)i), "id"));
-        stats_of(rows, m, team, &one);
+        stats_of(ix, m, team, &one);
         struct period_view tv;
         team_view(&tv, &one, &none, own, team, m, k);
         counts[i] = tv.people;
@@ -441,7 +461,7 @@ static void org_summary_done(struct req *r, struct db_result *res)
     int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
     json_t *rows = column_json(res->res, 5), *people = column_json(res->res, 6);
     json_t *teams = column_json(res->res, 7), *texts = column_json(res->res, 8);
-    json_t *own = column_json(res->res, 9);
+    json_t *own = column_json(res->res, 9), *ix = rows_index(rows, 1);
     json_t *out_teams = json_array(), *totals = json_array();
     size_t i;
     json_t *t;
@@ -450,12 +470,13 @@ static void org_summary_done(struct req *r, struct db_result *res)
         const char *id = json_string_value(json_object_get(t, "id"));
         json_array_append_new(out_teams, json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
                                                    json_object_get(t, "name"), "periods",
-                                                   team_periods(rows, texts, own, id, rg, k)));
+                                                   team_periods(ix, texts, own, id, rg, k)));
     }
     for (int m = rg->first; m <= rg->last; m++)
-        json_array_append_new(totals, org_total_period(rows, teams, people, own, m, k));
+        json_array_append_new(totals, org_total_period(ix, teams, people, own, m, k));
     json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k", k,
                             "teams", out_teams, "total", "periods", totals);
+    json_decref(ix);
     json_decref(rows);
     json_decref(people);
     json_decref(teams);
