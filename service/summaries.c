@@ -306,9 +306,10 @@ static json_t *rows_index(json_t *rows, int by_team)
     {
         const char *period = json_string_value(json_object_get(row, "period"));
         const char *team = json_string_value(json_object_get(row, "team_id"));
+        if (!period || !team)
+            continue;
         char key[80];
-        if (period && team)
-            json_object_set(ix, month_key(key, sizeof(key), by_team ? team : NULL, period), row);
+        json_object_set(ix, month_key(key, sizeof(key), by_team ? team : NULL, period), row);
     }
     return ix;
 }
