@@ -480,7 +480,7 @@ def wrk_env():
 
 def wrk_cmd(lua, conns, secs):
     threads = min(2, conns)
-    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "10s",
+    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "30s",
             "-s", os.path.join(BENCH_DIR, lua), "http://" + os.environ["BENCH_HTTP"]]
 
 

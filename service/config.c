@@ -109,7 +109,7 @@ static const struct int_setting int_settings[] = {
     S("ARGON2_M_COST_KIB", 65536, 8, 4 * 1024 * 1024, argon2_m_cost_kib),
     S("ARGON2_PARALLELISM", 1, 1, 16, argon2_parallelism),
     S("HASH_THREADS", 2, 1, 64, hash_threads),
-    S("HASH_CPU_PERCENT", 20, 0, 6400, hash_cpu_percent),
+    S("HASH_CPU_PERCENT", 10, 0, 6400, hash_cpu_percent),
     S("HASH_QUEUE_MAX", 64, 0, 100000, hash_queue_max),
     S("LOGIN_MAX_FAILURES", 5, 1, 1000000, login_max_failures),
     S("LOGIN_MAX_FAILURES_ADDR", 50, 1, 1000000, login_max_failures_addr),

@@ -179,7 +179,6 @@ static int hasher_verify_now(const char *encoded, const char *password)
         .allocate_cbk = arena_alloc,
         .free_cbk = arena_free,
     };
-    arena_reserve((size_t)phc.m_cost_kib * 1024);
     return argon2_verify_ctx(&ctx, (const char *)phc.hash, Argon2_id) == ARGON2_OK;
 }
 
@@ -194,6 +193,11 @@ static void hasher_priority(int idle)
 
 static void hasher_run(struct hasher *h, struct hasher_job *j)
 {
+    /* Mapped at normal priority: populating holds the memory-map lock, and
+     * at SCHED_IDLE a preempted holder would stall the event loops. A stored
+     * hash with a larger m_cost than configured gets malloc's memory. */
+    if (j->verify)
+        arena_reserve((size_t)h->params.m_cost_kib * 1024);
     hasher_priority(1);
     if (j->verify) {
         int match = hasher_verify_now(j->encoded ? j->encoded : h->dummy, j->password);
