@@ -14,6 +14,7 @@
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
+#include "splice.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,13 +36,16 @@
     ".goals_dropped))"
 
 /* Shared texts of the months asked, without authors or dates beyond the
- * month: one object whose keys are "YYYY-MM" (or "<team id> YYYY-MM", key)
- * and whose values are the period's [{kind, text}] array as the response
- * carries it, so the service only picks arrays out and never touches a
- * text. Each text is shuffled on its own, so a person's two answers are not
- * side by side. The service drops the texts of suppressed months. */
+ * month: per month "<key>\t<bytes>\t<the month's [{kind, text}] array as
+ * the response carries it>", the key "YYYY-MM" or "<team id> YYYY-MM", the
+ * length in bytes so that nothing inside the JSON can be taken for a
+ * separator. The service splices these arrays into its response unparsed
+ * (splice.c). Each text is shuffled on its own, so a person's two answers are not side
+ * by side. The service drops the texts of suppressed months. */
 #define SQL_TEXTS(key, team_filter)                                                                \
-    "(SELECT json_object_agg(k, v) FROM (SELECT " key " AS k, json_agg(json_build_object("       \
+    "(SELECT string_agg(k || E'\\t' || octet_length(v::text) || E'\\t' || v::text, '')"          \
+    " FROM (SELECT " key " AS k,"                                                                 \
+    " json_agg(json_build_object("                                                                \
     "'kind', x.kind, 'text', x.text) ORDER BY random()) AS v FROM checkins c CROSS JOIN LATERAL"  \
     " (VALUES ('goes_well', nullif(c.goes_well, '')), ('could_be_better',"                        \
     " nullif(c.could_be_better, ''))) x(kind, text) WHERE " team_filter " AND c.share_text"       \
@@ -284,13 +288,38 @@ static const char *month_key(char *buf, size_t n, const char *team, const char *
     return buf;
 }
 
-/* The shared texts of one period (and team, when team is not NULL): the
- * array the statement made for it, or an empty one. A new reference. */
+/* The statement's texts column (see SQL_TEXTS) as an object from month
+ * key to a placeholder for that month's array. The arrays stay in the
+ * PGresult, which outlives the reply. A new object. */
+static json_t *texts_index(struct splice *sp, const char *raw)
+{
+    json_t *ix = json_object();
+    while (raw && *raw) {
+        const char *tab = strchr(raw, '\t');
+        char *end;
+        unsigned long len = tab ? strtoul(tab + 1, &end, 10) : 0;
+        if (!tab || tab - raw >= 80 || *end != '\t' || strnlen(end + 1, len) < len)
+            break; /* not what SQL_TEXTS makes: no texts rather than wrong ones */
+        char key[80];
+        memcpy(key, raw, (size_t)(tab - raw));
+        key[tab - raw] = '\0';
+        json_t *ph = splice_placeholder(sp, end + 1, len);
+        if (!ph)
+            break;
+        json_object_set_new(ix, key, ph);
+        raw = end + 1 + len;
+    }
+    return ix;
+}
+
+/* The shared texts of one period (and team, when team is not NULL): a
+ * placeholder for the array the statement made, or an empty array. A new
+ * reference. */
 static json_t *texts_of(json_t *all, const char *period, const char *team)
 {
     char key[80];
     json_t *t = json_object_get(all, month_key(key, sizeof(key), team, period));
-    return json_is_array(t) ? json_incref(t) : json_array();
+    return t ? json_incref(t) : json_array();
 }
 
 /* The aggregate rows keyed as month_key() does (by_team or not), so each
@@ -366,6 +395,24 @@ static json_t *column_json(PGresult *res, int c)
     return j ? j : json_array();
 }
 
+/* The statement's raw text column c, or NULL. */
+static const char *column_text(PGresult *res, int c)
+{
+    return PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
+}
+
+/* Sends out with the texts spliced in; frees out and sp. */
+static void summary_reply(struct req *r, json_t *out, struct splice *sp)
+{
+    char *body = splice_dump(sp, out);
+    json_decref(out);
+    splice_free(sp);
+    if (!body)
+        abort(); /* out of memory, as everywhere else */
+    req_reply_text(r, 200, "application/json", body);
+    free(body);
+}
+
 static int summary_status(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK || PQntuples(res->res) != 1) {
@@ -385,7 +432,10 @@ static void team_summary_done(struct req *r, struct db_result *res)
         return;
     const struct range *rg = r->state;
     int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
-    json_t *rows = column_json(res->res, 5), *texts = column_json(res->res, 6);
+    struct splice *sp = splice_new();
+    if (!sp)
+        abort();
+    json_t *rows = column_json(res->res, 5), *texts = texts_index(sp, column_text(res->res, 6));
     json_t *own = column_json(res->res, 7), *ix = rows_index(rows, 0);
     const char *team = req_param(r, 0);
     json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", k, "periods",
@@ -394,7 +444,7 @@ static void team_summary_done(struct req *r, struct db_result *res)
     json_decref(rows);
     json_decref(texts);
     json_decref(own);
-    req_reply_json(r, 200, out);
+    summary_reply(r, out, sp);
 }
 
 /* Organisation totals per month, under complementary suppression: for the
@@ -461,7 +511,10 @@ static void org_summary_done(struct req *r, struct db_result *res)
     const struct range *rg = r->state;
     int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
     json_t *rows = column_json(res->res, 5), *people = column_json(res->res, 6);
-    json_t *teams = column_json(res->res, 7), *texts = column_json(res->res, 8);
+    struct splice *sp = splice_new();
+    if (!sp)
+        abort();
+    json_t *teams = column_json(res->res, 7), *texts = texts_index(sp, column_text(res->res, 8));
     json_t *own = column_json(res->res, 9), *ix = rows_index(rows, 1);
     json_t *out_teams = json_array(), *totals = json_array();
     size_t i;
@@ -483,7 +536,7 @@ static void org_summary_done(struct req *r, struct db_result *res)
     json_decref(teams);
     json_decref(texts);
     json_decref(own);
-    req_reply_json(r, 200, out);
+    summary_reply(r, out, sp);
 }
 
 /* Runs sql for the range asked: $4 is the month before the first (for its
