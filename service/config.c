@@ -101,7 +101,7 @@ static const struct int_setting int_settings[] = {
     S("DB_WAIT_MS", 2000, 1, 600000, db_wait_ms),
     S("STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, statement_timeout_ms),
     S("REQUEST_TIMEOUT_S", 30, 1, 3600, request_timeout_s),
-    S("MAX_CONNS_PER_ADDR", 256, 0, 1000000, max_conns_per_addr),
+    S("MAX_CONNS_PER_ADDR", 1024, 0, 1000000, max_conns_per_addr),
     S("SHUTDOWN_GRACE_S", 10, 0, 3600, shutdown_grace_s),
     S("ACCESS_TOKEN_TTL_S", 900, 30, 86400, access_ttl_s),
     S("REFRESH_TOKEN_TTL_S", 30 * 86400, 60, 365 * 86400, refresh_ttl_s),

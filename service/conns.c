@@ -249,8 +249,14 @@ static void conns_adopt_fd(struct conns_worker *cw, int fd)
     struct conns *c = cw->c;
     struct stat st;
     unsigned char key[16];
-    if (fd < 0 || fd >= c->nslots || fstat(fd, &st) < 0 || addr_key(fd, key) < 0)
-        return; /* gone already, or untracked */
+    if (fd < 0 || fd >= c->nslots)
+        return; /* untracked */
+    if (fstat(fd, &st) < 0 || addr_key(fd, key) < 0) {
+        pthread_mutex_lock(&c->lock); /* gone already: so is any old slot's connection */
+        slot_clear(c, fd);
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     slot_clear(c, fd); /* a stale slot: its connection has closed */
     struct addr *a = addr_get(c, key);
@@ -274,8 +280,16 @@ static void conns_adopt(evutil_socket_t unused, short what, void *arg)
     (void)what;
     struct conns_worker *cw = arg;
     for (int i = 0; i < cw->npending; i++) {
-        conns_adopt_fd(cw, (int)bufferevent_getfd(cw->pending[i]));
-        bufferevent_decref(cw->pending[i]);
+        struct bufferevent *bev = cw->pending[i];
+        bufferevent_data_cb readcb = NULL;
+        /* evhttp sets a read callback when it takes the connection, and
+         * bufferevent_free() clears it: without one, evhttp has already
+         * dropped it (an error while setting up), the socket is closed and
+         * its number may belong to someone else by now. */
+        bufferevent_getcb(bev, &readcb, NULL, NULL, NULL);
+        if (readcb)
+            conns_adopt_fd(cw, (int)bufferevent_getfd(bev));
+        bufferevent_decref(bev);
     }
     cw->npending = 0;
 }

@@ -71,7 +71,7 @@ struct db_pool {
     struct event_base *base;
     struct db_pool_config cfg;
     char *conninfo;
-    char options[64];
+    char options[128];
     struct db_conn *conns;
     struct db_query_list queue;
     /* Written only by the owning thread; atomic so /metrics, served by any
@@ -452,7 +452,10 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     if (!p->conninfo || !p->conns)
         abort();
     /* UTC so every timestamp the API renders is the same, whatever the server says. */
-    snprintf(p->options, sizeof(p->options), "-c statement_timeout=%d -c TimeZone=UTC",
+    /* UTF-8 whatever the database's encoding: JSON is UTF-8, and the texts
+     * of a summary arrive with their length in UTF-8 bytes (summaries.c). */
+    snprintf(p->options, sizeof(p->options),
+             "-c statement_timeout=%d -c TimeZone=UTC -c client_encoding=UTF8",
              cfg->statement_timeout_ms);
     TAILQ_INIT(&p->queue);
     atomic_store(&p->in_state[DBC_DOWN], cfg->size); /* calloc made every conn DOWN */

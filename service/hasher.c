@@ -8,20 +8,19 @@
  * since the server enabled libevent's pthread locking). The pool size
  * bounds the memory a burst of logins can take: threads x m_cost.
  *
- * Keeping hashing from hurting everyone else's latency took two things:
+ * Keeping hashing from hurting everyone else's latency took three things:
  *   - The computation runs at SCHED_IDLE, so it gets only the CPU the event
  *     loops and PostgreSQL leave over. Only the computation: a thread at
- *     that priority that holds a lock (the job queue's, or a worker's event
- *     base lock while delivering) can sit preempted for hundreds of
- *     milliseconds with a worker waiting on it. So the thread takes and
- *     hands back jobs at normal priority.
- *   - A verify works in the thread's own buffer, mapped once and kept while
- *     logins keep coming. libargon2's default allocator would map and unmap
- *     64 MiB per login; both take the process-wide memory-map lock, which
- *     the event loops need for their own page faults and heap growth, and a
- *     SCHED_IDLE thread holding it stalls them (measured: reads' p99 went
- *     to half a second during a login burst). The buffer is released after
- *     HASHER_KEEP_S without work, so an idle server does not hold it.
+ *     that priority that holds a lock (the job queue's, a worker's event
+ *     base lock while delivering, the memory-map lock while mapping) can
+ *     sit preempted for hundreds of milliseconds with a worker waiting on
+ *     it. So the pool thread takes and hands back jobs at normal priority and
+ *     runs each computation on a thread created for it at SCHED_IDLE, which
+ *     holds no lock anyone else waits on and ends with the computation (an
+ *     unprivileged thread may enter SCHED_IDLE but not leave it, so one
+ *     thread switching back and forth works only as root).
+ *   - Memory: each thread computes in its own arena, mapped once and kept
+ *     while logins keep coming (kdf.c), released after HASHER_KEEP_S idle.
  *   - Pacing. SCHED_IDLE orders threads within one scheduling group, but the
  *     kernel first shares CPU fairly between groups (autogroups, cgroups):
  *     hashing is charged to this process's group, and once that group has
@@ -32,17 +31,16 @@
  *     sustained burst is slowed to the budget, and at most HASH_QUEUE_MAX
  *     jobs wait (the rest get a 503 and Retry-After). */
 #include "hasher.h"
+#include "kdf.h"
 #include "log.h"
-#include "phc.h"
 
 #include <argon2.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <time.h>
@@ -51,10 +49,9 @@
 #define HASHER_HASH_LEN 32
 #define HASHER_KEEP_S   30
 #define HASHER_BURST_S  1.0
-
-/* This thread's argon2 working memory (see the top of the file). */
-static _Thread_local uint8_t *arena_mem;
-static _Thread_local size_t arena_len;
+/* A stored hash may cost more memory than configured (an older setting);
+ * up to this many times the configured cost it gets an arena too. */
+#define HASHER_ARENA_CAP 4
 
 struct hasher_job {
     TAILQ_ENTRY(hasher_job) next;
@@ -71,7 +68,8 @@ struct hasher {
     struct hasher_params params;
     char *dummy; /* verified against for unknown accounts */
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond;      /* a job was queued, or stopping */
+    pthread_cond_t stop_cond; /* stopping (wakes threads pacing themselves) */
     // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, hasher_job) queue;
     int queued;
@@ -121,92 +119,66 @@ static void hasher_deliver(evutil_socket_t fd, short what, void *arg)
     hasher_job_free(j);
 }
 
-static void arena_release(void)
+/* One computation on a thread of its own (see the top of the file). */
+struct compute {
+    struct kdf_job *k;
+    const struct kdf_arena *arena;
+    const char *password;
+    char *encoded;
+    int ok;
+    double cpu; /* seconds of CPU it took */
+};
+
+static void *compute_main(void *arg)
 {
-    if (arena_mem)
-        munmap(arena_mem, arena_len);
-    arena_mem = NULL;
-    arena_len = 0;
+    struct compute *c = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    c->ok = kdf_run(c->k, c->arena, c->password, &c->encoded);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    c->cpu = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    return NULL;
 }
 
-/* MAP_POPULATE: the pages are faulted in once, here, not during hashing. */
-static void arena_reserve(size_t len)
-{
-    if (arena_len >= len)
-        return;
-    arena_release();
-    void *p =
-        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (p != MAP_FAILED) {
-        arena_mem = p;
-        arena_len = len;
-    }
-}
-
-/* libargon2's allocator hooks take no context: the arena is per thread. */
-static int arena_alloc(uint8_t **memory, size_t bytes)
-{
-    *memory = arena_mem && bytes <= arena_len ? arena_mem : malloc(bytes);
-    return *memory ? ARGON2_OK : ARGON2_MEMORY_ALLOCATION_ERROR;
-}
-
-static void arena_free(uint8_t *memory, size_t bytes)
-{
-    (void)bytes;
-    if (memory != arena_mem)
-        free(memory);
-}
-
-/* argon2id_verify() with the thread's arena; 1 when password matches. */
-static int hasher_verify_now(const char *encoded, const char *password)
-{
-    struct phc phc;
-    uint8_t out[PHC_MAX_BYTES];
-    if (phc_decode(encoded, &phc) < 0)
-        return 0;
-    argon2_context ctx = {
-        .out = out,
-        .outlen = (uint32_t)phc.hash_len,
-        .pwd = (uint8_t *)(uintptr_t)password, /* not written: no CLEAR_PASSWORD flag */
-        .pwdlen = (uint32_t)strlen(password),
-        .salt = phc.salt,
-        .saltlen = (uint32_t)phc.salt_len,
-        .t_cost = phc.t_cost,
-        .m_cost = phc.m_cost_kib,
-        .lanes = phc.parallelism,
-        .threads = phc.parallelism,
-        .version = ARGON2_VERSION_13,
-        .allocate_cbk = arena_alloc,
-        .free_cbk = arena_free,
-    };
-    return argon2_verify_ctx(&ctx, (const char *)phc.hash, Argon2_id) == ARGON2_OK;
-}
-
-static void hasher_priority(int idle)
+/* The thread lowers itself: glibc's thread attributes know no SCHED_IDLE,
+ * and lowering needs no privilege. */
+static void *compute_idle_main(void *arg)
 {
     struct sched_param sp = {0};
-    static _Thread_local int warned;
-    if (pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0 &&
-        !warned++)
-        log_warn("hasher: cannot change the hash threads' priority");
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    return compute_main(arg);
 }
 
-static void hasher_run(struct hasher *h, struct hasher_job *j)
+/* Runs c on a new thread at SCHED_IDLE and waits for it; where no thread
+ * can be made, here, at normal priority (still paced). */
+static void compute_idle(struct compute *c)
 {
-    /* Mapped at normal priority: populating holds the memory-map lock, and
-     * at SCHED_IDLE a preempted holder would stall the event loops. A stored
-     * hash with a larger m_cost than configured gets malloc's memory. */
+    pthread_t t;
+    if (pthread_create(&t, NULL, compute_idle_main, c) == 0)
+        pthread_join(t, NULL);
+    else
+        compute_main(c);
+}
+
+/* Computes j; returns the CPU seconds it took. */
+static double hasher_run(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
+{
+    struct kdf_job k;
+    int real = 1;
     if (j->verify)
-        arena_reserve((size_t)h->params.m_cost_kib * 1024);
-    hasher_priority(1);
-    if (j->verify) {
-        int match = hasher_verify_now(j->encoded ? j->encoded : h->dummy, j->password);
-        j->ok = j->encoded && match;
-    } else {
-        j->encoded = hasher_hash_now(&h->params, j->password);
-        j->ok = j->encoded != NULL;
+        real = kdf_prepare_verify(&k, j->encoded, h->dummy); /* unknown: same work */
+    else if (kdf_prepare_hash(&k, h->params.t_cost, h->params.m_cost_kib, h->params.parallelism) <
+             0) {
+        j->ok = 0;
+        return 0;
     }
-    hasher_priority(0);
+    kdf_reserve(arena, &k, h->params.m_cost_kib * HASHER_ARENA_CAP);
+    struct compute c = {&k, arena, j->password, NULL, 0, 0};
+    compute_idle(&c);
+    j->ok = c.ok && real;
+    if (!j->verify)
+        j->encoded = c.encoded;
+    return c.cpu;
 }
 
 static double seconds(clockid_t clock)
@@ -216,7 +188,8 @@ static double seconds(clockid_t clock)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Charges cpu seconds of hashing to the budget; sleeps while it is spent. */
+/* Charges cpu seconds of hashing to the budget; waits while it is spent
+ * (or until the pool stops). */
 static void hasher_pace(struct hasher *h, double cpu)
 {
     double rate = h->params.cpu_percent / 100.0;
@@ -230,25 +203,29 @@ static void hasher_pace(struct hasher *h, double cpu)
     h->budget_at = now;
     h->budget -= cpu;
     double wait = h->budget < 0 ? -h->budget / rate : 0;
-    pthread_mutex_unlock(&h->lock);
-    if (wait > 0) {
-        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-        nanosleep(&ts, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double end = (double)until.tv_nsec / 1e9 + wait;
+    until.tv_sec += (time_t)end;
+    until.tv_nsec = (long)((end - (double)(time_t)end) * 1e9);
+    while (wait > 0 && !h->stopping &&
+           pthread_cond_timedwait(&h->stop_cond, &h->lock, &until) != ETIMEDOUT) {
     }
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* The next job, or NULL when stopping. Waits; after HASHER_KEEP_S without
  * work the thread's arena goes back to the system. */
-static struct hasher_job *hasher_next(struct hasher *h)
+static struct hasher_job *hasher_next(struct hasher *h, struct kdf_arena *arena)
 {
     pthread_mutex_lock(&h->lock);
     while (!h->stopping && TAILQ_EMPTY(&h->queue)) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += HASHER_KEEP_S;
-        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT && arena_mem) {
+        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT) {
             pthread_mutex_unlock(&h->lock); /* unmapping takes a while */
-            arena_release();
+            kdf_release(arena);
             pthread_mutex_lock(&h->lock);
         }
     }
@@ -261,21 +238,31 @@ static struct hasher_job *hasher_next(struct hasher *h)
     return j;
 }
 
+/* Hands j's result to its event loop - unless the pool is stopping, when
+ * the loops may have ended and would never run (nor free) it. */
+static void hasher_hand_back(struct hasher *h, struct hasher_job *j)
+{
+    pthread_mutex_lock(&h->lock);
+    int stopping = h->stopping;
+    pthread_mutex_unlock(&h->lock);
+    if (stopping || event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
+        if (!stopping)
+            log_error("hasher: cannot deliver a result");
+        hasher_job_free(j);
+    }
+}
+
 static void *hasher_thread(void *arg)
 {
     struct hasher *h = arg;
     struct hasher_job *j;
-    while ((j = hasher_next(h))) {
-        double cpu = seconds(CLOCK_THREAD_CPUTIME_ID);
-        hasher_run(h, j);
-        cpu = seconds(CLOCK_THREAD_CPUTIME_ID) - cpu;
-        if (event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
-            log_error("hasher: cannot deliver a result");
-            hasher_job_free(j);
-        }
+    struct kdf_arena arena = {0};
+    while ((j = hasher_next(h, &arena))) {
+        double cpu = hasher_run(h, &arena, j);
+        hasher_hand_back(h, j);
         hasher_pace(h, cpu); /* after delivering: this job is not delayed */
     }
-    arena_release();
+    kdf_release(&arena);
     return NULL;
 }
 
@@ -295,6 +282,7 @@ struct hasher *hasher_new(int threads, const struct hasher_params *p)
     }
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
+    pthread_cond_init(&h->stop_cond, NULL);
     TAILQ_INIT(&h->queue);
     h->budget = HASHER_BURST_S;
     h->budget_at = seconds(CLOCK_MONOTONIC);
@@ -311,6 +299,7 @@ void hasher_free(struct hasher *h)
     pthread_mutex_lock(&h->lock);
     h->stopping = 1;
     pthread_cond_broadcast(&h->cond);
+    pthread_cond_broadcast(&h->stop_cond);
     pthread_mutex_unlock(&h->lock);
     for (int i = 0; i < h->nthreads; i++)
         pthread_join(h->threads[i], NULL);
@@ -321,6 +310,7 @@ void hasher_free(struct hasher *h)
     }
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->cond);
+    pthread_cond_destroy(&h->stop_cond);
     free(h->threads);
     free(h->dummy);
     free(h);

@@ -5,9 +5,12 @@
  * with its own allocator, and libargon2 does not export its decoder. So the
  * few fields are read here, strictly: anything but the exact format
  * argon2id_hash_encoded() writes is refused. Nothing secret is compared
- * here; the hash comparison stays in libargon2 (constant time). */
+ * here; the hash comparison stays in libargon2 (constant time). The hash
+ * threads write new hashes with argon2_ctx() for the same reason, so the
+ * encoder is here too; phc_encode(phc_decode(s)) == s is a unit test. */
 #include "phc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int b64_value(char c)
@@ -98,4 +101,37 @@ int phc_decode(const char *s, struct phc *out)
     out->salt_len = (size_t)salt;
     out->hash_len = (size_t)hash;
     return 0;
+}
+
+static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Unpadded base64 of in[0..n) at out; returns the characters written. */
+static size_t b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t len = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[len++] = b64_chars[(acc >> bits) & 63];
+        }
+    }
+    if (bits > 0)
+        out[len++] = b64_chars[(acc << (6 - bits)) & 63];
+    return len;
+}
+
+int phc_encode(const struct phc *in, char *out, size_t cap)
+{
+    char salt[PHC_MAX_BYTES * 4 / 3 + 4], hash[PHC_MAX_BYTES * 4 / 3 + 4];
+    if (in->salt_len > PHC_MAX_BYTES || in->hash_len > PHC_MAX_BYTES)
+        return -1;
+    salt[b64_encode(in->salt, in->salt_len, salt)] = '\0';
+    hash[b64_encode(in->hash, in->hash_len, hash)] = '\0';
+    int n = snprintf(out, cap, "$argon2id$v=19$m=%u,t=%u,p=%u$%s$%s", (unsigned)in->m_cost_kib,
+                     (unsigned)in->t_cost, (unsigned)in->parallelism, salt, hash);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
 }

@@ -18,5 +18,10 @@ struct phc {
 /* 0, or -1 when s is not an argon2id (version 19) string within our
  * bounds (salt 8-64 bytes, hash 4-64 bytes). */
 int phc_decode(const char *s, struct phc *out);
+/* The string phc_decode() reads, into out (PHC_MAX_LEN bytes suffice).
+ * Returns 0, or -1 when it does not fit. */
+int phc_encode(const struct phc *in, char *out, size_t cap);
+
+#define PHC_MAX_LEN 256
 
 #endif

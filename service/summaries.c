@@ -38,12 +38,12 @@
 /* Shared texts of the months asked, without authors or dates beyond the
  * month: per month "<key>\t<bytes>\t<the month's [{kind, text}] array as
  * the response carries it>", the key "YYYY-MM" or "<team id> YYYY-MM", the
- * length in bytes so that nothing inside the JSON can be taken for a
- * separator. The service splices these arrays into its response unparsed
+ * length in UTF-8 bytes (the connections' client_encoding, db.c) so that
+ * nothing inside the JSON can be taken for a separator. The service splices these arrays into its response unparsed
  * (splice.c). Each text is shuffled on its own, so a person's two answers are not side
  * by side. The service drops the texts of suppressed months. */
 #define SQL_TEXTS(key, team_filter)                                                                \
-    "(SELECT string_agg(k || E'\\t' || octet_length(v::text) || E'\\t' || v::text, '')"          \
+    "(SELECT string_agg(k || E'\\t' || octet_length(convert_to(v::text, 'UTF8')) || E'\\t' || v::text, '')"          \
     " FROM (SELECT " key " AS k,"                                                                 \
     " json_agg(json_build_object("                                                                \
     "'kind', x.kind, 'text', x.text) ORDER BY random()) AS v FROM checkins c CROSS JOIN LATERAL"  \
@@ -296,18 +296,26 @@ static json_t *texts_index(struct splice *sp, const char *raw)
     json_t *ix = json_object();
     while (raw && *raw) {
         const char *tab = strchr(raw, '\t');
-        char *end;
+        char *end = NULL;
         unsigned long len = tab ? strtoul(tab + 1, &end, 10) : 0;
-        if (!tab || tab - raw >= 80 || *end != '\t' || strnlen(end + 1, len) < len)
-            break; /* not what SQL_TEXTS makes: no texts rather than wrong ones */
+        const char *v = end ? end + 1 : NULL;
+        /* Anything but what SQL_TEXTS makes: no texts at all rather than
+         * one month's texts under another's key. */
+        if (!v || tab - raw >= 80 || *end != '\t' || len < 2 || strnlen(v, len) < len ||
+            v[0] != '[' || v[len - 1] != ']') {
+            json_object_clear(ix);
+            break;
+        }
         char key[80];
         memcpy(key, raw, (size_t)(tab - raw));
         key[tab - raw] = '\0';
-        json_t *ph = splice_placeholder(sp, end + 1, len);
-        if (!ph)
+        json_t *ph = splice_placeholder(sp, v, len);
+        if (!ph) {
+            json_object_clear(ix);
             break;
+        }
         json_object_set_new(ix, key, ph);
-        raw = end + 1 + len;
+        raw = v + len;
     }
     return ix;
 }

@@ -78,3 +78,24 @@ Test(phc, anything_else_is_refused)
         cr_assert_eq(phc_decode(bad[i], &d), -1, "accepted %s", bad[i]);
     }
 }
+
+Test(phc, encoding_a_decoded_string_gives_it_back)
+{
+    static const uint32_t params[][3] = {{1, 8, 1}, {3, 1024, 1}, {2, 64, 2}};
+    static const size_t lens[][2] = {{8, 4}, {16, 32}, {17, 33}, {64, 64}};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t l = 0; l < 4; l++) {
+            char enc[256], again[PHC_MAX_LEN];
+            encode(params[i][0], params[i][1], params[i][2], lens[l][0], lens[l][1], enc,
+                   sizeof(enc));
+            struct phc d;
+            cr_assert_eq(phc_decode(enc, &d), 0);
+            cr_assert_eq(phc_encode(&d, again, sizeof(again)), 0);
+            cr_assert_str_eq(again, enc);
+        }
+    struct phc d;
+    char enc[256], small[20];
+    encode(1, 8, 1, 16, 32, enc, sizeof(enc));
+    cr_assert_eq(phc_decode(enc, &d), 0);
+    cr_assert_eq(phc_encode(&d, small, sizeof(small)), -1, "no room, no string");
+}
