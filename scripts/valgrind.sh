@@ -38,29 +38,9 @@ chmod 755 "$tmp" # as root, the postgres user must reach $tmp/pg
 vglog="$tmp/valgrind.log"
 slog="$tmp/server.log"
 
-# Is $1 still a running background job of this shell? Only then may it be
-# signalled: an exited job's pid may belong to anyone by now.
-our_job() {
-    local p
-    for p in $(jobs -pr); do
-        [ "$p" = "$1" ] && return 0
-    done
-    return 1
-}
+# shellcheck source=scripts/servers.sh
+. scripts/servers.sh
 
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    if [ -n "$server_pid" ] && our_job "$server_pid"; then
-        kill -KILL "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
-    scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1
-    if [ -n "${KEEP_TEST_TMP:-}" ]; then
-        echo "kept $tmp (logs of the run)" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -82,92 +62,6 @@ finish() {
     exit 1
 }
 
-# Does a server answer GET /healthz with 200 on 127.0.0.1:$1?
-healthz_ok() {
-    # shellcheck disable=SC2016 # $1 is the inner shell's
-    timeout 5 bash -c '
-        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf "GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n" >&3
-        head -n 1 <&3' _ "$1" 2>/dev/null | grep -q '^HTTP/1\.[01] 200 '
-}
-
-port_in_use() {
-    # shellcheck disable=SC2016
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
-}
-
-# Is process $1 (valgrind runs the server in its own process) the one
-# listening on 127.0.0.1:$2?
-listens_on() {
-    local inode fd
-    inode=$(awk -v a="$(printf '0100007F:%04X' "$2")" '$2 == a && $4 == "0A" { print $10; exit }' \
-        /proc/net/tcp)
-    [ -n "$inode" ] || return 1
-    for fd in "/proc/$1/fd"/*; do
-        [ "$(readlink "$fd" 2>/dev/null)" = "socket:[$inode]" ] && return 0
-    done
-    return 1
-}
-
-# A random port below the ephemeral range (the tests' own servers bind 0).
-random_port() {
-    local low
-    low=$(cut -f 1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    [ "${low:-0}" -gt 12000 ] || low=32768
-    echo $((10000 + RANDOM % (low - 10000)))
-}
-
-# start_server: the server under valgrind on a free port; sets server_pid
-# and exports REFLECTD_ADDR. Retries when another process takes the port.
-start_server() {
-    local port _ i
-    for _ in 1 2 3 4 5; do
-        port=$(random_port)
-        port_in_use "$port" && continue
-        : >"$vglog"
-        WORKERS=2 ACCESS_LOG=off LISTEN_ADDR="127.0.0.1:$port" \
-            valgrind --tool=memcheck --leak-check=full \
-            --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-            --error-exitcode=99 --track-origins=no --num-callers=30 \
-            --suppressions=tests/valgrind.supp --log-file="$vglog" \
-            "$bin" >>"$slog" 2>&1 &
-        server_pid=$!
-        for ((i = 0; i < start_s * 5; i++)); do
-            if healthz_ok "$port" && listens_on "$server_pid" "$port"; then
-                export REFLECTD_ADDR="127.0.0.1:$port"
-                return 0
-            fi
-            our_job "$server_pid" || break
-            sleep 0.2
-        done
-        if our_job "$server_pid"; then
-            kill -KILL "$server_pid"
-            wait "$server_pid" 2>/dev/null
-            server_pid=
-            return 1 # up but never healthy
-        fi
-        wait "$server_pid" 2>/dev/null
-        server_pid=
-        grep -q 'cannot listen' "$slog" || return 1
-    done
-    return 1
-}
-
-# stop_server: SIGTERM, then up to 120 s (the leak check included) before
-# SIGKILL; sets server_rc (not in a subshell: only this shell can wait).
-stop_server() {
-    local i
-    our_job "$server_pid" && kill -TERM "$server_pid" 2>/dev/null
-    for ((i = 0; i < 600; i++)); do
-        our_job "$server_pid" || break
-        sleep 0.2
-    done
-    our_job "$server_pid" && kill -KILL "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-    server_rc=$?
-    server_pid=
-}
-
 if [ ! -x "$bin" ] || [ ! -x build/test/integration ]; then
     echo "build first: make test-build" >&2
     exit 1
@@ -186,7 +80,10 @@ export DATABASE_URL
 export REFLECTD_LOG_DIR="$tmp" # logs of servers the tests spawn
 
 started=$(date +%s)
-if ! start_server; then
+if ! start_server "$slog" "$start_s" valgrind --tool=memcheck --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+    --error-exitcode=99 --track-origins=no --num-callers=30 \
+    --suppressions=tests/valgrind.supp --log-file="$vglog" "$bin"; then
     tail -n 50 "$slog" "$vglog" >&2
     problem "$bin under valgrind did not start within ${start_s} s"
     finish 0 0 0
@@ -197,11 +94,9 @@ out="$tmp/integration.out"
 REFLECTD_BIN=$bin timeout 3600 build/test/integration --jobs 2 "$@" >"$out" 2>&1
 suite_rc=$?
 cat "$out"
-line=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep 'Synthesis: Tested:' | tail -n 1)
-t=$(echo "$line" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
-passed=$(echo "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
-t=${t:-0} passed=${passed:-0}
-if [ -z "$line" ]; then
+read -r t passed _ _ <<<"$(synthesis "$out")"
+if [ -z "${t:-}" ]; then
+    t=0 passed=0
     problem "integration: no criterion synthesis (exit status $suite_rc)"
 elif [ "$passed" -ne "$t" ] || [ "$suite_rc" -ne 0 ]; then
     problem "integration: $((t - passed)) of $t tests did not pass (exit status $suite_rc)"
@@ -209,7 +104,7 @@ elif [ "$t" -eq 0 ]; then
     problem "integration: no test ran"
 fi
 
-stop_server
+stop_server 120 # the leak check takes a while
 echo "== server stopped after $(($(date +%s) - started)) s, exit status $server_rc"
 # Valgrind's own figures, from the last summary in its log.
 errors=$(sed -n 's/.*ERROR SUMMARY: \([0-9,]*\) errors.*/\1/p' "$vglog" | tail -n 1 | tr -d ,)

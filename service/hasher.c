@@ -34,7 +34,6 @@
 #include "kdf.h"
 #include "log.h"
 
-#include <argon2.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -42,13 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/random.h>
 #include <time.h>
 
-#define HASHER_SALT_LEN 16
-#define HASHER_HASH_LEN 32
-#define HASHER_KEEP_S   30
-#define HASHER_BURST_S  1.0
+#define HASHER_KEEP_S  30
+#define HASHER_BURST_S 1.0
 /* A stored hash may cost more memory than configured (an older setting);
  * up to this many times the configured cost it gets an arena too. */
 #define HASHER_ARENA_CAP 4
@@ -82,22 +78,11 @@ struct hasher {
 
 char *hasher_hash_now(const struct hasher_params *p, const char *password)
 {
-    unsigned char salt[HASHER_SALT_LEN];
-    if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
+    struct kdf_job k;
+    char *encoded = NULL;
+    if (kdf_prepare_hash(&k, p->t_cost, p->m_cost_kib, p->parallelism) < 0)
         return NULL;
-    size_t len =
-        argon2_encodedlen((uint32_t)p->t_cost, (uint32_t)p->m_cost_kib, (uint32_t)p->parallelism,
-                          HASHER_SALT_LEN, HASHER_HASH_LEN, Argon2_id);
-    char *out = malloc(len);
-    if (!out)
-        return NULL;
-    if (argon2id_hash_encoded((uint32_t)p->t_cost, (uint32_t)p->m_cost_kib,
-                              (uint32_t)p->parallelism, password, strlen(password), salt,
-                              sizeof(salt), HASHER_HASH_LEN, out, len) != ARGON2_OK) {
-        free(out);
-        return NULL;
-    }
-    return out;
+    return kdf_run(&k, NULL, password, &encoded) ? encoded : NULL; /* malloc'd memory */
 }
 
 static void hasher_job_free(struct hasher_job *j)
