@@ -769,3 +769,14 @@ pid_t test_postmaster_pid(void)
         fclose(f);
     return (pid_t)pid;
 }
+
+const char *test_day(int days)
+{
+    static char bufs[8][16];
+    static int next;
+    char *b = bufs[next++ % 8];
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    strftime(b, 16, "%Y-%m-%d", gmtime_r(&t, &tm));
+    return b;
+}
