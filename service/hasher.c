@@ -328,6 +328,14 @@ static int hasher_submit(struct hasher *h, struct event_base *base, int verify, 
     return full ? -1 : 0;
 }
 
+int hasher_queued(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->queued;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
 int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
                 void *arg)
 {

@@ -27,6 +27,8 @@ int hasher_hash(struct hasher *h, struct event_base *base, const char *password,
  * an unknown account takes as long as a wrong password. */
 int hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
                   const char *password, hasher_done cb, void *arg);
+/* Jobs waiting for a thread (for the metrics listener; takes the lock). */
+int hasher_queued(struct hasher *h);
 /* Blocking variants for start-up tools (bootstrap, demo seed). */
 char *hasher_hash_now(const struct hasher_params *p, const char *password);
 

@@ -433,6 +433,13 @@ const char *test_addr(void)
     return a;
 }
 
+const char *test_metrics_addr(void)
+{
+    const char *a = getenv("REFLECTD_METRICS_ADDR");
+    cr_assert(a && *a, "REFLECTD_METRICS_ADDR is not set (run the tests through scripts/test.sh)");
+    return a;
+}
+
 char *test_unique(char *buf, size_t n, const char *prefix)
 {
     static unsigned counter;
@@ -577,11 +584,20 @@ static int spawn_once(struct spawned *s, int port, const char *const *extra)
     const char *dir = getenv("REFLECTD_LOG_DIR");
     const char *over[64];
     size_t n = 0;
-    char listen[80];
+    char listen[80], metrics[80];
+    int mport;
+    do /* every server its own: the default port would be shared */
+        mport = free_port();
+    while (mport == port);
+    if (mport < 0)
+        return -1;
     snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", port);
     snprintf(listen, sizeof(listen), "LISTEN_ADDR=%s", s->addr);
+    snprintf(s->metrics_addr, sizeof(s->metrics_addr), "127.0.0.1:%d", mport);
+    snprintf(metrics, sizeof(metrics), "METRICS_ADDR=%s", s->metrics_addr);
     over[n++] = "WORKERS=2";
     over[n++] = "ACCESS_LOG=off";
+    over[n++] = metrics;
     for (size_t i = 0; extra && extra[i] && n < 62; i++)
         over[n++] = extra[i];
     over[n++] = listen;
