@@ -773,6 +773,45 @@ int test_pg(const char *action)
     return system(cmd);
 }
 
+int test_sql(const char *sql, char *out, size_t n)
+{
+    const char *url = getenv("DATABASE_URL");
+    cr_assert(url && *url, "DATABASE_URL is not set (run through scripts/test.sh)");
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("psql", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    char sink[256];
+    for (;;) { /* to EOF, keeping what fits: psql never blocks on a full pipe */
+        int room = out && len + 1 < n;
+        ssize_t got = read(fds[0], room ? out + len : sink, room ? n - 1 - len : sizeof(sink));
+        if (got <= 0)
+            break;
+        if (room)
+            len += (size_t)got;
+    }
+    close(fds[0]);
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    if (out && n > 0) {
+        while (len > 0 && out[len - 1] == '\n')
+            len--;
+        out[len] = '\0';
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 pid_t test_postmaster_pid(void)
 {
     char path[1024];

@@ -81,6 +81,11 @@ const char *jdump(const json_t *j);
  * when it has no pid file. */
 int test_pg(const char *action);
 pid_t test_postmaster_pid(void);
+/* Runs one SQL command on the test database ($DATABASE_URL) through psql,
+ * for tests that must set up or look at what the API does not show (a
+ * stored password hash). out (may be NULL) gets psql's unaligned output,
+ * trailing newline removed. Returns 0, or -1 when psql failed. */
+int test_sql(const char *sql, char *out, size_t n);
 
 /* Criterion assertions (they end the test on failure, printing the body). */
 void expect_status(const struct http_resp *r, int status);
