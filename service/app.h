@@ -24,7 +24,7 @@ struct app {
     struct hasher *hasher;             /* argon2id off the event loops */
     struct tokens *tokens;             /* JWT keys */
     struct conns *conns;               /* connections per address, request deadlines */
-    int schema_version;                /* migrations this binary knows */
+    int schema_version;                /* the highest migration this binary knows */
     atomic_int shutting_down;
     /* Per-worker hooks of modules with long-lived state (event streams,
      * janitor): start before any worker thread runs, drain on the worker's
