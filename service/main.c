@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     app.worker_stop = main_worker_stop;
     app.routes = routes;
     app.nroutes = routes_count;
-    app.schema_version = migrations_latest;
+    app.schema_version = migrations_count;
     app.metrics = metrics_new();
     app.tokens = tokens_new(&app.cfg);
     if (!app.metrics || !app.tokens)

@@ -58,19 +58,6 @@ static int migrate_current(PGconn *c)
     return v;
 }
 
-/* 1 when version is recorded, 0 when not, -1 on error. */
-static int migrate_applied(PGconn *c, int version)
-{
-    char ver[16];
-    snprintf(ver, sizeof(ver), "%d", version);
-    const char *params[] = {ver};
-    PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
-                               params, NULL, NULL, 0);
-    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
-    PQclear(r);
-    return n < 0 ? -1 : n > 0;
-}
-
 static int migrate_apply(PGconn *c, const struct migration *m)
 {
     char ver[16];
@@ -104,17 +91,15 @@ static int migrate_locked(PGconn *c)
     int current = migrate_current(c);
     if (current < 0)
         return -1;
-    if (current > migrations_latest) {
-        log_error("the database has migration %d but this binary knows only up to %d: "
+    if (current > migrations_count) {
+        log_error("the database has migration %d but this binary knows only %d: "
                   "refusing to start an older binary on a newer schema",
-                  current, migrations_latest);
+                  current, migrations_count);
         return -1;
     }
-    for (int i = 0; i < migrations_count; i++) {
-        int done = migrations[i].version > current ? 0 : migrate_applied(c, migrations[i].version);
-        if (done < 0 || (!done && migrate_apply(c, &migrations[i]) < 0))
+    for (int i = 0; i < migrations_count; i++)
+        if (migrations[i].version > current && migrate_apply(c, &migrations[i]) < 0)
             return -1;
-    }
     return 0;
 }
 
