@@ -4,7 +4,8 @@
 # what to install and fails.
 set -eu
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libjwt-dev libpq-dev libargon2-dev \
-libcriterion-dev postgresql postgresql-contrib"
+libcriterion-dev postgresql postgresql-contrib libcurl4-openssl-dev libssl-dev openssl \
+python3 python3-cryptography python3-h2 python3-aiosmtpd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -3,6 +3,7 @@
 #define REFLECTD_APP_H
 
 #include "config.h"
+#include "notify_config.h"
 #include "router.h"
 
 #include <stdatomic.h>
@@ -13,6 +14,7 @@ struct worker;
 struct hasher;
 struct tokens;
 struct conns;
+struct sender;
 
 struct app {
     struct config cfg;
@@ -24,6 +26,8 @@ struct app {
     struct hasher *hasher;             /* argon2id off the event loops */
     struct tokens *tokens;             /* JWT keys */
     struct conns *conns;               /* connections per address, request deadlines */
+    struct notify_config notify;       /* push and e-mail channels (issue 15) */
+    struct sender *sender;             /* the outbox sender (sender.c); NULL before start */
     int schema_version;                /* the highest migration this binary knows */
     atomic_int shutting_down;
     /* Per-worker hooks of modules with long-lived state (event streams,

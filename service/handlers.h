@@ -72,5 +72,13 @@ void h_org_summary(struct req *r);
 void h_events(struct req *r);
 /* audit.c */
 void h_audit_list(struct req *r);
+/* notify_api.c */
+void h_device_create(struct req *r);
+void h_device_delete(struct req *r);
+void h_webpush_key(struct req *r);
+void h_notify_prefs_get(struct req *r);
+void h_notify_prefs_put(struct req *r);
+void h_notify_defaults_get(struct req *r);
+void h_notify_defaults_put(struct req *r);
 
 #endif

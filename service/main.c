@@ -21,9 +21,11 @@
 #include "metrics_http.h"
 #include "migrate.h"
 #include "publish.h"
+#include "sender.h"
 #include "server.h"
 #include "tokens.h"
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +100,11 @@ static int main_serve(struct app *app)
     app->hasher = hasher_new(app->cfg.hash_threads, &hp);
     if (!app->hasher)
         return 1;
+    /* Before the workers: a handler reads the VAPID key from it. */
+    if (!(app->sender = sender_start(app->cfg.database_url, &app->notify))) {
+        log_error("cannot start the outbox sender");
+        return 1;
+    }
     int fd = server_listen(app->cfg.listen_host, app->cfg.listen_port);
     if (fd < 0 || metrics_http_listen(app) < 0)
         return 1;
@@ -111,6 +118,8 @@ static int main_serve(struct app *app)
     int rc = main_wait_for_signal(app);
     metrics_http_stop(app); /* already, unless waiting failed */
     server_join(app, app->hasher);
+    sender_stop(app->sender); /* after the workers: no handler reads it any more */
+    app->sender = NULL;
     app->hasher = NULL;
     log_info("stopped");
     return rc < 0 ? 1 : 0;
@@ -141,6 +150,14 @@ int main(int argc, char **argv)
         log_error("configuration: %s", err);
         return 2;
     }
+    if (notify_config_load(&app.notify, env_get, err, sizeof(err)) < 0) {
+        log_error("configuration: %s", err);
+        config_free(&app.cfg);
+        return 2;
+    }
+    /* libcurl's global state, once, before any thread (the sender's). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
     log_set_quiet(0);
     app.worker_start = main_worker_start;
     app.worker_drain = main_worker_drain;
@@ -169,6 +186,8 @@ int main(int argc, char **argv)
         rc = main_serve(&app);
     tokens_free(app.tokens);
     metrics_free(app.metrics);
+    notify_config_free(&app.notify);
+    curl_global_cleanup();
     config_free(&app.cfg);
     return rc;
 }

@@ -142,5 +142,6 @@ char *metrics_render(struct metrics *m, const struct metrics_gauges *g)
     b.s[0] = '\0';
     metrics_render_requests(&b, m);
     metrics_render_gauges(&b, g);
+    sb_printf(&b, "%s", g->outbox);
     return b.s;
 }

@@ -13,8 +13,9 @@ struct metrics;
 struct metrics_gauges {
     struct db_stats pool; /* summed over the workers */
     int workers;
-    int connections; /* open API connections (conns.c) */
-    int hash_queued; /* password checks waiting for a hash thread */
+    int connections;   /* open API connections (conns.c) */
+    int hash_queued;   /* password checks waiting for a hash thread */
+    char outbox[2048]; /* the outbox sender's figures, Prometheus text (sender.c) */
 };
 
 struct metrics *metrics_new(void);

@@ -13,6 +13,7 @@
  * metrics' and pools' atomics, the connection table and hash queue under
  * their locks). One more mostly idle thread is the whole cost. */
 #include "metrics_http.h"
+#include "sender.h"
 #include "app.h"
 #include "conns.h"
 #include "db.h"
@@ -58,6 +59,8 @@ static void metrics_http_gauges(struct app *app, struct metrics_gauges *g)
     g->workers = app->cfg.workers;
     g->connections = conns_count(app->conns);
     g->hash_queued = app->hasher ? hasher_queued(app->hasher) : 0;
+    if (app->sender)
+        sender_metrics(app->sender, g->outbox, sizeof(g->outbox));
 }
 
 static void metrics_http_reply(struct evhttp_request *ev, int status, const char *reason,

@@ -50,5 +50,12 @@ const struct route routes[] = {
     {M_GET, "/v1/goals/{id}/feedback", h_goal_feedback_list, ROUTE_AUTH},
     {M_GET, "/v1/students", h_students, ROUTE_AUTH},
     {M_GET, "/v1/students/{student_id}/reflections", h_student_reflections, ROUTE_AUTH},
+    {M_POST, "/v1/me/devices", h_device_create, ROUTE_AUTH},
+    {M_DELETE, "/v1/me/devices/{id}", h_device_delete, ROUTE_AUTH},
+    {M_GET, "/v1/me/notification-preferences", h_notify_prefs_get, ROUTE_AUTH},
+    {M_PUT, "/v1/me/notification-preferences", h_notify_prefs_put, ROUTE_AUTH},
+    {M_GET, "/v1/organisation/notification-defaults", h_notify_defaults_get, ROUTE_AUTH},
+    {M_PUT, "/v1/organisation/notification-defaults", h_notify_defaults_put, ROUTE_AUTH},
+    {M_GET, "/v1/notifications/webpush-key", h_webpush_key, ROUTE_AUTH},
 };
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,776 @@
+/* test_notify.c - reaching people when the app is closed (issue 15):
+ * devices and preferences, the outbox and its sender, Web Push, APNs, FCM,
+ * SMTP digests, quiet hours, reminders, faults.
+ *
+ * Each test starts tests/faults/doubles.py (local stand-ins for a Web Push
+ * service, APNs over HTTP/2, FCM and an aiosmtpd SMTP server, each checking
+ * what it receives: VAPID and provider JWTs are verified, Web Push bodies
+ * decrypted with the subscription's private key, SMTP needs STARTTLS and
+ * AUTH) and its own reflectd with a sender pointed at them. The run's other
+ * servers have OUTBOX_SENDER=0 (scripts/test.sh), so only the servers of a
+ * test send. Organisations come from the shared server (fixtures.h).
+ *
+ * Nothing asserts how fast anything is: waits poll against generous
+ * deadlines, and "nothing more arrived" is checked in the database (the
+ * outbox is empty), not by waiting. The measured latency is printed. */
+#include "fixtures.h"
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- time ------------------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* ---- the doubles --------------------------------------------------------------- */
+
+struct doubles {
+    pid_t pid;
+    char dir[64];
+    int https, apns, smtp, control;
+    char ctl[32]; /* control address */
+};
+
+static void doubles_start(struct doubles *d)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->dir, sizeof(d->dir), "/tmp/reflectd-doubles.XXXXXX");
+    cr_assert(mkdtemp(d->dir), "mkdtemp");
+    int out[2];
+    cr_assert(pipe(out) == 0);
+    d->pid = fork();
+    cr_assert(d->pid >= 0);
+    if (d->pid == 0) {
+        /* It dies with this test process, and holds none of criterion's
+         * pipes (criterion waits for them to close). */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(out[1], 1);
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        execl("/usr/bin/python3", "python3", "tests/faults/doubles.py", d->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[512];
+    size_t n = 0;
+    struct pollfd p = {out[0], POLLIN, 0};
+    while (n < sizeof(line) - 1 && poll(&p, 1, 20000) > 0) {
+        ssize_t got = read(out[0], line + n, 1);
+        if (got <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    close(out[0]);
+    json_t *j = json_loads(line, 0, NULL);
+    cr_assert(j, "doubles.py did not start: '%s'", line);
+    d->https = (int)json_integer_value(json_object_get(j, "https"));
+    d->apns = (int)json_integer_value(json_object_get(j, "apns"));
+    d->smtp = (int)json_integer_value(json_object_get(j, "smtp"));
+    d->control = (int)json_integer_value(json_object_get(j, "control"));
+    json_decref(j);
+    snprintf(d->ctl, sizeof(d->ctl), "127.0.0.1:%d", d->control);
+}
+
+static void doubles_stop(struct doubles *d)
+{
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        waitpid(d->pid, NULL, 0);
+        d->pid = 0;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", d->dir);
+}
+
+static json_t *doubles_call(struct doubles *d, const char *method, const char *path, json_t *body)
+{
+    struct http_resp r;
+    int rc = http_call_json(d->ctl, method, path, NULL, body, NULL, &r);
+    json_decref(body);
+    cr_assert(rc == 0 && r.status == 200, "doubles %s %s failed", method, path);
+    json_t *j = json_incref(r.json);
+    http_resp_free(&r);
+    return j;
+}
+
+static json_t *doubles_state(struct doubles *d)
+{
+    return doubles_call(d, "GET", "/state", NULL);
+}
+
+/* The doubles saw no request they refused. */
+static void doubles_no_errors(struct doubles *d)
+{
+    json_t *s = doubles_state(d);
+    json_t *e = json_object_get(s, "errors");
+    cr_assert(json_array_size(e) == 0, "the doubles refused requests: %s", jdump(e));
+    json_decref(s);
+}
+
+static void doubles_script(struct doubles *d, const char *key, int s1, int s2)
+{
+    json_t *st = s2 ? json_pack("[i,i]", s1, s2) : json_pack("[i]", s1);
+    json_decref(
+        doubles_call(d, "POST", "/script", json_pack("{s:s,s:o}", "key", key, "statuses", st)));
+}
+
+/* ---- servers --------------------------------------------------------------------- */
+
+/* A reflectd whose sender is pointed at the doubles, with fast retries. */
+static void notify_server(struct spawned *s, struct doubles *d)
+{
+    static char env[16][256];
+    int i = 0;
+    snprintf(env[i++], 256, "OUTBOX_SENDER=1");
+    snprintf(env[i++], 256, "OUTBOX_POLL_MS=200");
+    snprintf(env[i++], 256, "OUTBOX_BACKOFF_MS=200");
+    snprintf(env[i++], 256, "OUTBOX_BACKOFF_MAX_MS=1000");
+    snprintf(env[i++], 256, "NOTIFY_CA_FILE=%s/ca.pem", d->dir);
+    snprintf(env[i++], 256, "WEBPUSH_ENDPOINT_HOSTS=127.0.0.1");
+    snprintf(env[i++], 256, "WEBPUSH_VAPID_KEY_FILE=%s/vapid.pem", d->dir);
+    snprintf(env[i++], 256, "APNS_URL=https://127.0.0.1:%d", d->apns);
+    snprintf(env[i++], 256, "APNS_KEY_FILE=%s/apns.pem", d->dir);
+    snprintf(env[i++], 256, "APNS_KEY_ID=KEYID1234");
+    snprintf(env[i++], 256, "APNS_TEAM_ID=TEAMID1234");
+    snprintf(env[i++], 256, "APNS_TOPIC=nl.example.reflectie");
+    snprintf(env[i++], 256, "FCM_URL=https://127.0.0.1:%d", d->https);
+    snprintf(env[i++], 256, "FCM_SERVICE_ACCOUNT_FILE=%s/fcm.json", d->dir);
+    snprintf(env[i++], 256, "SMTP_URL=smtp://127.0.0.1:%d", d->smtp);
+    snprintf(env[i++], 256, "SMTP_USER=reflectd");
+    static const char *ptrs[20];
+    for (int k = 0; k < i; k++)
+        ptrs[k] = env[k];
+    ptrs[i++] = "SMTP_PASSWORD=smtp-secret";
+    ptrs[i++] = "SMTP_FROM=reflectie@example.org";
+    ptrs[i] = NULL;
+    cr_assert_eq(server_spawn(s, ptrs), 0, "reflectd did not start");
+}
+
+/* ---- the world ------------------------------------------------------------------------ */
+
+struct world {
+    struct fix_org org;
+    struct fix_user student, coach;
+    char team[40];
+};
+
+static json_t *call(const char *addr, const char *method, const char *path,
+                    const struct fix_user *u, json_t *body, int want)
+{
+    struct http_resp r;
+    int rc = http_call_json(addr, method, path, u ? u->token : NULL, body, NULL, &r);
+    json_decref(body);
+    cr_assert_eq(rc, 0, "%s %s on %s: no HTTP response", method, path, addr);
+    expect_status(&r, want);
+    json_t *j = json_incref(r.json);
+    http_resp_free(&r);
+    return j;
+}
+
+/* An organisation with a student and her werkbegeleider, who has no quiet
+ * hours (pushes at any hour, so the tests do not depend on the clock). A
+ * test that sets the coach's preferences again replaces these. */
+static void world(struct world *w, const char *addr)
+{
+    fix_org(&w->org);
+    fix_user(&w->org, NULL, &w->student);
+    fix_user(&w->org, NULL, &w->coach);
+    fix_team(&w->org, w->team);
+    fix_member(&w->org, w->team, &w->student, "student");
+    fix_member(&w->org, w->team, &w->coach, "werkbegeleider");
+    fix_supervise(&w->org, &w->student, &w->coach);
+    /* No check-in reminders either: whether one is due depends on the date. */
+    json_decref(call(addr, "PUT", "/v1/me/notification-preferences", &w->coach,
+                     json_pack("{s:n,s:{s:{s:s}}}", "quiet_hours", "kinds", "reminder_checkin",
+                               "delivery", "off"),
+                     200));
+}
+
+/* A Web Push subscription at the doubles for u; returns the subscription
+ * id (the doubles' key) in sid and the device id in dev. */
+static void webpush_device(const char *addr, struct doubles *d, const struct fix_user *u,
+                           char sid[32], char dev[40])
+{
+    json_t *sub = doubles_call(d, "POST", "/subscribe", NULL);
+    snprintf(sid, 32, "%s", jstr(sub, "id"));
+    json_object_del(sub, "id");
+    json_t *j = call(addr, "POST", "/v1/me/devices", u,
+                     json_pack("{s:s,s:o}", "platform", "webpush", "subscription", sub), 201);
+    cr_assert_str_eq(jstr(j, "platform"), "webpush");
+    snprintf(dev, 40, "%s", jstr(j, "id"));
+    json_decref(j);
+}
+
+static void token_device(const char *addr, const struct fix_user *u, const char *platform,
+                         const char *token, char dev[40])
+{
+    json_t *j = call(addr, "POST", "/v1/me/devices", u,
+                     json_pack("{s:s,s:s}", "platform", platform, "token", token), 201);
+    snprintf(dev, 40, "%s", jstr(j, "id"));
+    json_decref(j);
+}
+
+/* A new final reflection of the student, shared with the coach: the coach
+ * gets reflection.shared. Returns the reflection's id. */
+static void share_new(const char *addr, struct world *w, char id[40])
+{
+    json_t *body =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "team_id", w->team, "occurred_on",
+                  test_day(-1), "situation", "GEHEIM: de nachtdienst met mevrouw J.", "task", "t",
+                  "action", "a", "result", "r", "reflection", "x", "status", "final");
+    json_t *j = call(addr, "POST", "/v1/reflections", &w->student, body, 201);
+    snprintf(id, 40, "%s", jstr(j, "id"));
+    json_decref(j);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", id, w->coach.id);
+    json_decref(call(addr, "PUT", path, &w->student, NULL, 204));
+}
+
+/* The Web Push messages received for sid (new reference), waiting up to
+ * timeout_ms for at least n. */
+static json_t *webpush_wait(struct doubles *d, const char *sid, size_t n, int timeout_ms)
+{
+    for (int waited = 0;; waited += 50) {
+        json_t *s = doubles_state(d), *out = json_array(), *m;
+        size_t i;
+        json_array_foreach(json_object_get(s, "webpush"), i, m)
+        {
+            if (strcmp(jstr(m, "sid"), sid) == 0)
+                json_array_append(out, m);
+        }
+        json_decref(s);
+        if (json_array_size(out) >= n || waited >= timeout_ms)
+            return out;
+        json_decref(out);
+        sleep_ms(50);
+    }
+}
+
+static long sql_long(const char *fmt, const char *arg)
+{
+    char sql[1024], out[64];
+    snprintf(sql, sizeof(sql), fmt, arg);
+    cr_assert_eq(test_sql(sql, out, sizeof(out)), 0, "SQL failed: %s", sql);
+    return atol(out);
+}
+
+/* Waits until the outbox holds no undelivered row for user; returns 1. */
+static int outbox_drained(const char *user_id, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        if (sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND failed_at IS NULL",
+                     user_id) == 0)
+            return 1;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+static double metric(const char *addr, const char *name)
+{
+    struct http_resp r;
+    cr_assert_eq(http_get(addr, "/metrics", NULL, &r), 0);
+    const char *p = strstr(r.body, name);
+    while (p && p > r.body && p[-1] != '\n')
+        p = strstr(p + 1, name);
+    cr_assert(p, "no metric %s", name);
+    double v = atof(p + strlen(name) + 1);
+    http_resp_free(&r);
+    return v;
+}
+
+static void cleanup(struct spawned *s, struct doubles *d, struct world *w)
+{
+    char sql[256];
+    /* Devices of this test point at doubles about to stop. */
+    snprintf(sql, sizeof(sql), "DELETE FROM devices WHERE organisation_id = '%s'", w->org.id);
+    test_sql(sql, NULL, 0);
+    cr_assert_eq(server_stop(s), 0, "reflectd did not stop cleanly");
+    doubles_stop(d);
+}
+
+/* ---- devices and preferences ------------------------------------------------------------ */
+
+Test(notify, devices_are_validated_owned_and_erased, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    json_t *sub = doubles_call(&d, "POST", "/subscribe", NULL);
+    json_object_del(sub, "id");
+    const char *ep_ok = jstr(sub, "endpoint");
+    json_t *keys = json_object_get(sub, "keys");
+    /* Wrong platform, a token for webpush, a host that is no push service
+     * (the server must not be made to post to internal addresses), keys
+     * that are not a P-256 point, an APNs token that is not hex. */
+    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
+                     json_pack("{s:s,s:s}", "platform", "sms", "token", "x"), 422));
+    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
+                     json_pack("{s:s,s:s}", "platform", "webpush", "token", "abc"), 422));
+    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
+                     json_pack("{s:s,s:{s:s,s:O}}", "platform", "webpush", "subscription",
+                               "endpoint", "https://169.254.169.254/latest", "keys", keys),
+                     422));
+    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
+                     json_pack("{s:s,s:{s:s,s:{s:s,s:s}}}", "platform", "webpush", "subscription",
+                               "endpoint", ep_ok, "keys", "p256dh", "AAAA", "auth", "AAAA"),
+                     422));
+    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
+                     json_pack("{s:s,s:s}", "platform", "apns", "token", "not-hex-at-all"), 422));
+    json_decref(sub);
+    char sid[32], dev[40], path[96];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    /* Somebody else's device: 404, exactly like a missing one. */
+    snprintf(path, sizeof(path), "/v1/me/devices/%s", dev);
+    json_decref(call(s.addr, "DELETE", path, &w.student, NULL, 404));
+    json_decref(call(s.addr, "DELETE", path, NULL, NULL, 401));
+    json_decref(call(s.addr, "DELETE", path, &w.coach, NULL, 204));
+    json_decref(call(s.addr, "DELETE", path, &w.coach, NULL, 404));
+    /* Erasure takes the devices along. */
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id), 1);
+    json_decref(call(s.addr, "DELETE", "/v1/me", &w.coach, NULL, 204));
+    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id), 0);
+    json_t *k = call(s.addr, "GET", "/v1/notifications/webpush-key", &w.student, NULL, 200);
+    cr_assert_eq(strlen(jstr(k, "public_key")), 87, "a P-256 point is 87 base64url characters");
+    json_decref(k);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, preferences_and_organisation_defaults, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    json_t *p = call(s.addr, "GET", "/v1/me/notification-preferences", &w.student, NULL, 200);
+    cr_assert_str_eq(jstr(p, "locale"), "nl");
+    cr_assert_str_eq(jstr(json_object_get(p, "quiet_hours"), "start"), "22:00");
+    cr_assert_str_eq(jstr(json_object_get(p, "quiet_hours"), "end"), "07:00");
+    json_t *kinds = json_object_get(p, "kinds");
+    cr_assert_eq(json_object_size(kinds), 7);
+    cr_assert_str_eq(jstr(json_object_get(kinds, "feedback_received"), "delivery"), "push");
+    cr_assert_eq(json_integer_value(
+                     json_object_get(json_object_get(kinds, "reminder_reflection"), "after_days")),
+                 7);
+    json_decref(p);
+    /* Refusals: an unknown kind, after_days on an event kind, a bad zone,
+     * quiet hours that are not HH:MM, an unknown field. */
+    const char *bad[] = {"{\"kinds\":{\"newsletter\":{\"delivery\":\"push\"}}}",
+                         "{\"kinds\":{\"feedback_received\":{\"delivery\":\"push\","
+                         "\"after_days\":3}}}",
+                         "{\"kinds\":{\"feedback_received\":{\"delivery\":\"hourly\"}}}",
+                         "{\"time_zone\":\"Mars/Olympus_Mons\"}",
+                         "{\"quiet_hours\":{\"start\":\"25:00\",\"end\":\"07:00\"}}",
+                         "{\"quiet_hours\":\"22-07\"}",
+                         "{\"colour\":\"blue\"}",
+                         NULL};
+    for (int i = 0; bad[i]; i++) {
+        struct http_resp r;
+        cr_assert_eq(http_call(s.addr, "PUT", "/v1/me/notification-preferences", w.student.token,
+                               bad[i], NULL, &r),
+                     0);
+        expect_problem(&r, 422);
+        http_resp_free(&r);
+    }
+    p = call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
+             json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s},s:{s:s,s:i}}}", "locale", "en", "time_zone",
+                       "Europe/Amsterdam", "quiet_hours", "start", "23:30", "end", "06:15", "kinds",
+                       "feedback_received", "delivery", "daily", "reminder_reflection", "delivery",
+                       "push", "after_days", 10),
+             200);
+    cr_assert_str_eq(jstr(p, "locale"), "en");
+    cr_assert_str_eq(jstr(json_object_get(p, "quiet_hours"), "start"), "23:30");
+    kinds = json_object_get(p, "kinds");
+    cr_assert_str_eq(jstr(json_object_get(kinds, "feedback_received"), "delivery"), "daily");
+    json_decref(p);
+    /* Organisation defaults: admins only (404 for anyone else), and they
+     * apply to whatever a person did not choose. */
+    json_decref(
+        call(s.addr, "GET", "/v1/organisation/notification-defaults", &w.student, NULL, 404));
+    json_decref(call(s.addr, "PUT", "/v1/organisation/notification-defaults", &w.student,
+                     json_pack("{}"), 404));
+    p = call(s.addr, "PUT", "/v1/organisation/notification-defaults", &w.org.admin,
+             json_pack("{s:{s:{s:s},s:{s:s,s:i}}}", "kinds", "reflection_shared", "delivery",
+                       "weekly", "reminder_feedback_request", "delivery", "push", "after_days", 5),
+             200);
+    cr_assert_str_eq(
+        jstr(json_object_get(json_object_get(p, "kinds"), "reflection_shared"), "delivery"),
+        "weekly");
+    json_decref(p);
+    p = call(s.addr, "GET", "/v1/me/notification-preferences", &w.student, NULL, 200);
+    kinds = json_object_get(p, "kinds");
+    cr_assert_str_eq(jstr(json_object_get(kinds, "reflection_shared"), "delivery"), "weekly");
+    cr_assert_str_eq(jstr(json_object_get(kinds, "feedback_received"), "delivery"), "daily");
+    cr_assert_eq(json_integer_value(json_object_get(
+                     json_object_get(kinds, "reminder_feedback_request"), "after_days")),
+                 5);
+    json_decref(p);
+    cleanup(&s, &d, &w);
+}
+
+/* ---- Web Push ------------------------------------------------------------------------------- */
+
+Test(notify, webpush_is_encrypted_vapid_signed_and_carries_no_content, .timeout = 90)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    enum { N = 10 };
+    double lat[N];
+    for (int i = 0; i < N; i++) {
+        double t0 = now_s();
+        share_new(s.addr, &w, refl);
+        json_t *got = webpush_wait(&d, sid, (size_t)i + 1, 15000);
+        cr_assert_eq(json_array_size(got), (size_t)i + 1, "push %d did not arrive", i);
+        json_t *last = json_array_get(got, (size_t)i);
+        lat[i] = json_real_value(json_object_get(last, "at")) - t0;
+        json_t *m = json_object_get(last, "message");
+        cr_assert_str_eq(jstr(m, "type"), "reflection.shared");
+        cr_assert_str_eq(jstr(m, "reflection_id"), refl);
+        cr_assert_str_eq(jstr(m, "kind"), "reflection_shared");
+        cr_assert_str_eq(jstr(m, "body"), "Er is een reflectie met je gedeeld");
+        /* Only what happened and the id: no text, no author. */
+        cr_assert_eq(json_object_size(m), 5, "unexpected fields: %s", jdump(m));
+        cr_assert(!strstr(jdump(m), "GEHEIM"));
+        json_decref(got);
+    }
+    doubles_no_errors(&d);
+    cr_assert(outbox_drained(w.coach.id, 5000));
+    cr_assert(metric(s.metrics_addr, "reflectd_outbox_sent_total") >= N);
+    double sum = 0, max = 0;
+    for (int i = 0; i < N; i++) {
+        sum += lat[i];
+        max = lat[i] > max ? lat[i] : max;
+    }
+    fprintf(stderr,
+            "webpush latency from the API request to the receiver: mean %.1f ms, max %.1f ms"
+            " over %d pushes\n",
+            sum / N * 1000, max * 1000, N);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, webpush_5xx_is_retried_once_then_delivered_once, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    doubles_script(&d, sid, 503, 0);
+    share_new(s.addr, &w, refl);
+    json_t *got = webpush_wait(&d, sid, 1, 15000);
+    cr_assert_eq(json_array_size(got), 1);
+    json_decref(got);
+    cr_assert(outbox_drained(w.coach.id, 5000));
+    json_t *st = doubles_state(&d);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(st, "attempts"), sid)), 2,
+                 "one 503, then one success: %s", jdump(json_object_get(st, "attempts")));
+    json_decref(st);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_retried_total"), 1);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_sent_total"), 1);
+    doubles_no_errors(&d);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, webpush_410_removes_the_subscription, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    doubles_script(&d, sid, 410, 0);
+    share_new(s.addr, &w, refl);
+    int gone = 0;
+    for (int i = 0; i < 300 && !gone; i++, sleep_ms(50))
+        gone = sql_long("SELECT count(*) FROM devices WHERE id = '%s'", dev) == 0;
+    cr_assert(gone, "the dead subscription is still registered");
+    cr_assert(outbox_drained(w.coach.id, 1000));
+    /* The next event has nowhere to go: nothing is queued. */
+    share_new(s.addr, &w, refl);
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s'", w.coach.id), 0);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_dead_tokens_total"), 1);
+    json_t *got = webpush_wait(&d, sid, 0, 0);
+    cr_assert_eq(json_array_size(got), 0);
+    json_decref(got);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, quiet_hours_hold_a_push_until_they_end, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40], start[8], end[8];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    /* Quiet from an hour ago to an hour from now, in UTC. */
+    time_t t = time(NULL) - 3600, u = time(NULL) + 3600;
+    strftime(start, sizeof(start), "%H:%M", gmtime(&t));
+    strftime(end, sizeof(end), "%H:%M", gmtime(&u));
+    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.coach,
+                     json_pack("{s:s,s:{s:s,s:s}}", "time_zone", "UTC", "quiet_hours", "start",
+                               start, "end", end),
+                     200));
+    share_new(s.addr, &w, refl);
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s'"
+                          " AND not_before > now() + interval '50 minutes'",
+                          w.coach.id),
+                 1, "the push must wait for the end of the quiet hours");
+    /* The quiet hours end (as if an hour passed): it goes out. */
+    sql_long("WITH u AS (UPDATE outbox SET not_before = now() WHERE user_id = '%s' RETURNING 1)"
+             " SELECT count(*) FROM u",
+             w.coach.id);
+    json_t *got = webpush_wait(&d, sid, 1, 15000);
+    cr_assert_eq(json_array_size(got), 1);
+    json_decref(got);
+    /* Someone who works nights asks for pushes at any hour: at once. */
+    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.coach,
+                     json_pack("{s:s,s:n}", "time_zone", "UTC", "quiet_hours"), 200));
+    share_new(s.addr, &w, refl);
+    got = webpush_wait(&d, sid, 2, 15000);
+    cr_assert_eq(json_array_size(got), 2);
+    json_decref(got);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, two_instances_deliver_each_notification_once, .timeout = 120)
+{
+    struct doubles d;
+    struct spawned a, b;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&a, &d);
+    notify_server(&b, &d);
+    world(&w, a.addr);
+    char sid[32], dev[40];
+    webpush_device(a.addr, &d, &w.coach, sid, dev);
+    enum { N = 30 };
+    static char ids[N][40];
+    for (int i = 0; i < N; i++)
+        share_new(i % 2 ? a.addr : b.addr, &w, ids[i]);
+    json_t *got = webpush_wait(&d, sid, N, 30000);
+    cr_assert_eq(json_array_size(got), N, "got %zu of %d", json_array_size(got), N);
+    cr_assert(outbox_drained(w.coach.id, 5000));
+    json_decref(got);
+    got = webpush_wait(&d, sid, N, 0);
+    cr_assert_eq(json_array_size(got), N, "duplicates: %zu pushes for %d events",
+                 json_array_size(got), N);
+    for (int i = 0; i < N; i++) {
+        int seen = 0;
+        size_t k;
+        json_t *m;
+        json_array_foreach(got, k, m)
+        {
+            seen += strcmp(jstr(json_object_get(m, "message"), "reflection_id"), ids[i]) == 0;
+        }
+        cr_assert_eq(seen, 1, "reflection %d pushed %d times", i, seen);
+    }
+    json_decref(got);
+    double sa = metric(a.metrics_addr, "reflectd_outbox_sent_total");
+    double sb = metric(b.metrics_addr, "reflectd_outbox_sent_total");
+    cr_assert_eq(sa + sb, N);
+    fprintf(stderr, "two instances: %.0f and %.0f of %d pushes\n", sa, sb, N);
+    doubles_no_errors(&d);
+    cr_assert_eq(server_stop(&b), 0);
+    cleanup(&a, &d, &w);
+}
+
+/* ---- APNs and FCM -----------------------------------------------------------------------------
+ */
+
+Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 90)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    const char *apns_tok = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    const char *fcm_tok = "fcm-token_1:APA91bExample";
+    char adev[40], fdev[40], refl[40];
+    token_device(s.addr, &w.coach, "apns", apns_tok, adev);
+    token_device(s.addr, &w.coach, "fcm", fcm_tok, fdev);
+    share_new(s.addr, &w, refl);
+    share_new(s.addr, &w, refl);
+    json_t *st = NULL;
+    for (int i = 0; i < 300; i++, sleep_ms(50)) {
+        json_decref(st);
+        st = doubles_state(&d);
+        if (json_array_size(json_object_get(st, "apns")) >= 2 &&
+            json_array_size(json_object_get(st, "fcm")) >= 2)
+            break;
+    }
+    cr_assert_eq(json_array_size(json_object_get(st, "apns")), 2, "%s", jdump(st));
+    cr_assert_eq(json_array_size(json_object_get(st, "fcm")), 2, "%s", jdump(st));
+    json_t *ap = json_object_get(json_array_get(json_object_get(st, "apns"), 1), "payload");
+    cr_assert_str_eq(jstr(json_object_get(json_object_get(ap, "aps"), "alert"), "body"),
+                     "Er is een reflectie met je gedeeld");
+    cr_assert_str_eq(jstr(ap, "reflection_id"), refl);
+    json_t *fm = json_object_get(json_array_get(json_object_get(st, "fcm"), 1), "message");
+    cr_assert_str_eq(jstr(fm, "token"), fcm_tok);
+    cr_assert_str_eq(jstr(json_object_get(fm, "data"), "reflection_id"), refl);
+    /* One OAuth exchange for both sends: the access token is cached. */
+    cr_assert_eq(json_integer_value(json_object_get(st, "fcm_tokens")), 1);
+    json_decref(st);
+    doubles_no_errors(&d);
+    /* APNs 410 Unregistered and FCM 404 UNREGISTERED: both devices go. */
+    doubles_script(&d, apns_tok, 410, 0);
+    doubles_script(&d, fcm_tok, 404, 0);
+    share_new(s.addr, &w, refl);
+    int left = 2;
+    for (int i = 0; i < 300 && left; i++, sleep_ms(50))
+        left = (int)sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id);
+    cr_assert_eq(left, 0, "dead tokens are still registered");
+    cleanup(&s, &d, &w);
+}
+
+/* ---- e-mail digests
+ * ------------------------------------------------------------------------------ */
+
+/* Today at 12:00 UTC, as SQL: the digest's hour in a UTC profile. */
+static const char *noon(void)
+{
+    static char buf[40];
+    time_t t = time(NULL);
+    strftime(buf, sizeof(buf), "%Y-%m-%d 12:00:00+00", gmtime(&t));
+    return buf;
+}
+
+Test(notify, smtp_digest_waits_for_the_server_and_arrives_once, .timeout = 90)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.coach,
+                     json_pack("{s:s,s:n,s:{s:{s:s}}}", "time_zone", "UTC", "quiet_hours", "kinds",
+                               "reflection_shared", "delivery", "daily"),
+                     200));
+    json_decref(doubles_call(&d, "POST", "/smtp/stop", NULL));
+    char refl[40];
+    share_new(s.addr, &w, refl);
+    share_new(s.addr, &w, refl);
+    cr_assert_eq(sql_long("SELECT count(*) FROM digest_items WHERE user_id = '%s'", w.coach.id), 2);
+    sql_long("SELECT digest_run('%s')", noon());
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND channel = 'email'",
+                          w.coach.id),
+                 1, "one digest for both");
+    /* The mail server is down: the digest is retried, not lost. */
+    int tries = 0;
+    for (int i = 0; i < 300 && tries < 2; i++, sleep_ms(50))
+        tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
+                              w.coach.id);
+    cr_assert(tries >= 2, "the digest was not retried");
+    json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
+    cr_assert(outbox_drained(w.coach.id, 20000), "the digest was not delivered");
+    /* A second run the same day sends nothing more. */
+    cr_assert_eq(sql_long("SELECT digest_run('%s')", noon()), 0);
+    json_t *st = doubles_state(&d);
+    json_t *mails = json_object_get(st, "smtp");
+    cr_assert_eq(json_array_size(mails), 1, "%s", jdump(mails));
+    json_t *m = json_array_get(mails, 0);
+    cr_assert(json_is_true(json_object_get(m, "tls")), "sent without STARTTLS");
+    cr_assert(json_is_true(json_object_get(m, "authenticated")), "sent without AUTH");
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "to"), 0)), w.coach.email);
+    const char *text = jstr(m, "data");
+    cr_assert(strstr(text, "Subject: Je overzicht van Reflectie"), "%s", text);
+    cr_assert(strstr(text, "Er is een reflectie met je gedeeld (2)"), "%s", text);
+    cr_assert(!strstr(text, "GEHEIM"), "content leaked into the e-mail");
+    json_decref(st);
+    cleanup(&s, &d, &w);
+}
+
+/* ---- reminders
+ * -------------------------------------------------------------------------------------- */
+
+Test(notify, an_unanswered_feedback_request_is_reminded_twice_at_most, .timeout = 90)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40], path[160], at[96];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    share_new(s.addr, &w, refl);
+    snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", refl);
+    json_decref(
+        call(s.addr, "POST", path, &w.student, json_pack("{s:s}", "to_user_id", w.coach.id), 201));
+    json_t *got = webpush_wait(&d, sid, 2, 15000); /* the share and the request */
+    cr_assert_eq(json_array_size(got), 2);
+    json_decref(got);
+    /* Days pass (the request is made older; reminders_run takes the time). */
+    snprintf(at, sizeof(at),
+             "UPDATE feedback_requests SET created_at = now() - interval '4 days'"
+             " WHERE reflection_id = '%%s'");
+    char sql[256];
+    snprintf(sql, sizeof(sql), at, refl);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    const char *days[] = {"0", "0", "1", "4", "8", "12", NULL};
+    const size_t want[] = {3, 3, 3,
+                           4, 4, 4}; /* pushes so far: at 0 d, again 3+ d later, then no more */
+    for (int i = 0; days[i]; i++) {
+        snprintf(sql, sizeof(sql), "SELECT reminders_run(now() + interval '%s days')", days[i]);
+        cr_assert_eq(test_sql(sql, NULL, 0), 0);
+        cr_assert(outbox_drained(w.coach.id, 15000));
+        got = webpush_wait(&d, sid, want[i], 0);
+        cr_assert_eq(json_array_size(got), want[i], "after +%s days: %s", days[i], jdump(got));
+        json_t *last = json_object_get(json_array_get(got, want[i] - 1), "message");
+        if (want[i] > 2) {
+            cr_assert_str_eq(jstr(last, "kind"), "reminder_feedback_request");
+            cr_assert_str_eq(jstr(last, "body"), "Een feedbackvraag wacht nog op je antwoord");
+        }
+        json_decref(got);
+    }
+    doubles_no_errors(&d);
+    cleanup(&s, &d, &w);
+}
