@@ -106,8 +106,11 @@ static int main_serve(struct app *app)
         return 1;
     }
     int fd = server_listen(app->cfg.listen_host, app->cfg.listen_port);
-    if (fd < 0 || metrics_http_listen(app) < 0)
+    if (fd < 0 || metrics_http_listen(app) < 0) {
+        sender_stop(app->sender);
+        app->sender = NULL;
         return 1;
+    }
     if (server_start(app, fd) < 0 || metrics_http_start(app) < 0) {
         log_error("cannot start the workers");
         return 1;

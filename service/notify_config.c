@@ -86,14 +86,22 @@ int notify_config_load(struct notify_config *c, const char *(*get)(const char *)
 
 void notify_config_free(struct notify_config *c)
 {
-    char **all[] = {&c->ca_file,    &c->webpush_hosts, &c->vapid_key_file,   &c->vapid_subject,
-                    &c->apns_url,   &c->apns_key_file, &c->apns_key_id,      &c->apns_team_id,
-                    &c->apns_topic, &c->fcm_url,       &c->fcm_account_file, &c->smtp_url,
-                    &c->smtp_user,  &c->smtp_password, &c->smtp_from};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        free(*all[i]);
-        *all[i] = NULL;
-    }
+    free(c->ca_file);
+    free(c->webpush_hosts);
+    free(c->vapid_key_file);
+    free(c->vapid_subject);
+    free(c->apns_url);
+    free(c->apns_key_file);
+    free(c->apns_key_id);
+    free(c->apns_team_id);
+    free(c->apns_topic);
+    free(c->fcm_url);
+    free(c->fcm_account_file);
+    free(c->smtp_url);
+    free(c->smtp_user);
+    free(c->smtp_password);
+    free(c->smtp_from);
+    memset(c, 0, sizeof(*c));
 }
 
 /* Does host end with suffix at a label boundary ("a.push.apple.com" and
