@@ -769,3 +769,100 @@ pid_t test_postmaster_pid(void)
         fclose(f);
     return (pid_t)pid;
 }
+
+/* ---- the database and the operator commands ---------------------------- */
+
+const char *test_bin(void)
+{
+    const char *b = getenv("REFLECTD_BIN");
+    return b && *b ? b : "bin/reflectd";
+}
+
+/* Runs argv with stdout into out (NUL-terminated, trailing newlines cut);
+ * returns the exit status, or -1 when the child did not exit normally. */
+static int run_capture(char *const argv[], char *out, size_t n)
+{
+    int fds[2];
+    cr_assert(pipe(fds) == 0, "pipe failed");
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char sink[512];
+    size_t got = 0;
+    for (;;) {
+        char *dst = out && got + 1 < n ? out + got : sink;
+        size_t room = out && got + 1 < n ? n - 1 - got : sizeof(sink);
+        ssize_t r = read(fds[0], dst, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (dst != sink)
+            got += (size_t)r;
+    }
+    close(fds[0]);
+    if (out && n) {
+        out[got] = '\0';
+        while (got && out[got - 1] == '\n')
+            out[--got] = '\0';
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_vsql(char *out, size_t n, const char *fmt, va_list ap)
+{
+    const char *url = getenv("DATABASE_URL");
+    cr_assert(url && *url, "DATABASE_URL is not set (run through scripts/test.sh)");
+    char sql[8192];
+    int len = vsnprintf(sql, sizeof(sql), fmt, ap);
+    cr_assert(len >= 0 && (size_t)len < sizeof(sql), "SQL too long");
+    char *argv[] = {"psql", (char *)url, "-X", "-Atq", "-v", "ON_ERROR_STOP=1", "-c", sql, NULL};
+    char buf[8192];
+    int rc = run_capture(argv, out ? out : buf, out ? n : sizeof(buf));
+    cr_assert_eq(rc, 0, "psql failed (%d): %s", rc, sql);
+}
+
+void test_sql(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    test_vsql(out, n, fmt, ap);
+    va_end(ap);
+}
+
+long long test_sql_int(const char *fmt, ...)
+{
+    char out[64];
+    va_list ap;
+    va_start(ap, fmt);
+    test_vsql(out, sizeof(out), fmt, ap);
+    va_end(ap);
+    char *end;
+    long long v = strtoll(out, &end, 10);
+    cr_assert(end != out && *end == '\0', "not one integer from psql: \"%s\"", out);
+    return v;
+}
+
+int test_publish(char *out, size_t n)
+{
+    char *argv[] = {(char *)test_bin(), "publish", NULL};
+    return run_capture(argv, out, n);
+}
+
+long long test_publish_count(const char *out)
+{
+    for (const char *p = out; p && *p; p++)
+        if (isdigit((unsigned char)*p))
+            return strtoll(p, NULL, 10);
+    return -1;
+}

@@ -82,6 +82,24 @@ const char *jdump(const json_t *j);
 int test_pg(const char *action);
 pid_t test_postmaster_pid(void);
 
+/* The server binary the tests run: $REFLECTD_BIN, default bin/reflectd. */
+const char *test_bin(void);
+/* Runs one SQL statement (printf-style) with psql -Atq against
+ * $DATABASE_URL, without a shell in between. Writes its output (rows one a
+ * line, columns separated by '|', trailing newlines removed) to out when out
+ * is not NULL; the test ends when psql fails. Use it to age data the API
+ * only creates "now" (check-in periods, created_at columns). */
+void test_sql(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* One row, one column of test_sql() as an integer. */
+long long test_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs the operator command `$REFLECTD_BIN publish` with the caller's
+ * environment (DATABASE_URL) and returns its exit status (-1 when it did not
+ * exit normally); its standard output goes to out (may be NULL). */
+int test_publish(char *out, size_t n);
+/* The first integer in `reflectd publish`'s output (the periods it
+ * published), or -1 when it printed none. */
+long long test_publish_count(const char *out);
+
 /* Criterion assertions (they end the test on failure, printing the body). */
 void expect_status(const struct http_resp *r, int status);
 /* status, application/problem+json, and {type, title, status, detail}. */
