@@ -648,8 +648,8 @@ static void check_visible_period(const json_t *p, int k, int total)
         double mean = json_number_value(json_object_get(x, "mean"));
         double median = json_number_value(json_object_get(x, "median"));
         cr_assert(mean >= 1 && mean <= 10 && median >= 1 && median <= 10, "%s: %s", VERM[v], d);
-        cr_assert(fabs(mean * 100 - round(mean * 100)) < 1e-6, "%s mean not rounded: %s", VERM[v],
-                  d);
+        cr_assert(fabs(mean * 100 - (double)(long)(mean * 100 + 0.5)) < 1e-6,
+                  "%s mean not rounded: %s", VERM[v], d);
         json_t *t = json_object_get(x, "trend");
         cr_assert(t, "%s without a trend member: %s", VERM[v], d);
         cr_assert(json_is_null(t) ||
