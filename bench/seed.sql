@@ -14,14 +14,11 @@
 -- is reproducible. Teams 1..50 make 2,000 students, 200,000 reflections,
 -- 100,000 feedback items and 48,000 check-ins.
 --
--- triggers=on: the rows go through the normal triggers, so team_month_stats
--- is exactly what the service would have built. In 40 transactions of one
--- student per team each: many updates of one aggregate row inside a single
--- transaction make each next one slower (its versions pile up until commit).
+-- triggers=on: the rows go through the normal triggers and foreign key
+-- checks (events, erasure), in 40 transactions of one student per team.
 -- triggers=off (only for bulk-growing the data set, e.g. the 10x test):
--- session_replication_role = replica skips the triggers (and foreign key
--- checks), and team_month_stats / team_month_people for the new teams are
--- computed afterwards from the rows, set-based.
+-- session_replication_role = replica skips them. Summaries read published
+-- months, which scripts/bench.sh publishes after seeding (`reflectd publish`).
 \set ON_ERROR_STOP on
 SET synchronous_commit = off; -- seeding only; the service runs with it on
 SET client_min_messages = warning;
@@ -174,58 +171,6 @@ BEGIN
 END
 $$;
 
-\if :triggers
-\else
--- The aggregates the triggers would have kept, computed from the new rows.
-CREATE FUNCTION pg_temp.hist(scores smallint[]) RETURNS integer[] LANGUAGE sql IMMUTABLE AS $$
-    SELECT array_agg((SELECT count(*) FROM unnest(scores) x WHERE x = i)::int ORDER BY i)
-    FROM generate_series(1, 10) i
-$$;
-CREATE TEMP TABLE new_refl AS
-SELECT x.team_id, date_trunc('month', x.occurred_on)::date AS period, x.owner_id, x.vermogens
-FROM reflections x JOIN gen g ON g.id = x.id
-WHERE x.status = 'final' AND x.deleted_at IS NULL;
-CREATE TEMP TABLE new_fb AS
-SELECT g.team_id, date_trunc('month', f.created_at AT TIME ZONE 'UTC')::date AS period,
-       g.owner_id, f.kind
-FROM feedback f JOIN gen g ON g.id = f.reflection_id
-WHERE NOT f.by_owner AND f.kind IN ('top', 'tip');
-
-INSERT INTO team_month_people (team_id, period, user_id, reflection, feedback)
-SELECT team_id, period, owner_id, sum(r), sum(f)
-FROM (SELECT team_id, period, owner_id, 1 AS r, 0 AS f FROM new_refl
-      UNION ALL SELECT team_id, period, owner_id, 0, 1 FROM new_fb) p
-GROUP BY 1, 2, 3;
-
-INSERT INTO team_month_stats (organisation_id, team_id, period, checkins, absorptie, verbindend,
-                              opleidend, lerend, reflection_people, reflections, refl_absorptie,
-                              refl_verbindend, refl_opleidend, refl_lerend, feedback_people, tops,
-                              tips)
-SELECT ctx.org, k.team_id, k.period, coalesce(c.n, 0),
-       coalesce(c.ab, array_fill(0, ARRAY[10])), coalesce(c.ve, array_fill(0, ARRAY[10])),
-       coalesce(c.op, array_fill(0, ARRAY[10])), coalesce(c.le, array_fill(0, ARRAY[10])),
-       coalesce(r.people, 0), coalesce(r.n, 0), coalesce(r.ab, 0), coalesce(r.ve, 0),
-       coalesce(r.op, 0), coalesce(r.le, 0), coalesce(f.people, 0), coalesce(f.tops, 0),
-       coalesce(f.tips, 0)
-FROM ctx,
-     (SELECT team_id, period FROM checkins WHERE team_id IN (SELECT team_id FROM students)
-      UNION SELECT team_id, period FROM new_refl UNION SELECT team_id, period FROM new_fb) k
-LEFT JOIN (SELECT team_id, period, count(*)::int AS n, pg_temp.hist(array_agg(absorptie)) AS ab,
-                  pg_temp.hist(array_agg(verbindend)) AS ve,
-                  pg_temp.hist(array_agg(opleidend)) AS op, pg_temp.hist(array_agg(lerend)) AS le
-           FROM checkins WHERE team_id IN (SELECT team_id FROM students) GROUP BY 1, 2) c
-       USING (team_id, period)
-LEFT JOIN (SELECT team_id, period, count(DISTINCT owner_id)::int AS people, count(*)::int AS n,
-                  count(*) FILTER (WHERE 'absorptie' = ANY (vermogens))::int AS ab,
-                  count(*) FILTER (WHERE 'verbindend' = ANY (vermogens))::int AS ve,
-                  count(*) FILTER (WHERE 'opleidend' = ANY (vermogens))::int AS op,
-                  count(*) FILTER (WHERE 'lerend' = ANY (vermogens))::int AS le
-           FROM new_refl GROUP BY 1, 2) r USING (team_id, period)
-LEFT JOIN (SELECT team_id, period, count(DISTINCT owner_id)::int AS people,
-                  count(*) FILTER (WHERE kind = 'top')::int AS tops,
-                  count(*) FILTER (WHERE kind = 'tip')::int AS tips
-           FROM new_fb GROUP BY 1, 2) f USING (team_id, period);
-\endif
 
 DROP TABLE gen;
 -- (the caller runs VACUUM ANALYZE / ANALYZE once all seeding sessions are done)

@@ -1,25 +1,28 @@
-/* anonymity.c - when a summary figure may be shown, and what it says.
+/* anonymity.c - what a reader may see of a published month.
  *
- * Every summary path goes through these functions; they do no I/O, so the
- * unit tests can try them on every shape of input. The rules (PRODUCT.md,
- * "Anonymity rules"):
+ * The figures managers read are frozen when a month is published
+ * (migrations/0009_published_periods.sql), with the k then in force and
+ * without the contributions of anyone who may read them; whatever k
+ * suppressed then was never stored. These functions decide the rest, at
+ * read time, and do no I/O, so the unit tests try them on every shape of
+ * input:
  *
- * - A figure exists only when at least k distinct people contributed to it
- *   (k per organisation, never below 3). A month below k carries no
- *   figures at all; the caller prints only {period, suppressed: true}.
- * - Periods are fixed calendar months, so shifting a date range never
- *   splits a group differently: the same month always gives the same
- *   figures or the same suppression.
- * - A trend compares two visible months only; next to a suppressed month
- *   it is null, since "up" would say something about the hidden one.
- * - A total over groups is shown only with complementary suppression (see
- *   anon_complement): no subtraction of shown figures from a total leaves a
- *   group of fewer than k people.
+ * - A block shows only when its distinct people reach the larger of the
+ *   k at publication and the k now: raising k hides, lowering it never
+ *   shows more than was published.
+ * - A reader with a contribution of their own in the month (someone who
+ *   became a manager after contributing) needs one person more, so the
+ *   others are still k people.
+ * - A month whose check-ins are hidden shows nothing; a trend compares two
+ *   shown months only.
+ * - An organisation total shows only when the teams hidden at publication
+ *   hold nobody or enough people, and no team shown at publication is
+ *   hidden from this reader now (complementary suppression).
  */
 #include "anonymity.h"
 
 #include <math.h>
-#include <stdlib.h>
+#include <stddef.h>
 
 const char *const vermogen_names[NVERMOGENS] = {"absorptie", "verbindend", "opleidend", "lerend"};
 
@@ -28,9 +31,39 @@ int anon_k(int configured)
     return configured < ANON_MIN_K ? ANON_MIN_K : configured;
 }
 
-int anon_visible(int people, int k)
+int anon_needed(const struct published *p, const struct reader *rd)
 {
-    return people > 0 && people >= anon_k(k);
+    int k = anon_k(rd->k);
+    if (p->k > k)
+        k = p->k;
+    return k + (rd->contributed ? 1 : 0);
+}
+
+static int anon_block_shown_alone(const struct published *p, enum block b, const struct reader *rd)
+{
+    return p->present && p->stored[b] && p->people[b] > 0 && p->people[b] >= anon_needed(p, rd);
+}
+
+int anon_block_shown(const struct published *p, enum block b, const struct reader *rd)
+{
+    return anon_block_shown_alone(p, BLOCK_CHECKINS, rd) && anon_block_shown_alone(p, b, rd);
+}
+
+int anon_total_block_shown(const struct published *total, const struct published *teams,
+                           const struct reader *team_readers, int n, enum block b,
+                           const struct reader *rd)
+{
+    if (!anon_block_shown(total, b, rd))
+        return 0;
+    int hidden = total->hidden[b];
+    if (hidden > 0 && hidden < anon_needed(total, rd))
+        return 0;
+    for (int i = 0; i < n; i++) {
+        int was = teams[i].present && teams[i].stored[BLOCK_CHECKINS] && teams[i].stored[b];
+        if (was && !anon_block_shown(&teams[i], b, &team_readers[i]))
+            return 0;
+    }
+    return 1;
 }
 
 int hist_count(const int h[NSCORES])
@@ -112,43 +145,4 @@ const char *trend_name(enum trend t)
     default:
         return NULL;
     }
-}
-
-void stats_block_people(const struct month_stats *s, int out[NBLOCKS])
-{
-    out[BLOCK_REFLECTIONS] = s->reflection_people;
-    out[BLOCK_FEEDBACK] = s->feedback_people;
-    out[BLOCK_GOALS] = s->goal_people;
-}
-
-/* The total minus every shown group is exactly the hidden groups. The
- * classic remedy hides more groups until the hidden ones reach k, but here
- * that protects nothing: whoever reads the organisation summary may read
- * each visible team's own summary too. So the complement that gets
- * suppressed is the total itself. */
-int anon_total_visible(const int *people, const int *shown, int n, int k)
-{
-    int hidden = 0, total = 0;
-    for (int i = 0; i < n; i++) {
-        total += people[i];
-        if (!shown[i])
-            hidden += people[i];
-    }
-    if (hidden > 0 && hidden < anon_k(k))
-        return 0;
-    return anon_visible(total, k);
-}
-
-int anon_complement(const int *people, int n, int k, int *suppressed)
-{
-    int *shown = calloc((size_t)n + 1, sizeof(int));
-    if (!shown)
-        abort();
-    for (int i = 0; i < n; i++) {
-        suppressed[i] = !anon_visible(people[i], k);
-        shown[i] = !suppressed[i];
-    }
-    int ok = anon_total_visible(people, shown, n, k);
-    free(shown);
-    return ok;
 }

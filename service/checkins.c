@@ -2,10 +2,11 @@
  *
  * A team member scores the team's four vermogens 1-10, optionally with
  * "goes well" / "could be better" text and the choice to share that text
- * anonymously. One check-in per person, team and calendar month (UTC): a
- * second one that month replaces the first (200 instead of 201). The
- * aggregates behind team summaries follow in the same transaction (see the
- * triggers in migrations/0004). */
+ * anonymously. One check-in per person, team and calendar month (in the
+ * organisation's time zone): a second one that month replaces the first
+ * (200 instead of 201). Nobody sees a check-in but its author: managers
+ * get the month's figures only once it has closed and been published
+ * (migrations/0009, summaries.c). */
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -13,7 +14,11 @@
 #define CHECKIN_TEXT_MAX 1000
 
 /* clang-format off */
-#define SQL_THIS_MONTH "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
+/* The current month in the organisation's time zone: the month in which
+ * the check-in will be published (migrations/0009). */
+#define SQL_THIS_MONTH                                                                             \
+    "(SELECT date_trunc('month', now() AT TIME ZONE o.timezone)::date FROM organisations o"       \
+    " WHERE o.id = $2)"
 #define SQL_CHECKIN_JSON(c)                                                                        \
     "json_build_object('team_id', " c ".team_id, 'period', to_char(" c ".period, 'YYYY-MM'),"     \
     " 'scores', json_build_object('absorptie', " c ".absorptie, 'verbindend', " c ".verbindend,"  \

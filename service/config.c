@@ -119,6 +119,8 @@ static const struct int_setting int_settings[] = {
     S("EVENTS_MAX_PER_USER", 5, 1, 1000, events_max_per_user),
     S("RETENTION_DAYS", 0, 0, 36500, retention_days),
     S("JANITOR_INTERVAL_S", 60, 1, 86400, janitor_interval_s),
+    S("PUBLISH_DELAY_H", 24, 0, 24 * 31, publish_delay_h),
+    S("BACKDATE_MAX_DAYS", 365, 1, 3660, backdate_max_days),
 };
 #undef S
 

@@ -46,6 +46,8 @@ struct config {
     int events_max_per_user; /* open streams per user and instance */
     int janitor_interval_s;  /* how often janitor.c runs */
     int retention_days;      /* reflections older than this are deleted (0: kept) */
+    int publish_delay_h;     /* hours after a month closes before it is published */
+    int backdate_max_days;   /* how far back occurred_on may lie */
     int quiet;               /* no access log */
     int dev_defaults_used;   /* count of development defaults taken */
 };

@@ -2,13 +2,16 @@
  *
  * Every JANITOR_INTERVAL_S (a minute), on worker 0 only (one instance's worth of work per
  * instance; the statements are idempotent, so several instances doing it
- * is harmless), one statement runs janitor_run (migrations/0007): the
+ * is harmless), one statement runs janitor_run (migrations/0007, 0009): the
  * reflection retention period, events past their retention, expired refresh
- * tokens and old login-throttle windows. */
+ * tokens and old login-throttle windows; and publish.c publishes the months
+ * that are due. The first round runs right at start-up, so an instance that
+ * was down when a month closed publishes it at once. */
 #include "janitor.h"
 #include "app.h"
 #include "db.h"
 #include "log.h"
+#include "publish.h"
 #include "server.h"
 
 #include <event2/event.h>
@@ -36,6 +39,7 @@ static void janitor_tick(evutil_socket_t fd, short what, void *arg)
     snprintf(window, sizeof(window), "%d", cfg->login_window_s);
     const char *p[] = {days, hours, window};
     db_query(w->db, "SELECT janitor_run($1::int, $2::int, $3::int)", 3, p, janitor_done, NULL);
+    publish_tick(w);
 }
 
 void janitor_start(struct worker *w)
@@ -46,6 +50,7 @@ void janitor_start(struct worker *w)
     struct timeval tv = {w->app->cfg.janitor_interval_s, 0};
     if (!w->janitor || event_add(w->janitor, &tv) < 0)
         abort();
+    janitor_tick(-1, 0, w);
 }
 
 void janitor_stop(struct worker *w)

@@ -5,6 +5,7 @@
  *   reflectd --migrate  migrate and exit
  *   reflectd bootstrap  migrate, create the BOOTSTRAP_* organisation and admin, exit
  *   reflectd --seed-demo  migrate and load the demo organisation, exit
+ *   reflectd publish    migrate, publish every closed month that is due, exit
  *
  * Start-up order: configuration, migrations (blocking, before any thread),
  * the listening socket, the worker threads. The main thread then only waits
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "publish.h"
 #include "server.h"
 #include "tokens.h"
 
@@ -110,6 +112,18 @@ static int main_serve(struct app *app)
     return rc < 0 ? 1 : 0;
 }
 
+/* `reflectd publish`: prints how many months it published. */
+static int main_publish(const struct config *cfg)
+{
+    if (migrate_run(cfg->database_url, 30) < 0)
+        return 1;
+    int n = publish_command(cfg->database_url, cfg->publish_delay_h);
+    if (n < 0)
+        return 1;
+    printf("published %d month(s)\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
@@ -141,8 +155,11 @@ int main(int argc, char **argv)
         rc = migrate_run(app.cfg.database_url, 30) < 0 || bootstrap_from_config(&app.cfg) < 0;
     else if (argc > 1 && strcmp(argv[1], "--seed-demo") == 0)
         rc = migrate_run(app.cfg.database_url, 30) < 0 || bootstrap_demo(&app.cfg) < 0;
+    else if (argc > 1 && strcmp(argv[1], "publish") == 0)
+        rc = main_publish(&app.cfg);
     else if (argc > 1) {
-        fprintf(stderr, "usage: reflectd [--routes | --migrate | bootstrap | --seed-demo]\n");
+        fprintf(stderr,
+                "usage: reflectd [--routes | --migrate | bootstrap | --seed-demo | publish]\n");
         rc = 2;
     } else
         rc = main_serve(&app);

@@ -14,12 +14,14 @@
  * Reading someone else's reflection (a supervisor it is shared with) is
  * written to the audit log by the same statement that reads it. */
 #include "api.h"
+#include "app.h"
 #include "handlers.h"
 #include "pagination.h"
 #include "policy.h"
 #include "reflections_sql.h"
 
 #include <string.h>
+#include <time.h>
 
 #define STARR_MAX            5000 /* characters per part: a long page of real writing */
 #define REFLECTION_MAX_GOALS 20
@@ -166,6 +168,18 @@ static void reflection_check_final(struct validator *v, const char *status, cons
             v_error(v, starr_parts[i], "is required in a final reflection");
 }
 
+/* occurred_on lies between BACKDATE_MAX_DAYS ago and tomorrow (UTC): a
+ * reflection is about a shift that happened, and "tomorrow" leaves room
+ * for every time zone east of UTC, where the day has already begun. */
+static void occurred_on_bounds(struct req *r, char lo[16], char hi[16])
+{
+    time_t now = time(NULL), first = now - (time_t)r->app->cfg.backdate_max_days * 86400;
+    time_t last = now + 86400;
+    struct tm tm;
+    strftime(lo, 16, "%Y-%m-%d", gmtime_r(&first, &tm));
+    strftime(hi, 16, "%Y-%m-%d", gmtime_r(&last, &tm));
+}
+
 void h_reflection_create(struct req *r)
 {
     static const char *const fields[] = {
@@ -178,7 +192,9 @@ void h_reflection_create(struct req *r)
     api_actor_params(r, p);
     p[3] = v_uuid(&v, "id", V_OPTIONAL);
     p[4] = v_uuid(&v, "team_id", V_REQUIRED);
-    p[5] = v_date(&v, "occurred_on", V_REQUIRED);
+    char lo[16], hi[16];
+    occurred_on_bounds(r, lo, hi);
+    p[5] = v_date_between(&v, "occurred_on", V_REQUIRED, lo, hi);
     for (int i = 0; i < 5; i++) {
         p[6 + i] = v_text(&v, starr_parts[i], V_OPTIONAL, 0, STARR_MAX, 1);
         if (!p[6 + i]) /* absent or null: empty (invalid ones fail v anyway) */
@@ -226,7 +242,9 @@ void h_reflection_patch(struct req *r)
     p[3] = id;
     p[4] = if_match;
     p[5] = v_uuid(&v, "team_id", V_OPTIONAL);
-    p[6] = v_date(&v, "occurred_on", V_OPTIONAL);
+    char lo[16], hi[16];
+    occurred_on_bounds(r, lo, hi);
+    p[6] = v_date_between(&v, "occurred_on", V_OPTIONAL, lo, hi);
     for (int i = 0; i < 5; i++)
         parts[i] = v_text(&v, starr_parts[i], V_OPTIONAL, 0, STARR_MAX, 1);
     for (int i = 0; i < 4; i++)

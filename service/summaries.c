@@ -1,20 +1,25 @@
 /* summaries.c - anonymous vermogen summaries for managers:
  * GET /v1/teams/{team_id}/summary, GET /v1/organisation/summary.
  *
- * One statement authorizes the caller and fetches the per-month aggregates
- * (team_month_stats, kept current by triggers) for the months asked plus
- * the month before the first (for its trend), and the texts people chose to
- * share. The cost follows the number of months, never the amount of data
- * stored. Every figure then passes through anonymity.c before it is
- * rendered here; this file decides nothing about who may see what number.
+ * Managers read published months only: frozen snapshots written once,
+ * after a month closed (publish.c, migrations/0009). A summary never
+ * reads live check-ins or reflections for its figures, so no write,
+ * edit, erasure or setting change can move a number between two reads.
+ * One statement authorizes the caller and fetches, for the months asked
+ * plus the month before the first (for its trend): which months are
+ * published, their figures rows, the organisation's k now, and which of
+ * those months the reader has a contribution of their own in (live data,
+ * used only to hide more). Every block then passes through anonymity.c;
+ * this file decides nothing about who may see what number.
  *
- * Who: a teammanager for the teams they manage; a praktijkopleider or admin
- * for every team of the organisation and for the organisation summary. */
+ * A month is one of three shapes: {period, published: false} (open, or
+ * not yet due); {period, published: true, suppressed: true}; or every
+ * figure. Who: a teammanager for the teams they manage; a praktijkopleider
+ * or admin for every team and for the organisation summary. */
 #include "anonymity.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
-#include "splice.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,42 +30,35 @@
 #define SUMMARY_MAX_MONTHS 36
 
 /* clang-format off */
-#define SQL_STATS_JSON(s)                                                                          \
-    "json_build_object('team_id', " s ".team_id, 'period', to_char(" s ".period, 'YYYY-MM'),"     \
-    " 'checkins', " s ".checkins, 'hist', json_build_array(" s ".absorptie, " s ".verbindend, "   \
-    s ".opleidend, " s ".lerend), 'reflection_people', " s ".reflection_people,"                  \
-    " 'reflections', json_build_array(" s ".refl_absorptie, " s ".refl_verbindend, " s            \
-    ".refl_opleidend, " s ".refl_lerend), 'feedback_people', " s ".feedback_people,"              \
-    " 'tops', " s ".tops, 'tips', " s ".tips, 'goal_people', " s ".goal_people,"                  \
-    " 'goals', json_build_array(" s ".goals_open, " s ".goals_active, " s ".goals_achieved, " s   \
-    ".goals_dropped))"
+#define SQL_FIGURES_JSON(f)                                                                        \
+    "json_build_object('team_id', " f ".team_id, 'period', to_char(" f ".period, 'YYYY-MM'),"      \
+    " 'people', json_build_array(" f ".people, " f ".reflection_people, " f ".feedback_people, "   \
+    f ".goal_people, " f ".text_people), 'hidden', " f ".hidden_people, 'hist', " f ".hist,"       \
+    " 'by_vermogen', " f ".by_vermogen, 'tops', " f ".tops, 'tips', " f ".tips,"                  \
+    " 'goals', " f ".goals, 'texts', " f ".texts)"
 
-/* Shared texts of the months asked, without authors or dates beyond the
- * month: per month "<key>\t<bytes>\t<the month's [{kind, text}] array as
- * the response carries it>", the key "YYYY-MM" or "<team id> YYYY-MM", the
- * length in UTF-8 bytes (the connections' client_encoding, db.c) so that
- * nothing inside the JSON can be taken for a separator. The service splices these arrays into its response unparsed
- * (splice.c). Each text is shuffled on its own, so a person's two answers are not side
- * by side. The service drops the texts of suppressed months. */
-#define SQL_TEXTS(key, team_filter)                                                                \
-    "(SELECT string_agg(k || E'\\t' || octet_length(convert_to(v::text, 'UTF8')) || E'\\t' || v::text, '')"          \
-    " FROM (SELECT " key " AS k,"                                                                 \
-    " json_agg(json_build_object("                                                                \
-    "'kind', x.kind, 'text', x.text) ORDER BY random()) AS v FROM checkins c CROSS JOIN LATERAL"  \
-    " (VALUES ('goes_well', nullif(c.goes_well, '')), ('could_be_better',"                        \
-    " nullif(c.could_be_better, ''))) x(kind, text) WHERE " team_filter " AND c.share_text"       \
-    " AND x.text IS NOT NULL AND c.period BETWEEN $4::date + interval '1 month' AND $5::date"     \
-    " GROUP BY 1) g)"
-#define SQL_TEXT_KEY_MONTH "to_char(c.period, 'YYYY-MM')"
-#define SQL_TEXT_KEY_TEAM_MONTH "c.team_id::text || ' ' || to_char(c.period, 'YYYY-MM')"
+/* The published months of the range, with the k they were published at. */
+#define SQL_PUBLISHED_MONTHS                                                                       \
+    "(SELECT json_agg(json_build_object('period', to_char(pp.period, 'YYYY-MM'), 'k', pp.k))"      \
+    " FROM published_periods pp WHERE pp.organisation_id = $2"                                     \
+    " AND pp.period BETWEEN $4::date AND $5::date)"
 
-/* The caller's own check-ins in the range: a figure must rest on k people
- * other than the one reading it, or a manager who checks in could make up
- * the k themselves and subtract their own scores. */
-#define SQL_OWN_CHECKINS(filter)                                                                   \
-    "(SELECT json_agg(json_build_object('team_id', c.team_id, 'period', to_char(c.period,"        \
-    " 'YYYY-MM'))) FROM checkins c WHERE " filter " AND c.user_id = $1"                            \
-    " AND c.period BETWEEN $4::date AND $5::date)"
+/* "<team id> YYYY-MM" for every team-month of the range in which the
+ * reader has something of their own: a check-in, a final reflection,
+ * feedback received on one, a goal (for each team they are a student in).
+ * filter limits the teams (c is the team id column). */
+#define SQL_OWN_MONTHS(filter)                                                                     \
+    "(SELECT json_agg(DISTINCT x.team_id || ' ' || to_char(x.m, 'YYYY-MM')) FROM ("              \
+    " SELECT c.team_id::text, c.period::timestamp AS m FROM checkins c WHERE c.user_id = $1"       \
+    " UNION ALL SELECT c.team_id::text, date_trunc('month', c.occurred_on) FROM reflections c"     \
+    " WHERE c.owner_id = $1 AND c.status = 'final' AND c.deleted_at IS NULL"                       \
+    " UNION ALL SELECT c.team_id::text, date_trunc('month', f.created_at AT TIME ZONE o.timezone)" \
+    " FROM reflections c JOIN feedback f ON f.reflection_id = c.id, organisations o"              \
+    " WHERE c.owner_id = $1 AND o.id = $2"                                                         \
+    " UNION ALL SELECT c.team_id::text, date_trunc('month', g.created_at AT TIME ZONE o.timezone)" \
+    " FROM goals g JOIN team_members c ON c.user_id = g.owner_id AND c.role = 'student',"         \
+    " organisations o WHERE g.owner_id = $1 AND o.id = $2 AND g.deleted_at IS NULL"               \
+    ") x WHERE x.m BETWEEN $4::date AND $5::date AND " filter ")"
 
 static const char SQL_TEAM_SUMMARY[] =
     "WITH " SQL_ACTOR ", t AS (SELECT t.id FROM teams t, actor WHERE t.id = $6"
@@ -69,26 +67,26 @@ static const char SQL_TEAM_SUMMARY[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
     " ELSE 200 END, NULL, NULL, NULL,"
     " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
-    " (SELECT json_agg(" SQL_STATS_JSON("s") " ORDER BY s.period) FROM team_month_stats s, t"
-    " WHERE s.team_id = t.id AND s.period BETWEEN $4::date AND $5::date),"
-    " " SQL_TEXTS(SQL_TEXT_KEY_MONTH, "c.team_id = (SELECT id FROM t)") ","
-    " " SQL_OWN_CHECKINS("c.team_id = (SELECT id FROM t)");
+    " " SQL_PUBLISHED_MONTHS ","
+    " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f, t"
+    " WHERE f.organisation_id = $2 AND f.team_id = t.id AND f.period BETWEEN $4::date AND $5::date),"
+    " " SQL_OWN_MONTHS("x.team_id = $6::text");
 
 static const char SQL_ORG_SUMMARY[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT " SQL_SEES_ALL_TEAMS " AS v)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT ok.v THEN 404 ELSE 200 END,"
     " NULL, NULL, NULL, (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
-    " (SELECT json_agg(" SQL_STATS_JSON("s") " ORDER BY s.period) FROM team_month_stats s"
-    " WHERE ok.v AND s.organisation_id = $2 AND s.period BETWEEN $4::date AND $5::date),"
-    " (SELECT json_agg(json_build_object('period', p, 'people', n)) FROM (SELECT"
-    " to_char(period, 'YYYY-MM') AS p, count(DISTINCT user_id) AS n FROM checkins"
-    " WHERE ok.v AND organisation_id = $2 AND period BETWEEN $4::date AND $5::date"
-    " GROUP BY period) d),"
+    " " SQL_PUBLISHED_MONTHS ","
+    " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f"
+    " WHERE ok.v AND f.organisation_id = $2 AND f.period BETWEEN $4::date AND $5::date),"
+    " " SQL_OWN_MONTHS("ok.v") ","
     " (SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id)"
-    " FROM teams t WHERE ok.v AND t.organisation_id = $2),"
-    " " SQL_TEXTS(SQL_TEXT_KEY_TEAM_MONTH, "ok.v AND c.organisation_id = $2") ","
-    " " SQL_OWN_CHECKINS("ok.v AND c.organisation_id = $2") " FROM ok";
+    " FROM teams t WHERE ok.v AND t.organisation_id = $2)"
+    " FROM ok";
 /* clang-format on */
+
+/* The columns both statements share. */
+enum { COL_K = 4, COL_PUBLISHED, COL_FIGURES, COL_OWN, COL_TEAMS };
 
 /* ---- the months asked -------------------------------------------------- */
 
@@ -135,266 +133,20 @@ static int summary_range(struct req *r, struct range *rg)
     return !api_reject_invalid(r, &v);
 }
 
-/* ---- reading the aggregates ------------------------------------------- */
+/* ---- what the statement returned ---------------------------------------- */
 
-static void ints_from(json_t *arr, int *out, int n)
-{
-    for (int i = 0; i < n; i++)
-        out[i] = (int)json_integer_value(json_array_get(arr, (size_t)i));
-}
-
-static void stats_from_json(json_t *row, struct month_stats *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->present = 1;
-    s->checkins = (int)json_integer_value(json_object_get(row, "checkins"));
-    json_t *hist = json_object_get(row, "hist");
-    for (int v = 0; v < NVERMOGENS; v++)
-        ints_from(json_array_get(hist, (size_t)v), s->hist[v], NSCORES);
-    s->reflection_people = (int)json_integer_value(json_object_get(row, "reflection_people"));
-    ints_from(json_object_get(row, "reflections"), s->refl_by_vermogen, NVERMOGENS);
-    s->feedback_people = (int)json_integer_value(json_object_get(row, "feedback_people"));
-    s->tops = (int)json_integer_value(json_object_get(row, "tops"));
-    s->tips = (int)json_integer_value(json_object_get(row, "tips"));
-    s->goal_people = (int)json_integer_value(json_object_get(row, "goal_people"));
-    ints_from(json_object_get(row, "goals"), s->goals, 4);
-}
-
-/* Adds b's counts to a (for organisation totals). */
-static void stats_add(struct month_stats *a, const struct month_stats *b)
-{
-    a->present |= b->present;
-    a->checkins += b->checkins;
-    for (int v = 0; v < NVERMOGENS; v++) {
-        for (int i = 0; i < NSCORES; i++)
-            a->hist[v][i] += b->hist[v][i];
-        a->refl_by_vermogen[v] += b->refl_by_vermogen[v];
-    }
-    a->reflection_people += b->reflection_people;
-    a->feedback_people += b->feedback_people;
-    a->tops += b->tops;
-    a->tips += b->tips;
-    a->goal_people += b->goal_people;
-    for (int i = 0; i < 4; i++)
-        a->goals[i] += b->goals[i];
-}
-
-/* ---- rendering ---------------------------------------------------------- */
-
-static json_t *round1(double x)
-{
-    return json_real(round(x * 100.0) / 100.0);
-}
-
-static json_t *render_vermogen(const struct month_stats *cur, const struct month_stats *prev,
-                               int prev_visible, int v)
-{
-    json_t *dist = json_array();
-    for (int i = 0; i < NSCORES; i++)
-        json_array_append_new(dist, json_integer(cur->hist[v][i]));
-    const char *trend = prev_visible ? trend_name(anon_trend(cur->hist[v], prev->hist[v])) : NULL;
-    return json_pack("{s:o, s:o, s:o, s:o}", "mean", round1(hist_mean(cur->hist[v])), "median",
-                     round1(hist_median(cur->hist[v])), "distribution", dist, "trend",
-                     trend ? json_string(trend) : json_null());
-}
-
-static json_t *suppressed_block(void)
-{
-    return json_pack("{s:b}", "suppressed", 1);
-}
-
-/* vis[b]: may block b be shown (decided by the caller). */
-static json_t *render_activity(const struct month_stats *s, const int vis[NBLOCKS])
-{
-    json_t *out = json_object();
-    json_t *refl = suppressed_block();
-    if (vis[BLOCK_REFLECTIONS]) {
-        json_t *by = json_object();
-        for (int v = 0; v < NVERMOGENS; v++)
-            json_object_set_new(by, vermogen_names[v], json_integer(s->refl_by_vermogen[v]));
-        json_decref(refl);
-        refl = json_pack("{s:o}", "by_vermogen", by);
-    }
-    json_object_set_new(out, "reflections", refl);
-    json_object_set_new(out, "feedback",
-                        vis[BLOCK_FEEDBACK]
-                            ? json_pack("{s:i, s:i}", "tops", s->tops, "tips", s->tips)
-                            : suppressed_block());
-    json_object_set_new(out, "goals",
-                        vis[BLOCK_GOALS] ? json_pack("{s:i, s:i, s:i, s:i}", "open", s->goals[0],
-                                                     "active", s->goals[1], "achieved", s->goals[2],
-                                                     "dropped", s->goals[3])
-                                         : suppressed_block());
-    return out;
-}
-
-/* What one month shows. people: distinct contributors other than the
- * reader; a block is shown when its own people reach k too. */
-struct period_view {
-    int people, prev_people; /* for visibility (reader excluded) */
-    int contributors;        /* as printed */
-    int blocks[NBLOCKS];
+/* Everything one summary reads, indexed for lookups by month key:
+ * "YYYY-MM" (published months), "<team id> YYYY-MM" (figures, the
+ * reader's own months; the total's figures under "- YYYY-MM"). */
+struct summary_data {
+    int k;              /* the organisation's k now */
+    json_t *published;  /* month -> k at publication */
+    json_t *figures;    /* key -> figures row */
+    json_t *own;        /* key -> true */
+    json_t *own_months; /* "YYYY-MM" -> true: the reader contributed to some team */
+    json_t *teams;      /* [{id, name}] (organisation summary) */
+    const char *team;   /* the team of a team summary */
 };
-
-static void view_blocks(struct period_view *pv, const struct month_stats *s, int k)
-{
-    int people[NBLOCKS];
-    stats_block_people(s, people);
-    for (int b = 0; b < NBLOCKS; b++)
-        pv->blocks[b] = anon_visible(pv->people, k) && anon_visible(people[b], k);
-}
-
-/* One month: {period, suppressed: true} below k, else every figure. */
-static json_t *render_period(const char *period, const struct month_stats *cur,
-                             const struct month_stats *prev, const struct period_view *pv, int k,
-                             json_t *texts)
-{
-    if (!anon_visible(pv->people, k))
-        return json_pack("{s:s, s:b}", "period", period, "suppressed", 1);
-    int prev_visible = anon_visible(pv->prev_people, k);
-    json_t *verm = json_object();
-    for (int v = 0; v < NVERMOGENS; v++)
-        json_object_set_new(verm, vermogen_names[v], render_vermogen(cur, prev, prev_visible, v));
-    json_t *out = render_activity(cur, pv->blocks);
-    json_object_set_new(out, "period", json_string(period));
-    json_object_set_new(out, "suppressed", json_false());
-    json_object_set_new(out, "contributors", json_integer(pv->contributors));
-    json_object_set_new(out, "vermogens", verm);
-    json_object_set_new(out, "texts", texts ? json_incref(texts) : json_array());
-    return out;
-}
-
-/* Did the reader check in to team (NULL: any team) in period? */
-static int own_checkin(json_t *own, const char *period, const char *team)
-{
-    size_t i;
-    json_t *o;
-    json_array_foreach(own, i, o)
-    {
-        if (strcmp(json_string_value(json_object_get(o, "period")), period) == 0 &&
-            (!team || strcmp(json_string_value(json_object_get(o, "team_id")), team) == 0))
-            return 1;
-    }
-    return 0;
-}
-
-/* The key of a month in the texts and rows indexes: "YYYY-MM", or
- * "<team id> YYYY-MM" when team is not NULL. Returns buf. */
-static const char *month_key(char *buf, size_t n, const char *team, const char *period)
-{
-    if (!team)
-        return period;
-    snprintf(buf, n, "%s %s", team, period);
-    return buf;
-}
-
-/* The statement's texts column (see SQL_TEXTS) as an object from month
- * key to a placeholder for that month's array. The arrays stay in the
- * PGresult, which outlives the reply. A new object. */
-static json_t *texts_index(struct splice *sp, const char *raw)
-{
-    json_t *ix = json_object();
-    while (raw && *raw) {
-        const char *tab = strchr(raw, '\t');
-        char *end = NULL;
-        unsigned long len = tab ? strtoul(tab + 1, &end, 10) : 0;
-        const char *v = end ? end + 1 : NULL;
-        /* Anything but what SQL_TEXTS makes: no texts at all rather than
-         * one month's texts under another's key. */
-        if (!v || tab - raw >= 80 || *end != '\t' || len < 2 || strnlen(v, len) < len ||
-            v[0] != '[' || v[len - 1] != ']') {
-            json_object_clear(ix);
-            break;
-        }
-        char key[80];
-        memcpy(key, raw, (size_t)(tab - raw));
-        key[tab - raw] = '\0';
-        json_t *ph = splice_placeholder(sp, v, len);
-        if (!ph) {
-            json_object_clear(ix);
-            break;
-        }
-        json_object_set_new(ix, key, ph);
-        raw = v + len;
-    }
-    return ix;
-}
-
-/* The shared texts of one period (and team, when team is not NULL): a
- * placeholder for the array the statement made, or an empty array. A new
- * reference. */
-static json_t *texts_of(json_t *all, const char *period, const char *team)
-{
-    char key[80];
-    json_t *t = json_object_get(all, month_key(key, sizeof(key), team, period));
-    return t ? json_incref(t) : json_array();
-}
-
-/* The aggregate rows keyed as month_key() does (by_team or not), so each
- * month of each team is one lookup: the organisation summary asks for
- * every team's every month, and a scan per lookup made that quadratic in
- * the number of teams. A new object. */
-static json_t *rows_index(json_t *rows, int by_team)
-{
-    json_t *ix = json_object();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-    {
-        const char *period = json_string_value(json_object_get(row, "period"));
-        const char *team = json_string_value(json_object_get(row, "team_id"));
-        if (!period || !team)
-            continue;
-        char key[80];
-        json_object_set(ix, month_key(key, sizeof(key), by_team ? team : NULL, period), row);
-    }
-    return ix;
-}
-
-/* The month numbered m of team (NULL: the only team) from a rows index. */
-static void stats_of(json_t *ix, int m, const char *team, struct month_stats *out)
-{
-    char period[16], key[80];
-    month_format(m, period, sizeof(period));
-    memset(out, 0, sizeof(*out));
-    json_t *row = json_object_get(ix, month_key(key, sizeof(key), team, period));
-    if (row)
-        stats_from_json(row, out);
-}
-
-/* The month of one team as this reader may see it. */
-static void team_view(struct period_view *pv, const struct month_stats *cur,
-                      const struct month_stats *prev, json_t *own, const char *team, int m, int k)
-{
-    char period[16], before[16];
-    month_format(m, period, sizeof(period));
-    month_format(m - 1, before, sizeof(before));
-    pv->contributors = cur->checkins;
-    pv->people = cur->checkins - own_checkin(own, period, team);
-    pv->prev_people = prev->checkins - own_checkin(own, before, team);
-    view_blocks(pv, cur, k);
-}
-
-/* Every period of one team. */
-static json_t *team_periods(json_t *ix, json_t *texts, json_t *own, const char *team,
-                            const struct range *rg, int k)
-{
-    json_t *periods = json_array();
-    struct month_stats prev, cur;
-    stats_of(ix, rg->first - 1, team, &prev);
-    for (int m = rg->first; m <= rg->last; m++) {
-        char period[16];
-        month_format(m, period, sizeof(period));
-        stats_of(ix, m, team, &cur);
-        struct period_view pv;
-        team_view(&pv, &cur, &prev, own, team, m, k);
-        json_t *t = texts_of(texts, period, team);
-        json_array_append_new(periods, render_period(period, &cur, &prev, &pv, k, t));
-        json_decref(t);
-        prev = cur;
-    }
-    return periods;
-}
 
 /* The statement's JSON column c, parsed (an empty array when NULL). */
 static json_t *column_json(PGresult *res, int c)
@@ -403,18 +155,269 @@ static json_t *column_json(PGresult *res, int c)
     return j ? j : json_array();
 }
 
-/* The statement's raw text column c, or NULL. */
-static const char *column_text(PGresult *res, int c)
+static void figures_index(struct summary_data *d, json_t *rows)
 {
-    return PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *team = json_string_value(json_object_get(row, "team_id"));
+        const char *period = json_string_value(json_object_get(row, "period"));
+        if (!period)
+            continue;
+        char key[80];
+        snprintf(key, sizeof(key), "%s %s", team ? team : "-", period);
+        json_object_set(d->figures, key, row);
+    }
 }
 
-/* Sends out with the texts spliced in; frees out and sp. */
-static void summary_reply(struct req *r, json_t *out, struct splice *sp)
+static void own_index(struct summary_data *d, json_t *keys)
 {
-    char *body = splice_dump(sp, out);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+    {
+        const char *key = json_string_value(k);
+        const char *sp = key ? strchr(key, ' ') : NULL;
+        if (!sp)
+            continue;
+        json_object_set_new(d->own, key, json_true());
+        json_object_set_new(d->own_months, sp + 1, json_true());
+    }
+}
+
+static void published_index(struct summary_data *d, json_t *months)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(months, i, m)
+    {
+        const char *period = json_string_value(json_object_get(m, "period"));
+        if (period)
+            json_object_set(d->published, period, json_object_get(m, "k"));
+    }
+}
+
+static void summary_data_load(struct summary_data *d, PGresult *res, const char *team)
+{
+    d->k = anon_k(atoi(PQgetvalue(res, 0, COL_K)));
+    d->team = team;
+    d->published = json_object();
+    d->figures = json_object();
+    d->own = json_object();
+    d->own_months = json_object();
+    json_t *published = column_json(res, COL_PUBLISHED), *figures = column_json(res, COL_FIGURES);
+    json_t *own = column_json(res, COL_OWN);
+    published_index(d, published);
+    figures_index(d, figures);
+    own_index(d, own);
+    json_decref(published);
+    json_decref(figures);
+    json_decref(own);
+    d->teams = PQnfields(res) > COL_TEAMS ? column_json(res, COL_TEAMS) : NULL;
+}
+
+static void summary_data_free(struct summary_data *d)
+{
+    json_decref(d->published);
+    json_decref(d->figures);
+    json_decref(d->own);
+    json_decref(d->own_months);
+    json_decref(d->teams);
+}
+
+/* ---- one figures row -------------------------------------------------- */
+
+/* Reads the n integers of arr into out; returns whether arr held them. */
+static int ints_from(json_t *arr, int *out, int n)
+{
+    if (!json_is_array(arr) || json_array_size(arr) != (size_t)n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        out[i] = (int)json_integer_value(json_array_get(arr, (size_t)i));
+    return 1;
+}
+
+static void published_from_json(json_t *row, int k, struct published *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->k = k;
+    if (!row)
+        return;
+    p->present = ints_from(json_object_get(row, "people"), p->people, NBLOCKS);
+    ints_from(json_object_get(row, "hidden"), p->hidden, NBLOCKS - 1);
+    p->stored[BLOCK_CHECKINS] =
+        ints_from(json_object_get(row, "hist"), &p->hist[0][0], NVERMOGENS * NSCORES);
+    p->stored[BLOCK_REFLECTIONS] =
+        ints_from(json_object_get(row, "by_vermogen"), p->by_vermogen, NVERMOGENS);
+    json_t *tops = json_object_get(row, "tops"), *tips = json_object_get(row, "tips");
+    p->stored[BLOCK_FEEDBACK] = json_is_integer(tops) && json_is_integer(tips);
+    p->tops = (int)json_integer_value(tops);
+    p->tips = (int)json_integer_value(tips);
+    p->stored[BLOCK_GOALS] = ints_from(json_object_get(row, "goals"), p->goals, NSTATUSES);
+    p->stored[BLOCK_TEXTS] = json_is_array(json_object_get(row, "texts"));
+}
+
+/* The month m of team (NULL: the organisation total) as published, and
+ * whether the month is published at all. */
+static int published_of(const struct summary_data *d, const char *team, int m,
+                        struct published *out, json_t **row)
+{
+    char period[16], key[80];
+    month_format(m, period, sizeof(period));
+    json_t *k = json_object_get(d->published, period);
+    snprintf(key, sizeof(key), "%s %s", team ? team : "-", period);
+    *row = json_object_get(d->figures, key);
+    published_from_json(k ? *row : NULL, (int)json_integer_value(k), out);
+    return k != NULL;
+}
+
+/* The reader of team's month m (team NULL: any team, for totals). */
+static void reader_of(const struct summary_data *d, const char *team, int m, struct reader *rd)
+{
+    char period[16];
+    month_format(m, period, sizeof(period));
+    rd->k = d->k;
+    if (team) {
+        char key[80];
+        snprintf(key, sizeof(key), "%s %s", team, period);
+        rd->contributed = json_object_get(d->own, key) != NULL;
+    } else {
+        rd->contributed = json_object_get(d->own_months, period) != NULL;
+    }
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+static json_t *round2(double x)
+{
+    return json_real(round(x * 100.0) / 100.0);
+}
+
+static json_t *render_vermogen(const struct published *cur, const struct published *prev,
+                               int prev_shown, int v)
+{
+    json_t *dist = json_array();
+    for (int i = 0; i < NSCORES; i++)
+        json_array_append_new(dist, json_integer(cur->hist[v][i]));
+    const char *trend = prev_shown ? trend_name(anon_trend(cur->hist[v], prev->hist[v])) : NULL;
+    return json_pack("{s:o, s:o, s:o, s:o}", "mean", round2(hist_mean(cur->hist[v])), "median",
+                     round2(hist_median(cur->hist[v])), "distribution", dist, "trend",
+                     trend ? json_string(trend) : json_null());
+}
+
+static json_t *suppressed_block(void)
+{
+    return json_pack("{s:b}", "suppressed", 1);
+}
+
+static json_t *render_reflections(const struct published *p)
+{
+    json_t *by = json_object();
+    for (int v = 0; v < NVERMOGENS; v++)
+        json_object_set_new(by, vermogen_names[v], json_integer(p->by_vermogen[v]));
+    return json_pack("{s:o}", "by_vermogen", by);
+}
+
+/* The activity blocks of p; shown[b] says which this reader may see. */
+static void render_activity(json_t *out, const struct published *p, const int shown[NBLOCKS])
+{
+    json_object_set_new(out, "reflections",
+                        shown[BLOCK_REFLECTIONS] ? render_reflections(p) : suppressed_block());
+    json_object_set_new(out, "feedback",
+                        shown[BLOCK_FEEDBACK]
+                            ? json_pack("{s:i, s:i}", "tops", p->tops, "tips", p->tips)
+                            : suppressed_block());
+    json_object_set_new(out, "goals",
+                        shown[BLOCK_GOALS] ? json_pack("{s:i, s:i, s:i, s:i}", "open", p->goals[0],
+                                                       "active", p->goals[1], "achieved",
+                                                       p->goals[2], "dropped", p->goals[3])
+                                           : suppressed_block());
+}
+
+/* One month in one of its three shapes. prev_shown: may the previous
+ * month's check-ins be compared with (for the trends). texts: the row's
+ * texts, shown when shown[BLOCK_TEXTS]. */
+static json_t *render_period(int m, int published, const struct published *cur,
+                             const struct published *prev, int prev_shown, const int shown[NBLOCKS],
+                             json_t *texts)
+{
+    char period[16];
+    month_format(m, period, sizeof(period));
+    if (!published)
+        return json_pack("{s:s, s:b}", "period", period, "published", 0);
+    if (!shown[BLOCK_CHECKINS])
+        return json_pack("{s:s, s:b, s:b}", "period", period, "published", 1, "suppressed", 1);
+    json_t *verm = json_object();
+    for (int v = 0; v < NVERMOGENS; v++)
+        json_object_set_new(verm, vermogen_names[v], render_vermogen(cur, prev, prev_shown, v));
+    json_t *out =
+        json_pack("{s:s, s:b, s:b, s:i, s:o}", "period", period, "published", 1, "suppressed", 0,
+                  "contributors", cur->people[BLOCK_CHECKINS], "vermogens", verm);
+    render_activity(out, cur, shown);
+    json_object_set_new(out, "texts",
+                        shown[BLOCK_TEXTS] && json_is_array(texts) ? json_incref(texts)
+                                                                   : json_array());
+    return out;
+}
+
+/* Every month of one team, as this reader may see it. */
+static json_t *team_periods(const struct summary_data *d, const char *team, const struct range *rg)
+{
+    json_t *periods = json_array(), *row;
+    struct published prev, cur;
+    struct reader rd;
+    published_of(d, team, rg->first - 1, &prev, &row);
+    reader_of(d, team, rg->first - 1, &rd);
+    int prev_shown = anon_block_shown(&prev, BLOCK_CHECKINS, &rd);
+    for (int m = rg->first; m <= rg->last; m++) {
+        int published = published_of(d, team, m, &cur, &row);
+        reader_of(d, team, m, &rd);
+        int shown[NBLOCKS];
+        for (int b = 0; b < NBLOCKS; b++)
+            shown[b] = anon_block_shown(&cur, b, &rd);
+        json_array_append_new(periods, render_period(m, published, &cur, &prev, prev_shown, shown,
+                                                     json_object_get(row, "texts")));
+        prev = cur;
+        prev_shown = shown[BLOCK_CHECKINS];
+    }
+    return periods;
+}
+
+/* The organisation total of month m, next to every team's. */
+static json_t *total_period(const struct summary_data *d, int m)
+{
+    size_t n = json_array_size(d->teams);
+    struct published total, *teams = calloc(n + 1, sizeof(*teams));
+    struct reader rd, *readers = calloc(n + 1, sizeof(*readers));
+    if (!teams || !readers)
+        abort(); /* out of memory, as everywhere else */
+    json_t *row;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(d->teams, i), "id"));
+        published_of(d, id, m, &teams[i], &row);
+        reader_of(d, id, m, &readers[i]);
+    }
+    int published = published_of(d, NULL, m, &total, &row);
+    reader_of(d, NULL, m, &rd);
+    int shown[NBLOCKS];
+    for (int b = 0; b < NBLOCKS; b++)
+        shown[b] = b != BLOCK_TEXTS &&
+                   anon_total_block_shown(&total, teams, readers, (int)n, (enum block)b, &rd);
+    free(teams);
+    free(readers);
+    /* Trends of totals would need the previous month's complement too;
+     * the organisation view leaves them to the team views. */
+    return render_period(m, published, &total, &total, 0, shown, NULL);
+}
+
+/* ---- the handlers ------------------------------------------------------ */
+
+/* Sends out; frees it. */
+static void summary_reply(struct req *r, json_t *out)
+{
+    char *body = json_dumps(out, JSON_COMPACT);
     json_decref(out);
-    splice_free(sp);
     if (!body)
         abort(); /* out of memory, as everywhere else */
     req_reply_text(r, 200, "application/json", body);
@@ -439,77 +442,13 @@ static void team_summary_done(struct req *r, struct db_result *res)
     if (!summary_status(r, res))
         return;
     const struct range *rg = r->state;
-    int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
-    struct splice *sp = splice_new();
-    if (!sp)
-        abort();
-    json_t *rows = column_json(res->res, 5), *texts = texts_index(sp, column_text(res->res, 6));
-    json_t *own = column_json(res->res, 7), *ix = rows_index(rows, 0);
+    struct summary_data d;
     const char *team = req_param(r, 0);
-    json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", k, "periods",
-                            team_periods(ix, texts, own, NULL, rg, k));
-    json_decref(ix);
-    json_decref(rows);
-    json_decref(texts);
-    json_decref(own);
-    summary_reply(r, out, sp);
-}
-
-/* Organisation totals per month, under complementary suppression: for the
- * check-ins and for each activity block, the total is shown only when the
- * teams whose figure is hidden hold 0 or at least k people together. */
-static json_t *org_total_period(json_t *ix, json_t *teams, json_t *people, json_t *own, int m,
-                                int k)
-{
-    char period[16];
-    month_format(m, period, sizeof(period));
-    int n = (int)json_array_size(teams);
-    int *counts = calloc((size_t)n + 1, sizeof(int)), *shown = calloc((size_t)n + 1, sizeof(int));
-    int *bpeople[NBLOCKS], *bshown[NBLOCKS];
-    for (int b = 0; b < NBLOCKS; b++) {
-        bpeople[b] = calloc((size_t)n + 1, sizeof(int));
-        bshown[b] = calloc((size_t)n + 1, sizeof(int));
-    }
-    struct month_stats total, one, none;
-    memset(&total, 0, sizeof(total));
-    memset(&none, 0, sizeof(none));
-    for (int i = 0; i < n; i++) {
-        const char *team =
-            json_string_value(json_object_get(json_array_get(teams, (size_t)i), "id"));
-        stats_of(ix, m, team, &one);
-        struct period_view tv;
-        team_view(&tv, &one, &none, own, team, m, k);
-        counts[i] = tv.people;
-        shown[i] = anon_visible(tv.people, k);
-        int bp[NBLOCKS];
-        stats_block_people(&one, bp);
-        for (int b = 0; b < NBLOCKS; b++) {
-            bpeople[b][i] = bp[b];
-            bshown[b][i] = tv.blocks[b];
-        }
-        stats_add(&total, &one);
-    }
-    struct period_view pv = {0};
-    size_t i;
-    json_t *t;
-    json_array_foreach(people, i, t)
-    {
-        if (strcmp(json_string_value(json_object_get(t, "period")), period) == 0)
-            pv.contributors = (int)json_integer_value(json_object_get(t, "people"));
-    }
-    pv.people = pv.contributors - own_checkin(own, period, NULL);
-    if (!anon_total_visible(counts, shown, n, k))
-        pv.people = 0; /* hides the whole month */
-    for (int b = 0; b < NBLOCKS; b++) {
-        pv.blocks[b] = anon_total_visible(bpeople[b], bshown[b], n, k);
-        free(bpeople[b]);
-        free(bshown[b]);
-    }
-    free(counts);
-    free(shown);
-    /* Trends of totals would need the previous month's complement too;
-     * the organisation view leaves them to the team views. */
-    return render_period(period, &total, &none, &pv, k, NULL);
+    summary_data_load(&d, res->res, team);
+    json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", d.k, "periods",
+                            team_periods(&d, team, rg));
+    summary_data_free(&d);
+    summary_reply(r, out);
 }
 
 static void org_summary_done(struct req *r, struct db_result *res)
@@ -517,34 +456,24 @@ static void org_summary_done(struct req *r, struct db_result *res)
     if (!summary_status(r, res))
         return;
     const struct range *rg = r->state;
-    int k = anon_k(atoi(PQgetvalue(res->res, 0, 4)));
-    json_t *rows = column_json(res->res, 5), *people = column_json(res->res, 6);
-    struct splice *sp = splice_new();
-    if (!sp)
-        abort();
-    json_t *teams = column_json(res->res, 7), *texts = texts_index(sp, column_text(res->res, 8));
-    json_t *own = column_json(res->res, 9), *ix = rows_index(rows, 1);
-    json_t *out_teams = json_array(), *totals = json_array();
+    struct summary_data d;
+    summary_data_load(&d, res->res, NULL);
+    json_t *teams = json_array(), *totals = json_array();
     size_t i;
     json_t *t;
-    json_array_foreach(teams, i, t)
+    json_array_foreach(d.teams, i, t)
     {
         const char *id = json_string_value(json_object_get(t, "id"));
-        json_array_append_new(out_teams, json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
-                                                   json_object_get(t, "name"), "periods",
-                                                   team_periods(ix, texts, own, id, rg, k)));
+        json_array_append_new(teams, json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
+                                               json_object_get(t, "name"), "periods",
+                                               team_periods(&d, id, rg)));
     }
     for (int m = rg->first; m <= rg->last; m++)
-        json_array_append_new(totals, org_total_period(ix, teams, people, own, m, k));
-    json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k", k,
-                            "teams", out_teams, "total", "periods", totals);
-    json_decref(ix);
-    json_decref(rows);
-    json_decref(people);
-    json_decref(teams);
-    json_decref(texts);
-    json_decref(own);
-    summary_reply(r, out, sp);
+        json_array_append_new(totals, total_period(&d, m));
+    json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k",
+                            d.k, "teams", teams, "total", "periods", totals);
+    summary_data_free(&d);
+    summary_reply(r, out);
 }
 
 /* Runs sql for the range asked: $4 is the month before the first (for its

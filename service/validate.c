@@ -305,6 +305,18 @@ const char *v_date(struct validator *v, const char *field, enum v_presence p)
     return arena_strdup(v->arena, json_string_value(j));
 }
 
+/* ISO dates compare as strings, so the bounds need no calendar. */
+const char *v_date_between(struct validator *v, const char *field, enum v_presence p,
+                           const char *lo, const char *hi)
+{
+    const char *d = v_date(v, field, p);
+    if (d && (strcmp(d, lo) < 0 || strcmp(d, hi) > 0)) {
+        v_error(v, field, arena_printf(v->arena, "must be between %s and %s", lo, hi));
+        return NULL;
+    }
+    return d;
+}
+
 const char *v_uuid_array(struct validator *v, const char *field, size_t max, int *present)
 {
     json_t *j = json_object_get(v->body, field);

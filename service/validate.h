@@ -40,6 +40,9 @@ int v_bool(struct validator *v, const char *field, enum v_presence p, int *out);
 const char *v_enum_array(struct validator *v, const char *field, const char *const *allowed);
 /* A calendar date YYYY-MM-DD (years 1900-2999). */
 const char *v_date(struct validator *v, const char *field, enum v_presence p);
+/* A date no earlier than lo and no later than hi (both YYYY-MM-DD). */
+const char *v_date_between(struct validator *v, const char *field, enum v_presence p,
+                           const char *lo, const char *hi);
 /* An array of distinct UUIDs (at most max); a PostgreSQL array literal,
  * "{}" when absent (or NULL with *present = 0 when absent and present is
  * given), NULL when invalid. */

@@ -120,7 +120,7 @@ Test(conn_limit, a_write_on_a_refused_connection_stores_nothing)
     fix_member(&o, team, &student, "student");
     int fds[LIMIT];
     hold(fds);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "team_id", team, "occurred_on", "2026-03-14",
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "team_id", team, "occurred_on", test_day(-10),
                              "status", "draft", "situation", "Nachtdienst, een valincident.");
     struct http_resp r;
     int rc = http_call_json(server.addr, "POST", "/v1/reflections", student.token, body, NULL, &r);

@@ -159,9 +159,9 @@ static void *writer_main(void *arg)
             new_uuid(id);
         char body[512];
         snprintf(body, sizeof(body),
-                 "{\"id\":\"%s\",\"team_id\":\"%s\",\"occurred_on\":\"2026-03-14\","
+                 "{\"id\":\"%s\",\"team_id\":\"%s\",\"occurred_on\":\"%s\","
                  "\"status\":\"draft\",\"situation\":\"crash test %s\"}",
-                 id, w->team, id);
+                 id, w->team, test_day(-10), id);
         struct http_resp r;
         long long t0 = now_ms();
         int rc = http_call(w->addr, "POST", "/v1/reflections", w->token, body, NULL, &r);
@@ -320,7 +320,7 @@ static void heavy_student(struct fix_user *u, int n)
     text[1500] = '\0';
     for (int i = 0; i < n; i++) {
         json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", team,
-                              "occurred_on", "2026-03-14", "status", "final", "situation", text,
+                              "occurred_on", test_day(-10), "status", "final", "situation", text,
                               "task", text, "action", text, "result", text, "reflection", text);
         struct http_resp r;
         cr_assert_eq(http_call_json(test_addr(), "POST", "/v1/reflections", u->token, b, NULL, &r),

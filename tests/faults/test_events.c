@@ -388,8 +388,8 @@ static void reflection(const char *addr, const struct fix_user *student, const c
 {
     json_t *body =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", team, "occurred_on",
-                  "2026-03-14", "situation", "Avonddienst, een cliënt viel in de badkamer.", "task",
-                  "Ik was eerste verantwoordelijke op de gang.", "action",
+                  test_day(-10), "situation", "Avonddienst, een cliënt viel in de badkamer.",
+                  "task", "Ik was eerste verantwoordelijke op de gang.", "action",
                   "Ik heb alarm geslagen en de cliënt niet zelf opgetild.", "result",
                   "De cliënt werd veilig geholpen.", "reflection",
                   "Volgende keer meld ik het eerder.", "status", "final");

@@ -80,7 +80,7 @@ static void world(struct world *w)
 /* A reflection the student may create (malloc'd JSON text). */
 static char *valid_body(const struct world *w)
 {
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "team_id", w->team, "occurred_on", "2026-03-14",
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "team_id", w->team, "occurred_on", test_day(-10),
                           "status", "draft", "situation", "Nachtdienst, een valincident.");
     char *s = json_dumps(b, JSON_COMPACT);
     json_decref(b);
@@ -776,7 +776,7 @@ Test(hostile, deep_nesting_and_huge_bodies_are_refused)
 
     /* 300 KiB: a valid reflection with a long situation (MAX_BODY_KIB=256). */
     char *text = repeat("a", 300 * 1024, "");
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", "2026-03-14",
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", test_day(-10),
                           "status", "draft", "situation", text);
     char *s = json_dumps(b, JSON_COMPACT);
     json_decref(b);
@@ -806,7 +806,7 @@ Test(hostile, oversized_body_gets_a_problem_document)
     struct world w;
     world(&w);
     char *text = repeat("a", 300 * 1024, "");
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", "2026-03-14",
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", test_day(-10),
                           "status", "draft", "situation", text);
     char *s = json_dumps(b, JSON_COMPACT);
     json_decref(b);

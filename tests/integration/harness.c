@@ -865,4 +865,14 @@ long long test_publish_count(const char *out)
         if (isdigit((unsigned char)*p))
             return strtoll(p, NULL, 10);
     return -1;
+
+const char *test_day(int days)
+{
+    static char bufs[8][16];
+    static int next;
+    char *b = bufs[next++ % 8];
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    strftime(b, 16, "%Y-%m-%d", gmtime_r(&t, &tm));
+    return b;
 }

@@ -112,6 +112,10 @@ const char *test_addr(void);
 /* prefix-<pid>-<counter>-<nanoseconds>: unique across processes and runs,
  * for e-mail addresses and names. Returns buf. */
 char *test_unique(char *buf, size_t n, const char *prefix);
+/* The UTC date `days` from today (negative: in the past) as YYYY-MM-DD, in
+ * one of a few rotating static buffers: reflections must lie within
+ * BACKDATE_MAX_DAYS of today, so tests never hard-code one. */
+const char *test_day(int days);
 
 /* A private server process. log is the file receiving its stderr and
  * stdout; exit_status is set by server_stop(). */

@@ -98,7 +98,7 @@ static void world(struct world *w)
 static json_t *starr(const char *team, const char *status)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", team, "occurred_on",
-                     "2026-03-14", "situation", "Avonddienst, een cliënt viel in de badkamer.",
+                     test_day(-10), "situation", "Avonddienst, een cliënt viel in de badkamer.",
                      "task", "Ik was eerste verantwoordelijke op de gang.", "action",
                      "Ik heb alarm geslagen en de cliënt niet zelf opgetild.", "result",
                      "De cliënt werd veilig geholpen; geen letsel.", "reflection",
@@ -211,12 +211,12 @@ Test(reflections, draft_with_empty_parts_is_created)
     char id[40], etag[80];
     json_t *rep = create(&w.student,
                          json_pack("{s:s, s:s, s:s}", "team_id", w.team, "occurred_on",
-                                   "2026-03-14", "status", "draft"),
+                                   test_day(-10), "status", "draft"),
                          id, etag);
     cr_expect_eq(strlen(id), 36, "id: %s", id);
     cr_expect_str_eq(jstr(rep, "owner_id"), w.student.id);
     cr_expect_str_eq(jstr(rep, "team_id"), w.team);
-    cr_expect_str_eq(jstr(rep, "occurred_on"), "2026-03-14");
+    cr_expect_str_eq(jstr(rep, "occurred_on"), test_day(-10));
     cr_expect_str_eq(jstr(rep, "status"), "draft");
     static const char *const parts[] = {"situation", "task", "action", "result", "reflection"};
     for (int i = 0; i < 5; i++)
@@ -243,8 +243,8 @@ Test(reflections, final_needs_every_starr_part)
     world(&w);
     struct http_resp r;
     http_send("POST", "/v1/reflections", w.student.token,
-              json_pack("{s:s, s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on", "2026-03-14",
-                        "status", "final", "task", "Mijn rol", "result", "   "),
+              json_pack("{s:s, s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on",
+                        test_day(-10), "status", "final", "task", "Mijn rol", "result", "   "),
               NULL, &r);
     expect_invalid(&r, "situation");
     expect_invalid(&r, "action");
@@ -697,7 +697,7 @@ Test(reflections, patch_cannot_make_a_final_reflection_incomplete)
     char draft[40], detag[80];
     json_decref(create(&w.student,
                        json_pack("{s:s, s:s, s:s, s:s}", "team_id", w.team, "occurred_on",
-                                 "2026-03-14", "status", "draft", "situation", "Alleen S"),
+                                 test_day(-10), "status", "draft", "situation", "Alleen S"),
                        draft, detag));
     patch(&w.student, draft, detag, json_pack("{s:s}", "status", "final"), &r);
     expect_problem(&r, 422);

@@ -145,32 +145,72 @@ Test(anonymity, k_is_never_below_three)
     cr_assert_eq(anon_k(INT_MAX), INT_MAX);
 }
 
-Test(anonymity, visible_exactly_when_people_reach_max_k_3)
+/* A published row with every block stored, each on `people` people. */
+static struct published row_of(int people, int k_pub)
 {
-    for (int people = 0; people <= 20; people++) {
-        for (int k = 0; k <= 10; k++) {
-            int want = people > 0 && people >= (k > 3 ? k : 3);
-            cr_assert_eq(!!anon_visible(people, k), want, "anon_visible(%d, %d) = %d, want %d",
-                         people, k, anon_visible(people, k), want);
-        }
+    struct published p;
+    memset(&p, 0, sizeof(p));
+    p.present = 1;
+    p.k = k_pub;
+    for (int b = 0; b < NBLOCKS; b++) {
+        p.people[b] = people;
+        p.stored[b] = 1;
     }
+    return p;
 }
 
-Test(anonymity, never_visible_for_nobody_or_nonsense_counts)
+Test(anonymity, needed_is_the_larger_k_plus_the_reader)
 {
-    for (int k = -5; k <= 10; k++) {
-        cr_assert_not(anon_visible(0, k), "k=%d", k);
-        cr_assert_not(anon_visible(-1, k), "k=%d", k);
-        cr_assert_not(anon_visible(INT_MIN, k), "k=%d", k);
-        cr_assert_not(anon_visible(1, k), "one person is never enough (k=%d)", k);
-        cr_assert_not(anon_visible(2, k), "two people are never enough (k=%d)", k);
-    }
-    /* A negative or zero configured k must not open up small groups. */
-    cr_assert_not(anon_visible(2, -100));
-    cr_assert(anon_visible(3, -100));
+    for (int kp = 3; kp <= 9; kp++)
+        for (int kc = -2; kc <= 9; kc++)
+            for (int c = 0; c <= 1; c++) {
+                struct published p = row_of(5, kp);
+                struct reader rd = {kc, c};
+                int k = kc < 3 ? 3 : kc;
+                int want = (kp > k ? kp : k) + c;
+                cr_assert_eq(anon_needed(&p, &rd), want, "k_pub=%d k_now=%d contributed=%d", kp, kc,
+                             c);
+            }
 }
 
-/* ---- histogram statistics ----------------------------------------------- */
+Test(anonymity, block_shown_exactly_when_people_reach_needed)
+{
+    for (int people = -1; people <= 12; people++)
+        for (int kp = 3; kp <= 8; kp++)
+            for (int kc = 0; kc <= 8; kc++)
+                for (int c = 0; c <= 1; c++)
+                    for (int b = 0; b < NBLOCKS; b++) {
+                        struct published p = row_of(people, kp);
+                        struct reader rd = {kc, c};
+                        int k = kc < 3 ? 3 : kc;
+                        int want = people > 0 && people >= (kp > k ? kp : k) + c;
+                        cr_assert_eq(!!anon_block_shown(&p, (enum block)b, &rd), want,
+                                     "people=%d k_pub=%d k_now=%d contributed=%d block=%d", people,
+                                     kp, kc, c, b);
+                    }
+}
+
+Test(anonymity, nothing_shown_that_publication_did_not_store)
+{
+    struct reader rd = {3, 0};
+    for (int b = 0; b < NBLOCKS; b++) {
+        struct published p = row_of(50, 3);
+        p.stored[b] = 0;
+        cr_assert_not(anon_block_shown(&p, (enum block)b, &rd), "block %d", b);
+        p = row_of(50, 3);
+        p.present = 0;
+        cr_assert_not(anon_block_shown(&p, (enum block)b, &rd), "absent row, block %d", b);
+    }
+    /* Hidden check-ins hide the whole month, whatever the blocks hold. */
+    struct published p = row_of(50, 3);
+    p.people[BLOCK_CHECKINS] = 2;
+    for (int b = 0; b < NBLOCKS; b++)
+        cr_assert_not(anon_block_shown(&p, (enum block)b, &rd), "block %d", b);
+    /* A lower k now never shows what was published at a higher one. */
+    p = row_of(6, 7);
+    rd.k = 3;
+    cr_assert_not(anon_block_shown(&p, BLOCK_CHECKINS, &rd));
+}
 
 Test(anonymity, hist_stats_match_brute_force_on_random_histograms)
 {
@@ -391,120 +431,101 @@ Test(anonymity, trend_up_and_down_for_clear_shifts)
 
 /* ---- complementary suppression ----------------------------------------- */
 
-static void check_complement(const int *people, int n, int k, int shown, const int *hidden)
+/* n teams of the given sizes (0: no row) behind a total of `total` people
+ * with `hidden` people in the teams not stored at publication. */
+static void world(struct published *teams, struct reader *readers, const int *sizes, int n,
+                  int k_pub, int k_now)
 {
-    int kk = k < 3 ? 3 : k, total = 0, hid = 0;
     for (int i = 0; i < n; i++) {
-        total += people[i];
-        if (people[i] > 0 && people[i] < kk)
-            cr_assert(hidden[i], "team %d with %d people shown at k=%d", i, people[i], k);
-        if (people[i] >= kk)
-            cr_assert_not(hidden[i], "team %d with %d people hidden at k=%d", i, people[i], k);
-        if (hidden[i])
-            hid += people[i];
-    }
-    if (shown) {
-        cr_assert_geq(total, kk, "total of %d shown at k=%d", total, k);
-        cr_assert(hid == 0 || hid >= kk, "total shown while hidden teams sum to %d (k=%d)", hid, k);
-        /* What a reader subtracts: total minus every shown team. */
-        int rest = total;
-        for (int i = 0; i < n; i++)
-            if (!hidden[i])
-                rest -= people[i];
-        cr_assert(rest == 0 || rest >= kk, "total - shown teams = %d people (k=%d)", rest, k);
-    } else {
-        /* Nothing is suppressed needlessly: a safe total is shown. */
-        cr_assert(total < kk || (hid > 0 && hid < kk),
-                  "total %d hidden although hidden teams sum to %d (k=%d)", total, hid, k);
+        teams[i] = row_of(sizes[i], k_pub);
+        teams[i].present = sizes[i] > 0;
+        for (int b = 0; b < NBLOCKS; b++)
+            teams[i].stored[b] = sizes[i] >= k_pub;
+        readers[i] = (struct reader){k_now, 0};
     }
 }
 
-Test(anonymity, complement_invariant_on_random_team_sizes)
+Test(anonymity, total_needs_a_safe_remainder)
+{
+    struct published teams[4], total;
+    struct reader readers[4], rd = {5, 0};
+    int sizes[] = {10, 8, 2, 0};
+    world(teams, readers, sizes, 4, 5, 5);
+    total = row_of(20, 5);
+    total.hidden[BLOCK_CHECKINS] = 2;
+    cr_assert_not(anon_total_block_shown(&total, teams, readers, 4, BLOCK_CHECKINS, &rd),
+                  "total minus the shown teams would be 2 people");
+    total.hidden[BLOCK_CHECKINS] = 5;
+    cr_assert(anon_total_block_shown(&total, teams, readers, 4, BLOCK_CHECKINS, &rd));
+    total.hidden[BLOCK_CHECKINS] = 0;
+    cr_assert(anon_total_block_shown(&total, teams, readers, 4, BLOCK_CHECKINS, &rd));
+    /* The reader contributed: the remainder must hold one more. */
+    rd.contributed = 1;
+    total.hidden[BLOCK_CHECKINS] = 5;
+    cr_assert_not(anon_total_block_shown(&total, teams, readers, 4, BLOCK_CHECKINS, &rd));
+    total.hidden[BLOCK_CHECKINS] = 6;
+    cr_assert(anon_total_block_shown(&total, teams, readers, 4, BLOCK_CHECKINS, &rd));
+}
+
+Test(anonymity, total_hidden_when_a_team_shown_at_publication_is_hidden_now)
+{
+    struct published teams[3], total = row_of(17, 5);
+    struct reader readers[3], rd = {5, 0};
+    int sizes[] = {6, 5, 6};
+    world(teams, readers, sizes, 3, 5, 5);
+    for (int b = 0; b < NBLOCKS; b++)
+        cr_assert(anon_total_block_shown(&total, teams, readers, 3, (enum block)b, &rd));
+    /* k raised to 6: the team of 5 is hidden now, and total - the others = it. */
+    rd.k = 6;
+    for (int i = 0; i < 3; i++)
+        readers[i].k = 6;
+    cr_assert_not(anon_total_block_shown(&total, teams, readers, 3, BLOCK_CHECKINS, &rd));
+    /* Back at 5, the same frozen figures show again. */
+    rd.k = 5;
+    for (int i = 0; i < 3; i++)
+        readers[i].k = 5;
+    cr_assert(anon_total_block_shown(&total, teams, readers, 3, BLOCK_CHECKINS, &rd));
+    /* The reader contributed to one team: that team is hidden from them. */
+    readers[1].contributed = 1;
+    cr_assert_not(anon_total_block_shown(&total, teams, readers, 3, BLOCK_GOALS, &rd));
+}
+
+Test(anonymity, total_invariant_on_random_worlds)
 {
     rng_seed(4242);
-    int people[8], hidden[8], shown_total = 0, hidden_total = 0;
+    struct published teams[8], total;
+    struct reader readers[8];
+    int sizes[8], shown_count = 0;
     for (int c = 0; c < 100000; c++) {
-        int n = rng_range(1, 8), k = rng_range(3, 7);
+        int n = rng_range(1, 8), kp = rng_range(3, 7), kn = rng_range(0, 9);
+        int sum = 0, hid = 0;
         for (int i = 0; i < n; i++) {
-            /* Bias toward small teams and zeros, where the danger is. */
-            people[i] = rng_range(0, 3) == 0 ? 0 : rng_range(0, 12);
-            hidden[i] = -1;
+            sizes[i] = rng_range(0, 3) == 0 ? 0 : rng_range(0, 12);
+            sum += sizes[i];
         }
-        int shown = anon_complement(people, n, k, hidden);
+        world(teams, readers, sizes, n, kp, kn);
+        for (int i = 0; i < n; i++) {
+            readers[i].contributed = rng_range(0, 9) == 0;
+            if (!teams[i].stored[BLOCK_CHECKINS])
+                hid += sizes[i];
+        }
+        total = row_of(sum, kp);
+        total.stored[BLOCK_CHECKINS] = sum >= kp && (hid == 0 || hid >= kp);
+        total.hidden[BLOCK_CHECKINS] = hid;
+        struct reader rd = {kn, rng_range(0, 4) == 0};
+        if (!anon_total_block_shown(&total, teams, readers, n, BLOCK_CHECKINS, &rd))
+            continue;
+        shown_count++;
+        /* What this reader can subtract: the total minus every team shown
+         * to them must be nobody or enough people besides the reader. */
+        int rest = sum;
         for (int i = 0; i < n; i++)
-            cr_assert(hidden[i] == 0 || hidden[i] == 1, "case %d: suppressed[%d] = %d", c, i,
-                      hidden[i]);
-        check_complement(people, n, k, shown, hidden);
-        shown_total += !!shown;
-        hidden_total += !shown;
+            if (anon_block_shown(&teams[i], BLOCK_CHECKINS, &readers[i]))
+                rest -= sizes[i];
+        int need = anon_needed(&total, &rd);
+        cr_assert(rest == 0 || rest >= need, "case %d: total - shown teams = %d (need %d)", c, rest,
+                  need);
+        cr_assert_geq(sum, need, "case %d", c);
     }
-    cr_assert_gt(shown_total, 1000);
-    cr_assert_gt(hidden_total, 1000);
-}
-
-Test(anonymity, complement_with_k_below_minimum_uses_three)
-{
-    int people[] = {5, 2}, hidden[2];
-    cr_assert_not(anon_complement(people, 2, 0, hidden));
-    cr_assert(hidden[1]);
-    cr_assert_not(anon_complement(people, 2, 1, hidden));
-    int ok[] = {5, 3};
-    cr_assert(anon_complement(ok, 2, 2, hidden));
-    cr_assert_not(hidden[0] || hidden[1]);
-}
-
-Test(anonymity, complement_hand_cases)
-{
-    int hidden[8];
-    /* One small team among big ones: total minus the big ones = 2 people. */
-    int a[] = {10, 8, 2};
-    cr_assert_not(anon_complement(a, 3, 5, hidden), "total would reveal the team of 2");
-    cr_assert(!hidden[0] && !hidden[1] && hidden[2]);
-    /* One person alone is the worst case. */
-    int b[] = {20, 1};
-    cr_assert_not(anon_complement(b, 2, 5, hidden));
-    cr_assert(!hidden[0] && hidden[1]);
-    /* Two small teams together reach k: the remainder is a group of 6. */
-    int c[] = {10, 3, 3};
-    cr_assert(anon_complement(c, 3, 5, hidden));
-    cr_assert(!hidden[0] && hidden[1] && hidden[2]);
-    /* Two small teams together short of k. */
-    int d[] = {10, 2, 2};
-    cr_assert_not(anon_complement(d, 3, 5, hidden));
-    /* Exactly k hidden in total. */
-    int e[] = {7, 4, 1};
-    cr_assert(anon_complement(e, 3, 5, hidden));
-    cr_assert(hidden[1] && hidden[2]);
-    /* A team with nobody is no group to reveal: the total may be shown. */
-    int f[] = {6, 5, 0};
-    cr_assert(anon_complement(f, 3, 5, hidden));
-    cr_assert(!hidden[0] && !hidden[1]);
-    /* Every team visible. */
-    int g[] = {5, 5, 5};
-    cr_assert(anon_complement(g, 3, 5, hidden));
-    cr_assert(!hidden[0] && !hidden[1] && !hidden[2]);
-    /* Everybody small but the total reaches k: nothing is shown per team, and
-     * the total reveals no team (the remainder is all of them, 6 people). */
-    int h[] = {2, 2, 2};
-    cr_assert(anon_complement(h, 3, 5, hidden));
-    cr_assert(hidden[0] && hidden[1] && hidden[2]);
-    /* The total itself below k. */
-    int i[] = {2, 1};
-    cr_assert_not(anon_complement(i, 2, 5, hidden));
-    /* No teams, no people. */
-    int z[] = {0, 0, 0};
-    cr_assert_not(anon_complement(z, 3, 5, hidden));
-    /* A single team: the total is that team. */
-    int one[] = {4};
-    cr_assert_not(anon_complement(one, 1, 5, hidden));
-    cr_assert(hidden[0]);
-    int one_ok[] = {5};
-    cr_assert(anon_complement(one_ok, 1, 5, hidden));
-    cr_assert_not(hidden[0]);
-    /* Changing k moves the line: at k=3 the team of 3 is shown. */
-    int k3[] = {10, 3};
-    cr_assert(anon_complement(k3, 2, 3, hidden));
-    cr_assert(!hidden[1]);
-    cr_assert_not(anon_complement(k3, 2, 4, hidden));
-    cr_assert(hidden[1]);
+    cr_assert_gt(shown_count, 1000);
 }

@@ -1,0 +1,326 @@
+-- 0009: published periods. Managers read frozen snapshots, never live data.
+--
+-- Why: live figures moved with every write, so two reads around one
+-- check-in, edit, erasure or setting change could be subtracted to recover
+-- one person's data. Now a month gets figures once, after it has closed
+-- (in the organisation's time zone, plus PUBLISH_DELAY_H for late
+-- reflections about the last shifts), and those figures never change.
+-- A snapshot holds counts only: no user ids, no per-person rows, texts
+-- without authors. That makes it an anonymous aggregate, which is why
+-- erasure and retention may leave it as it is (AVG recital 26).
+--
+-- The rules applied here, at publication (PRODUCT.md, "Anonymity rules"):
+-- * Whoever may read a figure does not count in it: a team's figures leave
+--   out its teammanagers and the organisation's admins and
+--   praktijkopleiders; the organisation total leaves out the latter.
+-- * A team's month shows when k distinct people checked in; each activity
+--   block and the texts need k distinct people of their own.
+-- * Activity counts people, not items, wherever one person could
+--   dominate a figure (reflections per vermogen, goals per status); tops
+--   and tips stay item counts, suppressed when one person received more
+--   than half of them.
+-- * A total over teams shows only when the teams whose block is hidden
+--   hold no one or at least k distinct people together.
+-- A hidden figure is not stored at all (its columns are NULL), so no later
+-- change of k can bring it back. What the reader may see on top of this
+-- (a higher current k, a reader who contributed) is decided at read time
+-- by service/anonymity.c.
+
+ALTER TABLE organisations ADD COLUMN timezone text NOT NULL DEFAULT 'Europe/Amsterdam';
+
+-- The live aggregates are no longer read by anything: drop them and the
+-- triggers that made every write of a team contend on one row.
+DROP TRIGGER checkins_stats ON checkins;
+DROP TRIGGER reflections_stats_ins ON reflections;
+DROP TRIGGER reflections_stats_upd ON reflections;
+DROP TRIGGER feedback_stats ON feedback;
+DROP TRIGGER goals_stats_ins ON goals;
+DROP TRIGGER goals_stats_upd ON goals;
+DROP FUNCTION checkins_stats(), reflections_stats(), feedback_stats(), goals_stats();
+DROP FUNCTION checkin_bump(checkins, integer), reflection_bump(reflections, integer),
+    goal_bump(goals, integer), people_bump(uuid, uuid, date, uuid, text, integer),
+    stats_ensure(uuid, uuid, date);
+DROP TABLE team_month_stats, team_month_people, goal_teams;
+DROP INDEX checkins_shared_texts_idx;
+
+CREATE TABLE published_periods (
+    organisation_id uuid NOT NULL REFERENCES organisations (id),
+    period          date NOT NULL CHECK (period = date_trunc('month', period)::date),
+    k               integer NOT NULL CHECK (k >= 3),
+    published_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (organisation_id, period)
+);
+
+-- One row per team and published month, and one (team_id NULL) for the
+-- organisation total. *_people are distinct counted people; the figures
+-- next to them are NULL when they were suppressed at publication.
+CREATE TABLE published_figures (
+    organisation_id   uuid NOT NULL,
+    period            date NOT NULL,
+    team_id           uuid,
+    people            integer NOT NULL,
+    hist              integer[], -- 4 vermogens x 10 scores, row-major
+    reflection_people integer NOT NULL,
+    by_vermogen       integer[], -- people per vermogen
+    feedback_people   integer NOT NULL,
+    tops              integer,
+    tips              integer,
+    goal_people       integer NOT NULL,
+    goals             integer[], -- people per status: open, active, achieved, dropped
+    text_people       integer NOT NULL,
+    texts             jsonb,     -- [{kind, text}], shuffled
+    -- Totals only: distinct people in the teams whose block was hidden
+    -- (check-ins, reflections, feedback, goals).
+    hidden_people     integer[],
+    FOREIGN KEY (organisation_id, period) REFERENCES published_periods ON DELETE CASCADE,
+    FOREIGN KEY (organisation_id, team_id) REFERENCES teams (organisation_id, id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX published_figures_key
+    ON published_figures (organisation_id, period, coalesce(team_id, '00000000-0000-0000-0000-000000000000'));
+CREATE INDEX published_figures_team_idx ON published_figures (team_id, period);
+
+-- Who contributed what to one organisation's month, one row per team and
+-- counted person; lives only inside publish_period's transaction.
+CREATE FUNCTION publish_contributions(o uuid, p date) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    tz text := (SELECT timezone FROM organisations WHERE id = o);
+    lo timestamptz := p::timestamp AT TIME ZONE tz;
+    hi timestamptz := (p + interval '1 month')::timestamp AT TIME ZONE tz;
+BEGIN
+    DROP TABLE IF EXISTS pub_contrib;
+    CREATE TEMP TABLE pub_contrib ON COMMIT DROP AS
+    WITH ci AS (
+        SELECT team_id, user_id, ARRAY[absorptie, verbindend, opleidend, lerend] AS scores,
+               share_text AND (coalesce(goes_well, '') <> '' OR coalesce(could_be_better, '') <> '')
+                   AS shared,
+               CASE WHEN share_text THEN goes_well END AS goes_well,
+               CASE WHEN share_text THEN could_be_better END AS could_be_better
+        FROM checkins WHERE organisation_id = o AND period = p
+    ), rf AS (
+        SELECT r.team_id, r.owner_id AS user_id,
+               array_agg(DISTINCT r.vermogens) AS verms
+        FROM (SELECT team_id, owner_id, unnest(CASE WHEN vermogens = '{}' THEN '{NULL}'
+                                                     ELSE vermogens END) AS vermogens
+              FROM reflections
+              WHERE organisation_id = o AND status = 'final' AND deleted_at IS NULL
+                AND occurred_on >= p AND occurred_on < p + interval '1 month') r
+        GROUP BY 1, 2
+    ), fb AS (
+        SELECT r.team_id, r.owner_id AS user_id,
+               count(*) FILTER (WHERE f.kind = 'top')::int AS tops,
+               count(*) FILTER (WHERE f.kind = 'tip')::int AS tips
+        FROM feedback f JOIN reflections r ON r.id = f.reflection_id
+        WHERE f.organisation_id = o AND NOT f.by_owner AND f.kind IN ('top', 'tip')
+          AND r.deleted_at IS NULL AND f.created_at >= lo AND f.created_at < hi
+        GROUP BY 1, 2
+    ), gl AS (
+        SELECT m.team_id, g.owner_id AS user_id, array_agg(DISTINCT g.status) AS statuses
+        FROM goals g JOIN team_members m ON m.user_id = g.owner_id AND m.role = 'student'
+        WHERE g.organisation_id = o AND g.deleted_at IS NULL
+          AND g.created_at >= lo AND g.created_at < hi
+        GROUP BY 1, 2
+    ), keys AS (
+        SELECT team_id, user_id FROM ci UNION SELECT team_id, user_id FROM rf
+        UNION SELECT team_id, user_id FROM fb UNION SELECT team_id, user_id FROM gl
+    )
+    SELECT k.team_id, k.user_id, ci.scores, coalesce(ci.shared, false) AS shared,
+           ci.goes_well, ci.could_be_better, rf.verms, fb.tops, fb.tips, gl.statuses
+    FROM keys k
+    JOIN users u ON u.id = k.user_id AND u.deleted_at IS NULL
+        AND NOT u.roles && ARRAY['admin', 'praktijkopleider']
+    LEFT JOIN ci ON ci.team_id = k.team_id AND ci.user_id = k.user_id
+    LEFT JOIN rf ON rf.team_id = k.team_id AND rf.user_id = k.user_id
+    LEFT JOIN fb ON fb.team_id = k.team_id AND fb.user_id = k.user_id
+    LEFT JOIN gl ON gl.team_id = k.team_id AND gl.user_id = k.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = k.team_id
+                      AND tm.user_id = k.user_id AND tm.role = 'teammanager');
+END
+$$;
+
+-- The counts of a set of contributions (a team's, or the whole
+-- organisation's), people counted once however many teams they are in.
+CREATE FUNCTION publish_counts(team uuid, OUT people int, OUT hist int[],
+    OUT reflection_people int, OUT by_vermogen int[], OUT feedback_people int,
+    OUT tops int, OUT tips int, OUT top_recipient int, OUT goal_people int, OUT goals int[],
+    OUT text_people int, OUT texts jsonb) LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT count(DISTINCT c.user_id) FILTER (WHERE c.scores IS NOT NULL),
+           count(DISTINCT c.user_id) FILTER (WHERE c.verms IS NOT NULL),
+           count(DISTINCT c.user_id) FILTER (WHERE c.tops + c.tips > 0),
+           coalesce(sum(c.tops), 0), coalesce(sum(c.tips), 0),
+           count(DISTINCT c.user_id) FILTER (WHERE c.statuses IS NOT NULL),
+           count(DISTINCT c.user_id) FILTER (WHERE c.shared)
+      INTO people, reflection_people, feedback_people, tops, tips, goal_people, text_people
+      FROM pub_contrib c WHERE team IS NULL OR c.team_id = team;
+    hist := ARRAY(SELECT count(c.user_id)::int FROM generate_series(1, 4) v
+                  CROSS JOIN generate_series(1, 10) s
+                  LEFT JOIN pub_contrib c ON (team IS NULL OR c.team_id = team) AND c.scores[v] = s
+                  GROUP BY v, s ORDER BY v, s);
+    by_vermogen := ARRAY(SELECT count(DISTINCT c.user_id)::int
+                         FROM unnest(ARRAY['absorptie', 'verbindend', 'opleidend', 'lerend'])
+                              WITH ORDINALITY AS v(name, i)
+                         LEFT JOIN pub_contrib c ON (team IS NULL OR c.team_id = team)
+                              AND v.name = ANY (c.verms)
+                         GROUP BY v.i ORDER BY v.i);
+    goals := ARRAY(SELECT count(DISTINCT c.user_id)::int
+                   FROM unnest(ARRAY['open', 'active', 'achieved', 'dropped'])
+                        WITH ORDINALITY AS s(name, i)
+                   LEFT JOIN pub_contrib c ON (team IS NULL OR c.team_id = team)
+                        AND s.name = ANY (c.statuses)
+                   GROUP BY s.i ORDER BY s.i);
+    -- The largest share of tops and tips that went to one person.
+    SELECT coalesce(max(n), 0) INTO top_recipient FROM (
+        SELECT sum(c.tops + c.tips) AS n FROM pub_contrib c
+        WHERE (team IS NULL OR c.team_id = team) AND c.tops IS NOT NULL GROUP BY c.user_id) x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('kind', x.kind, 'text', x.text) ORDER BY random()),
+                    '[]')
+      INTO texts
+      FROM pub_contrib c CROSS JOIN LATERAL (VALUES ('goes_well', nullif(c.goes_well, '')),
+                                                    ('could_be_better', nullif(c.could_be_better, '')))
+                                             x(kind, text)
+     WHERE team IS NOT NULL AND c.team_id = team AND c.shared AND x.text IS NOT NULL;
+END
+$$;
+
+-- Writes one figures row from the counts, leaving out what k suppresses.
+-- hidden is NULL for a team and the hidden remainder for the total; a
+-- total block is stored only when that remainder is 0 or at least k.
+CREATE FUNCTION publish_row(o uuid, p date, team uuid, k int, hidden int[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    shown boolean;
+BEGIN
+    SELECT * INTO c FROM publish_counts(team);
+    shown := c.people >= k AND (hidden IS NULL OR hidden[1] = 0 OR hidden[1] >= k);
+    INSERT INTO published_figures (organisation_id, period, team_id, people, hist,
+        reflection_people, by_vermogen, feedback_people, tops, tips, goal_people, goals,
+        text_people, texts, hidden_people)
+    VALUES (o, p, team, c.people, CASE WHEN shown THEN c.hist END,
+        c.reflection_people,
+        CASE WHEN shown AND c.reflection_people >= k
+             AND (hidden IS NULL OR hidden[2] = 0 OR hidden[2] >= k) THEN c.by_vermogen END,
+        c.feedback_people,
+        CASE WHEN shown AND c.feedback_people >= k AND 2 * c.top_recipient <= c.tops + c.tips
+             AND (hidden IS NULL OR hidden[3] = 0 OR hidden[3] >= k) THEN c.tops END,
+        CASE WHEN shown AND c.feedback_people >= k AND 2 * c.top_recipient <= c.tops + c.tips
+             AND (hidden IS NULL OR hidden[3] = 0 OR hidden[3] >= k) THEN c.tips END,
+        c.goal_people,
+        CASE WHEN shown AND c.goal_people >= k
+             AND (hidden IS NULL OR hidden[4] = 0 OR hidden[4] >= k) THEN c.goals END,
+        c.text_people, CASE WHEN shown AND team IS NOT NULL AND c.text_people >= k THEN c.texts END,
+        hidden);
+END
+$$;
+
+-- Publishes one month of one organisation; false when it already was
+-- (the primary key makes a second publisher wait for the first and then
+-- do nothing, so every month is published exactly once).
+CREATE FUNCTION publish_period(o uuid, p date) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    k int := (SELECT greatest(anonymity_threshold, 3) FROM organisations WHERE id = o);
+    t uuid;
+    hidden int[];
+BEGIN
+    INSERT INTO published_periods (organisation_id, period, k) VALUES (o, p, k)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM publish_contributions(o, p);
+    FOR t IN SELECT id FROM teams WHERE organisation_id = o ORDER BY id LOOP
+        PERFORM publish_row(o, p, t, k, NULL);
+    END LOOP;
+    -- The remainder behind the total: distinct people in the teams whose
+    -- block was not stored (check-ins, reflections, feedback, goals).
+    SELECT ARRAY[
+        count(DISTINCT c.user_id) FILTER (WHERE c.scores IS NOT NULL AND f.hist IS NULL),
+        count(DISTINCT c.user_id) FILTER (WHERE c.verms IS NOT NULL AND f.by_vermogen IS NULL),
+        count(DISTINCT c.user_id) FILTER (WHERE c.tops + c.tips > 0 AND f.tops IS NULL),
+        count(DISTINCT c.user_id) FILTER (WHERE c.statuses IS NOT NULL AND f.goals IS NULL)]
+      INTO hidden
+      FROM pub_contrib c
+      JOIN published_figures f ON f.organisation_id = o AND f.period = p AND f.team_id = c.team_id;
+    PERFORM publish_row(o, p, NULL, k, hidden);
+    DROP TABLE pub_contrib;
+    RETURN true;
+END
+$$;
+
+-- Publishes up to max_periods months that are due: closed in the
+-- organisation's time zone at least delay_h hours ago, not before the
+-- month the organisation was created, not yet published. Oldest first, so
+-- that a month's predecessor is always published before it. Bounded so
+-- one call stays well inside a statement timeout; callers repeat while it
+-- returns max_periods. Returns how many it published.
+CREATE FUNCTION publish_due(delay_h int, max_periods int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    n int := 0;
+    r record;
+BEGIN
+    FOR r IN
+        SELECT o.id, m::date AS p
+        FROM organisations o,
+             generate_series(date_trunc('month', o.created_at AT TIME ZONE o.timezone),
+                             date_trunc('month', now() AT TIME ZONE o.timezone)
+                                 - interval '1 month', interval '1 month') m
+        WHERE (m + interval '1 month') AT TIME ZONE o.timezone
+                  + make_interval(hours => delay_h) <= now()
+          AND NOT EXISTS (SELECT 1 FROM published_periods pp
+                          WHERE pp.organisation_id = o.id AND pp.period = m::date)
+        ORDER BY m, o.id
+        LIMIT max_periods
+    LOOP
+        IF publish_period(r.id, r.p) THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- Erasure and retention no longer touch any aggregate.
+CREATE OR REPLACE FUNCTION erase_user(u uuid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM feedback_requests WHERE student_id = u OR to_user_id = u;
+    DELETE FROM feedback WHERE reflection_id IN (SELECT id FROM reflections WHERE owner_id = u)
+        OR goal_id IN (SELECT id FROM goals WHERE owner_id = u);
+    DELETE FROM reflections WHERE owner_id = u;
+    DELETE FROM goals WHERE owner_id = u;
+    DELETE FROM checkins WHERE user_id = u;
+    UPDATE feedback SET author_id = NULL WHERE author_id = u;
+    DELETE FROM reflection_shares WHERE user_id = u;
+    DELETE FROM goal_shares WHERE user_id = u;
+    DELETE FROM supervisions WHERE student_id = u OR supervisor_id = u;
+    DELETE FROM team_members WHERE user_id = u;
+    DELETE FROM refresh_tokens WHERE user_id = u;
+    UPDATE sessions SET revoked_at = now(), revoke_reason = 'erased'
+        WHERE user_id = u AND revoked_at IS NULL;
+    UPDATE users SET email = id::text || '@erased.invalid', name = 'Erased user',
+        password_hash = NULL, roles = '{}', deleted_at = now(), updated_at = now()
+        WHERE id = u;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION janitor_run(retention_days integer, event_hours integer, throttle_s integer)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    n_refl integer := 0;
+    n_events integer;
+    n_tokens integer;
+    n_throttle integer;
+BEGIN
+    IF retention_days > 0 THEN
+        DELETE FROM reflections WHERE created_at < now() - make_interval(days => retention_days);
+        GET DIAGNOSTICS n_refl = ROW_COUNT;
+    END IF;
+    DELETE FROM events WHERE created_at < now() - make_interval(hours => event_hours);
+    GET DIAGNOSTICS n_events = ROW_COUNT;
+    DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day';
+    GET DIAGNOSTICS n_tokens = ROW_COUNT;
+    DELETE FROM login_throttle WHERE window_start < now() - make_interval(secs => throttle_s);
+    GET DIAGNOSTICS n_throttle = ROW_COUNT;
+    RETURN jsonb_build_object('reflections', n_refl, 'events', n_events,
+                              'refresh_tokens', n_tokens, 'login_throttle', n_throttle);
+END
+$$;
