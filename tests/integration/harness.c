@@ -865,6 +865,7 @@ long long test_publish_count(const char *out)
         if (isdigit((unsigned char)*p))
             return strtoll(p, NULL, 10);
     return -1;
+}
 
 const char *test_day(int days)
 {
