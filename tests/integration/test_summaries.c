@@ -2080,6 +2080,80 @@ Test(summaries, shifted_ranges_give_the_same_month)
     json_decref(ref);
 }
 
+Test(summaries, org_total_hidden_from_a_reader_who_cannot_see_a_shown_team)
+{
+    /* Three teams of 3 and a total of 9, all shown at publication. The
+     * praktijkopleider checked in to team a as a member: a is hidden from
+     * them (they need k+1), so the total must be too, or total - b - c
+     * gives them a. */
+    struct fix_org o;
+    world(&o, 3);
+    char a[40], b[40], c[40], m2[8], m3[8];
+    struct fix_user pa[3], pb[3], pc[3], po, po2;
+    rel(-2, m2);
+    team_with_checkins(&o, a, 1, 3, pa, NULL, m2);
+    team_with_checkins(&o, b, 2, 3, pb, NULL, m2);
+    team_with_checkins(&o, c, 3, 3, pc, NULL, m2);
+    fix_user(&o, "praktijkopleider", &po);
+    fix_user(&o, "praktijkopleider", &po2);
+    fix_member(&o, a, &po, "member");
+    checkin_in(&po, a, ONES, m2);
+    publish_since(&o, rel(-3, m3));
+    char *raw;
+    json_t *s = summary(po2.token, NULL, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    cr_assert_eq(contributors(org_total_period(s, m2)), 9, "%s", raw);
+    json_decref(s);
+    free(raw);
+    s = summary(po.token, NULL, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    expect_suppressed_period(org_team_period(s, a, m2), "a team the reader checked in to");
+    expect_visible(org_team_period(s, b, m2), "team b");
+    expect_suppressed_period(org_total_period(s, m2), "the total, to a reader who cannot see a");
+    json_decref(s);
+    free(raw);
+}
+
+Test(summaries, goals_count_only_student_members)
+{
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], u[40], m2[8], m3[8];
+    struct fix_user st[3], su[2], wb[2], mb[2];
+    rel(-2, m2);
+    team_with_checkins(&o, t, 1, 3, st, NULL, m2);
+    team_with_checkins(&o, u, 2, 2, su, NULL, m2);
+    const char *teams[] = {t, u};
+    for (int j = 0; j < 2; j++) {
+        fix_user(&o, NULL, &wb[j]);
+        fix_member(&o, teams[j], &wb[j], "werkbegeleider");
+        checkin_in(&wb[j], teams[j], (const int[]){5, 5, 5, 5}, m2);
+        goal_in(&wb[j], "achieved", m2, NULL);
+        fix_user(&o, NULL, &mb[j]);
+        fix_member(&o, teams[j], &mb[j], "member");
+        goal_in(&mb[j], "achieved", m2, NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        goal_in(&st[i], "active", m2, NULL);
+    for (int i = 0; i < 2; i++)
+        goal_in(&su[i], "active", m2, NULL);
+    publish_since(&o, rel(-3, m3));
+    char *raw;
+    json_t *s = summary(o.admin.token, t, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    json_t *p = team_period(s, m2);
+    cr_assert_eq(contributors(p), 4, "%s", raw);
+    cr_assert_eq(block_int(p, "goals", "active"), 3, "%s", raw);
+    cr_assert_eq(block_int(p, "goals", "achieved"), 0, "goals of non-students: %s", raw);
+    json_decref(s);
+    free(raw);
+    s = summary(o.admin.token, u, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    expect_suppressed_block(team_period(s, m2), "goals");
+    json_decref(s);
+    free(raw);
+}
+
 /* ---- kept from before: validation ------------------------------------------ */
 
 Test(summaries, checkin_validation)
