@@ -1200,6 +1200,54 @@ Test(summaries, attack5_contributor_made_teammanager_needs_one_more)
     free(raw);
 }
 
+Test(summaries, attack5_roles_at_publication_decide_who_counts)
+{
+    /* s[0] checks in and reflects as a student, and is made teammanager
+     * before the month is published: their contributions are left out, so
+     * 3 students become 2 counted people. In team u, s3 only reflected and
+     * becomes manager after publication: the reflections block they are in
+     * needs one more for them. */
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], u[40], m2[8], m3[8];
+    struct fix_user s[3], su[4], mgr;
+    rel(-2, m2);
+    const char *ab[] = {"absorptie", NULL};
+    team_with_checkins(&o, t, 1, 3, s, NULL, m2);
+    team_with_checkins(&o, u, 2, 3, su, NULL, m2);
+    fix_user(&o, NULL, &su[3]);
+    fix_member(&o, u, &su[3], "student");
+    for (int i = 0; i < 3; i++)
+        reflect_in(&s[i], t, m2, ab, NULL);
+    reflect_in(&su[0], u, m2, ab, NULL);
+    reflect_in(&su[1], u, m2, ab, NULL);
+    reflect_in(&su[3], u, m2, ab, NULL);
+    fix_user(&o, NULL, &mgr);
+    fix_member(&o, t, &mgr, "teammanager");
+    fix_member(&o, u, &mgr, "teammanager");
+    fix_member(&o, t, &s[0], "teammanager");
+    publish_since(&o, rel(-3, m3));
+    char *raw;
+    json_t *sm = summary(mgr.token, t, m2, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    expect_suppressed_period(team_period(sm, m2), "3 students, one a manager at publication");
+    json_decref(sm);
+    free(raw);
+    sm = summary(mgr.token, u, m2, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    cr_assert_eq(block_int(team_period(sm, m2), "reflections", "absorptie"), 3, "%s", raw);
+    json_decref(sm);
+    free(raw);
+    fix_member(&o, u, &su[3], "teammanager");
+    sm = summary(su[3].token, u, m2, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    json_t *p = team_period(sm, m2);
+    if (is_visible(p))
+        expect_suppressed_block(p, "reflections");
+    json_decref(sm);
+    free(raw);
+}
+
 /* ---- attack 6: activity blocks ------------------------------------------- */
 
 Test(summaries, attack6_one_student_writing_many_reflections_counts_once)
@@ -2028,6 +2076,31 @@ Test(summaries, org_total_activity_does_not_reveal_a_suppressed_block)
     static const char *const gk[] = {"open", "active", "achieved", "dropped", NULL};
     expect_no_block_remainder(s, m2, "reflections", vk, "one student's reflections");
     expect_no_block_remainder(s, m2, "goals", gk, "one student's goal");
+    json_decref(s);
+    free(raw);
+}
+
+Test(summaries, org_total_feedback_does_not_reveal_a_suppressed_feedback_block)
+{
+    struct fix_org o;
+    world(&o, 3);
+    char a[40], b[40], m2[8], m3[8], ra[3][40], rb[3][40];
+    struct fix_user pa[3], pb[3], coach;
+    rel(-2, m2);
+    fix_user(&o, NULL, &coach);
+    coached_team(&o, a, 1, pa, &coach, m2, ra);
+    coached_team(&o, b, 2, pb, &coach, m2, rb);
+    for (int i = 0; i < 3; i++)
+        feedback_in(&coach, ra[i], "top", m2);
+    feedback_in(&coach, rb[0], "tip", m2); /* one student of b */
+    publish_since(&o, rel(-3, m3));
+    char *raw;
+    json_t *s = summary(o.admin.token, NULL, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    cr_assert_eq(block_int(org_team_period(s, a, m2), "feedback", "tops"), 3, "%s", raw);
+    expect_suppressed_block(org_team_period(s, b, m2), "feedback");
+    static const char *const fk[] = {"tops", "tips", NULL};
+    expect_no_block_remainder(s, m2, "feedback", fk, "one student's tip");
     json_decref(s);
     free(raw);
 }
