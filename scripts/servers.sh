@@ -69,19 +69,25 @@ random_port() {
 
 # start_server LOG START_S COMMAND...: COMMAND (the server, or a wrapper
 # that runs it) on a free port with WORKERS=2 ACCESS_LOG=off, output to
-# LOG; waits up to START_S seconds for it to answer. Sets server_pid and
-# exports REFLECTD_ADDR. Retries when another process takes the port.
+# LOG, its metrics listener on another free port; waits up to START_S
+# seconds for it to answer. Sets server_pid and exports REFLECTD_ADDR and
+# REFLECTD_METRICS_ADDR. Retries when another process takes a port.
 start_server() {
-    local log=$1 start_s=$2 port _ i
+    local log=$1 start_s=$2 port mport _ i
     shift 2
     for _ in 1 2 3 4 5; do
         port=$(random_port)
+        mport=$(random_port)
+        [ "$port" = "$mport" ] && continue
         port_in_use "$port" && continue
-        WORKERS=2 ACCESS_LOG=off LISTEN_ADDR="127.0.0.1:$port" "$@" >>"$log" 2>&1 &
+        port_in_use "$mport" && continue
+        WORKERS=2 ACCESS_LOG=off LISTEN_ADDR="127.0.0.1:$port" METRICS_ADDR="127.0.0.1:$mport" \
+            "$@" >>"$log" 2>&1 &
         server_pid=$!
         for ((i = 0; i < start_s * 10; i++)); do
             if healthz_ok "$port" && listens_on "$server_pid" "$port"; then
                 export REFLECTD_ADDR="127.0.0.1:$port"
+                export REFLECTD_METRICS_ADDR="127.0.0.1:$mport"
                 return 0
             fi
             our_job "$server_pid" || break

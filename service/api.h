@@ -55,5 +55,9 @@ void api_list(struct req *r, const char *sql);
 void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
+/* 200 with json and an ETag made from its bytes, or 304 when If-None-Match
+ * names that ETag: for answers computed in the service rather than read
+ * from a row with an updated_at (summaries). */
+void api_reply_json_etagged(struct req *r, const char *json);
 
 #endif

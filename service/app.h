@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 struct metrics;
+struct metrics_http;
 struct worker;
 struct hasher;
 struct tokens;
@@ -18,11 +19,12 @@ struct app {
     const struct route *routes;
     size_t nroutes;
     struct metrics *metrics;
-    struct worker **workers; /* cfg.workers of them */
-    struct hasher *hasher;   /* argon2id off the event loops */
-    struct tokens *tokens;   /* JWT keys */
-    struct conns *conns;     /* connections per address, request deadlines */
-    int schema_version;      /* migrations this binary knows */
+    struct metrics_http *metrics_http; /* the metrics listener; NULL when off */
+    struct worker **workers;           /* cfg.workers of them */
+    struct hasher *hasher;             /* argon2id off the event loops */
+    struct tokens *tokens;             /* JWT keys */
+    struct conns *conns;               /* connections per address, request deadlines */
+    int schema_version;                /* the highest migration this binary knows */
     atomic_int shutting_down;
     /* Per-worker hooks of modules with long-lived state (event streams,
      * janitor): start before any worker thread runs, drain on the worker's

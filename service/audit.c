@@ -2,7 +2,9 @@
  *
  * Rows are written by the statements that read or change someone's data
  * (see SQL_AUDIT in policy.h), in the same transaction as the change. Here
- * they are only listed, newest first, for the caller's organisation. */
+ * they are only listed, newest first, for the caller's organisation.
+ * details (migrations/0010) is what a change was where the ids do not say
+ * it, such as a setting's old and new value; null otherwise. */
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -12,7 +14,7 @@
 #define SQL_AUDIT_JSON(a)                                                                          \
     "json_build_object('id', " a ".id, 'at', " a ".at, 'actor_id', " a ".actor_id, 'action', " a  \
     ".action, 'subject_user_id', " a ".subject_user_id, 'object_type', " a ".object_type,"         \
-    " 'object_id', " a ".object_id)"
+    " 'object_id', " a ".object_id, 'details', " a ".details)"
 
 /* Newest first, so the keyset runs backwards: rows before the cursor. */
 static const char SQL_AUDIT_LIST[] =

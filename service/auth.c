@@ -5,7 +5,11 @@
  * checked by argon2id on the hasher threads, against a dummy hash when the
  * account does not exist, so both failures take the same time and give the
  * same 401; (3) one statement opens the session and stores the refresh
- * token's hash, or counts the failure.
+ * token's hash, or counts the failure. When the stored hash was made with
+ * other argon2id parameters than the configured ones, the hasher hands back
+ * a new hash with the verdict and step (3) stores it too - only where the
+ * stored hash is still the one verified, so a password changed meanwhile is
+ * never overwritten with the old one.
  *
  * Refresh tokens rotate: each is good for one use. Using one twice means it
  * was copied, so the whole session is revoked (both the thief's and the
@@ -26,6 +30,8 @@
 
 struct login {
     const char *email, *password;
+    const char *stored_hash; /* the hash verified (arena); NULL: unknown account */
+    const char *new_hash;    /* a rehash to store (arena), or NULL */
     char user_id[37], org_id[37];
     char refresh[44];
 };
@@ -56,7 +62,9 @@ static const char SQL_LOGIN_SESSION[] =
     " now() + make_interval(secs => $4) FROM s),"
     " clr AS (DELETE FROM login_throttle WHERE key = 'email:' || lower($5)),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT $2, $1, 'auth.login', $1, 'session', s.id FROM s)"
+    " object_type, object_id) SELECT $2, $1, 'auth.login', $1, 'session', s.id FROM s),"
+    " rehash AS (UPDATE users SET password_hash = $6::text"
+    " WHERE id = $1 AND $6::text IS NOT NULL AND password_hash = $7::text)"
     " SELECT s.id, " SQL_ME_JSON("$1") " FROM s";
 
 static const char SQL_REFRESH[] =
@@ -133,7 +141,6 @@ static void login_failure_counted(struct req *r, struct db_result *res)
 
 static void login_verified(int ok, const char *encoded, void *arg)
 {
-    (void)encoded;
     struct req *r = arg;
     struct login *l = r->state;
     char ttl[16], window[16];
@@ -148,8 +155,10 @@ static void login_verified(int ok, const char *encoded, void *arg)
         return;
     }
     snprintf(ttl, sizeof(ttl), "%d", r->app->cfg.refresh_ttl_s);
-    const char *p[] = {l->user_id, l->org_id, l->refresh, ttl, l->email};
-    req_db(r, SQL_LOGIN_SESSION, 5, p, login_session_done);
+    l->new_hash = encoded ? arena_strdup(&r->arena, encoded) : NULL;
+    const char *p[] = {l->user_id, l->org_id,   l->refresh,    ttl,
+                       l->email,   l->new_hash, l->stored_hash};
+    req_db(r, SQL_LOGIN_SESSION, 7, p, login_session_done);
 }
 
 static void login_looked_up(struct req *r, struct db_result *res)
@@ -171,6 +180,7 @@ static void login_looked_up(struct req *r, struct db_result *res)
         snprintf(l->user_id, sizeof(l->user_id), "%s", PQgetvalue(pg, 0, 0));
         snprintf(l->org_id, sizeof(l->org_id), "%s", PQgetvalue(pg, 0, 1));
         hash = PQgetvalue(pg, 0, 2);
+        l->stored_hash = arena_strdup(&r->arena, hash); /* the result goes before the verdict */
     }
     if (hasher_verify(r->app->hasher, r->worker->base, hash, l->password, login_verified, r) < 0)
         req_busy(r, "Too many logins at once; try again shortly.");

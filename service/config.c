@@ -169,6 +169,21 @@ static int config_keys(struct config *c, const char *(*get)(const char *), char 
     return 0;
 }
 
+/* METRICS_ADDR: unset means the loopback default; "off" or set but empty
+ * turns the listener off (metrics_host stays NULL). */
+static int config_metrics_addr(struct config *c, const char *(*get)(const char *), char *err,
+                               size_t errlen)
+{
+    const char *addr = get("METRICS_ADDR");
+    if (addr && (!*addr || strcmp(addr, "off") == 0))
+        return 0;
+    if (config_parse_addr(addr ? addr : "127.0.0.1:9090", &c->metrics_host, &c->metrics_port) < 0) {
+        snprintf(err, errlen, "METRICS_ADDR must be host:port or off");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(struct config *c, const char *(*get)(const char *), char *err, size_t errlen)
 {
     memset(c, 0, sizeof(*c));
@@ -184,7 +199,8 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
         snprintf(err, errlen, "LISTEN_ADDR must be host:port");
         return -1;
     }
-    if (config_ints(c, get, err, errlen) < 0 || config_keys(c, get, err, errlen) < 0)
+    if (config_metrics_addr(c, get, err, errlen) < 0 || config_ints(c, get, err, errlen) < 0 ||
+        config_keys(c, get, err, errlen) < 0)
         return -1;
     c->cors_origins = config_str(get, "CORS_ORIGINS", NULL);
     c->bootstrap_org = config_str(get, "BOOTSTRAP_ORG_NAME", NULL);
@@ -199,6 +215,7 @@ void config_free(struct config *c)
 {
     free(c->database_url);
     free(c->listen_host);
+    free(c->metrics_host);
     free(c->jwt_key);
     free(c->jwt_previous_key);
     free(c->jwt_issuer);

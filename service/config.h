@@ -8,6 +8,8 @@ struct config {
     char *database_url;
     char *listen_host;
     int listen_port;
+    char *metrics_host; /* the metrics listener; NULL: off */
+    int metrics_port;
     int workers;      /* event-loop threads */
     int db_pool_size; /* connections per worker */
     int db_queue_max; /* requests that may wait for a connection, per worker */

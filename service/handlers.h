@@ -13,7 +13,6 @@ extern const size_t routes_count;
 /* ops.c */
 void h_healthz(struct req *r);
 void h_readyz(struct req *r);
-void h_metrics(struct req *r);
 
 /* auth.c */
 void h_login(struct req *r);

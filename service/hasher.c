@@ -29,7 +29,12 @@
  *     HASH_CPU_PERCENT of one core, kept as a token bucket of CPU seconds
  *     (HASHER_BURST_S deep): a handful of logins run at full speed, a
  *     sustained burst is slowed to the budget, and at most HASH_QUEUE_MAX
- *     jobs wait (the rest get a 503 and Retry-After). */
+ *     jobs wait (the rest get a 503 and Retry-After).
+ *
+ * A stored hash made with other parameters than the configured ones is
+ * replaced on the next successful login (the verify job hands back a new
+ * hash), and checking one that is cheaper costs the configured work all the
+ * same (hasher_run_verify), so its cost tells nobody which accounts exist. */
 #include "hasher.h"
 #include "kdf.h"
 #include "log.h"
@@ -53,7 +58,7 @@ struct hasher_job {
     TAILQ_ENTRY(hasher_job) next;
     struct event_base *base;
     char *password;
-    char *encoded; /* verify: the stored hash; hash: the result */
+    char *encoded; /* verify: the stored hash, then the new one (rehash); hash: the result */
     int verify;
     int ok;
     hasher_done cb;
@@ -145,25 +150,76 @@ static void compute_idle(struct compute *c)
         compute_main(c);
 }
 
+/* One computation of k for password on a thread at SCHED_IDLE; *ok as
+ * kdf_run, and for a hash the PHC string in *encoded. Returns the CPU
+ * seconds it took. */
+static double hasher_compute(struct hasher *h, struct kdf_arena *arena, struct kdf_job *k,
+                             const char *password, int *ok, char **encoded)
+{
+    kdf_reserve(arena, k, h->params.m_cost_kib * HASHER_ARENA_CAP);
+    struct compute c = {k, arena, password, NULL, 0, 0};
+    compute_idle(&c);
+    *ok = c.ok;
+    *encoded = c.encoded;
+    return c.cpu;
+}
+
+/* A new hash of password at the configured cost into *encoded (NULL when
+ * it failed); returns the CPU seconds. */
+static double hasher_run_hash(struct hasher *h, struct kdf_arena *arena, const char *password,
+                              char **encoded)
+{
+    struct kdf_job k;
+    int ok = 0;
+    *encoded = NULL;
+    if (kdf_prepare_hash(&k, h->params.t_cost, h->params.m_cost_kib, h->params.parallelism) < 0)
+        return 0;
+    double cpu = hasher_compute(h, arena, &k, password, &ok, encoded);
+    if (!ok) {
+        free(*encoded);
+        *encoded = NULL;
+    }
+    return cpu;
+}
+
+/* A verify. When the stored hash was made with other parameters, a match
+ * is followed by a new hash at the configured ones, handed back in
+ * j->encoded for the caller to store; a mismatch against a hash cheaper
+ * than the configured cost is followed by the same computation, thrown
+ * away, so that every check costs at least the configured work (as the
+ * dummy does for an unknown address). One computation does both jobs
+ * because a match needs it anyway: success and failure then cost alike. */
+static double hasher_run_verify(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
+{
+    struct kdf_job k;
+    int real = kdf_prepare_verify(&k, j->encoded, h->dummy); /* unknown: same work */
+    int ok = 0;
+    char *unused = NULL;
+    double cpu = hasher_compute(h, arena, &k, j->password, &ok, &unused);
+    free(unused);     /* a verify writes none */
+    free(j->encoded); /* from here on: the new hash, if any */
+    j->encoded = NULL;
+    j->ok = ok && real;
+    struct kdf_cost want = {h->params.t_cost, h->params.m_cost_kib, h->params.parallelism};
+    if (j->ok ? !kdf_needs_rehash(&k.phc, &want) : !kdf_needs_extra_work(&k.phc, &want))
+        return cpu;
+    char *fresh = NULL;
+    cpu += hasher_run_hash(h, arena, j->password, &fresh);
+    if (j->ok)
+        j->encoded = fresh; /* NULL when hashing failed: the login still succeeds */
+    else
+        free(fresh);
+    return cpu;
+}
+
 /* Computes j; returns the CPU seconds it took. */
 static double hasher_run(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
 {
-    struct kdf_job k;
-    int real = 1;
     if (j->verify)
-        real = kdf_prepare_verify(&k, j->encoded, h->dummy); /* unknown: same work */
-    else if (kdf_prepare_hash(&k, h->params.t_cost, h->params.m_cost_kib, h->params.parallelism) <
-             0) {
-        j->ok = 0;
-        return 0;
-    }
-    kdf_reserve(arena, &k, h->params.m_cost_kib * HASHER_ARENA_CAP);
-    struct compute c = {&k, arena, j->password, NULL, 0, 0};
-    compute_idle(&c);
-    j->ok = c.ok && real;
-    if (!j->verify)
-        j->encoded = c.encoded;
-    return c.cpu;
+        return hasher_run_verify(h, arena, j);
+    double cpu = hasher_run_hash(h, arena, j->password, &j->encoded);
+    j->ok = j->encoded != NULL;
+    return cpu;
 }
 
 static double seconds(clockid_t clock)
@@ -326,6 +382,14 @@ static int hasher_submit(struct hasher *h, struct event_base *base, int verify, 
     if (full)
         hasher_job_free(j);
     return full ? -1 : 0;
+}
+
+int hasher_queued(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->queued;
+    pthread_mutex_unlock(&h->lock);
+    return n;
 }
 
 int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,

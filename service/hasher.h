@@ -11,8 +11,10 @@ struct hasher_params {
     int queue_max;   /* jobs waiting at most (0: unbounded) */
 };
 
-/* ok: verify matched / hash produced; encoded: the PHC string for a hash
- * (valid only during the callback). */
+/* ok: verify matched / hash produced. encoded (valid only during the
+ * callback): for a hash the PHC string; for a verify that matched a hash
+ * made with other parameters than the configured ones, a new hash of the
+ * password at the configured ones, for the caller to store; else NULL. */
 typedef void (*hasher_done)(int ok, const char *encoded, void *arg);
 
 struct hasher *hasher_new(int threads, const struct hasher_params *p);
@@ -24,9 +26,12 @@ void hasher_free(struct hasher *h);
 int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
                 void *arg);
 /* encoded NULL verifies against a dummy hash (same cost, always fails), so
- * an unknown account takes as long as a wrong password. */
+ * an unknown account takes as long as a wrong password; a stored hash
+ * cheaper than the configured cost is topped up to it (hasher.c). */
 int hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
                   const char *password, hasher_done cb, void *arg);
+/* Jobs waiting for a thread (for the metrics listener; takes the lock). */
+int hasher_queued(struct hasher *h);
 /* Blocking variants for start-up tools (bootstrap, demo seed). */
 char *hasher_hash_now(const struct hasher_params *p, const char *password);
 

@@ -50,6 +50,20 @@ int kdf_prepare_hash(struct kdf_job *k, int t_cost, int m_cost_kib, int parallel
     return getrandom(k->phc.salt, KDF_SALT_LEN, 0) == KDF_SALT_LEN ? 0 : -1;
 }
 
+int kdf_needs_rehash(const struct phc *stored, const struct kdf_cost *want)
+{
+    return stored->t_cost != (uint32_t)want->t_cost ||
+           stored->m_cost_kib != (uint32_t)want->m_cost_kib ||
+           stored->parallelism != (uint32_t)want->parallelism || stored->salt_len != KDF_SALT_LEN ||
+           stored->hash_len != KDF_HASH_LEN;
+}
+
+int kdf_needs_extra_work(const struct phc *stored, const struct kdf_cost *want)
+{
+    uint64_t have = (uint64_t)stored->t_cost * stored->m_cost_kib;
+    return have < (uint64_t)want->t_cost * (uint64_t)want->m_cost_kib;
+}
+
 void kdf_release(struct kdf_arena *a)
 {
     if (a->mem)

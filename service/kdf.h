@@ -18,6 +18,21 @@ struct kdf_job {
 int kdf_prepare_verify(struct kdf_job *k, const char *encoded, const char *fallback);
 /* A new hash with these costs and a fresh random salt; 0 or -1. */
 int kdf_prepare_hash(struct kdf_job *k, int t_cost, int m_cost_kib, int parallelism);
+/* The parameters new hashes are made with (ARGON2_*). */
+struct kdf_cost {
+    int t_cost, m_cost_kib, parallelism;
+};
+/* Pure decisions about a stored hash (decoded), for the hasher:
+ * - needs rehash: it was made with other parameters than want (passes,
+ *   memory, lanes, salt or hash length), so a successful login stores a
+ *   new hash made with want;
+ * - extra work: verifying it costs less than one computation at want
+ *   (passes x memory, the work argon2 does; lanes only split the memory),
+ *   so a wrong password would be answered faster than for an unknown
+ *   address (the dummy has want's cost) and tell that the account exists.
+ *   The hasher then also computes a hash at want. */
+int kdf_needs_rehash(const struct phc *stored, const struct kdf_cost *want);
+int kdf_needs_extra_work(const struct phc *stored, const struct kdf_cost *want);
 /* Working memory kept from one computation to the next. */
 struct kdf_arena {
     uint8_t *mem;

@@ -18,6 +18,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "migrate.h"
 #include "publish.h"
 #include "server.h"
@@ -65,6 +66,8 @@ static void main_on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     struct app *app = arg;
     log_info("signal %d: stopping (finishing in-flight requests)", (int)sig);
+    /* A scrape reads the workers' pools, which they free as they stop. */
+    metrics_http_stop(app);
     server_stop(app);
 }
 
@@ -96,9 +99,9 @@ static int main_serve(struct app *app)
     if (!app->hasher)
         return 1;
     int fd = server_listen(app->cfg.listen_host, app->cfg.listen_port);
-    if (fd < 0)
+    if (fd < 0 || metrics_http_listen(app) < 0)
         return 1;
-    if (server_start(app, fd) < 0) {
+    if (server_start(app, fd) < 0 || metrics_http_start(app) < 0) {
         log_error("cannot start the workers");
         return 1;
     }
@@ -106,6 +109,7 @@ static int main_serve(struct app *app)
     log_info("listening on %s:%d with %d workers", app->cfg.listen_host, app->cfg.listen_port,
              app->cfg.workers);
     int rc = main_wait_for_signal(app);
+    metrics_http_stop(app); /* already, unless waiting failed */
     server_join(app, app->hasher);
     app->hasher = NULL;
     log_info("stopped");
@@ -144,7 +148,7 @@ int main(int argc, char **argv)
     app.routes = routes;
     app.nroutes = routes_count;
     app.schema_version = migrations_count;
-    app.metrics = metrics_new(routes, routes_count);
+    app.metrics = metrics_new();
     app.tokens = tokens_new(&app.cfg);
     if (!app.metrics || !app.tokens)
         return 1;

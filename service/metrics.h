@@ -1,20 +1,27 @@
-/* metrics.h - request counters and latency histograms (Prometheus text). */
+/* metrics.h - request counters, latency histogram and gauges (Prometheus text). */
 #ifndef REFLECTD_METRICS_H
 #define REFLECTD_METRICS_H
+
+#include "db.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct metrics;
-struct route;
-struct db_stats;
 
-/* One slot per route, plus one for requests that matched none. */
-struct metrics *metrics_new(const struct route *routes, size_t nroutes);
+/* Point-in-time figures gathered by the metrics listener for one scrape. */
+struct metrics_gauges {
+    struct db_stats pool; /* summed over the workers */
+    int workers;
+    int connections; /* open API connections (conns.c) */
+    int hash_queued; /* password checks waiting for a hash thread */
+};
+
+struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
-/* route may be NULL (unmatched). Thread-safe (relaxed atomics). */
-void metrics_observe(struct metrics *m, const struct route *route, int status, uint64_t usec);
-/* Renders all counters plus the pool figures; returns a malloc'd string. */
-char *metrics_render(struct metrics *m, const struct db_stats *pool, int workers);
+/* One answered request. Thread-safe (relaxed atomics). */
+void metrics_observe(struct metrics *m, int status, uint64_t usec);
+/* Renders the counters and g; returns a malloc'd string. */
+char *metrics_render(struct metrics *m, const struct metrics_gauges *g);
 
 #endif

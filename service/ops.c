@@ -1,4 +1,5 @@
-/* ops.c - operations endpoints: /healthz, /readyz, /metrics.
+/* ops.c - operations endpoints: /healthz, /readyz (/metrics has a listener of
+ * its own: metrics_http.c).
  *
  * /healthz says the process is up and answering (no database involved, so an
  * orchestrator does not restart us because PostgreSQL is down). /readyz says
@@ -7,7 +8,6 @@
 #include "app.h"
 #include "db.h"
 #include "handlers.h"
-#include "metrics.h"
 #include "request.h"
 #include "server.h"
 
@@ -49,21 +49,4 @@ void h_readyz(struct req *r)
         }
     }
     req_db(r, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, readyz_result);
-}
-
-void h_metrics(struct req *r)
-{
-    struct db_stats total = {0}, one;
-    for (int i = 0; i < r->app->cfg.workers; i++) {
-        db_pool_stats(r->app->workers[i]->db, &one);
-        total.size += one.size;
-        total.idle += one.idle;
-        total.busy += one.busy;
-        total.connecting += one.connecting;
-        total.down += one.down;
-        total.waiting += one.waiting;
-    }
-    char *text = metrics_render(r->app->metrics, &total, r->app->cfg.workers);
-    req_reply_text(r, 200, "text/plain; version=0.0.4", text);
-    free(text);
 }

@@ -3,7 +3,7 @@
  * The only setting is the anonymity threshold k (>= 3): the number of
  * distinct people a summary figure must stand on. Changing it is an admin's
  * decision, guarded by If-Match so two admins cannot overwrite each other
- * unknowingly. */
+ * unknowingly, and its audit row says what k was and what it became. */
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -19,12 +19,17 @@ static const char SQL_ORG_GET[] =
     " FROM organisations o WHERE o.id = $2";
 
 static const char SQL_ORG_PATCH[] =
-    "WITH " SQL_ACTOR ", cur AS (SELECT " SQL_ETAG("o.updated_at") " AS etag FROM organisations o"
-    " WHERE o.id = $2),"
+    /* FOR UPDATE: the old k is read from the row version the update
+     * replaces, even when another PATCH committed in between. */
+    "WITH " SQL_ACTOR ", cur AS (SELECT o.anonymity_threshold AS old_k FROM organisations o"
+    " WHERE o.id = $2 FOR UPDATE),"
     " upd AS (UPDATE organisations o SET anonymity_threshold = $5::int, updated_at = now()"
-    " FROM cur WHERE o.id = $2 AND " SQL_IS_ADMIN " AND (" SQL_ETAG("o.updated_at") " = $4 OR $4 = '*') RETURNING o.*),"
-    " aud AS (" SQL_AUDIT("'organisation.update'", "NULL::uuid", "'organisation'", "upd.id")
-    " FROM upd)"
+    " FROM cur WHERE o.id = $2 AND " SQL_IS_ADMIN " AND (" SQL_ETAG("o.updated_at") " = $4 OR $4 = '*')"
+    " RETURNING o.*, cur.old_k),"
+    " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
+    " object_type, object_id, details) SELECT $2::uuid, $1::uuid, 'organisation.update', NULL,"
+    " 'organisation', upd.id, jsonb_build_object('anonymity_threshold',"
+    " jsonb_build_object('old', upd.old_k, 'new', upd.anonymity_threshold)) FROM upd)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
     " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
     " (SELECT " SQL_ORG_JSON("upd") " FROM upd), (SELECT " SQL_ETAG("upd.updated_at") " FROM upd)";

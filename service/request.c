@@ -147,7 +147,7 @@ static void req_access_log(struct req *r, uint64_t usec)
 static void req_account(struct req *r)
 {
     uint64_t usec = now_usec() - r->start_usec;
-    metrics_observe(r->app->metrics, r->match.route, r->status, usec);
+    metrics_observe(r->app->metrics, r->status, usec);
     if (!r->app->cfg.quiet)
         req_access_log(r, usec);
 }

@@ -7,7 +7,6 @@
 const struct route routes[] = {
     {M_GET, "/healthz", h_healthz, ROUTE_PUBLIC},
     {M_GET, "/readyz", h_readyz, ROUTE_PUBLIC},
-    {M_GET, "/metrics", h_metrics, ROUTE_PUBLIC},
     {M_POST, "/v1/auth/login", h_login, ROUTE_PUBLIC},
     {M_POST, "/v1/auth/refresh", h_refresh, ROUTE_PUBLIC},
     {M_POST, "/v1/auth/logout", h_logout, ROUTE_PUBLIC},

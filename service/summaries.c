@@ -413,14 +413,15 @@ static json_t *total_period(const struct summary_data *d, int m)
 
 /* ---- the handlers ------------------------------------------------------ */
 
-/* Sends out; frees it. */
+/* Sends out with an ETag (a phone polling its summary gets 304 until a
+ * month is published or the reader's view changes); frees out. */
 static void summary_reply(struct req *r, json_t *out)
 {
     char *body = json_dumps(out, JSON_COMPACT);
     json_decref(out);
     if (!body)
         abort(); /* out of memory, as everywhere else */
-    req_reply_text(r, 200, "application/json", body);
+    api_reply_json_etagged(r, body);
     free(body);
 }
 

@@ -62,7 +62,7 @@ static double pool_gauge(const char *state)
     struct http_resp r;
     char series[80];
     snprintf(series, sizeof(series), "reflectd_db_pool_connections{state=\"%s\"} ", state);
-    cr_assert_eq(http_get(server.addr, "/metrics", NULL, &r), 0);
+    cr_assert_eq(http_get(server.metrics_addr, "/metrics", NULL, &r), 0);
     expect_status(&r, 200);
     const char *line = strstr(r.body, series);
     cr_assert(line, "%s missing from /metrics", series);

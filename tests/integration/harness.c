@@ -433,6 +433,13 @@ const char *test_addr(void)
     return a;
 }
 
+const char *test_metrics_addr(void)
+{
+    const char *a = getenv("REFLECTD_METRICS_ADDR");
+    cr_assert(a && *a, "REFLECTD_METRICS_ADDR is not set (run the tests through scripts/test.sh)");
+    return a;
+}
+
 char *test_unique(char *buf, size_t n, const char *prefix)
 {
     static unsigned counter;
@@ -577,11 +584,20 @@ static int spawn_once(struct spawned *s, int port, const char *const *extra)
     const char *dir = getenv("REFLECTD_LOG_DIR");
     const char *over[64];
     size_t n = 0;
-    char listen[80];
+    char listen[80], metrics[80];
+    int mport;
+    do /* every server its own: the default port would be shared */
+        mport = free_port();
+    while (mport == port);
+    if (mport < 0)
+        return -1;
     snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", port);
     snprintf(listen, sizeof(listen), "LISTEN_ADDR=%s", s->addr);
+    snprintf(s->metrics_addr, sizeof(s->metrics_addr), "127.0.0.1:%d", mport);
+    snprintf(metrics, sizeof(metrics), "METRICS_ADDR=%s", s->metrics_addr);
     over[n++] = "WORKERS=2";
     over[n++] = "ACCESS_LOG=off";
+    over[n++] = metrics;
     for (size_t i = 0; extra && extra[i] && n < 62; i++)
         over[n++] = extra[i];
     over[n++] = listen;
@@ -755,6 +771,45 @@ int test_pg(const char *action)
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "scripts/pg.sh %s '%s' >/dev/null", action, dir);
     return system(cmd);
+}
+
+int test_sql(const char *sql, char *out, size_t n)
+{
+    const char *url = getenv("DATABASE_URL");
+    cr_assert(url && *url, "DATABASE_URL is not set (run through scripts/test.sh)");
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("psql", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    char sink[256];
+    for (;;) { /* to EOF, keeping what fits: psql never blocks on a full pipe */
+        int room = out && len + 1 < n;
+        ssize_t got = read(fds[0], room ? out + len : sink, room ? n - 1 - len : sizeof(sink));
+        if (got <= 0)
+            break;
+        if (room)
+            len += (size_t)got;
+    }
+    close(fds[0]);
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    if (out && n > 0) {
+        while (len > 0 && out[len - 1] == '\n')
+            len--;
+        out[len] = '\0';
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 pid_t test_postmaster_pid(void)

@@ -81,6 +81,11 @@ const char *jdump(const json_t *j);
  * when it has no pid file. */
 int test_pg(const char *action);
 pid_t test_postmaster_pid(void);
+/* Runs one SQL command on the test database ($DATABASE_URL) through psql,
+ * for tests that must set up or look at what the API does not show (a
+ * stored password hash). out (may be NULL) gets psql's unaligned output,
+ * trailing newline removed. Returns 0, or -1 when psql failed. */
+int test_sql(const char *sql, char *out, size_t n);
 
 /* The server binary the tests run: $REFLECTD_BIN, default bin/reflectd. */
 const char *test_bin(void);
@@ -109,6 +114,8 @@ void expect_common_headers(const struct http_resp *r);
 
 /* The shared server of this run ($REFLECTD_ADDR); fails the test if unset. */
 const char *test_addr(void);
+/* Its metrics listener ($REFLECTD_METRICS_ADDR); fails the test if unset. */
+const char *test_metrics_addr(void);
 /* prefix-<pid>-<counter>-<nanoseconds>: unique across processes and runs,
  * for e-mail addresses and names. Returns buf. */
 char *test_unique(char *buf, size_t n, const char *prefix);
@@ -122,12 +129,14 @@ const char *test_day(int days);
 struct spawned {
     pid_t pid;
     char addr[64];
+    char metrics_addr[64]; /* METRICS_ADDR given to it (extra_env may override) */
     char log[128];
     int exit_status;
 };
 
 /* Starts $REFLECTD_BIN (default bin/reflectd) on a free loopback port with
- * the caller's environment plus WORKERS=2 and ACCESS_LOG=off, then extra_env
+ * the caller's environment plus WORKERS=2, ACCESS_LOG=off and METRICS_ADDR on
+ * another free loopback port, then extra_env
  * ("K=V" strings, NULL-terminated, may be NULL; later values win). Waits up
  * to 10 s for /healthz. Returns 0, or -1 (printing the server's log) when it
  * did not come up. */

@@ -511,6 +511,45 @@ Test(admin, admin_succeeds_on_every_endpoint)
     http_resp_free(&r);
 }
 
+/* Issue 12: an audit row that says k changed but not from what to what
+ * cannot answer the question an audit is for ("who lowered k, and from
+ * what?"). */
+Test(admin, threshold_change_is_audited_with_old_and_new_value)
+{
+    struct fix_org o;
+    fix_org(&o);
+    char etag[64], if_match[100];
+    long k;
+    org_read(o.admin.token, etag, &k);
+    cr_assert_eq(k, 5, "a new organisation starts at k = 5");
+    snprintf(if_match, sizeof(if_match), "If-Match: %s\r\n", etag);
+    struct http_resp r;
+    http_send("PATCH", "/v1/organisation", o.admin.token,
+              json_pack("{s:i}", "anonymity_threshold", 7), if_match, &r);
+    expect_json(&r, 200);
+    http_resp_free(&r);
+    json_t *items = list_all("/v1/audit", o.admin.token);
+    const json_t *found = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(items, i, e)
+    {
+        const char *action = jstr(e, "action");
+        json_t *change = json_object_get(json_object_get(e, "details"), "anonymity_threshold");
+        if (action && strcmp(action, "organisation.update") == 0 &&
+            json_integer_value(json_object_get(change, "old")) == 5 &&
+            json_integer_value(json_object_get(change, "new")) == 7)
+            found = e;
+        else if (action && strcmp(action, "organisation.update") != 0)
+            cr_assert(json_is_null(json_object_get(e, "details")), "details on a %s row: %s",
+                      action, jdump(e));
+    }
+    cr_assert(found, "no organisation.update row with old 5 and new 7: %s", jdump(items));
+    cr_assert_str_eq(jstr(found, "actor_id"), o.admin.id);
+    cr_assert_str_eq(jstr(found, "object_id"), o.id);
+    json_decref(items);
+}
+
 /* ---- tenant isolation ------------------------------------------------------ */
 
 /* A's admin uses B's ids (and mixes of A's and B's) on every path-param

@@ -347,6 +347,87 @@ Test(auth, logout_ends_the_session)
     cr_expect_eq(me_status(again.token), 200);
 }
 
+/* ---- stored hashes made with other argon2id parameters (issue 12) ------ */
+
+/* FIX_PASSWORD hashed by libargon2 with t=1, m=512 KiB: cheaper than what
+ * the test servers are configured with (ARGON2_M_COST_KIB=1024). */
+#define CHEAP_HASH                                                                                 \
+    "$argon2id$v=19$m=512,t=1,p=1$cmVmbGVjdGQtY2hlYXAtMQ$aHIIntBR/"                                \
+    "aXlIlhRfnzL7MPBqaKThmDQeHD9EctLiR4"
+
+static int env_int(const char *name, int def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
+static void stored_hash(const struct fix_user *u, char *out, size_t n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT password_hash FROM users WHERE id = '%s'", u->id);
+    cr_assert_eq(test_sql(sql, out, n), 0, "cannot read the stored hash");
+}
+
+static void store_cheap_hash(const struct fix_user *u)
+{
+    char sql[512], now[256];
+    snprintf(sql, sizeof(sql), "UPDATE users SET password_hash = '%s' WHERE id = '%s'", CHEAP_HASH,
+             u->id);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0, "cannot store the cheap hash");
+    stored_hash(u, now, sizeof(now));
+    cr_assert_str_eq(now, CHEAP_HASH);
+}
+
+Test(auth, login_rehashes_a_hash_made_with_other_parameters)
+{
+    struct fix_org o;
+    struct fix_user u;
+    fix_org(&o);
+    fix_user(&o, NULL, &u);
+    store_cheap_hash(&u);
+    struct fix_user in;
+    cr_assert_eq(fix_login(u.email, FIX_PASSWORD, &in), 200, "the cheap hash did not verify");
+    char want[128], now[256];
+    snprintf(want, sizeof(want), "$argon2id$v=19$m=%d,t=%d,p=%d$",
+             env_int("ARGON2_M_COST_KIB", 65536), env_int("ARGON2_T_COST", 3),
+             env_int("ARGON2_PARALLELISM", 1));
+    stored_hash(&u, now, sizeof(now));
+    cr_assert_eq(strncmp(now, want, strlen(want)), 0, "stored %s, want the prefix %s", now, want);
+    /* then a 16-byte salt and a 32-byte hash in unpadded base64 */
+    cr_assert_eq(strlen(now), strlen(want) + 22 + 1 + 43, "salt or hash length: %s", now);
+    /* The new hash is the password's: the next login verifies it. */
+    cr_assert_eq(fix_login(u.email, FIX_PASSWORD, &in), 200, "the new hash did not verify");
+    char again[256];
+    stored_hash(&u, again, sizeof(again));
+    cr_assert_str_eq(again, now, "a hash with the current parameters was replaced again");
+}
+
+Test(auth, wrong_password_on_a_cheap_hash_is_the_same_401)
+{
+    struct fix_org o;
+    struct fix_user u;
+    fix_org(&o);
+    fix_user(&o, NULL, &u);
+    store_cheap_hash(&u);
+    struct http_resp a, b;
+    json_t *wrong = json_pack("{s:s, s:s}", "email", u.email, "password", "not it at all");
+    json_t *unknown =
+        json_pack("{s:s, s:s}", "email", "nobody-cheap@test.example", "password", FIX_PASSWORD);
+    cr_assert(http_call_json(test_addr(), "POST", "/v1/auth/login", NULL, wrong, NULL, &a) == 0);
+    cr_assert(http_call_json(test_addr(), "POST", "/v1/auth/login", NULL, unknown, NULL, &b) == 0);
+    expect_problem(&a, 401);
+    expect_problem(&b, 401);
+    cr_expect_str_eq(jstr(a.json, "detail"), jstr(b.json, "detail"));
+    cr_expect_eq(a.body_len, b.body_len);
+    json_decref(wrong);
+    json_decref(unknown);
+    http_resp_free(&a);
+    http_resp_free(&b);
+    char now[256];
+    stored_hash(&u, now, sizeof(now));
+    cr_assert_str_eq(now, CHEAP_HASH, "a wrong password changed the stored hash");
+}
+
 Test(auth, brute_force_on_one_account_reaches_429)
 {
     struct fix_org o;

@@ -1,10 +1,10 @@
 /* test_foundation.c - the HTTP foundation every endpoint stands on.
  *
- * Operations endpoints (/healthz, /readyz, /metrics), routing failures as
- * problem+json (404, 405 with Allow), HEAD, the request-size limits, garbage
- * on the wire, request ids, the security headers every response carries, and
- * graceful shutdown. Most tests use the shared server ($REFLECTD_ADDR); the
- * ones needing special configuration or a process of their own spawn one. */
+ * Operations endpoints (/healthz, /readyz, and /metrics on its own listener),
+ * routing failures as problem+json (404, 405 with Allow), HEAD, the
+ * request-size limits, garbage on the wire, request ids, the security headers every response
+ * carries, and graceful shutdown. Most tests use the shared server ($REFLECTD_ADDR); the ones
+ * needing special configuration or a process of their own spawn one. */
 #include "harness.h"
 
 #include <criterion/criterion.h>
@@ -59,20 +59,23 @@ Test(ops, healthz_says_ok)
     http_resp_free(&r);
 }
 
-/* The migrations in the source tree: what the binary embeds (-1: unknown). */
-static int count_migrations(void)
+/* The highest migration number in the source tree (NNNN_name.sql): the
+ * schema the binary embeds (-1: unknown). */
+static int latest_migration(void)
 {
     DIR *d = opendir("migrations");
     if (!d)
         return -1;
-    int n = 0;
+    int latest = -1;
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        n += l > 4 && strcmp(e->d_name + l - 4, ".sql") == 0;
+        int v = atoi(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".sql") == 0 && v > latest)
+            latest = v;
     }
     closedir(d);
-    return n;
+    return latest;
 }
 
 Test(ops, readyz_reports_schema_version)
@@ -85,10 +88,10 @@ Test(ops, readyz_reports_schema_version)
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")), "ready");
     json_t *v = json_object_get(r.json, "schema_version");
     cr_assert(json_is_integer(v), "schema_version must be an integer: %s", r.body);
-    int files = count_migrations();
-    if (files > 0)
-        cr_assert_eq(json_integer_value(v), files, "schema_version %lld, but %d migration files",
-                     (long long)json_integer_value(v), files);
+    int latest = latest_migration();
+    if (latest > 0)
+        cr_assert_eq(json_integer_value(v), latest, "schema_version %lld, but migrations up to %d",
+                     (long long)json_integer_value(v), latest);
     else
         cr_assert_geq(json_integer_value(v), 1);
     http_resp_free(&r);
@@ -117,15 +120,22 @@ static double metric_required(const char *page, const char *series)
     return v;
 }
 
+/* GET path on the shared server's metrics listener. */
+static void get_metrics(const char *path, struct http_resp *r)
+{
+    cr_assert_eq(http_get(test_metrics_addr(), path, NULL, r), 0, "GET %s: no HTTP response", path);
+}
+
 Test(ops, metrics_page_has_counters_and_pool_gauges)
 {
     struct http_resp r;
-    get("/metrics", &r);
+    get_metrics("/metrics", &r);
     expect_status(&r, 200);
     expect_content_type(&r, "text/plain");
-    expect_common_headers(&r);
     cr_assert(strstr(r.body, "# TYPE reflectd_requests_total counter\n"), "%s", r.body);
-    cr_assert(strstr(r.body, "reflectd_requests_total{"), "no request counted yet?\n%s", r.body);
+    cr_assert_geq(metric_required(r.body, "reflectd_requests_total{status=\"2xx\"}"), 0);
+    cr_assert(strstr(r.body, "# TYPE reflectd_request_duration_seconds histogram\n"), "%s", r.body);
+    metric_required(r.body, "reflectd_request_duration_seconds_bucket{le=\"+Inf\"}");
     cr_assert(strstr(r.body, "# TYPE reflectd_db_pool_connections gauge\n"), "%s", r.body);
     double idle = metric_required(r.body, "reflectd_db_pool_connections{state=\"idle\"}");
     double busy = metric_required(r.body, "reflectd_db_pool_connections{state=\"busy\"}");
@@ -136,13 +146,51 @@ Test(ops, metrics_page_has_counters_and_pool_gauges)
     cr_assert_eq(idle + busy + conn + down, size, "pool states must add up to the pool size");
     cr_assert_geq(metric_required(r.body, "reflectd_workers"), 1);
     metric_required(r.body, "reflectd_db_pool_waiting");
+    metric_required(r.body, "reflectd_connections");
+    metric_required(r.body, "reflectd_hasher_queued");
+    http_resp_free(&r);
+}
+
+/* Issue 12: per-route counters told anyone who could scrape them how many
+ * check-ins were created or replaced and how many people erased their data.
+ * The page now has no route or status-code label at all. */
+Test(ops, metrics_reveal_no_activity_per_route)
+{
+    struct http_resp r;
+    get_metrics("/metrics", &r);
+    expect_status(&r, 200);
+    cr_assert_null(strstr(r.body, "route="), "per-route series on the metrics page:\n%s", r.body);
+    cr_assert_null(strstr(r.body, "/v1/"), "an API path on the metrics page:\n%s", r.body);
+    cr_assert_null(strstr(r.body, "checkin"), "%s", r.body);
+    cr_assert_null(strstr(r.body, "erase"), "%s", r.body);
+    cr_assert_null(strstr(r.body, "status=\"201\""), "%s", r.body);
+    cr_assert_null(strstr(r.body, "status=\"204\""), "%s", r.body);
+    http_resp_free(&r);
+}
+
+Test(ops, metrics_are_not_on_the_api_listener)
+{
+    struct http_resp r;
+    get("/metrics", &r);
+    expect_problem(&r, 404);
+    http_resp_free(&r);
+}
+
+Test(ops, metrics_listener_serves_only_metrics)
+{
+    struct http_resp r;
+    get_metrics("/healthz", &r);
+    expect_status(&r, 404);
+    http_resp_free(&r);
+    get_metrics("/v1/me", &r);
+    expect_status(&r, 404);
     http_resp_free(&r);
 }
 
 static double scrape(const char *series)
 {
     struct http_resp r;
-    get("/metrics", &r);
+    get_metrics("/metrics", &r);
     expect_status(&r, 200);
     int found;
     double v = metric(r.body, series, &found);
@@ -154,9 +202,10 @@ static double scrape(const char *series)
  * more than our own requests, never by less. */
 Test(ops, metrics_count_our_requests)
 {
-    const char *ok = "reflectd_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}";
-    const char *nf = "reflectd_requests_total{method=\"any\",route=\"unmatched\",status=\"404\"}";
-    double ok0 = scrape(ok), nf0 = scrape(nf);
+    const char *ok = "reflectd_requests_total{status=\"2xx\"}";
+    const char *nf = "reflectd_requests_total{status=\"4xx\"}";
+    const char *all = "reflectd_request_duration_seconds_count";
+    double ok0 = scrape(ok), nf0 = scrape(nf), all0 = scrape(all);
     for (int i = 0; i < 3; i++) {
         struct http_resp r;
         get("/healthz", &r);
@@ -166,8 +215,22 @@ Test(ops, metrics_count_our_requests)
         expect_status(&r, 404);
         http_resp_free(&r);
     }
-    cr_assert_geq(scrape(ok), ok0 + 3, "GET /healthz 200 counter did not grow by 3");
-    cr_assert_geq(scrape(nf), nf0 + 3, "unmatched 404 counter did not grow by 3");
+    cr_assert_geq(scrape(ok), ok0 + 3, "the 2xx counter did not grow by 3");
+    cr_assert_geq(scrape(nf), nf0 + 3, "the 4xx counter did not grow by 3");
+    cr_assert_geq(scrape(all), all0 + 6, "the latency histogram did not count 6 requests");
+}
+
+/* A server with METRICS_ADDR=off has no metrics listener at all. */
+Test(ops, metrics_listener_can_be_turned_off)
+{
+    struct spawned s;
+    const char *env[] = {"METRICS_ADDR=off", NULL};
+    cr_assert_eq(server_spawn(&s, env), 0);
+    struct http_resp r;
+    cr_assert_neq(http_get(s.metrics_addr, "/metrics", NULL, &r), 0,
+                  "something answers on the metrics port of a server with METRICS_ADDR=off");
+    http_resp_free(&r);
+    cr_assert_eq(server_stop(&s), 0);
 }
 
 /* ---- routing failures --------------------------------------------------- */
@@ -192,7 +255,7 @@ Test(routing, unknown_path_is_problem_404)
 Test(routing, trailing_slash_is_404)
 {
     expect_not_found("/healthz/");
-    expect_not_found("/metrics/");
+    expect_not_found("/readyz/");
 }
 
 Test(routing, empty_segments_are_404)
@@ -225,7 +288,7 @@ static void expect_method_not_allowed(const char *method, const char *path)
 Test(routing, wrong_method_is_405_with_allow)
 {
     expect_method_not_allowed("POST", "/healthz");
-    expect_method_not_allowed("DELETE", "/metrics");
+    expect_method_not_allowed("DELETE", "/readyz");
     expect_method_not_allowed("PUT", "/readyz");
     expect_method_not_allowed("PATCH", "/healthz");
 }

@@ -234,6 +234,37 @@ Test(config, bad_listen_addr_is_rejected)
     }
 }
 
+Test(config, metrics_addr_defaults_to_loopback)
+{
+    const char *env[] = {"DATABASE_URL", "d", "JWT_KEY", KEY40, NULL};
+    cr_assert_eq(load(env), 0, "%s", err);
+    cr_assert_str_eq(cfg.metrics_host, "127.0.0.1");
+    cr_assert_eq(cfg.metrics_port, 9090);
+}
+
+Test(config, metrics_addr_off_or_empty_turns_the_listener_off)
+{
+    static const char *const off[] = {"off", ""};
+    for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+        const char *env[] = {"DATABASE_URL", "d", "JWT_KEY", KEY40, "METRICS_ADDR", off[i], NULL};
+        cr_assert_eq(load(env), 0, "%s", err);
+        cr_assert_null(cfg.metrics_host, "METRICS_ADDR=\"%s\" left the listener on", off[i]);
+        config_free(&cfg);
+    }
+}
+
+Test(config, metrics_addr_forms)
+{
+    const char *env[] = {"DATABASE_URL", "d", "JWT_KEY", KEY40, "METRICS_ADDR", "[::1]:9100", NULL};
+    cr_assert_eq(load(env), 0, "%s", err);
+    cr_assert_str_eq(cfg.metrics_host, "::1");
+    cr_assert_eq(cfg.metrics_port, 9100);
+    config_free(&cfg);
+    const char *bad[] = {"DATABASE_URL", "d", "JWT_KEY", KEY40, "METRICS_ADDR", "9090", NULL};
+    cr_assert_eq(load(bad), -1);
+    cr_assert_str_eq(err, "METRICS_ADDR must be host:port or off");
+}
+
 Test(config, parse_addr_directly)
 {
     char *host = NULL;
