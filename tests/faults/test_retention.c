@@ -55,10 +55,10 @@ static void checkin_in(struct fix_user *s, const char *team, const char *month)
     struct http_resp r;
     cr_assert(http_call(test_addr(), "POST", "/v1/checkins", s->token, body, NULL, &r) == 0);
     expect_status(&r, 201);
-    test_sql(NULL, 0,
-             "UPDATE checkins SET period = '%s-01' WHERE team_id = '%s' AND user_id = '%s' AND "
-             "period = '%s-01'",
-             month, team, s->id, json_string_value(json_object_get(r.json, "period")));
+    test_sqlf(NULL, 0,
+              "UPDATE checkins SET period = '%s-01' WHERE team_id = '%s' AND user_id = '%s' AND "
+              "period = '%s-01'",
+              month, team, s->id, json_string_value(json_object_get(r.json, "period")));
     http_resp_free(&r);
 }
 
@@ -92,14 +92,14 @@ Test(retention, janitor_deletes_old_reflections_and_published_months_stay, .time
     struct fix_user s[3];
     char team[40], m2[8], m3[8], date[11], old_id[2][40], young_id[40], out[64];
     fix_team(&o, team);
-    test_sql(m2, sizeof(m2),
-             "SELECT to_char((now() AT TIME ZONE timezone) - interval '2 months', 'YYYY-MM') "
-             "FROM organisations WHERE id = '%s'",
-             o.id);
-    test_sql(m3, sizeof(m3),
-             "SELECT to_char((now() AT TIME ZONE timezone) - interval '3 months', 'YYYY-MM') "
-             "FROM organisations WHERE id = '%s'",
-             o.id);
+    test_sqlf(m2, sizeof(m2),
+              "SELECT to_char((now() AT TIME ZONE timezone) - interval '2 months', 'YYYY-MM') "
+              "FROM organisations WHERE id = '%s'",
+              o.id);
+    test_sqlf(m3, sizeof(m3),
+              "SELECT to_char((now() AT TIME ZONE timezone) - interval '3 months', 'YYYY-MM') "
+              "FROM organisations WHERE id = '%s'",
+              o.id);
     snprintf(date, sizeof(date), "%s-10", m2);
     for (int i = 0; i < 3; i++) {
         fix_user(&o, NULL, &s[i]);
@@ -110,18 +110,18 @@ Test(retention, janitor_deletes_old_reflections_and_published_months_stay, .time
     create_final(&s[0], team, date, old_id[0]);
     create_final(&s[1], team, date, old_id[1]);
     create_final(&s[0], team, test_day(0), young_id);
-    test_sql(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'", m3,
-             o.id);
+    test_sqlf(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'", m3,
+              o.id);
     cr_assert_eq(test_publish(out, sizeof(out)), 0, "reflectd publish failed: %s", out);
     char *before = summary_raw(&o, team, m3, m2);
     cr_assert(strstr(before, "\"contributors\":3"), "month -2 is not shown: %s", before);
     cr_assert(strstr(before, "\"reflections\":{\"suppressed\":true}"),
               "the reflections block of 2 people is shown: %s", before);
 
-    test_sql(NULL, 0,
-             "UPDATE reflections SET created_at = now() - interval '40 days' WHERE id IN ('%s', "
-             "'%s')",
-             old_id[0], old_id[1]);
+    test_sqlf(NULL, 0,
+              "UPDATE reflections SET created_at = now() - interval '40 days' WHERE id IN ('%s', "
+              "'%s')",
+              old_id[0], old_id[1]);
     struct spawned srv;
     const char *env[] = {"RETENTION_DAYS=30", "JANITOR_INTERVAL_S=1", NULL};
     cr_assert_eq(server_spawn(&srv, env), 0);

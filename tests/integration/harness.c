@@ -876,18 +876,13 @@ static int run_capture(char *const argv[], char *out, size_t n)
 
 static void test_vsql(char *out, size_t n, const char *fmt, va_list ap)
 {
-    const char *url = getenv("DATABASE_URL");
-    cr_assert(url && *url, "DATABASE_URL is not set (run through scripts/test.sh)");
     char sql[8192];
     int len = vsnprintf(sql, sizeof(sql), fmt, ap);
     cr_assert(len >= 0 && (size_t)len < sizeof(sql), "SQL too long");
-    char *argv[] = {"psql", (char *)url, "-X", "-Atq", "-v", "ON_ERROR_STOP=1", "-c", sql, NULL};
-    char buf[8192];
-    int rc = run_capture(argv, out ? out : buf, out ? n : sizeof(buf));
-    cr_assert_eq(rc, 0, "psql failed (%d): %s", rc, sql);
+    cr_assert_eq(test_sql(sql, out, n), 0, "psql failed: %s", sql);
 }
 
-void test_sql(char *out, size_t n, const char *fmt, ...)
+void test_sqlf(char *out, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -89,13 +89,11 @@ int test_sql(const char *sql, char *out, size_t n);
 
 /* The server binary the tests run: $REFLECTD_BIN, default bin/reflectd. */
 const char *test_bin(void);
-/* Runs one SQL statement (printf-style) with psql -Atq against
- * $DATABASE_URL, without a shell in between. Writes its output (rows one a
- * line, columns separated by '|', trailing newlines removed) to out when out
- * is not NULL; the test ends when psql fails. Use it to age data the API
- * only creates "now" (check-in periods, created_at columns). */
-void test_sql(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* One row, one column of test_sql() as an integer. */
+/* test_sql() with a printf-style statement, and the test ends when psql
+ * fails. Use it to age data the API only creates "now" (check-in periods,
+ * created_at columns). */
+void test_sqlf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* One row, one column of test_sqlf() as an integer. */
 long long test_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs the operator command `$REFLECTD_BIN publish` with the caller's
  * environment (DATABASE_URL) and returns its exit status (-1 when it did not

@@ -73,10 +73,10 @@ static char CUR[8];
 
 static void load_current_month(const struct fix_org *o)
 {
-    test_sql(CUR, sizeof(CUR),
-             "SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM organisations "
-             "WHERE id = '%s'",
-             o->id);
+    test_sqlf(CUR, sizeof(CUR),
+              "SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM organisations "
+              "WHERE id = '%s'",
+              o->id);
     cr_assert_eq(strlen(CUR), 7, "no current month for the organisation: \"%s\"", CUR);
 }
 
@@ -154,8 +154,8 @@ static long long publish(void)
  * of the test is in place. */
 static void publish_since(const struct fix_org *o, const char *month)
 {
-    test_sql(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'",
-             month, o->id);
+    test_sqlf(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'",
+              month, o->id);
     publish();
 }
 
@@ -359,8 +359,8 @@ static void feedback_in(const struct fix_user *author, const char *refl, const c
     call("POST", path, author->token, json_pack("{s:s, s:s}", "kind", kind, "body", "Goed gedaan."),
          NULL, &r);
     expect_status(&r, 201);
-    test_sql(NULL, 0, "UPDATE feedback SET created_at = '%s-15 12:00+00' WHERE id = '%s'", month,
-             jstr(r.json, "id"));
+    test_sqlf(NULL, 0, "UPDATE feedback SET created_at = '%s-15 12:00+00' WHERE id = '%s'", month,
+              jstr(r.json, "id"));
     http_resp_free(&r);
 }
 
@@ -373,7 +373,8 @@ static void goal_in(const struct fix_user *u, const char *status, const char *mo
     call("POST", "/v1/goals", u->token, b, NULL, &r);
     expect_status(&r, 201);
     const char *gid = jstr(r.json, "id");
-    test_sql(NULL, 0, "UPDATE goals SET created_at = '%s-15 12:00+00' WHERE id = '%s'", month, gid);
+    test_sqlf(NULL, 0, "UPDATE goals SET created_at = '%s-15 12:00+00' WHERE id = '%s'", month,
+              gid);
     if (id)
         snprintf(id, 40, "%s", gid);
     http_resp_free(&r);
@@ -434,6 +435,33 @@ static void expect_same_body(const char *before, char *after, const char *what)
 {
     cr_assert_str_eq(after, before, "%s: the two reads differ", what);
     free(after);
+}
+
+/* The ETag of a summary read (200 asserted). */
+static void summary_etag(const char *token, const char *team, const char *from, const char *to,
+                         char etag[128])
+{
+    struct http_resp r;
+    summary_status(token, team, from, to, &r);
+    expect_status(&r, 200);
+    const char *e = http_header(&r, "ETag");
+    cr_assert(e && *e, "a summary without ETag");
+    snprintf(etag, 128, "%s", e);
+    http_resp_free(&r);
+}
+
+/* The same read with If-None-Match: etag answers 304. */
+static void expect_not_modified(const char *token, const char *team, const char *from,
+                                const char *to, const char *etag)
+{
+    char base[128], path[256], hdr[192];
+    snprintf(base, sizeof(base), "/v1/teams/%s/summary", team);
+    range_query(path, sizeof(path), base, from, to);
+    snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", etag);
+    struct http_resp r;
+    call("GET", path, token, NULL, hdr, &r);
+    cr_assert_eq(r.status, 304, "If-None-Match after a change: %d: %s", r.status, r.body);
+    http_resp_free(&r);
 }
 
 static json_t *period_of(const json_t *periods, const char *month)
@@ -847,14 +875,16 @@ Test(summaries, attack1_published_month_ignores_later_checkins_and_members)
     cr_assert_eq(contributors(team_period(sm, m2)), 4);
     json_decref(sm);
     char *org_before = summary_raw(o.admin.token, NULL, m3, m2);
+    char etag[128], etag2[128];
+    summary_etag(mgr.token, t, m3, m2, etag);
 
     /* A fifth check-in moved into the published month, an old one edited in
      * place, a member leaving, a newcomer checking in there too. */
     checkin_in(&s[4], t, (const int[]){1, 1, 1, 1}, m2);
-    test_sql(NULL, 0,
-             "UPDATE checkins SET absorptie = 1 WHERE team_id = '%s' AND user_id = '%s' AND "
-             "period = '%s-01'",
-             t, s[0].id, m2);
+    test_sqlf(NULL, 0,
+              "UPDATE checkins SET absorptie = 1 WHERE team_id = '%s' AND user_id = '%s' AND "
+              "period = '%s-01'",
+              t, s[0].id, m2);
     char path[160];
     snprintf(path, sizeof(path), "/v1/teams/%s/members/%s", t, s[1].id);
     struct http_resp r;
@@ -866,6 +896,9 @@ Test(summaries, attack1_published_month_ignores_later_checkins_and_members)
     checkin_in(&newbie, t, (const int[]){10, 10, 10, 10}, m2);
     publish();
     expect_same_body(raw, summary_raw(mgr.token, t, m3, m2), "a published month");
+    summary_etag(mgr.token, t, m3, m2, etag2);
+    cr_assert_str_eq(etag2, etag, "the ETag of a published month changed");
+    expect_not_modified(mgr.token, t, m3, m2, etag);
     expect_same_body(org_before, summary_raw(o.admin.token, NULL, m3, m2),
                      "a published month in the organisation summary");
     free(raw);
@@ -1711,8 +1744,8 @@ Test(summaries, publication_happens_once_per_period, .timeout = 60)
     struct fix_user s[3];
     rel(-2, m2);
     team_with_checkins(&o, t, 1, 3, s, NULL, m2);
-    test_sql(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'",
-             rel(-4, m4), o.id);
+    test_sqlf(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'",
+              rel(-4, m4), o.id);
     publish_parallel(4);
     long long rows = test_sql_int("SELECT count(*) FROM published_periods WHERE organisation_id = "
                                   "'%s'",
@@ -1729,10 +1762,10 @@ Test(summaries, publication_happens_once_per_period, .timeout = 60)
                  1);
     char *raw = summary_raw(o.admin.token, NULL, m4, m2);
     char fp[64];
-    test_sql(fp, sizeof(fp),
-             "SELECT count(*) || ':' || md5(coalesce(string_agg(f::text, ',' ORDER BY f::text), "
-             "'')) FROM published_figures f WHERE organisation_id = '%s'",
-             o.id);
+    test_sqlf(fp, sizeof(fp),
+              "SELECT count(*) || ':' || md5(coalesce(string_agg(f::text, ',' ORDER BY f::text), "
+              "'')) FROM published_figures f WHERE organisation_id = '%s'",
+              o.id);
     /* Again, alone and in parallel: nothing of this organisation moves. */
     publish();
     publish_parallel(2);
@@ -1740,10 +1773,10 @@ Test(summaries, publication_happens_once_per_period, .timeout = 60)
         test_sql_int("SELECT count(*) FROM published_periods WHERE organisation_id = '%s'", o.id),
         rows);
     char fp2[64];
-    test_sql(fp2, sizeof(fp2),
-             "SELECT count(*) || ':' || md5(coalesce(string_agg(f::text, ',' ORDER BY f::text), "
-             "'')) FROM published_figures f WHERE organisation_id = '%s'",
-             o.id);
+    test_sqlf(fp2, sizeof(fp2),
+              "SELECT count(*) || ':' || md5(coalesce(string_agg(f::text, ',' ORDER BY f::text), "
+              "'')) FROM published_figures f WHERE organisation_id = '%s'",
+              o.id);
     cr_assert_str_eq(fp2, fp, "published_figures changed on a second publication");
     expect_same_body(raw, summary_raw(o.admin.token, NULL, m4, m2), "a second publication");
     free(raw);
