@@ -19,7 +19,7 @@
     " 'scores', json_build_object('absorptie', " c ".absorptie, 'verbindend', " c ".verbindend,"  \
     " 'opleidend', " c ".opleidend, 'lerend', " c ".lerend), 'goes_well', " c ".goes_well,"       \
     " 'could_be_better', " c ".could_be_better, 'share_text', " c ".share_text,"                  \
-    " 'created_at', " c ".created_at, 'updated_at', " c ".updated_at)"
+    " 'created_at', " SQL_TS(c ".created_at") ", 'updated_at', " SQL_TS(c ".updated_at") ")"
 
 static const char SQL_CHECKIN_PUT[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT EXISTS (SELECT 1 FROM team_members m, actor"

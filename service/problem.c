@@ -24,10 +24,12 @@ static const struct status_title titles[] = {
     {412, "precondition-failed", "Precondition Failed"},
     {413, "payload-too-large", "Payload Too Large"},
     {415, "unsupported-media-type", "Unsupported Media Type"},
+    {417, "expectation-failed", "Expectation Failed"},
     {422, "validation-failed", "Validation Failed"},
     {428, "precondition-required", "Precondition Required"},
     {429, "too-many-requests", "Too Many Requests"},
     {500, "internal", "Internal Server Error"},
+    {501, "not-implemented", "Not Implemented"},
     {503, "unavailable", "Service Unavailable"},
 };
 

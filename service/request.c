@@ -201,6 +201,16 @@ static void req_send(struct req *r, int status, struct evbuffer *body)
 {
     r->status = status;
     req_common_headers(r);
+    if (r->method == M_HEAD && body) {
+        /* RFC 9110 9.3.2: the headers GET would send, its Content-Length
+         * included, and no content. evhttp 2.1 would write the body anyway,
+         * without a length, and a keep-alive client would read it as the
+         * start of the next response. */
+        char len[24];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+        req_set_header(r, "Content-Length", len);
+        body = NULL;
+    }
     req_account(r);
     evhttp_send_reply(r->ev, status, NULL, body); /* libevent picks the phrase */
     req_finish(r);
