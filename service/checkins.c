@@ -37,7 +37,7 @@ static const char SQL_CHECKIN_PUT[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT ok.v THEN 422"
     " WHEN EXISTS (SELECT 1 FROM prev) THEN 200 ELSE 201 END,"
     " (SELECT " SQL_CHECKIN_JSON("up") " FROM up), NULL,"
-    " CASE WHEN NOT ok.v THEN 'team_id is not a team you belong to.' END FROM ok";
+    " CASE WHEN NOT ok.v THEN 'not_team_member|team_id is not a team you belong to.' END FROM ok";
 /* clang-format on */
 
 /* Reads {absorptie, verbindend, opleidend, lerend} into p[0..3]. */

@@ -110,7 +110,7 @@ static const char SQL_REQUEST_POST[] =
     " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201 ELSE 200 END,"
     " (SELECT " SQL_REQUEST_JSON("ins") " FROM ins), NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
+    " 'not_assigned_supervisor|You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
 
 /* The caller's inbox: only requests about reflections the caller may still
  * read (shared with them, by a student they still supervise). */

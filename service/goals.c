@@ -136,7 +136,7 @@ static const char SQL_GOAL_SHARE_PUT[] =
     " aud AS (" SQL_AUDIT("'goal.share'", "ins.user_id", "'goal'", "ins.goal_id") " FROM ins)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM g) THEN 404"
     " WHEN NOT ok.v THEN 422 ELSE 204 END, NULL, NULL,"
-    " CASE WHEN EXISTS (SELECT 1 FROM g) AND NOT ok.v THEN 'You can share a goal only with a"
+    " CASE WHEN EXISTS (SELECT 1 FROM g) AND NOT ok.v THEN 'not_assigned_supervisor|You can share a goal only with a"
     " supervisor assigned to you.' END FROM ok";
 
 static const char SQL_GOAL_SHARE_DELETE[] =

@@ -62,6 +62,19 @@ json_t *problem_new(int status, const char *type, const char *detail)
     return p;
 }
 
+json_t *problem_new_code(int status, const char *code, const char *detail)
+{
+    char slug[64];
+    size_t i = 0;
+    for (; code[i] && i + 1 < sizeof(slug); i++)
+        slug[i] = code[i] == '_' ? '-' : code[i];
+    slug[i] = '\0';
+    json_t *p = problem_new(status, slug, detail);
+    if (p)
+        json_object_set_new(p, "code", json_string(code));
+    return p;
+}
+
 void problem_add_error(json_t *problem, const char *field, const char *message)
 {
     json_t *errors = json_object_get(problem, "errors");

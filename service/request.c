@@ -320,6 +320,11 @@ void req_problem(struct req *r, int status, const char *detail)
     req_reply_problem(r, problem_new(status, NULL, detail));
 }
 
+void req_problem_code(struct req *r, int status, const char *code, const char *detail)
+{
+    req_reply_problem(r, problem_new_code(status, code, detail));
+}
+
 void req_reply_empty(struct req *r, int status)
 {
     req_send(r, status, NULL);
@@ -352,7 +357,7 @@ json_t *req_json_body(struct req *r)
     /* Duplicate keys are refused: two parsers could read them differently. */
     json_t *j = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
     if (!j && json_error_code(&err) == json_error_numeric_overflow) {
-        req_problem(r, 422, "A number in the body is out of range.");
+        req_problem_code(r, 422, "number_out_of_range", "A number in the body is out of range.");
         return NULL;
     }
     if (!j) {

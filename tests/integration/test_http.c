@@ -174,3 +174,25 @@ Test(http, timestamps_have_one_fixed_form)
     expect_fixed_timestamp("session created_at", jstr(json_array_get(sessions, 0), "created_at"));
     http_resp_free(&r);
 }
+
+/* Business-rule refusals differ by a stable code, not only by English. */
+Test(http, business_rule_422_carries_a_code)
+{
+    struct fix_org o;
+    fix_org(&o);
+    char team[40];
+    fix_team(&o, team); /* the admin is not a member of it */
+    struct http_resp r;
+    http_send("POST", "/v1/checkins", o.admin.token,
+              json_pack("{s:s, s:{s:i, s:i, s:i, s:i}}", "team_id", team, "scores", "absorptie", 5,
+                        "verbindend", 5, "opleidend", 5, "lerend", 5),
+              NULL, &r);
+    expect_problem(&r, 422);
+    cr_assert_str_eq(jstr(r.json, "code"), "not_team_member", "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "type"), "https://reflect.example/problems/not-team-member");
+    http_resp_free(&r);
+    http_send("POST", "/v1/checkins", o.admin.token, json_pack("{s:s}", "team_id", "x"), NULL, &r);
+    expect_problem(&r, 422);
+    cr_assert_str_eq(jstr(r.json, "code"), "validation_failed", "%s", r.body);
+    http_resp_free(&r);
+}
