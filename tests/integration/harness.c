@@ -335,6 +335,44 @@ static int exchange(const char *addr, const char *bytes, size_t n, int head_only
     return rc;
 }
 
+/* REFLECTD_RECORD=FILE appends every exchange of http_call to FILE as one
+ * JSON line {method, path, status, headers, body}, for tests/spec/
+ * responses.mjs, which checks each against api-spec/openapi.yaml. One
+ * write(2) per line on an O_APPEND descriptor, so the parallel test
+ * processes never interleave their lines. */
+static void record_exchange(const char *method, const char *path, const struct http_resp *r)
+{
+    const char *file = getenv("REFLECTD_RECORD");
+    if (!file || !*file)
+        return;
+    json_t *headers = json_object();
+    for (const char *f = r->fields_; f && *f;) {
+        const char *value = f + strlen(f) + 1;
+        char name[128];
+        size_t i = 0;
+        for (; f[i] && i + 1 < sizeof(name); i++)
+            name[i] = (char)tolower((unsigned char)f[i]);
+        name[i] = '\0';
+        if (!json_object_get(headers, name))
+            json_object_set_new(headers, name, json_string(value));
+        f = value + strlen(value) + 1;
+    }
+    json_t *body = json_stringn(r->body ? r->body : "", r->body_len); /* NULL: not UTF-8 */
+    json_t *line = json_pack("{s:s, s:s, s:i, s:o, s:o}", "method", method, "path", path, "status",
+                             r->status, "headers", headers, "body", body ? body : json_null());
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    json_decref(line);
+    int fd = text ? open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* replaces the NUL: one write with the newline */
+        if (write(fd, text, n + 1) != (ssize_t)(n + 1))
+            fprintf(stderr, "REFLECTD_RECORD: short write to %s\n", file);
+        close(fd);
+    }
+    free(text);
+}
+
 static int has_header(const char *headers, const char *name)
 {
     return headers && strcasestr(headers, name) != NULL;
@@ -362,6 +400,8 @@ int http_call(const char *addr, const char *method, const char *path, const char
         buf_add(&req, json_body, blen);
     int rc = exchange(addr, req.p, req.len, strcmp(method, "HEAD") == 0, out);
     free(req.p);
+    if (rc == 0)
+        record_exchange(method, path, out);
     return rc;
 }
 
