@@ -11,6 +11,7 @@
  * requests, shares): counted per person and month, those rows would be the
  * very activity figures the summaries only show for k people at once. They
  * stay in the log, and each person finds theirs in their own export. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -42,3 +43,9 @@ void h_audit_list(struct req *r)
 {
     api_list(r, SQL_AUDIT_LIST);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement audit_statements[] = {
+    STATEMENT(SQL_AUDIT_LIST),
+    {NULL, NULL},
+};

@@ -11,6 +11,7 @@
  * A student asks a supervisor for feedback with a feedback request, which
  * shares the reflection too. The request is answered by that supervisor's
  * next feedback on the reflection, in the same statement. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -206,3 +207,14 @@ void h_feedback_request_inbox(struct req *r)
     p[6] = status;
     req_db(r, SQL_REQUEST_INBOX, 7, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement feedback_statements[] = {
+    STATEMENT(SQL_REFLECTION_FEEDBACK_POST),
+    STATEMENT(SQL_GOAL_FEEDBACK_POST),
+    STATEMENT(SQL_REFLECTION_THREAD),
+    STATEMENT(SQL_GOAL_THREAD),
+    STATEMENT(SQL_REQUEST_POST),
+    STATEMENT(SQL_REQUEST_INBOX),
+    {NULL, NULL},
+};

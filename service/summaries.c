@@ -16,6 +16,7 @@
  * not yet due); {period, published: true, suppressed: true}; or every
  * figure. Who: a teammanager for the teams they manage; a praktijkopleider
  * or admin for every team and for the organisation summary. */
+#include "statements.h"
 #include "anonymity.h"
 #include "api.h"
 #include "handlers.h"
@@ -492,3 +493,10 @@ void h_org_summary(struct req *r)
 {
     summary_run(r, SQL_ORG_SUMMARY, NULL, org_summary_done);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement summaries_statements[] = {
+    STATEMENT(SQL_TEAM_SUMMARY),
+    STATEMENT(SQL_ORG_SUMMARY),
+    {NULL, NULL},
+};
