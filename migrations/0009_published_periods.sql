@@ -9,7 +9,7 @@
 -- without authors. That makes it an anonymous aggregate, which is why
 -- erasure and retention may leave it as it is (AVG recital 26).
 --
--- The rules applied here, at publication (PRODUCT.md, "Anonymity rules"):
+-- The rules applied here, at publication (the product brief's anonymity rules):
 -- * Whoever may read a figure does not count in it: a check-in or
 --   reflection written while its author could read the team's figures (a
 --   teammanager of the team, an admin or praktijkopleider) never counts.
