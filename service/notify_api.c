@@ -14,6 +14,7 @@
 #include "notify_config.h"
 #include "policy.h"
 #include "sender.h"
+#include "statements.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -320,3 +321,14 @@ void h_notify_defaults_put(struct req *r)
     }
     req_db(r, SQL_DEFAULTS_PUT, 7, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement notify_api_statements[] = {
+    STATEMENT(SQL_DEVICE_CREATE),
+    STATEMENT(SQL_DEVICE_DELETE),
+    STATEMENT(SQL_PREFS_GET),
+    STATEMENT(SQL_PREFS_PUT),
+    STATEMENT(SQL_DEFAULTS_GET),
+    STATEMENT(SQL_DEFAULTS_PUT),
+    {NULL, NULL},
+};

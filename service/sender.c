@@ -31,6 +31,7 @@
 #include "jws.h"
 #include "log.h"
 #include "notify_config.h"
+#include "statements.h"
 
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -458,3 +459,9 @@ void sender_metrics(struct sender *s, char *buf, size_t n)
              (double)(atomic_load(&s->oldest_ms) < 0 ? 0 : atomic_load(&s->oldest_ms)) / 1000.0,
              (double)atomic_load_explicit(&s->latency_ms_sum, memory_order_relaxed) / 1000.0, cnt);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement sender_statements[] = {
+    STATEMENT(SQL_CLAIM),  STATEMENT(SQL_SENT),    STATEMENT(SQL_DEAD), STATEMENT(SQL_RETRY),
+    STATEMENT(SQL_FAILED), STATEMENT(SQL_WAITING), {NULL, NULL},
+};
