@@ -4,6 +4,7 @@
 # what to install and fails.
 set -eu
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libjwt-dev libpq-dev libargon2-dev \
+libqrencode-dev zlib1g-dev \
 libcriterion-dev postgresql postgresql-contrib"
 missing=""
 for p in $PKGS; do
