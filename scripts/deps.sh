@@ -5,10 +5,15 @@
 set -eu
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libjwt-dev libpq-dev libargon2-dev \
 libqrencode-dev zlib1g-dev \
-libcriterion-dev postgresql postgresql-contrib"
+libcriterion-dev postgresql postgresql-contrib chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# The browser test (make test) drives Chromium from Node.js; node may come
+# from elsewhere, so it is checked by command.
+for t in node:nodejs npm:npm; do
+    command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
 done
 # Tools for lint, fuzz and bench, checked by command: a machine may have
 # them from elsewhere (Node.js often is), and then nothing is installed.

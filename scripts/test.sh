@@ -6,7 +6,9 @@
 #   2. the integration tests against a shared server, once for bin/reflectd
 #      and once for the sanitized build/asan/reflectd (which must exit 0 on
 #      SIGTERM and log no sanitizer report);
-#   3. the fault tests (they stop and restart the database), one at a time.
+#   3. the fault tests (they stop and restart the database), one at a time;
+#   4. the browser test (scripts/browser-test.sh): the feedback form in
+#      headless Chromium, screenshots in build/artifacts/.
 # Arguments are passed to every criterion binary (e.g. --verbose).
 # KEEP_TEST_TMP=1 keeps the temporary folder (server logs, test output).
 # Ends with one line "N passed, M failed": the sum over all criterion runs,
@@ -113,6 +115,29 @@ integration() {
     fi
 }
 
+# browser: the feedback form in Chromium against a server of its own; adds
+# its "browser: N passed, M failed" to the totals.
+browser() {
+    local out="$tmp/browser.out" p f
+    if ! start_server "$tmp/server-browser.log" 30 bin/reflectd; then
+        fail "bin/reflectd: the server for the browser test did not start"
+        return
+    fi
+    echo "== browser: scripts/browser-test.sh on $REFLECTD_ADDR"
+    scripts/browser-test.sh >"$out" 2>&1
+    cat "$out"
+    stop_server 30
+    read -r p f <<<"$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out" | tail -n 1)"
+    if [ -z "${p:-}" ]; then
+        fail "browser: no summary line"
+        return
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -gt 0 ] && notes+=("browser: $f failed")
+    [ "$server_rc" -eq 0 ] || fail "bin/reflectd (browser run): exit status $server_rc after SIGTERM"
+}
+
 args=("$@")
 export PG_DIR="$tmp/pg"
 if ! DATABASE_URL=$(scripts/pg.sh start "$PG_DIR"); then
@@ -137,6 +162,7 @@ if start_server "$tmp/server-faults.log" 30 bin/reflectd; then
 else
     fail "bin/reflectd: the shared server for the fault tests did not start"
 fi
+browser
 
 echo
 for n in "${notes[@]}"; do
