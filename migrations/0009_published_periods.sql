@@ -87,7 +87,7 @@ DECLARE
     lo timestamptz := p::timestamp AT TIME ZONE tz;
     hi timestamptz := (p + interval '1 month')::timestamp AT TIME ZONE tz;
 BEGIN
-    DROP TABLE IF EXISTS pub_contrib;
+    -- publish_period drops it again; ON COMMIT DROP covers an error.
     CREATE TEMP TABLE pub_contrib ON COMMIT DROP AS
     WITH ci AS (
         SELECT team_id, user_id, ARRAY[absorptie, verbindend, opleidend, lerend] AS scores,

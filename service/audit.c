@@ -12,7 +12,7 @@
 
 /* clang-format off */
 #define SQL_AUDIT_JSON(a)                                                                          \
-    "json_build_object('id', " a ".id, 'at', " a ".at, 'actor_id', " a ".actor_id, 'action', " a  \
+    "json_build_object('id', " a ".id, 'at', " SQL_TS(a ".at") ", 'actor_id', " a ".actor_id, 'action', " a  \
     ".action, 'subject_user_id', " a ".subject_user_id, 'object_type', " a ".object_type,"         \
     " 'object_id', " a ".object_id, 'details', " a ".details)"
 

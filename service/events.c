@@ -222,6 +222,12 @@ static void events_opened(struct req *r, struct db_result *res)
         api_reply_row(r, res);
         return;
     }
+    if (r->method == M_HEAD) {
+        /* The stream's headers, no stream (a stream has no Content-Length). */
+        req_set_header(r, "Content-Type", "text/event-stream");
+        req_reply_empty(r, 200);
+        return;
+    }
     const struct config *cfg = &r->app->cfg;
     if (!events_count(r->actor.user_id, 1, cfg->events_max_per_user)) {
         req_set_header(r, "Retry-After", "30");

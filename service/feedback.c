@@ -78,7 +78,7 @@ static const char SQL_GOAL_THREAD[] =
     "json_build_object('id', " q ".id, 'reflection_id', " q ".reflection_id, 'student_id', " q    \
     ".student_id, 'student_name', (SELECT su.name FROM users su WHERE su.id = " q ".student_id"    \
     " AND su.deleted_at IS NULL), 'to_user_id', " q ".to_user_id, 'status', " q ".status,"         \
-    " 'created_at', " q ".created_at, 'answered_at', " q ".answered_at)"
+    " 'created_at', " SQL_TS(q ".created_at") ", 'answered_at', " SQL_TS(q ".answered_at") ")"
 
 /* Asking shares the reflection with the supervisor too. One open request
  * per reflection and supervisor: asking again returns the open one. */
@@ -106,7 +106,7 @@ static const char SQL_REQUEST_POST[] =
     " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201 ELSE 200 END,"
     " (SELECT " SQL_REQUEST_JSON("ins") " FROM ins), NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
+    " 'not_assigned_supervisor|You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
 
 /* The caller's inbox: only requests about reflections the caller may still
  * read (shared with them, by a student they still supervise). */

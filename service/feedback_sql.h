@@ -1,5 +1,6 @@
 /* feedback_sql.h - one feedback item as JSON, for every statement that
- * shows feedback (threads in feedback.c, invitations in invitations.c). */
+ * shows feedback (threads in feedback.c, invitations in invitations.c).
+ * Needs api.h (SQL_TS). */
 #ifndef REFLECTD_FEEDBACK_SQL_H
 #define REFLECTD_FEEDBACK_SQL_H
 
@@ -15,8 +16,8 @@
     " (SELECT au.name FROM users au WHERE au.id = " f ".author_id AND au.deleted_at IS NULL)),"    \
     " 'author_type', CASE WHEN " f ".invitation_id IS NULL THEN 'user' ELSE 'external' END,"       \
     " 'author_role', " f ".external_role, 'author_verified', " f ".invitation_id IS NULL,"         \
-    " 'invitation_id', " f ".invitation_id, 'seen_at', " f ".seen_at, 'by_owner', " f ".by_owner," \
-    " 'kind', " f ".kind, 'body', " f ".body, 'created_at', " f ".created_at)"
+    " 'invitation_id', " f ".invitation_id, 'seen_at', " SQL_TS(f ".seen_at") ", 'by_owner', " f ".by_owner," \
+    " 'kind', " f ".kind, 'body', " f ".body, 'created_at', " SQL_TS(f ".created_at") ")"
 /* clang-format on */
 
 #endif

@@ -36,9 +36,9 @@ static const char *const statuses[] = {"open", "active", "achieved", "dropped", 
     " WHERE rg.goal_id = " x ".id AND rf.owner_id = " x ".owner_id AND rf.deleted_at IS NULL),"    \
     " '[]'::json), 'shared_with', coalesce((SELECT json_agg(gs.user_id ORDER BY gs.user_id)"       \
     " FROM goal_shares gs WHERE gs.goal_id = " x ".id), '[]'::json),"                              \
-    " 'created_at', " x ".created_at, 'updated_at', " x ".updated_at)"
+    " 'created_at', " SQL_TS(x ".created_at") ", 'updated_at', " SQL_TS(x ".updated_at") ")"
 #define SQL_GOAL_TOMBSTONE(x)                                                                      \
-    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " x ".updated_at)"
+    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " SQL_TS(x ".updated_at") ")"
 /* The caller's own live goal $4: the only goal anyone may change. */
 #define SQL_OWN_GOAL                                                                               \
     "SELECT x.* FROM goals x, actor WHERE x.id = $4::uuid AND x.organisation_id = $2::uuid"       \
@@ -136,7 +136,7 @@ static const char SQL_GOAL_SHARE_PUT[] =
     " aud AS (" SQL_AUDIT("'goal.share'", "ins.user_id", "'goal'", "ins.goal_id") " FROM ins)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM g) THEN 404"
     " WHEN NOT ok.v THEN 422 ELSE 204 END, NULL, NULL,"
-    " CASE WHEN EXISTS (SELECT 1 FROM g) AND NOT ok.v THEN 'You can share a goal only with a"
+    " CASE WHEN EXISTS (SELECT 1 FROM g) AND NOT ok.v THEN 'not_assigned_supervisor|You can share a goal only with a"
     " supervisor assigned to you.' END FROM ok";
 
 static const char SQL_GOAL_SHARE_DELETE[] =

@@ -37,9 +37,9 @@
     ".goal_id, 'line', " i ".line, 'share_situation', " i ".share_situation, 'share_name', " i    \
     ".share_name, 'status', CASE WHEN " i ".answered_at IS NOT NULL THEN 'answered'"               \
     " WHEN " i ".revoked_at IS NOT NULL THEN 'revoked' WHEN " i ".expires_at <= now()"            \
-    " THEN 'expired' ELSE 'open' END, 'expires_at', " i ".expires_at, 'answered_at', " i          \
-    ".answered_at, 'revoked_at', " i ".revoked_at, 'created_at', " i ".created_at,"                \
-    " 'updated_at', " i ".updated_at, 'feedback', coalesce((SELECT json_agg("                      \
+    " THEN 'expired' ELSE 'open' END, 'expires_at', " SQL_TS(i ".expires_at") ", 'answered_at', " SQL_TS(i ".answered_at") ","\
+    " 'revoked_at', " SQL_TS(i ".revoked_at") ", 'created_at', " SQL_TS(i ".created_at") ","                \
+    " 'updated_at', " SQL_TS(i ".updated_at") ", 'feedback', coalesce((SELECT json_agg("                      \
     SQL_FEEDBACK_JSON("f") " ORDER BY f.created_at, f.id) FROM feedback f"                         \
     " WHERE f.invitation_id = " i ".id), '[]'::json))"
 

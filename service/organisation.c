@@ -11,7 +11,7 @@
 /* clang-format off */
 #define SQL_ORG_JSON(o)                                                                            \
     "json_build_object('id', " o ".id, 'name', " o ".name, 'anonymity_threshold', " o              \
-    ".anonymity_threshold, 'created_at', " o ".created_at, 'updated_at', " o ".updated_at)"
+    ".anonymity_threshold, 'created_at', " SQL_TS(o ".created_at") ", 'updated_at', " SQL_TS(o ".updated_at") ")"
 
 static const char SQL_ORG_GET[] =
     "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"

@@ -29,7 +29,7 @@ static const char SQL_SHARE_PUT[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
     " WHEN NOT ok.v THEN 422 ELSE 204 END, NULL, NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can share only with a supervisor assigned to you.' END, (SELECT count(*) FROM ev)"
+    " 'not_assigned_supervisor|You can share only with a supervisor assigned to you.' END, (SELECT count(*) FROM ev)"
     " FROM ok";
 
 static const char SQL_SHARE_DELETE[] =

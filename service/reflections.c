@@ -44,8 +44,8 @@ static const char *const starr_parts[] = {"situation", "task",       "action",
 #define SQL_CHECKS_STATUS                                                                          \
     "WHEN NOT chk.team_ok THEN 422 WHEN NOT chk.goals_ok THEN 422"
 #define SQL_CHECKS_DETAIL                                                                          \
-    "CASE WHEN NOT chk.team_ok THEN 'team_id is not a team you belong to.'"                        \
-    " WHEN NOT chk.goals_ok THEN 'goal_ids must name your own learning goals.' END"
+    "CASE WHEN NOT chk.team_ok THEN 'not_team_member|team_id is not a team you belong to.'"                        \
+    " WHEN NOT chk.goals_ok THEN 'not_own_goal|goal_ids must name your own learning goals.' END"
 
 /* A retried create compares with what is stored. ON CONFLICT takes a no-op
  * update rather than DO NOTHING: it waits for a racing insert of the same id
@@ -152,7 +152,8 @@ static const char SQL_REFLECTION_SYNC[] =
 static void reflection_write_done(struct req *r, struct db_result *res)
 {
     if (res->status == DB_ERROR && strcmp(res->sqlstate, "23514") == 0) {
-        req_problem(r, 422, "A final reflection needs all five STARR parts.");
+        req_problem_code(r, 422, "starr_incomplete",
+                         "A final reflection needs all five STARR parts.");
         return;
     }
     api_reply_row(r, res);

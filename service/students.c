@@ -15,7 +15,7 @@
     "json_build_object('id', " s ".id, 'name', " s ".name, 'email', " s ".email, 'teams',"        \
     " coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name,"   \
     " t.id) FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = " s ".id"       \
-    " AND m.role = 'student'), '[]'::json), 'assigned_at', " s ".created_at)"
+    " AND m.role = 'student'), '[]'::json), 'assigned_at', " SQL_TS(s ".created_at") ")"
 
 static const char SQL_STUDENTS[] =
     "WITH " SQL_ACTOR ", page AS (SELECT u.id, u.name, u.email, sv.created_at"

@@ -31,8 +31,8 @@ static const char SQL_SUPERVISION_PUT[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT visible THEN 404"
     " WHEN NOT is_student OR NOT can_supervise THEN 422 ELSE 204 END, NULL, NULL,"
     " CASE WHEN NOT visible THEN NULL"
-    " WHEN NOT is_student THEN 'The user is not a student in any team.'"
-    " WHEN NOT can_supervise THEN 'A supervisor must be a werkbegeleider in one of the"
+    " WHEN NOT is_student THEN 'not_a_student|The user is not a student in any team.'"
+    " WHEN NOT can_supervise THEN 'not_eligible_supervisor|A supervisor must be a werkbegeleider in one of the"
     " student''s teams, or a praktijkopleider.' END FROM st";
 
 static const char SQL_SUPERVISION_DELETE[] =
