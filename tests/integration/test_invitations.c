@@ -613,6 +613,17 @@ Test(invitations, erasure_takes_the_invitations)
     expect_html(&r, 200);
     http_resp_free(&r);
     json_t *open = invite(&w.student, json_pack("{s:s}", "line", "y"), 201);
+    /* First the export: both invitations, without the token's hash, and
+     * the feedback on the moment. */
+    http_send("GET", "/v1/me/export", w.student.token, NULL, NULL, &r);
+    expect_status(&r, 200);
+    json_t *invs = json_object_get(r.json, "feedback_invitations");
+    cr_assert_eq(json_array_size(invs), 2, "%s", jdump(invs));
+    cr_assert_null(json_object_get(json_array_get(invs, 0), "token_hash"));
+    json_t *got = json_object_get(r.json, "feedback_received");
+    cr_assert_eq(json_array_size(got), 1, "%s", jdump(got));
+    cr_assert_str_eq(jstr(json_array_get(got, 0), "external_name"), "A");
+    http_resp_free(&r);
     http_send("DELETE", "/v1/me", w.student.token, NULL, NULL, &r);
     expect_status(&r, 204);
     http_resp_free(&r);
