@@ -157,6 +157,15 @@ fi
 export DATABASE_URL
 export REFLECTD_LOG_DIR="$tmp" # logs of servers the tests spawn
 
+# Every SQL statement the service runs, PREPAREd against the migrated
+# schema: a statement that drifted from the schema fails here.
+echo "== statements: bin/reflectd --check-statements"
+if bin/reflectd --check-statements 2>"$tmp/statements.err"; then
+    :
+else
+    cat "$tmp/statements.err" >&2
+    fail "bin/reflectd --check-statements: a statement does not prepare"
+fi
 run_suite unit build/test/unit "${args[@]}"
 run_suite unit-asan build/test/unit-asan "${args[@]}"
 for bin in bin/reflectd build/asan/reflectd; do

@@ -7,6 +7,7 @@
  * (200 instead of 201). Nobody sees a check-in but its author: managers
  * get the month's figures only once it has closed and been published
  * (migrations/0009, summaries.c). */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -96,3 +97,9 @@ void h_checkin_put(struct req *r)
         return;
     req_db(r, SQL_CHECKIN_PUT, 11, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement checkins_statements[] = {
+    STATEMENT(SQL_CHECKIN_PUT),
+    {NULL, NULL},
+};

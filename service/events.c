@@ -14,6 +14,7 @@
  * State per worker: its open streams, a heartbeat timer (comments keep
  * proxies and phones from dropping an idle stream), and on worker 0 the
  * listener. Old events are removed by the janitor (janitor.c). */
+#include "statements.h"
 #include "events.h"
 #include "api.h"
 #include "app.h"
@@ -519,3 +520,10 @@ void events_worker_free(struct worker *w)
     free(ew);
     w->events = NULL;
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement events_statements[] = {
+    STATEMENT(SQL_EVENTS_OPEN),
+    STATEMENT(SQL_EVENTS_AFTER),
+    {NULL, NULL},
+};

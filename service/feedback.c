@@ -12,6 +12,7 @@
  * A student asks a supervisor for feedback with a feedback request, which
  * shares the reflection too. The request is answered by that supervisor's
  * next feedback on the reflection, in the same statement. */
+#include "statements.h"
 #include "api.h"
 #include "feedback_sql.h"
 #include "handlers.h"
@@ -231,3 +232,15 @@ void h_feedback_seen(struct req *r)
     p[3] = id;
     req_db(r, SQL_FEEDBACK_SEEN, 4, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement feedback_statements[] = {
+    STATEMENT(SQL_REFLECTION_FEEDBACK_POST),
+    STATEMENT(SQL_GOAL_FEEDBACK_POST),
+    STATEMENT(SQL_REFLECTION_THREAD),
+    STATEMENT(SQL_GOAL_THREAD),
+    STATEMENT(SQL_REQUEST_POST),
+    STATEMENT(SQL_REQUEST_INBOX),
+    STATEMENT(SQL_FEEDBACK_SEEN),
+    {NULL, NULL},
+};

@@ -14,6 +14,7 @@
  * supervision lasts (SQL_READS_GOAL), and every such read is audited by the
  * statement that reads it. Sharing changes shared_with, so it moves the
  * goal's updated_at (and ETag) like any other edit. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -252,3 +253,10 @@ void h_goal_share_delete(struct req *r)
 {
     goal_share_run(r, SQL_GOAL_SHARE_DELETE);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement goals_statements[] = {
+    STATEMENT(SQL_GOAL_CREATE),    STATEMENT(SQL_GOAL_GET),          STATEMENT(SQL_GOAL_PATCH),
+    STATEMENT(SQL_GOAL_DELETE),    STATEMENT(SQL_GOAL_LIST),         STATEMENT(SQL_GOAL_SYNC),
+    STATEMENT(SQL_GOAL_SHARE_PUT), STATEMENT(SQL_GOAL_SHARE_DELETE), {NULL, NULL},
+};

@@ -21,6 +21,7 @@
 #include "pagination.h"
 #include "policy.h"
 #include "qr.h"
+#include "statements.h"
 #include "tokens.h"
 
 #include <stdlib.h>
@@ -215,3 +216,10 @@ void h_invitation_list(struct req *r)
 {
     api_list(r, SQL_INVITATION_LIST);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement invitations_statements[] = {
+    STATEMENT(SQL_INVITATION_CREATE), STATEMENT(SQL_INVITATION_GET),
+    STATEMENT(SQL_INVITATION_REVOKE), STATEMENT(SQL_INVITATION_LIST),
+    {NULL, NULL},
+};

@@ -20,6 +20,7 @@
 #include "form.h"
 #include "handlers.h"
 #include "html.h"
+#include "statements.h"
 #include "tokens.h"
 
 #include <stdlib.h>
@@ -583,3 +584,10 @@ void h_invite_answer(struct req *r)
     r->state = f;
     req_db(r, SQL_INVITE_ANSWER, 11, p, invite_answered);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement invite_page_statements[] = {
+    STATEMENT(SQL_INVITE_VIEW),
+    STATEMENT(SQL_INVITE_ANSWER),
+    {NULL, NULL},
+};

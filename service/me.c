@@ -1,4 +1,5 @@
 /* me.c - the caller's own data: GET /v1/me, GET /v1/me/export, DELETE /v1/me. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -77,3 +78,11 @@ void h_me_erase(struct req *r)
     api_actor_params(r, p);
     req_db(r, SQL_ERASE, 3, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement me_statements[] = {
+    STATEMENT(SQL_ME),
+    STATEMENT(SQL_EXPORT),
+    STATEMENT(SQL_ERASE),
+    {NULL, NULL},
+};

@@ -5,6 +5,7 @@
  * only with a werkbegeleider or praktijkopleider assigned to them. The
  * share is part of the reflection's representation (shared_with), so it
  * moves updated_at: a syncing phone sees the change and the ETag changes. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -64,3 +65,10 @@ void h_reflection_share_delete(struct req *r)
 {
     share_run(r, SQL_SHARE_DELETE);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement reflection_shares_statements[] = {
+    STATEMENT(SQL_SHARE_PUT),
+    STATEMENT(SQL_SHARE_DELETE),
+    {NULL, NULL},
+};

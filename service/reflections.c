@@ -13,6 +13,7 @@
  *   overlap that makes it miss nothing).
  * Reading someone else's reflection (a supervisor it is shared with) is
  * written to the audit log by the same statement that reads it. */
+#include "statements.h"
 #include "api.h"
 #include "app.h"
 #include "handlers.h"
@@ -277,3 +278,14 @@ void h_reflection_list(struct req *r)
 {
     api_sync_list(r, SQL_REFLECTION_LIST, SQL_REFLECTION_SYNC);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement reflections_statements[] = {
+    STATEMENT(SQL_REFLECTION_CREATE),
+    STATEMENT(SQL_REFLECTION_GET),
+    STATEMENT(SQL_REFLECTION_PATCH),
+    STATEMENT(SQL_REFLECTION_DELETE),
+    STATEMENT(SQL_REFLECTION_LIST),
+    STATEMENT(SQL_REFLECTION_SYNC),
+    {NULL, NULL},
+};

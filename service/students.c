@@ -4,6 +4,7 @@
  * A werkbegeleider or praktijkopleider sees the students assigned to them,
  * and of each student only the reflections that student shared with them.
  * Listing a student's reflections is a read of their data: it is audited. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -63,3 +64,10 @@ void h_student_reflections(struct req *r)
     if (student)
         students_list(r, SQL_STUDENT_REFLECTIONS, student);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement students_statements[] = {
+    STATEMENT(SQL_STUDENTS),
+    STATEMENT(SQL_STUDENT_REFLECTIONS),
+    {NULL, NULL},
+};

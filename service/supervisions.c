@@ -5,6 +5,7 @@
  * student shares, so the rule for creating one is strict: the student must
  * be a student in some team, and the supervisor a werkbegeleider in one of
  * the student's teams, or a praktijkopleider of the organisation. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -67,3 +68,10 @@ void h_supervision_delete(struct req *r)
 {
     supervision_run(r, SQL_SUPERVISION_DELETE);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement supervisions_statements[] = {
+    STATEMENT(SQL_SUPERVISION_PUT),
+    STATEMENT(SQL_SUPERVISION_DELETE),
+    {NULL, NULL},
+};

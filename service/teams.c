@@ -4,6 +4,7 @@
  * werkbegeleider, teammanager, member). Admins and praktijkopleiders list
  * every team of the organisation; everyone else lists the teams they are a
  * member of. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -110,3 +111,12 @@ void h_member_delete(struct req *r)
     p[4] = user;
     req_db(r, SQL_MEMBER_DELETE, 5, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement teams_statements[] = {
+    STATEMENT(SQL_TEAM_CREATE),
+    STATEMENT(SQL_TEAM_LIST),
+    STATEMENT(SQL_MEMBER_PUT),
+    STATEMENT(SQL_MEMBER_DELETE),
+    {NULL, NULL},
+};

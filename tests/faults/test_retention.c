@@ -44,14 +44,16 @@ static int reflection_status(const struct fix_user *s, const char *id)
     return st;
 }
 
-/* A check-in of s in team, moved into month ("YYYY-MM"). */
-static void checkin_in(struct fix_user *s, const char *team, const char *month)
+/* A check-in of s in team, moved into month ("YYYY-MM"); person i scores
+ * 6+i, 7+i, 8-i, 5-i (varied: a vermogen everyone scored the same is
+ * suppressed). */
+static void checkin_in(struct fix_user *s, const char *team, const char *month, int i)
 {
     char body[256];
     snprintf(body, sizeof(body),
-             "{\"team_id\":\"%s\",\"scores\":{\"absorptie\":6,\"verbindend\":7,\"opleidend\":8,"
-             "\"lerend\":9}}",
-             team);
+             "{\"team_id\":\"%s\",\"scores\":{\"absorptie\":%d,\"verbindend\":%d,\"opleidend\":%d,"
+             "\"lerend\":%d}}",
+             team, 6 + i, 7 + i, 8 - i, 5 - i);
     struct http_resp r;
     cr_assert(http_call(test_addr(), "POST", "/v1/checkins", s->token, body, NULL, &r) == 0);
     expect_status(&r, 201);
@@ -104,17 +106,19 @@ Test(retention, janitor_deletes_old_reflections_and_published_months_stay, .time
     for (int i = 0; i < 3; i++) {
         fix_user(&o, NULL, &s[i]);
         fix_member(&o, team, &s[i], "student");
-        checkin_in(&s[i], team, m2);
+        checkin_in(&s[i], team, m2, i);
     }
     /* Two people reflected in month -2: its reflections block is suppressed. */
     create_final(&s[0], team, date, old_id[0]);
     create_final(&s[1], team, date, old_id[1]);
     create_final(&s[0], team, test_day(0), young_id);
-    test_sqlf(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'", m3,
-              o.id);
+    test_age_org(o.id, m3);
     cr_assert_eq(test_publish(out, sizeof(out)), 0, "reflectd publish failed: %s", out);
     char *before = summary_raw(&o, team, m3, m2);
     cr_assert(strstr(before, "\"contributors\":3"), "month -2 is not shown: %s", before);
+    cr_assert(strstr(before, "\"absorptie\":{\"distribution\":[0,0,0,0,0,1,1,1,0,0],\"mean\":7.0,"
+                             "\"median\":7.0,\"trend\":null}"),
+              "month -2's absorptie (6, 7, 8) is not exact: %s", before);
     cr_assert(strstr(before, "\"reflections\":{\"suppressed\":true}"),
               "the reflections block of 2 people is shown: %s", before);
 

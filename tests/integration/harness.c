@@ -943,6 +943,29 @@ long long test_sql_int(const char *fmt, ...)
     return v;
 }
 
+void test_age_org(const char *org_id, const char *month)
+{
+    /* X: the first instant of month in the organisation's time zone. Its
+     * settings so far (the k a test gave it) are dated one second before,
+     * so that they count as in force before its first month began. */
+    long long n = test_sql_int(
+              "WITH x AS (SELECT id, ('%s-01'::timestamp AT TIME ZONE timezone) AS at "
+              "FROM organisations WHERE id = '%s'), "
+              "o AS (UPDATE organisations SET created_at = x.at FROM x WHERE organisations.id = "
+              "x.id RETURNING 1), "
+              "u AS (UPDATE users SET created_at = x.at, roles_since = x.at FROM x "
+              "WHERE users.organisation_id = x.id RETURNING 1), "
+              "m AS (UPDATE team_members SET role_since = x.at FROM x "
+              "WHERE team_members.organisation_id = x.id RETURNING 1), "
+              "a AS (UPDATE audit_log SET at = x.at - interval '1 second' FROM x "
+              "WHERE audit_log.organisation_id = x.id AND audit_log.action = "
+              "'organisation.update' AND audit_log.at > x.at RETURNING 1) "
+              "SELECT (SELECT count(*) FROM o) + 0 * (SELECT count(*) FROM u) "
+              "+ 0 * (SELECT count(*) FROM m) + 0 * (SELECT count(*) FROM a)",
+              month, org_id);
+    cr_assert_eq(n, 1, "no organisation %s to age", org_id);
+}
+
 int test_publish(char *out, size_t n)
 {
     char *argv[] = {(char *)test_bin(), "publish", NULL};

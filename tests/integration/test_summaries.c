@@ -149,13 +149,19 @@ static long long publish(void)
     return test_publish_count(out);
 }
 
-/* Moves the organisation's creation to the first day of month (so month and
- * every later due month get published), then publishes. Only after all data
- * of the test is in place. */
+/* Ages the organisation to the first instant of month (test_age_org: its
+ * creation, so month and every later due month get published, and the role
+ * history of everyone in it), then publishes. Only after all data of the
+ * test is in place; a test that changes roles or k between the two calls
+ * does so "after the month began". */
+static void age_org(const struct fix_org *o, const char *month)
+{
+    test_age_org(o->id, month);
+}
+
 static void publish_since(const struct fix_org *o, const char *month)
 {
-    test_sqlf(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'",
-              month, o->id);
+    age_org(o, month);
     publish();
 }
 
@@ -1744,8 +1750,7 @@ Test(summaries, publication_happens_once_per_period, .timeout = 60)
     struct fix_user s[3];
     rel(-2, m2);
     team_with_checkins(&o, t, 1, 3, s, NULL, m2);
-    test_sqlf(NULL, 0, "UPDATE organisations SET created_at = '%s-01 12:00+00' WHERE id = '%s'",
-              rel(-4, m4), o.id);
+    age_org(&o, rel(-4, m4));
     publish_parallel(4);
     long long rows = test_sql_int("SELECT count(*) FROM published_periods WHERE organisation_id = "
                                   "'%s'",
