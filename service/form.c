@@ -80,8 +80,8 @@ static char *form_decode(struct arena *a, const char *s, size_t n)
         }
         if (c == '\0')
             return NULL;
-        if (c == '\n' && o > 0 && out[o - 1] == '\r')
-            o--; /* CR LF -> LF */
+        while (c == '\n' && o > 0 && out[o - 1] == '\r')
+            o--; /* CR LF -> LF, so no value ever holds a CR LF */
         out[o++] = c;
     }
     out[o] = '\0';

@@ -80,6 +80,8 @@ Test(form, decodes_plus_percent_and_crlf)
     cr_assert_eq(parse("role=x", v), 0);
     cr_assert_null(v[0]);
     cr_assert_str_eq(v[1], "x");
+    cr_assert_eq(parse("top=a%0D%0D%0Ab%0Dc", v), 0);
+    cr_assert_str_eq(v[2], "a\nb\rc"); /* never a CR LF; a lone CR stays (and is refused later) */
     cr_assert_eq(parse("", v), 0);
     cr_assert_eq(parse("name=", v), 0);
     cr_assert_str_eq(v[0], "");
