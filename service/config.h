@@ -55,8 +55,8 @@ struct config {
     int form_max_posts_addr; /* answers through the form per client address and window */
     int form_max_posts_link; /* ... per invitation link and window */
     int form_window_s;
-    int quiet;               /* no access log */
-    int dev_defaults_used;   /* count of development defaults taken */
+    int quiet;             /* no access log */
+    int dev_defaults_used; /* count of development defaults taken */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in

@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INVITATION_LINE_MAX 200
+#define INVITATION_LINE_MAX      200
 #define INVITATION_HOURS_DEFAULT 24
-#define INVITATION_HOURS_MAX (7 * 24)
-#define QR_PNG_SCALE 8 /* pixels per module: about 300 px for a link */
+#define INVITATION_HOURS_MAX     (7 * 24)
+#define QR_PNG_SCALE             8 /* pixels per module: about 300 px for a link */
 
 /* clang-format off */
 #define SQL_INVITATION_JSON(i)                                                                     \
@@ -115,8 +115,7 @@ static int invitation_add_link(struct req *r, json_t *inv, const char *token)
     struct qr q;
     size_t png_len;
     unsigned char *png;
-    if (qr_make(&r->arena, url, &q) < 0 ||
-        !(png = qr_png(&r->arena, &q, QR_PNG_SCALE, &png_len)))
+    if (qr_make(&r->arena, url, &q) < 0 || !(png = qr_png(&r->arena, &q, QR_PNG_SCALE, &png_len)))
         return -1;
     json_object_set_new(inv, "url", json_string(url));
     json_object_set_new(inv, "qr_svg", json_string(qr_svg(&r->arena, &q)));
@@ -162,9 +161,9 @@ static void invitation_target(struct validator *v, const char **reflection, cons
 
 void h_invitation_create(struct req *r)
 {
-    static const char *const fields[] = {"id",         "reflection_id",    "goal_id",
-                                         "line",       "share_situation",  "share_name",
-                                         "expires_in_hours", NULL};
+    static const char *const fields[] = {
+        "id",         "reflection_id",    "goal_id", "line", "share_situation",
+        "share_name", "expires_in_hours", NULL};
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
@@ -219,7 +218,9 @@ void h_invitation_list(struct req *r)
 
 /* Every statement of this file, by name (statements.c: --statements). */
 const struct statement invitations_statements[] = {
-    STATEMENT(SQL_INVITATION_CREATE), STATEMENT(SQL_INVITATION_GET),
-    STATEMENT(SQL_INVITATION_REVOKE), STATEMENT(SQL_INVITATION_LIST),
+    STATEMENT(SQL_INVITATION_CREATE),
+    STATEMENT(SQL_INVITATION_GET),
+    STATEMENT(SQL_INVITATION_REVOKE),
+    STATEMENT(SQL_INVITATION_LIST),
     {NULL, NULL},
 };

@@ -27,10 +27,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define INVITE_TOKEN_LEN 43
+#define INVITE_TOKEN_LEN      43
 #define INVITE_FORM_MAX_BYTES (64 * 1024)
-#define INVITE_NAME_MAX 100
-#define INVITE_TEXT_MAX 2000
+#define INVITE_NAME_MAX       100
+#define INVITE_TEXT_MAX       2000
 
 /* clang-format off */
 /* The invitation behind token tok, while it can be answered. */
@@ -207,8 +207,7 @@ struct invite_form {
 
 static const struct invite_text *invite_text_for(struct req *r)
 {
-    return strcmp(html_lang(req_header(r, "Accept-Language")), "en") == 0 ? &invite_en
-                                                                          : &invite_nl;
+    return strcmp(html_lang(req_header(r, "Accept-Language")), "en") == 0 ? &invite_en : &invite_nl;
 }
 
 static int invite_token_ok(const char *t)
@@ -332,8 +331,7 @@ static void invite_error_summary(struct html *h, const struct invite_text *t,
 
 /* One labelled input or textarea, with its hint and error tied to it. */
 static void invite_field(struct html *h, const char *id, const char *label, const char *hint,
-                         const char *required, const char *value, const char *error,
-                         int multiline)
+                         const char *required, const char *value, const char *error, int multiline)
 {
     html_raw(h, "<label for=\"");
     html_raw(h, id);
@@ -418,8 +416,8 @@ static void invite_form_page(struct req *r, int status, const char *line, const 
     html_text(&h, t->about);
     html_raw(&h, "</p><form method=\"post\">");
     invite_field(&h, "name", t->name, NULL, t->required, f->value[F_NAME], f->error[F_NAME], 0);
-    invite_field(&h, "role", t->role, t->role_hint, t->required, f->value[F_ROLE],
-                 f->error[F_ROLE], 0);
+    invite_field(&h, "role", t->role, t->role_hint, t->required, f->value[F_ROLE], f->error[F_ROLE],
+                 0);
     html_raw(&h, "<fieldset><legend>");
     html_text(&h, t->legend);
     html_raw(&h, "</legend>");
@@ -533,8 +531,7 @@ static void invite_answered(struct req *r, struct db_result *res)
                          PQgetisnull(pg, 0, 3) ? NULL : PQgetvalue(pg, 0, 3), f);
         break;
     case 429:
-        req_set_header(r, "Retry-After",
-                       arena_printf(&r->arena, "%d", r->app->cfg.form_window_s));
+        req_set_header(r, "Retry-After", arena_printf(&r->arena, "%d", r->app->cfg.form_window_s));
         invite_message(r, 429, t->busy_title, t->busy_body);
         break;
     default:

@@ -85,8 +85,8 @@ static unsigned char *qr_rows(struct arena *a, const struct qr *q, int scale, si
         unsigned char *row = raw + stride * (size_t)y;
         for (int x = 0; x < px; x++) {
             int mx = x / scale - QR_QUIET, my = y / scale - QR_QUIET;
-            int dark = mx >= 0 && my >= 0 && mx < q->width && my < q->width &&
-                       q->dark[my * q->width + mx];
+            int dark =
+                mx >= 0 && my >= 0 && mx < q->width && my < q->width && q->dark[my * q->width + mx];
             if (!dark)
                 row[1 + x / 8] |= (unsigned char)(0x80 >> (x % 8));
         }

@@ -56,7 +56,7 @@ const struct route routes[] = {
     {M_GET, "/v1/feedback-invitations/{id}", h_invitation_get, ROUTE_AUTH},
     {M_POST, "/v1/feedback-invitations/{id}/revoke", h_invitation_revoke, ROUTE_AUTH},
     /* The colleague's HTML form: the token in the path is the capability. */
-    {M_GET, "/f/{token}", h_invite_page, ROUTE_PUBLIC | ROUTE_SECRET_PATH},
-    {M_POST, "/f/{token}", h_invite_answer, ROUTE_PUBLIC | ROUTE_SECRET_PATH},
+    {M_GET, "/f/{token}", h_invite_page, ROUTE_SECRET_PATH},
+    {M_POST, "/f/{token}", h_invite_answer, ROUTE_SECRET_PATH},
 };
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -29,8 +29,7 @@ static void expect_html(const struct http_resp *r, int status)
     cr_assert_str_eq(http_header(r, "Content-Type"), "text/html; charset=utf-8");
 }
 
-Test(feedback_form, answers_are_limited_per_address_and_tokens_stay_out_of_the_log,
-     .timeout = 60)
+Test(feedback_form, answers_are_limited_per_address_and_tokens_stay_out_of_the_log, .timeout = 60)
 {
     struct fix_org o;
     struct fix_user student;
@@ -43,8 +42,8 @@ Test(feedback_form, answers_are_limited_per_address_and_tokens_stay_out_of_the_l
     json_t *inv = json_incref(r.json);
     http_resp_free(&r);
     /* A fresh count for this address, and a guessed token of this run. */
-    cr_assert_eq(test_sql("DELETE FROM feedback_form_throttle WHERE key = 'addr:127.0.0.1'", NULL, 0),
-                 0);
+    cr_assert_eq(
+        test_sql("DELETE FROM feedback_form_throttle WHERE key = 'addr:127.0.0.1'", NULL, 0), 0);
     char guess[64];
     snprintf(guess, sizeof(guess), "/f/B%042ld", (long)time(NULL));
     struct spawned s;
@@ -81,4 +80,3 @@ Test(feedback_form, answers_are_limited_per_address_and_tokens_stay_out_of_the_l
     cr_assert_eq(logged, 5, "every request is logged, by its pattern");
     json_decref(inv);
 }
-

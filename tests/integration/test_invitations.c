@@ -211,14 +211,14 @@ Test(invitations, expiry_is_at_most_seven_days)
 {
     struct world w;
     world(&w);
-    json_decref(invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 168),
-                       201));
-    json_decref(invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 1),
-                       201));
-    json_decref(invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 169),
-                       422));
-    json_decref(invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 0),
-                       422));
+    json_decref(
+        invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 168), 201));
+    json_decref(
+        invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 1), 201));
+    json_decref(
+        invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 169), 422));
+    json_decref(
+        invite(&w.student, json_pack("{s:s, s:i}", "line", "x", "expires_in_hours", 0), 422));
 }
 
 Test(invitations, invalid_creates_are_422)
@@ -246,8 +246,8 @@ Test(invitations, invalid_creates_are_422)
     json_decref(invite(&w.student, json_pack("{s:s}", "line", line), 422));
     /* Someone else's reflection is no reflection of yours. */
     snprintf(theirs, sizeof(theirs), "%s", refl);
-    json_decref(invite(&w.other, json_pack("{s:s, s:s}", "line", "x", "reflection_id", theirs),
-                       422));
+    json_decref(
+        invite(&w.other, json_pack("{s:s, s:s}", "line", "x", "reflection_id", theirs), 422));
 }
 
 Test(invitations, the_page_shows_only_what_the_student_chose)
@@ -256,10 +256,11 @@ Test(invitations, the_page_shows_only_what_the_student_chose)
     world(&w);
     char refl[40];
     reflection(&w, refl);
-    json_t *plain = invite(&w.student,
-                           json_pack("{s:s, s:s}", "line", "Mijn <script>alert(1)</script> & \"ik\"",
-                                     "reflection_id", refl),
-                           201);
+    json_t *plain =
+        invite(&w.student,
+               json_pack("{s:s, s:s}", "line", "Mijn <script>alert(1)</script> & \"ik\"",
+                         "reflection_id", refl),
+               201);
     struct http_resp r;
     page(link_path(plain), NULL, &r);
     expect_html(&r, 200);
@@ -278,8 +279,8 @@ Test(invitations, the_page_shows_only_what_the_student_chose)
     http_resp_free(&r);
 
     json_t *more = invite(&w.student,
-                          json_pack("{s:s, s:s, s:b, s:b}", "line", "Zie hieronder", "reflection_id",
-                                    refl, "share_situation", 1, "share_name", 1),
+                          json_pack("{s:s, s:s, s:b, s:b}", "line", "Zie hieronder",
+                                    "reflection_id", refl, "share_situation", 1, "share_name", 1),
                           201);
     page(link_path(more), NULL, &r);
     expect_html(&r, 200);
@@ -311,8 +312,8 @@ Test(invitations, the_answer_is_external_feedback_in_the_thread)
     world(&w);
     char refl[40];
     reflection(&w, refl);
-    json_t *inv = invite(&w.student, json_pack("{s:s, s:s}", "line", "Val", "reflection_id", refl),
-                         201);
+    json_t *inv =
+        invite(&w.student, json_pack("{s:s, s:s}", "line", "Val", "reflection_id", refl), 201);
     struct http_resp r;
     post_form(link_path(inv),
               "name=Ria+de+Nacht&role=verpleegkundige&top=Rustig+gebleven.%0D%0AGoed+zo&tip=Eerder+"
@@ -388,8 +389,10 @@ Test(invitations, the_answer_is_external_feedback_in_the_thread)
              jstr(inv, "id"));
     sql(q, out, sizeof(out));
     cr_assert_str_eq(out, "feedback_invitation.answer,feedback_invitation.create");
-    snprintf(q, sizeof(q), "SELECT count(*) FROM audit_log WHERE object_id = '%s'"
-                           " AND action = 'feedback.seen' AND actor_id = '%s'", fid, w.coach.id);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM audit_log WHERE object_id = '%s'"
+             " AND action = 'feedback.seen' AND actor_id = '%s'",
+             fid, w.coach.id);
     sql(q, out, sizeof(out));
     cr_assert_str_eq(out, "1");
     json_decref(items);
@@ -487,8 +490,8 @@ Test(invitations, every_dead_link_shows_the_same_neutral_page)
     http_resp_free(&r);
     expect_dead(link_path(rev));
     /* Its reflection deleted. */
-    json_t *del = invite(&w.student, json_pack("{s:s, s:s}", "line", "x", "reflection_id", refl),
-                         201);
+    json_t *del =
+        invite(&w.student, json_pack("{s:s, s:s}", "line", "x", "reflection_id", refl), 201);
     snprintf(path, sizeof(path), "/v1/reflections/%s", refl);
     http_send("DELETE", path, w.student.token, NULL, NULL, &r);
     expect_status(&r, 204);
@@ -519,13 +522,14 @@ Test(invitations, the_form_is_validated_strictly)
     expect_form_error(p, "name=&role=B&top=x&tip=&question=",
                       "id=\"name\" name=\"name\" required autocomplete=\"name\" aria-describedby="
                       "\"name-error\" aria-invalid=\"true\"");
-    expect_form_error(p, "name=A&role=B&top=+&tip=%0A&question=", "Vul een top, een tip of een vraag in.");
+    expect_form_error(
+        p, "name=A&role=B&top=+&tip=%0A&question=", "Vul een top, een tip of een vraag in.");
     /* What was typed comes back, escaped. */
     expect_form_error(p, "name=%22%3E%3Cscript%3E&role=&top=x&tip=&question=",
                       "value=\"&quot;&gt;&lt;script&gt;\"");
     expect_form_error(p, "name=A%07&role=B&top=x&tip=&question=", "name-error");
     expect_form_error(p, "name=A%C2%85&role=B&top=x&tip=&question=", "name-error"); /* C1 */
-    expect_form_error(p, "name=A&role=B&top=x%0Dy&tip=&question=", "top-error");  /* lone CR */
+    expect_form_error(p, "name=A&role=B&top=x%0Dy&tip=&question=", "top-error");    /* lone CR */
     char form[2200 * 3];
     int n = snprintf(form, sizeof(form), "name=A&role=B&tip=&question=&top=");
     memset(form + n, 'x', 2001);
@@ -537,8 +541,8 @@ Test(invitations, the_form_is_validated_strictly)
     expect_form_error(p, form, "name-error");
     /* What no browser sends is refused outright. */
     const char *bad[] = {"name=A&name=B&role=B&top=x", "name=A&role=B&top=x&extra=1",
-                         "name=A&role=B&top=%zz", "name=A&role=B&top=%C3", "name=A&role=B&top=x&",
-                         "name=A&role=B&top=%00"};
+                         "name=A&role=B&top=%zz",      "name=A&role=B&top=%C3",
+                         "name=A&role=B&top=x&",       "name=A&role=B&top=%00"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct http_resp r;
         post_form(p, bad[i], &r);
@@ -645,8 +649,8 @@ Test(invitations, external_tops_and_tips_count_in_the_published_figures)
     world(&w);
     char refl[40];
     reflection(&w, refl);
-    json_t *inv = invite(&w.student, json_pack("{s:s, s:s}", "line", "x", "reflection_id", refl),
-                         201);
+    json_t *inv =
+        invite(&w.student, json_pack("{s:s, s:s}", "line", "x", "reflection_id", refl), 201);
     struct http_resp r;
     post_form(link_path(inv), "name=A&role=B&top=goed&tip=beter&question=waarom", &r);
     expect_html(&r, 200);
@@ -667,8 +671,8 @@ Test(invitations, external_tops_and_tips_count_in_the_published_figures)
 Test(invitations, unauthenticated_calls_are_401)
 {
     struct http_resp r;
-    cr_assert_eq(http_call(test_addr(), "POST", "/v1/feedback-invitations", NULL, "{\"line\":\"x\"}",
-                           NULL, &r),
+    cr_assert_eq(http_call(test_addr(), "POST", "/v1/feedback-invitations", NULL,
+                           "{\"line\":\"x\"}", NULL, &r),
                  0);
     expect_problem(&r, 401);
     http_resp_free(&r);

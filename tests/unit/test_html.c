@@ -28,7 +28,8 @@ Test(html, escapes_the_five_special_characters_and_nothing_else)
                      "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
     cr_assert_str_eq(html_escape(&a, "a \"b\" & c"), "a &quot;b&quot; &amp; c");
     cr_assert_str_eq(html_escape(&a, "&amp;"), "&amp;amp;"); /* never "already escaped" */
-    cr_assert_str_eq(html_escape(&a, "caf\xc3\xa9 \xe2\x9c\x93\n/=`"), "caf\xc3\xa9 \xe2\x9c\x93\n/=`");
+    cr_assert_str_eq(html_escape(&a, "caf\xc3\xa9 \xe2\x9c\x93\n/=`"),
+                     "caf\xc3\xa9 \xe2\x9c\x93\n/=`");
     cr_assert_str_eq(html_escape(&a, ""), "");
 }
 
@@ -72,8 +73,8 @@ static int parse(const char *body, const char **v)
 Test(form, decodes_plus_percent_and_crlf)
 {
     const char *v[3];
-    cr_assert_eq(parse("name=Anna+de+Vries&role=verpleegkundige&top=Goed%0D%0Agedaan+%26+%C3%A9", v),
-                 0);
+    cr_assert_eq(
+        parse("name=Anna+de+Vries&role=verpleegkundige&top=Goed%0D%0Agedaan+%26+%C3%A9", v), 0);
     cr_assert_str_eq(v[0], "Anna de Vries");
     cr_assert_str_eq(v[1], "verpleegkundige");
     cr_assert_str_eq(v[2], "Goed\ngedaan & \xc3\xa9");
@@ -98,10 +99,10 @@ Test(form, refuses_what_no_browser_sends)
     cr_assert_eq(parse("name=%4", v), -1);        /* truncated escape */
     cr_assert_eq(parse("name=%", v), -1);
     cr_assert_eq(parse("name=%zz", v), -1);
-    cr_assert_eq(parse("name=%00", v), -1);       /* NUL */
-    cr_assert_eq(parse("name=%C3", v), -1);       /* truncated UTF-8 */
-    cr_assert_eq(parse("name=%C0%AF", v), -1);    /* overlong '/' */
-    cr_assert_eq(parse("name=%ED%A0%80", v), -1); /* a surrogate */
+    cr_assert_eq(parse("name=%00", v), -1);          /* NUL */
+    cr_assert_eq(parse("name=%C3", v), -1);          /* truncated UTF-8 */
+    cr_assert_eq(parse("name=%C0%AF", v), -1);       /* overlong '/' */
+    cr_assert_eq(parse("name=%ED%A0%80", v), -1);    /* a surrogate */
     cr_assert_eq(parse("name=%F4%90%80%80", v), -1); /* beyond U+10FFFF */
     cr_assert_eq(parse("n%61me=a", v), 0);           /* an escaped name is still the name */
     cr_assert_str_eq(v[0], "a");
@@ -121,8 +122,9 @@ Test(form, utf8)
 Test(qr, svg_and_png_show_the_same_modules)
 {
     struct qr q;
-    cr_assert_eq(qr_make(&a, "https://reflect.example/f/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", &q),
-                 0);
+    cr_assert_eq(
+        qr_make(&a, "https://reflect.example/f/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", &q),
+        0);
     cr_assert_geq(q.width, 21);
     cr_assert_eq((q.width - 17) % 4, 0);
     cr_assert(q.dark[0]); /* the corner of a finder pattern */
