@@ -15,6 +15,8 @@ static const struct statement *const statement_lists[] = {
     events_statements,
     feedback_statements,
     goals_statements,
+    invitations_statements,
+    invite_page_statements,
     me_statements,
     organisation_statements,
     publish_statements,
