@@ -1,4 +1,4 @@
--- 0013 (numbered 0011 until 0011 and 0012 are on main): feedback
+-- 0011: feedback
 -- invitations: a one-time link (and QR code) a student gives a colleague
 -- without an account, and the feedback that colleague writes.
 --
