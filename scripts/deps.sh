@@ -4,14 +4,16 @@
 # what to install and fails.
 set -eu
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libjwt-dev libpq-dev libargon2-dev \
-libcriterion-dev postgresql postgresql-contrib libcurl4-openssl-dev libssl-dev openssl \
+libqrencode-dev zlib1g-dev \
+libcriterion-dev postgresql postgresql-contrib chromium libcurl4-openssl-dev libssl-dev openssl \
 python3 python3-cryptography python3-h2 python3-aiosmtpd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# Node.js for the contract checks of `make test` (tests/spec/responses.mjs)
-# and lint, checked by command: a machine may have it from elsewhere.
+# Node.js for the contract checks and the browser test of `make test`
+# (tests/spec/responses.mjs, tests/browser/run.mjs) and lint, checked by
+# command: a machine may have it from elsewhere.
 if [ "${1:-}" = "--with-node" ] || [ "${1:-}" = "--with-tools" ]; then
     for t in node:nodejs npm:npm; do
         command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"

@@ -55,6 +55,15 @@ void h_goal_feedback_post(struct req *r);
 void h_goal_feedback_list(struct req *r);
 void h_feedback_request_post(struct req *r);
 void h_feedback_request_inbox(struct req *r);
+void h_feedback_seen(struct req *r);
+/* invitations.c */
+void h_invitation_create(struct req *r);
+void h_invitation_list(struct req *r);
+void h_invitation_get(struct req *r);
+void h_invitation_revoke(struct req *r);
+/* invite_page.c */
+void h_invite_page(struct req *r);
+void h_invite_answer(struct req *r);
 /* goals.c */
 void h_goal_create(struct req *r);
 void h_goal_list(struct req *r);

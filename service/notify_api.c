@@ -35,8 +35,8 @@ static const char SQL_DEVICE_CREATE[] =
     " created_at = now() RETURNING id, platform, created_at),"
     " moved AS (DELETE FROM outbox o USING ins WHERE o.device_id = ins.id AND o.user_id <> $1)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 422"
-    " ELSE 201 END, (SELECT json_build_object('id', id, 'platform', platform, 'created_at',"
-    " created_at) FROM ins), NULL,"
+    " ELSE 201 END, (SELECT json_build_object('id', id, 'platform', platform, 'created_at', "
+    SQL_TS("created_at") ") FROM ins), NULL,"
     " 'At most 20 devices per person: remove one you no longer use first.'";
 
 static const char SQL_DEVICE_DELETE[] =

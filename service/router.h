@@ -22,6 +22,9 @@ typedef void (*route_handler)(struct req *r);
 enum route_flags {
     ROUTE_PUBLIC = 0,    /* no token needed */
     ROUTE_AUTH = 1 << 0, /* Bearer token required */
+    /* The path holds a secret (a feedback link's token): the access log
+     * writes the route's pattern instead. */
+    ROUTE_SECRET_PATH = 1 << 1,
 };
 
 struct route {

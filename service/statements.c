@@ -8,12 +8,16 @@
 #include <string.h>
 
 static const struct statement *const statement_lists[] = {
-    audit_statements,        auth_statements,         bootstrap_statements,
-    checkins_statements,     events_statements,       feedback_statements,
-    goals_statements,        me_statements,           notify_api_statements,
-    organisation_statements, publish_statements,      reflection_shares_statements,
-    reflections_statements,  sender_statements,       students_statements,
-    summaries_statements,    supervisions_statements, teams_statements,
+    audit_statements,        auth_statements,
+    bootstrap_statements,    checkins_statements,
+    events_statements,       feedback_statements,
+    goals_statements,        invitations_statements,
+    invite_page_statements,  me_statements,
+    notify_api_statements,   organisation_statements,
+    publish_statements,      reflection_shares_statements,
+    reflections_statements,  sender_statements,
+    students_statements,     summaries_statements,
+    supervisions_statements, teams_statements,
     users_statements,
 };
 

@@ -27,6 +27,8 @@ extern const struct statement checkins_statements[];
 extern const struct statement events_statements[];
 extern const struct statement feedback_statements[];
 extern const struct statement goals_statements[];
+extern const struct statement invitations_statements[];
+extern const struct statement invite_page_statements[];
 extern const struct statement me_statements[];
 extern const struct statement notify_api_statements[];
 extern const struct statement organisation_statements[];

@@ -1,5 +1,4 @@
--- 0011 (issue 15; 0012 once main has its 0011): reaching people when the app
--- is closed. Devices, preferences per kind of notification, a transactional
+-- 0012: reaching people when the app is closed (issue 15). Devices, preferences per kind of notification, a transactional
 -- outbox that service/sender.c drains, e-mail digests and reminders.
 --
 -- The outbox row is written by the same transaction as what caused it:
@@ -288,15 +287,16 @@ END
 $$;
 
 -- What a push says about an event: its kind and the id the app opens, no
--- content (not the feedback's kind, not who wrote it).
+-- content (not the feedback's kind, not who wrote it). Feedback from an
+-- external colleague (0011) on a moment rather than an item has no id.
 CREATE FUNCTION event_notification(kind text, body jsonb, OUT nkind text, OUT payload jsonb)
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE kind WHEN 'feedback.created' THEN 'feedback_received'
                      WHEN 'feedback_request.created' THEN 'feedback_request_received'
                      WHEN 'reflection.shared' THEN 'reflection_shared' END,
-           CASE WHEN body ? 'goal_id'
+           jsonb_strip_nulls(CASE WHEN body->'goal_id' IS NOT NULL AND body->'goal_id' <> 'null'
                 THEN jsonb_build_object('type', kind, 'goal_id', body->'goal_id')
-                ELSE jsonb_build_object('type', kind, 'reflection_id', body->'reflection_id') END
+                ELSE jsonb_build_object('type', kind, 'reflection_id', body->'reflection_id') END)
 $$;
 
 CREATE OR REPLACE FUNCTION emit_event(recipient uuid, org uuid, kind text, body jsonb)
