@@ -51,7 +51,8 @@ Test(notify_config, webpush_endpoints_only_at_the_configured_push_services)
     char err[128];
     cr_assert_eq(notify_config_load(&c, env_none, err, sizeof(err)), 0, "%s", err);
     cr_assert(notify_webpush_endpoint_ok(&c, "https://fcm.googleapis.com/fcm/send/abc"));
-    cr_assert(notify_webpush_endpoint_ok(&c, "https://updates.push.services.mozilla.com/wpush/v2/x"));
+    cr_assert(
+        notify_webpush_endpoint_ok(&c, "https://updates.push.services.mozilla.com/wpush/v2/x"));
     cr_assert(notify_webpush_endpoint_ok(&c, "https://web.push.apple.com/QGx"));
     cr_assert(!notify_webpush_endpoint_ok(&c, "http://fcm.googleapis.com/fcm/send/abc"));
     cr_assert(!notify_webpush_endpoint_ok(&c, "https://evilpush.apple.com/x"));
@@ -98,9 +99,9 @@ static int verify_es256(EVP_PKEY *k, const char *jws)
     unsigned char *der = NULL;
     int dl = i2d_ECDSA_SIG(sig, &der);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
-             EVP_DigestVerify(md, der, (size_t)dl, (const unsigned char *)jws,
-                              (size_t)(dot - jws)) == 1;
+    int ok =
+        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
+        EVP_DigestVerify(md, der, (size_t)dl, (const unsigned char *)jws, (size_t)(dot - jws)) == 1;
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
     ECDSA_SIG_free(sig);
