@@ -76,21 +76,37 @@ static void main_on_signal(evutil_socket_t sig, short what, void *arg)
     server_stop(app);
 }
 
-/* Waits for SIGINT/SIGTERM, then asks the workers to stop. */
-static int main_wait_for_signal(struct app *app)
+struct main_signals {
+    struct event_base *base;
+    struct event *si, *st;
+};
+
+/* Catches SIGINT/SIGTERM from now on, before the workers start: a SIGTERM
+ * that arrives once /healthz answers but before the main loop runs must
+ * still shut down cleanly, not kill the process. */
+static int main_catch_signals(struct app *app, struct main_signals *s)
 {
-    struct event_base *base = event_base_new();
-    if (!base)
+    memset(s, 0, sizeof(*s));
+    if (!(s->base = event_base_new()))
         return -1;
-    struct event *si = evsignal_new(base, SIGINT, main_on_signal, app);
-    struct event *st = evsignal_new(base, SIGTERM, main_on_signal, app);
-    if (!si || !st || evsignal_add(si, NULL) < 0 || evsignal_add(st, NULL) < 0)
+    s->si = evsignal_new(s->base, SIGINT, main_on_signal, app);
+    s->st = evsignal_new(s->base, SIGTERM, main_on_signal, app);
+    if (!s->si || !s->st || evsignal_add(s->si, NULL) < 0 || evsignal_add(s->st, NULL) < 0)
         return -1;
-    event_base_loop(base, EVLOOP_ONCE);
-    event_free(si);
-    event_free(st);
-    event_base_free(base);
     return 0;
+}
+
+/* Waits for SIGINT/SIGTERM (main_on_signal asks the workers to stop). */
+static int main_wait_for_signal(struct main_signals *s)
+{
+    int rc = s->base && s->si && s->st ? event_base_loop(s->base, EVLOOP_ONCE) : -1;
+    if (s->si)
+        event_free(s->si);
+    if (s->st)
+        event_free(s->st);
+    if (s->base)
+        event_base_free(s->base);
+    return rc < 0 ? -1 : 0;
 }
 
 static int main_serve(struct app *app)
@@ -114,6 +130,11 @@ static int main_serve(struct app *app)
         app->sender = NULL;
         return 1;
     }
+    struct main_signals sig;
+    if (main_catch_signals(app, &sig) < 0) {
+        log_error("cannot catch SIGTERM");
+        return 1;
+    }
     if (server_start(app, fd) < 0 || metrics_http_start(app) < 0) {
         log_error("cannot start the workers");
         return 1;
@@ -121,7 +142,7 @@ static int main_serve(struct app *app)
     close(fd); /* each worker holds its own dup */
     log_info("listening on %s:%d with %d workers", app->cfg.listen_host, app->cfg.listen_port,
              app->cfg.workers);
-    int rc = main_wait_for_signal(app);
+    int rc = main_wait_for_signal(&sig);
     metrics_http_stop(app); /* already, unless waiting failed */
     server_join(app, app->hasher);
     sender_stop(app->sender); /* after the workers: no handler reads it any more */
