@@ -828,3 +828,89 @@ Test(notify, feedback_from_an_external_colleague_is_pushed_too, .timeout = 60)
     doubles_no_errors(&d);
     cleanup(&s, &d, &w);
 }
+
+/* The pushes to sid of one kind so far. */
+static size_t pushes_of(struct doubles *d, const char *sid, const char *kind)
+{
+    json_t *got = webpush_wait(d, sid, 0, 0), *m;
+    size_t i, n = 0;
+    json_array_foreach(got, i, m)
+    {
+        n += strcmp(jstr(json_object_get(m, "message"), "kind"), kind) == 0;
+    }
+    json_decref(got);
+    return n;
+}
+
+static void run_reminders(const char *days)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT reminders_run(now() + interval '%s days')", days);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0, "%s", sql);
+}
+
+Test(notify, reminders_for_goals_and_reflections_stop_once_done, .timeout = 90)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
+                     json_pack("{s:n,s:{s:{s:s}}}", "quiet_hours", "kinds", "reminder_checkin",
+                               "delivery", "off"),
+                     200));
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.student, sid, dev);
+    /* A goal due in two days is reminded once; an achieved one never. */
+    json_t *g = call(s.addr, "POST", "/v1/goals", &w.student,
+                     json_pack("{s:s,s:s,s:s,s:s}", "what", "Overdracht SBAR", "why", "Veilig",
+                               "due_on", test_day(2), "status", "active"),
+                     201);
+    char goal[40];
+    snprintf(goal, sizeof(goal), "%s", jstr(g, "id"));
+    json_decref(g);
+    json_decref(call(s.addr, "POST", "/v1/goals", &w.student,
+                     json_pack("{s:s,s:s,s:s,s:s}", "what", "Tillift", "why", "Rug", "due_on",
+                               test_day(1), "status", "achieved"),
+                     201));
+    run_reminders("0");
+    run_reminders("0");
+    cr_assert(outbox_drained(w.student.id, 15000));
+    json_t *got = webpush_wait(&d, sid, 1, 15000);
+    cr_assert_eq(json_array_size(got), 1, "%s", jdump(got));
+    json_t *m = json_object_get(json_array_get(got, 0), "message");
+    cr_assert_str_eq(jstr(m, "kind"), "reminder_goal_due");
+    cr_assert_str_eq(jstr(m, "goal_id"), goal);
+    json_decref(got);
+    /* In the team for 8 days without a reflection: one gentle reminder,
+     * not a second one. */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "UPDATE team_members SET created_at = now() - interval '8 days' WHERE user_id = '%s'",
+             w.student.id);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    run_reminders("0");
+    run_reminders("0");
+    cr_assert(outbox_drained(w.student.id, 15000));
+    cr_assert_eq(pushes_of(&d, sid, "reminder_reflection"), 1);
+    /* She reflects; a week passes for the throttle (last_at moved back), and
+     * still nothing: the thing is done. */
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "team_id", w.team, "occurred_on",
+                             test_day(0), "situation", "s", "task", "t", "action", "a", "result",
+                             "r", "reflection", "x", "status", "final");
+    json_t *x = call(s.addr, "POST", "/v1/reflections", &w.student, body, 201);
+    snprintf(refl, sizeof(refl), "%s", jstr(x, "id"));
+    json_decref(x);
+    snprintf(sql, sizeof(sql),
+             "UPDATE reminder_log SET last_at = last_at - interval '8 days' WHERE user_id = '%s'",
+             w.student.id);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    run_reminders("0");
+    cr_assert(outbox_drained(w.student.id, 15000));
+    cr_assert_eq(pushes_of(&d, sid, "reminder_reflection"), 1);
+    cr_assert_eq(pushes_of(&d, sid, "reminder_goal_due"), 1);
+    doubles_no_errors(&d);
+    cleanup(&s, &d, &w);
+}
