@@ -458,6 +458,22 @@ BEGIN
 END
 $$;
 
+-- The janitor's clean-up: rows given up on stay a week for operators (their
+-- last_error), reminder throttles four months (longer than any cadence; a
+-- request still open after that may be reminded again).
+CREATE FUNCTION notify_cleanup(at timestamptz) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    a integer;
+    b integer;
+BEGIN
+    DELETE FROM outbox WHERE failed_at < at - interval '7 days';
+    GET DIAGNOSTICS a = ROW_COUNT;
+    DELETE FROM reminder_log WHERE last_at < at - interval '120 days';
+    GET DIAGNOSTICS b = ROW_COUNT;
+    RETURN a + b;
+END
+$$;
+
 -- Erasure takes devices, choices, queued notifications and digests along.
 CREATE FUNCTION erase_user_notifications() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

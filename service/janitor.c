@@ -53,8 +53,8 @@ static void janitor_tick(evutil_socket_t fd, short what, void *arg)
     snprintf(window, sizeof(window), "%d", cfg->login_window_s);
     const char *p[] = {days, hours, window};
     db_query(w->db, "SELECT janitor_run($1::int, $2::int, $3::int)", 3, p, janitor_done, NULL);
-    db_query(w->db, "SELECT reminders_run(now()), digest_run(now())", 0, NULL, janitor_notify_done,
-             NULL);
+    db_query(w->db, "SELECT reminders_run(now()), digest_run(now()), notify_cleanup(now())", 0,
+             NULL, janitor_notify_done, NULL);
     publish_tick(w);
 }
 
