@@ -299,6 +299,24 @@ static int outbox_drained(const char *user_id, int timeout_ms)
     return 0;
 }
 
+/* A whole file, NUL-terminated (malloc'd). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "cannot open %s", path);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&buf, &n);
+    cr_assert(m);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, got, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
 static double metric(const char *addr, const char *name)
 {
     struct http_resp r;
@@ -678,6 +696,13 @@ Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 
     for (int i = 0; i < 300 && left; i++, sleep_ms(50))
         left = (int)sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id);
     cr_assert_eq(left, 0, "dead tokens are still registered");
+    /* The log names outbox ids and status codes, never a token or an address. */
+    char *log = slurp(s.log);
+    cr_assert(!strstr(log, apns_tok) && !strstr(log, fcm_tok) && !strstr(log, w.coach.email) &&
+                  !strstr(log, w.coach.id),
+              "personal data in the log:\n%s", log);
+    cr_assert(strstr(log, "device removed"), "the removals are not logged:\n%s", log);
+    free(log);
     cleanup(&s, &d, &w);
 }
 
@@ -721,6 +746,10 @@ Test(notify, smtp_digest_waits_for_the_server_and_arrives_once, .timeout = 90)
         tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
                               w.coach.id);
     cr_assert(tries >= 2, "the digest was not retried");
+    double oldest = 0;
+    for (int i = 0; i < 100 && oldest <= 0; i++, sleep_ms(50))
+        oldest = metric(s.metrics_addr, "reflectd_outbox_oldest_waiting_seconds");
+    cr_assert(oldest > 0, "the waiting digest is not in reflectd_outbox_oldest_waiting_seconds");
     json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
     cr_assert(outbox_drained(w.coach.id, 20000), "the digest was not delivered");
     /* A second run the same day sends nothing more. */
@@ -912,5 +941,35 @@ Test(notify, reminders_for_goals_and_reflections_stop_once_done, .timeout = 90)
     cr_assert_eq(pushes_of(&d, sid, "reminder_reflection"), 1);
     cr_assert_eq(pushes_of(&d, sid, "reminder_goal_due"), 1);
     doubles_no_errors(&d);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, a_refused_push_is_marked_failed_not_retried, .timeout = 60)
+{
+    /* A 400 from the push service will not change by retrying: the row is
+     * kept as failed (with its code, for operators), the device stays. */
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    doubles_script(&d, sid, 400, 0);
+    share_new(s.addr, &w, refl);
+    cr_assert(outbox_drained(w.coach.id, 15000));
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND attempts = 1"
+                          " AND last_error = 'http 400' AND failed_at IS NOT NULL",
+                          w.coach.id),
+                 1);
+    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE id = '%s'", dev), 1);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_failed_total"), 1);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_retried_total"), 0);
+    /* The next one goes through. */
+    share_new(s.addr, &w, refl);
+    json_t *got = webpush_wait(&d, sid, 1, 15000);
+    cr_assert_eq(json_array_size(got), 1);
+    json_decref(got);
     cleanup(&s, &d, &w);
 }
