@@ -1,7 +1,8 @@
 /* chan_apns.c - Apple Push Notification service over HTTP/2 with a
  * token-based (ES256) provider JWT, reused for 40 minutes (Apple refuses
  * tokens older than an hour and throttles renewals more often than every 20).
- * 410 Unregistered and 400 BadDeviceToken mean the token is dead. */
+ * 410 Unregistered and 400 BadDeviceToken mean the token is dead; 403
+ * ExpiredProviderToken drops the cached JWT and retries. */
 #include "delivery.h"
 #include "jws.h"
 
@@ -87,11 +88,17 @@ int chan_apns_prepare(struct channels *c, struct delivery *d)
     return bad ? -1 : 0;
 }
 
-void chan_apns_done(struct delivery *d)
+void chan_apns_done(struct channels *c, struct delivery *d)
 {
     delivery_http_outcome(d);
     if (d->curl_rc != CURLE_OK)
         return;
-    if (d->http_status == 410 || (d->http_status == 400 && strstr(d->resp, "\"BadDeviceToken\"")))
+    if (d->http_status == 410 || (d->http_status == 400 && strstr(d->resp, "\"BadDeviceToken\""))) {
         d->outcome = DELIVERY_DEAD;
+    } else if (d->http_status == 403 && strstr(d->resp, "\"ExpiredProviderToken\"")) {
+        /* Apple's clock or ours moved: sign a new provider token and retry. */
+        free(c->apns_jwt);
+        c->apns_jwt = NULL;
+        d->outcome = DELIVERY_RETRY;
+    }
 }

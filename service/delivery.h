@@ -72,7 +72,7 @@ json_t *delivery_app_fields(const struct delivery *d);
 int chan_webpush_prepare(struct channels *c, struct delivery *d);
 void chan_webpush_done(struct delivery *d);
 int chan_apns_prepare(struct channels *c, struct delivery *d);
-void chan_apns_done(struct delivery *d);
+void chan_apns_done(struct channels *c, struct delivery *d);
 int chan_fcm_prepare(struct channels *c, struct delivery *d);
 void chan_fcm_done(struct channels *c, struct delivery *d);
 int chan_smtp_prepare(struct channels *c, struct delivery *d);

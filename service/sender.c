@@ -246,7 +246,7 @@ static void sender_done(struct sender *s, struct delivery *d)
     if (strcmp(d->channel, "webpush") == 0)
         chan_webpush_done(d);
     else if (strcmp(d->channel, "apns") == 0)
-        chan_apns_done(d);
+        chan_apns_done(&s->ch, d);
     else if (strcmp(d->channel, "fcm") == 0)
         chan_fcm_done(&s->ch, d);
     else

@@ -149,8 +149,9 @@ static void doubles_script(struct doubles *d, const char *key, int s1, int s2)
 
 /* ---- servers --------------------------------------------------------------------- */
 
-/* A reflectd whose sender is pointed at the doubles, with fast retries. */
-static void notify_server(struct spawned *s, struct doubles *d)
+/* A reflectd whose sender is pointed at the doubles, with fast retries;
+ * extra (may be NULL) is one more "K=V". */
+static void notify_server_with(struct spawned *s, struct doubles *d, const char *extra)
 {
     static char env[16][256];
     int i = 0;
@@ -170,13 +171,19 @@ static void notify_server(struct spawned *s, struct doubles *d)
     snprintf(env[i++], 256, "FCM_SERVICE_ACCOUNT_FILE=%s/fcm.json", d->dir);
     snprintf(env[i++], 256, "SMTP_URL=smtp://127.0.0.1:%d", d->smtp);
     snprintf(env[i++], 256, "SMTP_USER=reflectd");
-    static const char *ptrs[20];
+    static const char *ptrs[22];
     for (int k = 0; k < i; k++)
         ptrs[k] = env[k];
     ptrs[i++] = "SMTP_PASSWORD=smtp-secret";
     ptrs[i++] = "SMTP_FROM=reflectie@example.org";
+    ptrs[i++] = extra;
     ptrs[i] = NULL;
     cr_assert_eq(server_spawn(s, ptrs), 0, "reflectd did not start");
+}
+
+static void notify_server(struct spawned *s, struct doubles *d)
+{
+    notify_server_with(s, d, NULL);
 }
 
 /* ---- the world ------------------------------------------------------------------------ */
@@ -971,5 +978,31 @@ Test(notify, a_refused_push_is_marked_failed_not_retried, .timeout = 60)
     json_t *got = webpush_wait(&d, sid, 1, 15000);
     cr_assert_eq(json_array_size(got), 1);
     json_decref(got);
+    cleanup(&s, &d, &w);
+}
+
+Test(notify, a_push_that_keeps_failing_is_given_up_after_the_last_attempt, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server_with(&s, &d, "OUTBOX_MAX_ATTEMPTS=3");
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    json_decref(doubles_call(&d, "POST", "/script",
+                             json_pack("{s:s,s:[i,i,i]}", "key", sid, "statuses", 503, 502, 500)));
+    share_new(s.addr, &w, refl);
+    cr_assert(outbox_drained(w.coach.id, 20000), "not given up");
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND attempts = 3"
+                          " AND last_error = 'http 500' AND failed_at IS NOT NULL",
+                          w.coach.id),
+                 1);
+    json_t *st = doubles_state(&d);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(st, "attempts"), sid)), 3);
+    json_decref(st);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_retried_total"), 2);
+    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_failed_total"), 1);
     cleanup(&s, &d, &w);
 }
