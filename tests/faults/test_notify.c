@@ -1006,3 +1006,41 @@ Test(notify, a_push_that_keeps_failing_is_given_up_after_the_last_attempt, .time
     cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_failed_total"), 1);
     cleanup(&s, &d, &w);
 }
+
+/* ---- the database goes away -------------------------------------------------------------------
+ */
+
+static void pg_up_again(void)
+{
+    if (test_pg("start") != 0)
+        fprintf(stderr, "could not restart PostgreSQL in %s\n", getenv("PG_DIR"));
+}
+
+Test(notify, the_sender_reconnects_after_a_postgresql_restart, .timeout = 90, .fini = pg_up_again)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    char sid[32], dev[40], refl[40];
+    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    cr_assert_eq(test_pg("stop"), 0, "could not stop PostgreSQL");
+    sleep_ms(1000); /* the sender loses its connection and retries meanwhile */
+    cr_assert_eq(test_pg("start"), 0, "PostgreSQL did not start again");
+    cr_assert_eq(http_wait_status(s.addr, "/readyz", 200, 20000), 200, "not ready again");
+    /* The API's pool and the fixtures' server need a moment too. */
+    struct http_resp r;
+    int ok = 0;
+    for (int i = 0; i < 100 && !ok; i++, sleep_ms(100)) {
+        cr_assert_eq(http_get(test_addr(), "/readyz", NULL, &r), 0);
+        ok = r.status == 200;
+        http_resp_free(&r);
+    }
+    share_new(s.addr, &w, refl);
+    json_t *got = webpush_wait(&d, sid, 1, 20000);
+    cr_assert_eq(json_array_size(got), 1, "no push after the restart");
+    json_decref(got);
+    cleanup(&s, &d, &w);
+}
