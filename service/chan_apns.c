@@ -53,16 +53,7 @@ static struct curl_slist *apns_headers(struct channels *c, const char *jwt)
     snprintf(topic, sizeof(topic), "apns-topic: %s", c->cfg->apns_topic);
     const char *lines[] = {auth, topic, "apns-push-type: alert", "apns-priority: 10",
                            "content-type: application/json"};
-    struct curl_slist *h = NULL;
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        struct curl_slist *nh = curl_slist_append(h, lines[i]);
-        if (!nh) {
-            curl_slist_free_all(h);
-            return NULL;
-        }
-        h = nh;
-    }
-    return h;
+    return delivery_headers(lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 int chan_apns_prepare(struct channels *c, struct delivery *d)

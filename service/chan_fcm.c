@@ -114,13 +114,9 @@ int chan_fcm_prepare(struct channels *c, struct delivery *d)
     d->body_len = strlen(body);
     if (delivery_easy(d, c->cfg, d->url) < 0)
         return -1;
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    struct curl_slist *h2 = h ? curl_slist_append(h, "Content-Type: application/json") : NULL;
-    if (!h2) {
-        curl_slist_free_all(h);
+    const char *lines[] = {auth, "Content-Type: application/json"};
+    if (!(d->headers = delivery_headers(lines, 2)))
         return -1;
-    }
-    d->headers = h2;
     CURL *e = d->easy;
     int bad = curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) != CURLE_OK;

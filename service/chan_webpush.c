@@ -42,19 +42,11 @@ int chan_webpush_prepare(struct channels *c, struct delivery *d)
     if (auth)
         snprintf(auth, n, "Authorization: %s", vapid);
     free(vapid);
-    static const char *const fixed[] = {"Content-Encoding: aes128gcm",
-                                        "Content-Type: application/octet-stream", "TTL: 86400",
-                                        "Urgency: normal", NULL};
-    struct curl_slist *h = auth ? curl_slist_append(NULL, auth) : NULL;
+    const char *lines[] = {auth, "Content-Encoding: aes128gcm",
+                           "Content-Type: application/octet-stream", "TTL: 86400",
+                           "Urgency: normal"};
+    struct curl_slist *h = auth ? delivery_headers(lines, sizeof(lines) / sizeof(lines[0])) : NULL;
     free(auth);
-    for (int i = 0; h && fixed[i]; i++) {
-        struct curl_slist *nh = curl_slist_append(h, fixed[i]);
-        if (!nh) {
-            curl_slist_free_all(h);
-            h = NULL;
-        }
-        h = nh;
-    }
     if (!h)
         return -1;
     d->headers = h;

@@ -124,6 +124,20 @@ int delivery_easy(struct delivery *d, const struct notify_config *cfg, const cha
     return bad ? -1 : 0;
 }
 
+struct curl_slist *delivery_headers(const char *const *lines, size_t n)
+{
+    struct curl_slist *h = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct curl_slist *nh = curl_slist_append(h, lines[i]);
+        if (!nh) {
+            curl_slist_free_all(h);
+            return NULL;
+        }
+        h = nh;
+    }
+    return h;
+}
+
 void delivery_http_outcome(struct delivery *d)
 {
     long s = d->http_status;

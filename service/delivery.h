@@ -61,6 +61,8 @@ int channels_ready(const struct channels *c, const char *channel);
  * CA bundle, the answer captured into d->resp and d->body as the upload.
  * Returns 0, or -1 (outcome RETRY: out of memory is passing). */
 int delivery_easy(struct delivery *d, const struct notify_config *cfg, const char *url);
+/* A header list of n lines (copied), or NULL when out of memory. */
+struct curl_slist *delivery_headers(const char *const *lines, size_t n);
 /* Sets d->outcome from an HTTP answer: 2xx sent; 408, 429, 5xx and no
  * answer at all retry; anything else failed. Channels then look for their
  * dead-token answers. */
