@@ -1044,3 +1044,53 @@ Test(notify, the_sender_reconnects_after_a_postgresql_restart, .timeout = 90, .f
     json_decref(got);
     cleanup(&s, &d, &w);
 }
+
+Test(notify, a_check_in_reminder_before_the_month_closes_and_none_after_checking_in, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    world(&w, s.addr);
+    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
+                     json_pack("{s:s,s:n}", "time_zone", "Europe/Amsterdam", "quiet_hours"), 200));
+    char sid[32], dev[40], sql[512];
+    webpush_device(s.addr, &d, &w.student, sid, dev);
+    /* Noon on the month's last day, in the organisation's zone (Amsterdam):
+     * the check-in period closes within 3 days. */
+    const char *at =
+        "((date_trunc('month', now() AT TIME ZONE 'Europe/Amsterdam')"
+        " + interval '1 month' - interval '12 hours') AT TIME ZONE 'Europe/Amsterdam')";
+    snprintf(sql, sizeof(sql), "SELECT reminders_run(%s)", at);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    cr_assert(outbox_drained(w.student.id, 15000));
+    cr_assert_eq(pushes_of(&d, sid, "reminder_checkin"), 1);
+    json_t *got = webpush_wait(&d, sid, 1, 0), *m;
+    size_t i;
+    json_array_foreach(got, i, m)
+    {
+        json_t *msg = json_object_get(m, "message");
+        if (strcmp(jstr(msg, "kind"), "reminder_checkin") == 0) {
+            cr_assert_str_eq(jstr(msg, "team_id"), w.team);
+            cr_assert_str_eq(jstr(msg, "body"), "De check-in van deze maand sluit binnenkort");
+        }
+    }
+    json_decref(got);
+    /* She checks in; even with the throttle forgotten (its row deleted),
+     * nothing is reminded: the thing is done. */
+    json_decref(call(s.addr, "POST", "/v1/checkins", &w.student,
+                     json_pack("{s:s,s:{s:i,s:i,s:i,s:i}}", "team_id", w.team, "scores",
+                               "absorptie", 6, "verbindend", 7, "opleidend", 8, "lerend", 7),
+                     201));
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM reminder_log WHERE user_id = '%s' AND kind = 'reminder_checkin'",
+             w.student.id);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    snprintf(sql, sizeof(sql), "SELECT reminders_run(%s)", at);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    cr_assert(outbox_drained(w.student.id, 15000));
+    cr_assert_eq(pushes_of(&d, sid, "reminder_checkin"), 1);
+    cleanup(&s, &d, &w);
+}
