@@ -4,10 +4,15 @@
 # what to install and fails.
 set -eu
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libjwt-dev libpq-dev libargon2-dev \
-libcriterion-dev postgresql postgresql-contrib"
+libcriterion-dev postgresql postgresql-contrib libcurl4-openssl-dev libssl-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# The integration tests sign in at a real OpenID Connect provider that runs
+# on Node.js (tests/oidc): checked by command, like the tools below.
+for t in node:nodejs npm:npm; do
+    command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
 done
 # Tools for lint, fuzz and bench, checked by command: a machine may have
 # them from elsewhere (Node.js often is), and then nothing is installed.

@@ -13,6 +13,7 @@ struct worker;
 struct hasher;
 struct tokens;
 struct conns;
+struct oidc_keys;
 
 struct app {
     struct config cfg;
@@ -24,6 +25,7 @@ struct app {
     struct hasher *hasher;             /* argon2id off the event loops */
     struct tokens *tokens;             /* JWT keys */
     struct conns *conns;               /* connections per address, request deadlines */
+    struct oidc_keys *oidc_keys;       /* identity providers' keys, fetched off the loops */
     int schema_version;                /* the highest migration this binary knows */
     atomic_int shutting_down;
     /* Per-worker hooks of modules with long-lived state (event streams,

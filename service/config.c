@@ -121,6 +121,11 @@ static const struct int_setting int_settings[] = {
     S("JANITOR_INTERVAL_S", 60, 1, 86400, janitor_interval_s),
     S("PUBLISH_DELAY_H", 24, 0, 24 * 31, publish_delay_h),
     S("BACKDATE_MAX_DAYS", 365, 1, 3660, backdate_max_days),
+    S("OIDC_FETCH_TIMEOUT_MS", 5000, 100, 60000, oidc_fetch_timeout_ms),
+    S("OIDC_KEYS_MIN_REFRESH_S", 60, 0, 86400, oidc_min_refresh_s),
+    S("OIDC_RETRY_S", 10, 0, 3600, oidc_retry_s),
+    S("IMPORT_MAX_KIB", 8192, 1, 65536, import_max_kib),
+    S("INVITATION_TTL_H", 168, 1, 24 * 60, invitation_ttl_h),
 };
 #undef S
 

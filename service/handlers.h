@@ -18,6 +18,11 @@ void h_readyz(struct req *r);
 void h_login(struct req *r);
 void h_refresh(struct req *r);
 void h_logout(struct req *r);
+/* oidc.c */
+void h_oidc_login(struct req *r);
+void h_oidc_get(struct req *r);
+void h_oidc_put(struct req *r);
+void h_oidc_delete(struct req *r);
 /* me.c */
 void h_me(struct req *r);
 void h_me_export(struct req *r);
