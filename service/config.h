@@ -43,20 +43,22 @@ struct config {
     char *bootstrap_org;
     char *bootstrap_email;
     char *bootstrap_password;
-    int events_heartbeat_s;    /* comment lines on idle event streams */
-    int events_retention_h;    /* how long events stay for Last-Event-ID */
-    int events_max_per_user;   /* open streams per user and instance */
-    int janitor_interval_s;    /* how often janitor.c runs */
-    int retention_days;        /* reflections older than this are deleted (0: kept) */
-    int publish_delay_h;       /* hours after a month closes before it is published */
-    int backdate_max_days;     /* how far back occurred_on may lie */
+    int events_heartbeat_s;  /* comment lines on idle event streams */
+    int events_retention_h;  /* how long events stay for Last-Event-ID */
+    int events_max_per_user; /* open streams per user and instance */
+    int janitor_interval_s;  /* how often janitor.c runs */
+    int retention_days;      /* reflections older than this are deleted (0: kept) */
+    int publish_delay_h;     /* hours after a month closes before it is published */
+    int backdate_max_days;   /* how far back occurred_on may lie */
+    int quiet;               /* no access log */
+    int dev_defaults_used;   /* count of development defaults taken */
+
+    /* identity providers, import, invitations (issue 17) */
     int oidc_fetch_timeout_ms; /* one request to an identity provider */
-    int oidc_min_refresh_s;    /* an unknown kid refetches a provider's keys at most this often */
+    int oidc_min_refresh_s;    /* an unknown kid refetches keys at most this often */
     int oidc_retry_s;          /* a provider that failed is not asked again for this long */
     int import_max_kib;        /* the largest CSV import (JSON bodies: max_body_bytes) */
     int invitation_ttl_h;      /* how long a set-password link is good for */
-    int quiet;                 /* no access log */
-    int dev_defaults_used;     /* count of development defaults taken */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in
