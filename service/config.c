@@ -216,6 +216,12 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
     return 0;
 }
 
+size_t config_max_upload_bytes(const struct config *c)
+{
+    size_t import = (size_t)c->import_max_kib * 1024;
+    return import > c->max_body_bytes ? import : c->max_body_bytes;
+}
+
 void config_free(struct config *c)
 {
     free(c->database_url);

@@ -65,6 +65,9 @@ struct config {
  * tests). Returns 0, or -1 with a message in err. */
 int config_load(struct config *c, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
 void config_free(struct config *c);
+/* The largest body any route takes: a CSV import may be larger than a JSON
+ * body (each handler checks its own limit). */
+size_t config_max_upload_bytes(const struct config *c);
 /* Parses "host:port"; returns 0 or -1. host is malloc'd. */
 int config_parse_addr(const char *s, char **host, int *port);
 

@@ -30,6 +30,9 @@ void h_me_erase(struct req *r);
 /* users.c */
 void h_user_create(struct req *r);
 void h_user_list(struct req *r);
+/* imports.c */
+void h_user_import(struct req *r);
+void h_user_export(struct req *r);
 /* teams.c */
 void h_team_create(struct req *r);
 void h_team_list(struct req *r);

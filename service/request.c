@@ -479,7 +479,8 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
         req_problem(r, 400, "Malformed request line.");
         return;
     }
-    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > r->app->cfg.max_body_bytes) {
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) >
+        config_max_upload_bytes(&r->app->cfg)) {
         req_problem(r, 413, "The body is too large.");
         return;
     }
