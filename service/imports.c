@@ -31,8 +31,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define IMPORT_MAX_ROWS   50000
-#define IMPORT_MAX_ERRORS 500
+#define IMPORT_MAX_ROWS     50000
+#define IMPORT_MAX_ERRORS   500
+#define IMPORT_ANALYZE_ROWS 1000
 
 enum import_col {
     COL_EMAIL,
@@ -329,6 +330,30 @@ static int import_content_type(struct req *r, enum csv_encoding *enc)
     return 0;
 }
 
+static void import_analyzed(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK) {
+        req_db_failed(r, res);
+        return;
+    }
+    api_reply_json_text(r, 200, r->state);
+}
+
+/* A bulk load leaves the planner's statistics behind by thousands of rows
+ * until autovacuum catches up (a minute), and with them every statement on
+ * these tables picks nested loops: 10,000 rows exported took 3.9 s instead
+ * of 0.2 s. So a large import refreshes them before it answers. */
+static int import_needs_analyze(const char *body)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *s = json_object_get(j, "summary");
+    json_int_t changed = json_integer_value(json_object_get(s, "created")) +
+                         json_integer_value(json_object_get(s, "updated"));
+    int applied = json_is_true(json_object_get(j, "applied"));
+    json_decref(j);
+    return applied && changed >= IMPORT_ANALYZE_ROWS;
+}
+
 static void import_done(struct req *r, struct db_result *res)
 {
     if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0) {
@@ -341,6 +366,11 @@ static void import_done(struct req *r, struct db_result *res)
     }
     PGresult *pg = res->res;
     int status = atoi(PQgetvalue(pg, 0, 0));
+    if (status == 200 && import_needs_analyze(PQgetvalue(pg, 0, 1))) {
+        r->state = arena_strdup(&r->arena, PQgetvalue(pg, 0, 1));
+        req_db(r, "ANALYZE users, teams, team_members, supervisions", 0, NULL, import_analyzed);
+        return;
+    }
     if (status != 422) {
         api_reply_row(r, res);
         return;

@@ -55,7 +55,12 @@
     " fs AS (SELECT r.\"row\", r.email AS student, s AS supervisor FROM r, unnest(r.supervisors) s)," \
     " sup_user AS (SELECT fs.*, (SELECT u.id FROM users u WHERE u.email = fs.supervisor"            \
     " AND u.organisation_id = $2 AND u.deleted_at IS NULL) AS old_id,"                              \
-    " EXISTS (SELECT 1 FROM r WHERE r.email = fs.supervisor) AS in_file FROM fs),"
+    " EXISTS (SELECT 1 FROM r WHERE r.email = fs.supervisor) AS in_file FROM fs),"                  \
+    " sup_ok AS (SELECT s.\"row\", s.supervisor FROM sup_user s"                                    \
+    " JOIN eff_mem st ON st.email = s.student AND st.role = 'student'"                              \
+    " JOIN eff_mem w ON w.tkey = st.tkey AND w.email = s.supervisor AND w.role = 'werkbegeleider'"  \
+    " UNION SELECT s.\"row\", s.supervisor FROM sup_user s JOIN eff_roles er"                       \
+    " ON er.email = s.supervisor AND 'praktijkopleider' = ANY (er.roles)),"
 
 /* Every reason a row cannot be applied (imports.c checked each cell). */
 #define SQL_IMPORT_ERRORS                                                                          \
@@ -75,15 +80,21 @@
     " WHERE e.email = fs.student AND e.role = 'student') GROUP BY \"row\""                          \
     " UNION ALL SELECT \"row\", 'supervisors', supervisor || ' is neither a werkbegeleider in one'" \
     " || ' of the student''s teams nor a praktijkopleider.' FROM sup_user s"                        \
-    " WHERE (s.old_id IS NOT NULL OR s.in_file)"                                                    \
-    " AND NOT EXISTS (SELECT 1 FROM eff_mem st JOIN eff_mem w ON w.tkey = st.tkey"                  \
-    " WHERE st.email = s.student AND st.role = 'student' AND w.email = s.supervisor"                \
-    " AND w.role = 'werkbegeleider')"                                                               \
-    " AND NOT EXISTS (SELECT 1 FROM eff_roles er WHERE er.email = s.supervisor"                     \
-    " AND 'praktijkopleider' = ANY (er.roles))),"
+    " WHERE (s.old_id IS NOT NULL OR s.in_file) AND NOT EXISTS (SELECT 1 FROM sup_ok k"             \
+    " WHERE k.\"row\" = s.\"row\" AND k.supervisor = s.supervisor)),"
 
-/* What each row changes. */
+/* What each row changes (set-wise: 10,000 rows must not mean 10,000
+ * subqueries). */
 #define SQL_IMPORT_PLAN                                                                            \
+    " team_changes AS (SELECT fm.\"row\", array_agg('team ' || fm.team || ': ' || fm.role"          \
+    " ORDER BY fm.tkey) AS changes FROM fm JOIN m ON m.\"row\" = fm.\"row\""                        \
+    " LEFT JOIN cur c ON c.\"row\" = fm.\"row\" LEFT JOIN old_mem o"                                \
+    " ON o.email = coalesce(c.email, m.email) AND o.tkey = fm.tkey AND o.role = fm.role"            \
+    " WHERE o.email IS NULL GROUP BY fm.\"row\"),"                                                  \
+    " sup_changes AS (SELECT s.\"row\", array_agg('supervisor ' || s.supervisor"                    \
+    " ORDER BY s.supervisor) AS changes FROM sup_user s JOIN m ON m.\"row\" = s.\"row\""            \
+    " LEFT JOIN supervisions sv ON sv.student_id = m.uid AND sv.supervisor_id = s.old_id"           \
+    " WHERE sv.student_id IS NULL GROUP BY s.\"row\"),"                                             \
     " plan AS (SELECT m.\"row\", m.email, CASE WHEN m.uid IS NULL THEN 'create' END AS action,"     \
     " array_remove(ARRAY["                                                                          \
     " CASE WHEN c.id IS NOT NULL AND c.name <> m.name THEN 'name' END,"                             \
@@ -92,13 +103,9 @@
     " <> ARRAY(SELECT unnest(m.roles) ORDER BY 1) THEN 'roles' END,"                                \
     " CASE WHEN c.id IS NOT NULL AND m.external_id IS NOT NULL"                                    \
     " AND c.external_id IS DISTINCT FROM m.external_id THEN 'external_id' END], NULL)"             \
-    " || ARRAY(SELECT 'team ' || fm.team || ': ' || fm.role FROM fm WHERE fm.\"row\" = m.\"row\""   \
-    " AND NOT EXISTS (SELECT 1 FROM old_mem o WHERE o.email = coalesce(c.email, m.email)"           \
-    " AND o.tkey = fm.tkey AND o.role = fm.role) ORDER BY fm.tkey)"                                 \
-    " || ARRAY(SELECT 'supervisor ' || s.supervisor FROM sup_user s WHERE s.\"row\" = m.\"row\""    \
-    " AND NOT EXISTS (SELECT 1 FROM supervisions sv WHERE sv.student_id = m.uid"                    \
-    " AND sv.supervisor_id = s.old_id) ORDER BY 1) AS changes"                                      \
-    " FROM m LEFT JOIN cur c ON c.\"row\" = m.\"row\"),"                                            \
+    " || coalesce(tc.changes, '{}') || coalesce(sc.changes, '{}') AS changes"                       \
+    " FROM m LEFT JOIN cur c ON c.\"row\" = m.\"row\" LEFT JOIN team_changes tc"                    \
+    " ON tc.\"row\" = m.\"row\" LEFT JOIN sup_changes sc ON sc.\"row\" = m.\"row\"),"               \
     " go AS (SELECT $5::boolean AND " SQL_IS_ADMIN " AND NOT EXISTS (SELECT 1 FROM errs) AS yes),"
 
 /* The changes, when go.yes. Sibling CTEs see the snapshot, not each
