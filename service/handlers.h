@@ -18,6 +18,8 @@ void h_readyz(struct req *r);
 void h_login(struct req *r);
 void h_refresh(struct req *r);
 void h_logout(struct req *r);
+/* invitations.c */
+void h_set_password(struct req *r);
 /* oidc.c */
 void h_oidc_login(struct req *r);
 void h_oidc_get(struct req *r);

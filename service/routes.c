@@ -11,6 +11,7 @@ const struct route routes[] = {
     {M_POST, "/v1/auth/refresh", h_refresh, ROUTE_PUBLIC},
     {M_POST, "/v1/auth/logout", h_logout, ROUTE_PUBLIC},
     {M_POST, "/v1/auth/oidc", h_oidc_login, ROUTE_PUBLIC},
+    {M_POST, "/v1/auth/set-password", h_set_password, ROUTE_PUBLIC},
     {M_GET, "/v1/organisation/oidc", h_oidc_get, ROUTE_AUTH},
     {M_PUT, "/v1/organisation/oidc", h_oidc_put, ROUTE_AUTH},
     {M_DELETE, "/v1/organisation/oidc", h_oidc_delete, ROUTE_AUTH},

@@ -335,3 +335,47 @@ Test(import, two_thousand_rows)
     free(csv);
     cr_assert_eq(sql_count("SELECT count(*) FROM teams WHERE organisation_id = '%s'", o.id), 40);
 }
+
+Test(import, an_invitation_link_sets_the_password_once)
+{
+    struct fix_org o;
+    fix_org(&o);
+    char tag[64], csv[512], email[128];
+    test_unique(tag, sizeof(tag), "inv");
+    snprintf(email, sizeof(email), "new-%s@test.example", tag);
+    snprintf(csv, sizeof(csv), "email,name\n%s,Nieuw\n", email);
+    struct http_resp r;
+    cr_assert_eq(upload_csv(&o, csv, 1, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    char sql[512], token[128];
+    snprintf(sql, sizeof(sql),
+             "SELECT e.token FROM password_emails e JOIN users u ON u.id = e.user_id"
+             " WHERE u.email = '%s'",
+             email);
+    cr_assert_eq(test_sql(sql, token, sizeof(token)), 0);
+    cr_assert(strlen(token) >= 32, "token '%s'", token);
+    struct fix_user u;
+    cr_assert_eq(fix_login(email, FIX_PASSWORD, &u), 401, "no password before the link");
+    http_send("POST", "/v1/auth/set-password", NULL,
+              json_pack("{s:s, s:s}", "token", token, "password", "short"), NULL, &r);
+    expect_problem(&r, 422);
+    http_resp_free(&r);
+    http_send("POST", "/v1/auth/set-password", NULL,
+              json_pack("{s:s, s:s}", "token", "not-a-token", "password", FIX_PASSWORD), NULL, &r);
+    expect_problem(&r, 400);
+    http_resp_free(&r);
+    http_send("POST", "/v1/auth/set-password", NULL,
+              json_pack("{s:s, s:s}", "token", token, "password", FIX_PASSWORD), NULL, &r);
+    expect_status(&r, 204);
+    http_resp_free(&r);
+    cr_assert_eq(fix_login(email, FIX_PASSWORD, &u), 200);
+    http_send("POST", "/v1/auth/set-password", NULL,
+              json_pack("{s:s, s:s}", "token", token, "password", "another long password"), NULL,
+              &r);
+    expect_problem(&r, 400); /* good once */
+    http_resp_free(&r);
+    cr_assert_eq(sql_count("SELECT count(*) FROM password_emails e JOIN users u ON u.id = e.user_id"
+                           " WHERE u.email = '%s' AND e.token IS NULL",
+                           email),
+                 1, "the spent link is gone from the queue");
+}
