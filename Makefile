@@ -50,7 +50,8 @@ run: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/run.sh
 
-test: deps
+test:
+	@scripts/deps.sh --with-node
 	@$(MAKE) --no-print-directory test-build
 	@scripts/test.sh
 

@@ -9,18 +9,28 @@
 -- without authors. That makes it an anonymous aggregate, which is why
 -- erasure and retention may leave it as it is (AVG recital 26).
 --
--- The rules applied here, at publication (PRODUCT.md, "Anonymity rules"):
--- * Whoever may read a figure does not count in it: a team's figures leave
---   out its teammanagers and the organisation's admins and
---   praktijkopleiders; the organisation total leaves out the latter.
+-- The rules applied here, at publication (the product brief's anonymity rules):
+-- * Whoever may read a figure does not count in it: a check-in or
+--   reflection written while its author could read the team's figures (a
+--   teammanager of the team, an admin or praktijkopleider) never counts.
+--   That is decided when the row is written (author_reads), not at
+--   publication, so nobody can change who counts by handing out roles
+--   just before a month is published; someone who gains a reading role
+--   later needs k others at read time instead (service/anonymity.c).
+-- * k is locked per month: a month is published with the highest k in
+--   force at any time since it began (from the audit log's settings
+--   changes), so lowering k for the minute of publication gains nothing.
 -- * A team's month shows when k distinct people checked in; each activity
 --   block and the texts need k distinct people of their own.
 -- * Activity counts people, not items, wherever one person could
 --   dominate a figure (reflections per vermogen, goals per status); tops
 --   and tips stay item counts, suppressed when one person received more
 --   than half of them.
--- * A total over teams shows only when the teams whose block is hidden
---   hold no one or at least k distinct people together.
+-- * A total over teams is the sum of its teams' figures, so the total
+--   minus the shown teams is exactly the hidden teams; it shows only when
+--   those hold at least k distinct people, or none and have no members
+--   who could have contributed (a hidden team that had one contributor
+--   must look the same as one that had none).
 -- A hidden figure is not stored at all (its columns are NULL), so no later
 -- change of k can bring it back. What the reader may see on top of this
 -- (a higher current k, a reader who contributed) is decided at read time
@@ -42,6 +52,82 @@ DROP FUNCTION checkin_bump(checkins, integer), reflection_bump(reflections, inte
     stats_ensure(uuid, uuid, date);
 DROP TABLE team_month_stats, team_month_people, goal_teams;
 DROP INDEX checkins_shared_texts_idx;
+
+-- Since when someone holds their role in a team, or their organisation
+-- roles: a reader who has not held a reading role since before a month
+-- began may have contributed to it (service/anonymity.c).
+ALTER TABLE team_members ADD COLUMN role_since timestamptz NOT NULL DEFAULT now();
+UPDATE team_members SET role_since = updated_at;
+ALTER TABLE users ADD COLUMN roles_since timestamptz NOT NULL DEFAULT now();
+UPDATE users SET roles_since = created_at;
+
+CREATE FUNCTION team_role_since() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.role IS DISTINCT FROM OLD.role THEN
+        NEW.role_since := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE FUNCTION user_roles_since() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.roles IS DISTINCT FROM OLD.roles THEN
+        NEW.roles_since := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER team_members_role_since BEFORE UPDATE ON team_members
+    FOR EACH ROW EXECUTE FUNCTION team_role_since();
+CREATE TRIGGER users_roles_since BEFORE UPDATE OF roles ON users
+    FOR EACH ROW EXECUTE FUNCTION user_roles_since();
+
+-- May u read team t's figures (a teammanager of it, an admin or a
+-- praktijkopleider)?
+CREATE FUNCTION reads_team(u uuid, t uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM users WHERE id = u AND roles && ARRAY['admin', 'praktijkopleider'])
+        OR EXISTS (SELECT 1 FROM team_members
+                   WHERE team_id = t AND user_id = u AND role = 'teammanager')
+$$;
+
+-- Written by someone who could read the team's figures: never counted.
+-- Set by the row's own trigger (no shared row, so no contention).
+ALTER TABLE checkins ADD COLUMN author_reads boolean NOT NULL DEFAULT false;
+ALTER TABLE reflections ADD COLUMN author_reads boolean NOT NULL DEFAULT false;
+UPDATE checkins SET author_reads = reads_team(user_id, team_id);
+UPDATE reflections SET author_reads = reads_team(owner_id, team_id);
+-- (Two functions: a plpgsql trigger cannot name a column its table lacks.)
+CREATE FUNCTION checkin_author_reads() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.author_reads := reads_team(NEW.user_id, NEW.team_id);
+    RETURN NEW;
+END
+$$;
+CREATE FUNCTION reflection_author_reads() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.author_reads := reads_team(NEW.owner_id, NEW.team_id);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER checkins_author_reads BEFORE INSERT OR UPDATE ON checkins
+    FOR EACH ROW EXECUTE FUNCTION checkin_author_reads();
+CREATE TRIGGER reflections_author_reads BEFORE INSERT OR UPDATE OF team_id ON reflections
+    FOR EACH ROW EXECUTE FUNCTION reflection_author_reads();
+
+-- The teams a goal counts for: its owner's student teams when it was set
+-- (not at publication, which an admin could arrange).
+ALTER TABLE goals ADD COLUMN team_ids uuid[] NOT NULL DEFAULT '{}';
+UPDATE goals g SET team_ids = ARRAY(SELECT m.team_id FROM team_members m
+                                    WHERE m.user_id = g.owner_id AND m.role = 'student');
+CREATE FUNCTION goal_team_ids() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.team_ids := ARRAY(SELECT m.team_id FROM team_members m
+                          WHERE m.user_id = NEW.owner_id AND m.role = 'student');
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER goals_teams BEFORE INSERT ON goals FOR EACH ROW EXECUTE FUNCTION goal_team_ids();
+
 
 CREATE TABLE published_periods (
     organisation_id uuid NOT NULL REFERENCES organisations (id),
@@ -87,7 +173,7 @@ DECLARE
     lo timestamptz := p::timestamp AT TIME ZONE tz;
     hi timestamptz := (p + interval '1 month')::timestamp AT TIME ZONE tz;
 BEGIN
-    DROP TABLE IF EXISTS pub_contrib;
+    -- publish_period drops it again; ON COMMIT DROP covers an error.
     CREATE TEMP TABLE pub_contrib ON COMMIT DROP AS
     WITH ci AS (
         SELECT team_id, user_id, ARRAY[absorptie, verbindend, opleidend, lerend] AS scores,
@@ -95,7 +181,7 @@ BEGIN
                    AS shared,
                CASE WHEN share_text THEN goes_well END AS goes_well,
                CASE WHEN share_text THEN could_be_better END AS could_be_better
-        FROM checkins WHERE organisation_id = o AND period = p
+        FROM checkins WHERE organisation_id = o AND period = p AND NOT author_reads
     ), rf AS (
         SELECT r.team_id, r.owner_id AS user_id,
                array_agg(DISTINCT r.vermogens) AS verms
@@ -103,6 +189,7 @@ BEGIN
                                                      ELSE vermogens END) AS vermogens
               FROM reflections
               WHERE organisation_id = o AND status = 'final' AND deleted_at IS NULL
+                AND NOT author_reads
                 AND occurred_on >= p AND occurred_on < p + interval '1 month') r
         GROUP BY 1, 2
     ), fb AS (
@@ -111,11 +198,15 @@ BEGIN
                count(*) FILTER (WHERE f.kind = 'tip')::int AS tips
         FROM feedback f JOIN reflections r ON r.id = f.reflection_id
         WHERE f.organisation_id = o AND NOT f.by_owner AND f.kind IN ('top', 'tip')
-          AND r.deleted_at IS NULL AND f.created_at >= lo AND f.created_at < hi
+          AND r.status = 'final' AND r.deleted_at IS NULL AND NOT r.author_reads
+          AND f.created_at >= lo AND f.created_at < hi
+          -- feedback arrives later than its reflection was written: a
+          -- recipient who reads the team by now does not count either
+          AND NOT reads_team(r.owner_id, r.team_id)
         GROUP BY 1, 2
     ), gl AS (
-        SELECT m.team_id, g.owner_id AS user_id, array_agg(DISTINCT g.status) AS statuses
-        FROM goals g JOIN team_members m ON m.user_id = g.owner_id AND m.role = 'student'
+        SELECT t.team_id, g.owner_id AS user_id, array_agg(DISTINCT g.status) AS statuses
+        FROM goals g CROSS JOIN LATERAL unnest(g.team_ids) AS t(team_id)
         WHERE g.organisation_id = o AND g.deleted_at IS NULL
           AND g.created_at >= lo AND g.created_at < hi
         GROUP BY 1, 2
@@ -131,9 +222,7 @@ BEGIN
     LEFT JOIN ci ON ci.team_id = k.team_id AND ci.user_id = k.user_id
     LEFT JOIN rf ON rf.team_id = k.team_id AND rf.user_id = k.user_id
     LEFT JOIN fb ON fb.team_id = k.team_id AND fb.user_id = k.user_id
-    LEFT JOIN gl ON gl.team_id = k.team_id AND gl.user_id = k.user_id
-    WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = k.team_id
-                      AND tm.user_id = k.user_id AND tm.role = 'teammanager');
+    LEFT JOIN gl ON gl.team_id = k.team_id AND gl.user_id = k.user_id;
 END
 $$;
 
@@ -156,13 +245,16 @@ BEGIN
                   CROSS JOIN generate_series(1, 10) s
                   LEFT JOIN pub_contrib c ON (team IS NULL OR c.team_id = team) AND c.scores[v] = s
                   GROUP BY v, s ORDER BY v, s);
-    by_vermogen := ARRAY(SELECT count(DISTINCT c.user_id)::int
+    -- by_vermogen and goals count person-team pairs: one person per team,
+    -- and in a total the sum of the teams' figures, so that the total
+    -- minus the shown teams is exactly the hidden teams.
+    by_vermogen := ARRAY(SELECT count(c.user_id)::int
                          FROM unnest(ARRAY['absorptie', 'verbindend', 'opleidend', 'lerend'])
                               WITH ORDINALITY AS v(name, i)
                          LEFT JOIN pub_contrib c ON (team IS NULL OR c.team_id = team)
                               AND v.name = ANY (c.verms)
                          GROUP BY v.i ORDER BY v.i);
-    goals := ARRAY(SELECT count(DISTINCT c.user_id)::int
+    goals := ARRAY(SELECT count(c.user_id)::int
                    FROM unnest(ARRAY['open', 'active', 'achieved', 'dropped'])
                         WITH ORDINALITY AS s(name, i)
                    LEFT JOIN pub_contrib c ON (team IS NULL OR c.team_id = team)
@@ -213,12 +305,45 @@ BEGIN
 END
 $$;
 
+-- 1 when a team whose figures `col` were not stored has a member who
+-- could have contributed (anyone but its teammanagers, the admins and
+-- the praktijkopleiders), else 0.
+CREATE FUNCTION publish_hidden_members(o uuid, p date, col text) RETURNS int
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    found_one boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM published_figures f JOIN team_members m'
+                   ' ON m.team_id = f.team_id WHERE f.organisation_id = $1 AND f.period = $2'
+                   ' AND f.%I IS NULL AND NOT reads_team(m.user_id, m.team_id))', col)
+        INTO found_one USING o, p;
+    RETURN CASE WHEN found_one THEN 1 ELSE 0 END;
+END
+$$;
+
 -- Publishes one month of one organisation; false when it already was
 -- (the primary key makes a second publisher wait for the first and then
 -- do nothing, so every month is published exactly once).
+-- The k a month is published with: the highest in force at any time
+-- since the month began (every change of k is in the audit log with its
+-- old and new value, migrations/0010; plpgsql, whose body is bound when
+-- it first runs, after that migration), never below 3.
+CREATE FUNCTION publish_k(o uuid, p date) RETURNS int LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT greatest(3, o2.anonymity_threshold, (
+        SELECT max(greatest((a.details -> 'anonymity_threshold' ->> 'old')::int,
+                            (a.details -> 'anonymity_threshold' ->> 'new')::int))
+        FROM audit_log a
+        WHERE a.organisation_id = o AND a.action = 'organisation.update'
+          AND a.details ? 'anonymity_threshold'
+          AND a.at >= p::timestamp AT TIME ZONE o2.timezone))
+    FROM organisations o2 WHERE o2.id = o);
+END
+$$;
+
 CREATE FUNCTION publish_period(o uuid, p date) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-    k int := (SELECT greatest(anonymity_threshold, 3) FROM organisations WHERE id = o);
+    k int := publish_k(o, p);
     t uuid;
     hidden int[];
 BEGIN
@@ -232,12 +357,18 @@ BEGIN
         PERFORM publish_row(o, p, t, k, NULL);
     END LOOP;
     -- The remainder behind the total: distinct people in the teams whose
-    -- block was not stored (check-ins, reflections, feedback, goals).
+    -- block was not stored (check-ins, reflections, feedback, goals). A
+    -- hidden team with members who could have contributed counts as at
+    -- least one person, so that "nobody" and "one person" look the same.
     SELECT ARRAY[
-        count(DISTINCT c.user_id) FILTER (WHERE c.scores IS NOT NULL AND f.hist IS NULL),
-        count(DISTINCT c.user_id) FILTER (WHERE c.verms IS NOT NULL AND f.by_vermogen IS NULL),
-        count(DISTINCT c.user_id) FILTER (WHERE c.tops + c.tips > 0 AND f.tops IS NULL),
-        count(DISTINCT c.user_id) FILTER (WHERE c.statuses IS NOT NULL AND f.goals IS NULL)]
+        greatest(count(DISTINCT c.user_id) FILTER (WHERE c.scores IS NOT NULL AND f.hist IS NULL),
+                 publish_hidden_members(o, p, 'hist')),
+        greatest(count(DISTINCT c.user_id) FILTER (WHERE c.verms IS NOT NULL AND f.by_vermogen IS NULL),
+                 publish_hidden_members(o, p, 'by_vermogen')),
+        greatest(count(DISTINCT c.user_id) FILTER (WHERE c.tops + c.tips > 0 AND f.tops IS NULL),
+                 publish_hidden_members(o, p, 'tops')),
+        greatest(count(DISTINCT c.user_id) FILTER (WHERE c.statuses IS NOT NULL AND f.goals IS NULL),
+                 publish_hidden_members(o, p, 'goals'))]
       INTO hidden
       FROM pub_contrib c
       JOIN published_figures f ON f.organisation_id = o AND f.period = p AND f.team_id = c.team_id;

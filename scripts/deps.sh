@@ -9,17 +9,19 @@ missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# The integration tests sign in at a real OpenID Connect provider that runs
-# on Node.js (tests/oidc): checked by command, like the tools below.
-for t in node:nodejs npm:npm; do
-    command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
-done
-# Tools for lint, fuzz and bench, checked by command: a machine may have
-# them from elsewhere (Node.js often is), and then nothing is installed.
+# Node.js for the contract checks of `make test` (tests/spec/responses.mjs),
+# the OpenID Connect test provider (tests/oidc) and lint, checked by
+# command: a machine may have it from elsewhere.
+if [ "${1:-}" = "--with-node" ] || [ "${1:-}" = "--with-tools" ]; then
+    for t in node:nodejs npm:npm; do
+        command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
+    done
+fi
+# Tools for lint, fuzz, bench and the run smoke test, checked by command.
 if [ "${1:-}" = "--with-tools" ]; then
     dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing libssl-dev" # the token fuzzer signs with HMAC
-    for t in clang:clang clang-format:clang-format cppcheck:cppcheck node:nodejs npm:npm \
+    for t in clang:clang clang-format:clang-format cppcheck:cppcheck curl:curl \
         wrk:wrk valgrind:valgrind pgbench:postgresql-contrib; do
         command -v "${t%%:*}" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/${t%%:*}" ] ||
             missing="$missing ${t#*:}"

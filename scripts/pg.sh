@@ -17,7 +17,8 @@ bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        # From /: the caller's folder may be private to root.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -29,7 +30,8 @@ start)
     dir=$(cd "$dir" && pwd)
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
     if ! as_owner test -w "$dir"; then
-        echo "the postgres user cannot write $dir (a parent folder is private?)" >&2
+        echo "the postgres user cannot write $dir (a parent folder is private?);" \
+            "choose a folder it can reach (scripts/run.sh does)" >&2
         exit 1
     fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then

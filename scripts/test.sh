@@ -6,7 +6,12 @@
 #   2. the integration tests against a shared server, once for bin/reflectd
 #      and once for the sanitized build/asan/reflectd (which must exit 0 on
 #      SIGTERM and log no sanitizer report);
-#   3. the fault tests (they stop and restart the database), one at a time.
+#   3. the fault tests (they stop and restart the database), one at a time;
+#   4. the contract: every response of the integration run against
+#      bin/reflectd and of the fault run (recorded by the harness,
+#      REFLECTD_RECORD) checked against api-spec/openapi.yaml by
+#      tests/spec/responses.mjs (Ajv, JSON Schema 2020-12); any violation is
+#      a failure.
 # Arguments are passed to every criterion binary (e.g. --verbose).
 # KEEP_TEST_TMP=1 keeps the temporary folder (server logs, test output).
 # An OpenID Connect provider (tests/oidc) runs for the whole run.
@@ -99,7 +104,11 @@ integration() {
         return
     fi
     echo "== shared server $bin on $REFLECTD_ADDR"
-    REFLECTD_BIN=$bin run_suite "integration-$flavour" build/test/integration --jobs 2 "${args[@]}"
+    # The contract check needs one recording: the release server's run.
+    local record=
+    [ "$flavour" = bin ] && record="$tmp/responses.jsonl"
+    REFLECTD_RECORD=$record REFLECTD_BIN=$bin run_suite "integration-$flavour" \
+        build/test/integration --jobs 2 "${args[@]}"
     stop_server 30
     if [ "$server_rc" -ne 0 ]; then
         tail -n 50 "$log" >&2
@@ -123,6 +132,15 @@ export REFLECTD_LOG_DIR="$tmp" # logs of servers the tests spawn
 oidc_pid=
 start_oidc_provider || fail "the OpenID Connect test provider did not start"
 
+# Every SQL statement the service runs, PREPAREd against the migrated
+# schema: a statement that drifted from the schema fails here.
+echo "== statements: bin/reflectd --check-statements"
+if bin/reflectd --check-statements 2>"$tmp/statements.err"; then
+    :
+else
+    cat "$tmp/statements.err" >&2
+    fail "bin/reflectd --check-statements: a statement does not prepare"
+fi
 run_suite unit build/test/unit "${args[@]}"
 run_suite unit-asan build/test/unit-asan "${args[@]}"
 for bin in bin/reflectd build/asan/reflectd; do
@@ -131,11 +149,23 @@ done
 # The fault tests spawn their own servers; those that set up data through
 # the fixtures talk to a shared one, started here for them.
 if start_server "$tmp/server-faults.log" 30 bin/reflectd; then
-    REFLECTD_BIN=build/asan/reflectd run_suite faults build/test/faults --jobs 1 "${args[@]}"
+    REFLECTD_RECORD="$tmp/responses.jsonl" REFLECTD_BIN=build/asan/reflectd \
+        run_suite faults build/test/faults --jobs 1 "${args[@]}"
     stop_server 30
     [ "$server_rc" -eq 0 ] || fail "bin/reflectd (fault run): exit status $server_rc after SIGTERM"
 else
     fail "bin/reflectd: the shared server for the fault tests did not start"
+fi
+
+echo "== contract: recorded responses against api-spec/openapi.yaml"
+if ! scripts/npm-deps.sh; then
+    fail "contract: cannot install tests/spec's npm packages"
+elif [ ! -s "$tmp/responses.jsonl" ]; then
+    fail "contract: no responses were recorded"
+elif node tests/spec/responses.mjs "$tmp/responses.jsonl"; then
+    passed=$((passed + 1))
+else
+    fail "contract: responses that api-spec/openapi.yaml does not describe (see above)"
 fi
 
 echo

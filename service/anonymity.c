@@ -14,7 +14,8 @@
  *   became a manager after contributing) needs one person more, so the
  *   others are still k people.
  * - A month whose check-ins are hidden shows nothing; a trend compares two
- *   shown months only.
+ *   shown months only. A vermogen on which everyone gave the same score
+ *   shows nothing either: its distribution would be everyone's answer.
  * - An organisation total shows only when the teams hidden at publication
  *   hold nobody or enough people, and no team shown at publication is
  *   hidden from this reader now (complementary suppression).
@@ -63,6 +64,15 @@ int anon_total_block_shown(const struct published *total, const struct published
         if (was && !anon_block_shown(&teams[i], b, &team_readers[i]))
             return 0;
     }
+    return 1;
+}
+
+int anon_distribution_shown(const int h[NSCORES])
+{
+    int n = hist_count(h);
+    for (int i = 0; i < NSCORES; i++)
+        if (h[i] == n)
+            return 0;
     return 1;
 }
 

@@ -53,6 +53,9 @@ int anon_block_shown(const struct published *p, enum block b, const struct reade
 int anon_total_block_shown(const struct published *total, const struct published *teams,
                            const struct reader *team_readers, int n, enum block b,
                            const struct reader *rd);
+/* May a vermogen's figures show? Not when every answer is the same
+ * score: then everyone's score is known. */
+int anon_distribution_shown(const int h[NSCORES]);
 /* Mean, median and sample variance of a 1..10 score histogram (n > 0). */
 double hist_mean(const int h[NSCORES]);
 double hist_median(const int h[NSCORES]);

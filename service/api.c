@@ -43,6 +43,26 @@ static const char *api_detail(int status)
     }
 }
 
+/* A statement's detail may start with a machine-readable code, as
+ * "not_team_member|team_id is not a team you belong to.": the code goes
+ * into the problem ("code", and its type URI), the rest is the detail. The
+ * SQL is where the rule is checked, so it is where the rule is named. */
+static void api_reply_refusal(struct req *r, int status, const char *detail)
+{
+    size_t n = detail ? strspn(detail, "abcdefghijklmnopqrstuvwxyz_") : 0;
+    if (n == 0 || n >= 48 || detail[n] != '|') {
+        if (status == 422)
+            req_problem_code(r, status, "rule_violated", detail);
+        else
+            req_problem(r, status, detail);
+        return;
+    }
+    char code[48];
+    memcpy(code, detail, n);
+    code[n] = '\0';
+    req_problem_code(r, status, code, detail + n + 1);
+}
+
 const char *api_if_match(struct req *r)
 {
     const char *m = req_header(r, "If-Match");
@@ -108,7 +128,7 @@ void api_reply_row(struct req *r, struct db_result *res)
     if (status >= 400) {
         /* A statement may explain a refusal in a fourth column. */
         int has_detail = PQnfields(pg) > 3 && !PQgetisnull(pg, 0, 3);
-        req_problem(r, status, has_detail ? PQgetvalue(pg, 0, 3) : api_detail(status));
+        api_reply_refusal(r, status, has_detail ? PQgetvalue(pg, 0, 3) : api_detail(status));
     } else if (status == 204 || status == 304 || !has_body) {
         req_reply_empty(r, status);
     } else {

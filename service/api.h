@@ -9,6 +9,22 @@
 /* The ETag of a row, from its updated_at: strong, quoted. */
 /* clang-format off */
 #define SQL_ETAG(ts) "('\"' || (extract(epoch FROM " ts ") * 1000000)::bigint || '\"')"
+
+/* Every timestamp the API sends, in one fixed form: RFC 3339 UTC with 'Z'
+ * and always six fraction digits (2026-12-01T09:32:27.123456Z).
+ * json_build_object would give "+00:00" and drop trailing zeros of the
+ * fraction (19 to 26 characters). Six digits, because PostgreSQL keeps
+ * microseconds: a value sent back (?updated_since=) loses nothing. A macro,
+ * not a SQL function, so no migration is needed and nothing costs a call. */
+#define SQL_TS(t) "to_char((" t ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+/* The same for a table row as JSON (the export sends rows as they are):
+ * each top-level key ending in "_at" is a timestamptz column by this
+ * schema's naming rule. Only keys decide, never values (a reflection's text
+ * may contain anything that looks like a time). */
+#define SQL_TS_ROW(j)                                                                              \
+    "(SELECT coalesce(jsonb_object_agg(k, CASE WHEN k LIKE '%\\_at' AND jsonb_typeof(v) ="     \
+    " 'string' THEN to_jsonb(" SQL_TS("(v #>> '{}')::timestamptz") ") ELSE v END), '{}'::jsonb)"     \
+    " FROM jsonb_each(" j ") AS e(k, v))"
 /* clang-format on */
 
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */

@@ -14,6 +14,7 @@
  * Refresh tokens rotate: each is good for one use. Using one twice means it
  * was copied, so the whole session is revoked (both the thief's and the
  * owner's tokens die) and the owner has to log in again. */
+#include "statements.h"
 #include "api.h"
 #include "app.h"
 #include "auth.h"
@@ -271,3 +272,9 @@ void h_logout(struct req *r)
     const char *p[] = {token};
     req_db(r, SQL_LOGOUT, 1, p, logout_done);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement auth_statements[] = {
+    STATEMENT(SQL_LOGIN_LOOKUP), STATEMENT(SQL_LOGIN_FAILED), STATEMENT(SQL_LOGIN_SESSION),
+    STATEMENT(SQL_REFRESH),      STATEMENT(SQL_LOGOUT),       {NULL, NULL},
+};

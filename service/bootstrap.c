@@ -4,6 +4,7 @@
  * the event loops run. Both operations hold an advisory lock and check for
  * the e-mail address first, so running them twice, or from two instances
  * at once, creates nothing twice and never touches an existing user. */
+#include "statements.h"
 #include "bootstrap.h"
 #include "config.h"
 #include "hasher.h"
@@ -123,3 +124,10 @@ int bootstrap_demo(const struct config *cfg)
         log_info("demo data: %ld users, password \"demo-wachtwoord\" (see README)", created);
     return rc;
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement bootstrap_statements[] = {
+    STATEMENT(SQL_BOOTSTRAP),
+    STATEMENT(SQL_DEMO),
+    {NULL, NULL},
+};

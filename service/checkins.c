@@ -7,6 +7,7 @@
  * (200 instead of 201). Nobody sees a check-in but its author: managers
  * get the month's figures only once it has closed and been published
  * (migrations/0009, summaries.c). */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -24,7 +25,7 @@
     " 'scores', json_build_object('absorptie', " c ".absorptie, 'verbindend', " c ".verbindend,"  \
     " 'opleidend', " c ".opleidend, 'lerend', " c ".lerend), 'goes_well', " c ".goes_well,"       \
     " 'could_be_better', " c ".could_be_better, 'share_text', " c ".share_text,"                  \
-    " 'created_at', " c ".created_at, 'updated_at', " c ".updated_at)"
+    " 'created_at', " SQL_TS(c ".created_at") ", 'updated_at', " SQL_TS(c ".updated_at") ")"
 
 static const char SQL_CHECKIN_PUT[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT EXISTS (SELECT 1 FROM team_members m, actor"
@@ -42,7 +43,7 @@ static const char SQL_CHECKIN_PUT[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT ok.v THEN 422"
     " WHEN EXISTS (SELECT 1 FROM prev) THEN 200 ELSE 201 END,"
     " (SELECT " SQL_CHECKIN_JSON("up") " FROM up), NULL,"
-    " CASE WHEN NOT ok.v THEN 'team_id is not a team you belong to.' END FROM ok";
+    " CASE WHEN NOT ok.v THEN 'not_team_member|team_id is not a team you belong to.' END FROM ok";
 /* clang-format on */
 
 /* Reads {absorptie, verbindend, opleidend, lerend} into p[0..3]. */
@@ -96,3 +97,9 @@ void h_checkin_put(struct req *r)
         return;
     req_db(r, SQL_CHECKIN_PUT, 11, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement checkins_statements[] = {
+    STATEMENT(SQL_CHECKIN_PUT),
+    {NULL, NULL},
+};

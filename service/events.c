@@ -14,6 +14,7 @@
  * State per worker: its open streams, a heartbeat timer (comments keep
  * proxies and phones from dropping an idle stream), and on worker 0 the
  * listener. Old events are removed by the janitor (janitor.c). */
+#include "statements.h"
 #include "events.h"
 #include "api.h"
 #include "app.h"
@@ -220,6 +221,12 @@ static void events_opened(struct req *r, struct db_result *res)
     if (res->status != DB_OK || PQntuples(res->res) != 1 ||
         atoi(PQgetvalue(res->res, 0, 0)) != 200) {
         api_reply_row(r, res);
+        return;
+    }
+    if (r->method == M_HEAD) {
+        /* The stream's headers, no stream (a stream has no Content-Length). */
+        req_set_header(r, "Content-Type", "text/event-stream");
+        req_reply_empty(r, 200);
         return;
     }
     const struct config *cfg = &r->app->cfg;
@@ -513,3 +520,10 @@ void events_worker_free(struct worker *w)
     free(ew);
     w->events = NULL;
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement events_statements[] = {
+    STATEMENT(SQL_EVENTS_OPEN),
+    STATEMENT(SQL_EVENTS_AFTER),
+    {NULL, NULL},
+};

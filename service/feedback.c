@@ -11,6 +11,7 @@
  * A student asks a supervisor for feedback with a feedback request, which
  * shares the reflection too. The request is answered by that supervisor's
  * next feedback on the reflection, in the same statement. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -27,7 +28,7 @@ static const char *const kinds[] = {"top", "tip", "question", NULL};
     "json_build_object('id', " f ".id, 'reflection_id', " f ".reflection_id, 'goal_id', " f       \
     ".goal_id, 'author_id', " f ".author_id, 'author_name', (SELECT au.name FROM users au"         \
     " WHERE au.id = " f ".author_id AND au.deleted_at IS NULL), 'by_owner', " f ".by_owner,"       \
-    " 'kind', " f ".kind, 'body', " f ".body, 'created_at', " f ".created_at)"
+    " 'kind', " f ".kind, 'body', " f ".body, 'created_at', " SQL_TS(f ".created_at") ")"
 
 /* The item (reflection or goal) the caller may read, as CTE x. */
 #define SQL_READABLE(table, reads)                                                                 \
@@ -82,7 +83,7 @@ static const char SQL_GOAL_THREAD[] =
     "json_build_object('id', " q ".id, 'reflection_id', " q ".reflection_id, 'student_id', " q    \
     ".student_id, 'student_name', (SELECT su.name FROM users su WHERE su.id = " q ".student_id"    \
     " AND su.deleted_at IS NULL), 'to_user_id', " q ".to_user_id, 'status', " q ".status,"         \
-    " 'created_at', " q ".created_at, 'answered_at', " q ".answered_at)"
+    " 'created_at', " SQL_TS(q ".created_at") ", 'answered_at', " SQL_TS(q ".answered_at") ")"
 
 /* Asking shares the reflection with the supervisor too. One open request
  * per reflection and supervisor: asking again returns the open one. */
@@ -110,7 +111,7 @@ static const char SQL_REQUEST_POST[] =
     " WHEN NOT ok.v THEN 422 WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201 ELSE 200 END,"
     " (SELECT " SQL_REQUEST_JSON("ins") " FROM ins), NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
+    " 'not_assigned_supervisor|You can ask only a supervisor assigned to you.' END, (SELECT count(*) FROM ev) FROM ok";
 
 /* The caller's inbox: only requests about reflections the caller may still
  * read (shared with them, by a student they still supervise). */
@@ -206,3 +207,14 @@ void h_feedback_request_inbox(struct req *r)
     p[6] = status;
     req_db(r, SQL_REQUEST_INBOX, 7, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement feedback_statements[] = {
+    STATEMENT(SQL_REFLECTION_FEEDBACK_POST),
+    STATEMENT(SQL_GOAL_FEEDBACK_POST),
+    STATEMENT(SQL_REFLECTION_THREAD),
+    STATEMENT(SQL_GOAL_THREAD),
+    STATEMENT(SQL_REQUEST_POST),
+    STATEMENT(SQL_REQUEST_INBOX),
+    {NULL, NULL},
+};

@@ -14,6 +14,7 @@
  * supervision lasts (SQL_READS_GOAL), and every such read is audited by the
  * statement that reads it. Sharing changes shared_with, so it moves the
  * goal's updated_at (and ETag) like any other edit. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -36,9 +37,9 @@ static const char *const statuses[] = {"open", "active", "achieved", "dropped", 
     " WHERE rg.goal_id = " x ".id AND rf.owner_id = " x ".owner_id AND rf.deleted_at IS NULL),"    \
     " '[]'::json), 'shared_with', coalesce((SELECT json_agg(gs.user_id ORDER BY gs.user_id)"       \
     " FROM goal_shares gs WHERE gs.goal_id = " x ".id), '[]'::json),"                              \
-    " 'created_at', " x ".created_at, 'updated_at', " x ".updated_at)"
+    " 'created_at', " SQL_TS(x ".created_at") ", 'updated_at', " SQL_TS(x ".updated_at") ")"
 #define SQL_GOAL_TOMBSTONE(x)                                                                      \
-    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " x ".updated_at)"
+    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " SQL_TS(x ".updated_at") ")"
 /* The caller's own live goal $4: the only goal anyone may change. */
 #define SQL_OWN_GOAL                                                                               \
     "SELECT x.* FROM goals x, actor WHERE x.id = $4::uuid AND x.organisation_id = $2::uuid"       \
@@ -136,7 +137,7 @@ static const char SQL_GOAL_SHARE_PUT[] =
     " aud AS (" SQL_AUDIT("'goal.share'", "ins.user_id", "'goal'", "ins.goal_id") " FROM ins)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM g) THEN 404"
     " WHEN NOT ok.v THEN 422 ELSE 204 END, NULL, NULL,"
-    " CASE WHEN EXISTS (SELECT 1 FROM g) AND NOT ok.v THEN 'You can share a goal only with a"
+    " CASE WHEN EXISTS (SELECT 1 FROM g) AND NOT ok.v THEN 'not_assigned_supervisor|You can share a goal only with a"
     " supervisor assigned to you.' END FROM ok";
 
 static const char SQL_GOAL_SHARE_DELETE[] =
@@ -252,3 +253,10 @@ void h_goal_share_delete(struct req *r)
 {
     goal_share_run(r, SQL_GOAL_SHARE_DELETE);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement goals_statements[] = {
+    STATEMENT(SQL_GOAL_CREATE),    STATEMENT(SQL_GOAL_GET),          STATEMENT(SQL_GOAL_PATCH),
+    STATEMENT(SQL_GOAL_DELETE),    STATEMENT(SQL_GOAL_LIST),         STATEMENT(SQL_GOAL_SYNC),
+    STATEMENT(SQL_GOAL_SHARE_PUT), STATEMENT(SQL_GOAL_SHARE_DELETE), {NULL, NULL},
+};

@@ -6,6 +6,8 @@
  *   reflectd bootstrap  migrate, create the BOOTSTRAP_* organisation and admin, exit
  *   reflectd --seed-demo  migrate and load the demo organisation, exit
  *   reflectd publish    migrate, publish every closed month that is due, exit
+ *   reflectd --statements        print every SQL statement by name
+ *   reflectd --check-statements  migrate, PREPARE every statement, exit 1 if any fails
  *
  * Start-up order: configuration, migrations (blocking, before any thread),
  * the listening socket, the worker threads. The main thread then only waits
@@ -23,6 +25,7 @@
 #include "oidc_keys.h"
 #include "publish.h"
 #include "server.h"
+#include "statements.h"
 #include "tokens.h"
 
 #include <event2/event.h>
@@ -144,6 +147,10 @@ int main(int argc, char **argv)
         main_print_routes();
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "--statements") == 0) {
+        statements_print();
+        return 0;
+    }
     signal(SIGPIPE, SIG_IGN);
     static struct app app;
     char err[256];
@@ -169,11 +176,15 @@ int main(int argc, char **argv)
         rc = migrate_run(app.cfg.database_url, 30) < 0 || bootstrap_from_config(&app.cfg) < 0;
     else if (argc > 1 && strcmp(argv[1], "--seed-demo") == 0)
         rc = migrate_run(app.cfg.database_url, 30) < 0 || bootstrap_demo(&app.cfg) < 0;
+    else if (argc > 1 && strcmp(argv[1], "--check-statements") == 0)
+        rc = migrate_run(app.cfg.database_url, 30) < 0 ||
+             statements_check(app.cfg.database_url) != 0;
     else if (argc > 1 && strcmp(argv[1], "publish") == 0)
         rc = main_publish(&app.cfg);
     else if (argc > 1) {
         fprintf(stderr,
-                "usage: reflectd [--routes | --migrate | bootstrap | --seed-demo | publish]\n");
+                "usage: reflectd [--routes | --statements | --check-statements | --migrate |"
+                " bootstrap | --seed-demo | publish]\n");
         rc = 2;
     } else
         rc = main_serve(&app);

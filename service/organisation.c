@@ -4,6 +4,7 @@
  * distinct people a summary figure must stand on. Changing it is an admin's
  * decision, guarded by If-Match so two admins cannot overwrite each other
  * unknowingly, and its audit row says what k was and what it became. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -11,7 +12,7 @@
 /* clang-format off */
 #define SQL_ORG_JSON(o)                                                                            \
     "json_build_object('id', " o ".id, 'name', " o ".name, 'anonymity_threshold', " o              \
-    ".anonymity_threshold, 'created_at', " o ".created_at, 'updated_at', " o ".updated_at)"
+    ".anonymity_threshold, 'created_at', " SQL_TS(o ".created_at") ", 'updated_at', " SQL_TS(o ".updated_at") ")"
 
 static const char SQL_ORG_GET[] =
     "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
@@ -59,3 +60,10 @@ void h_org_patch(struct req *r)
     p[4] = arena_printf(&r->arena, "%ld", k);
     req_db(r, SQL_ORG_PATCH, 5, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement organisation_statements[] = {
+    STATEMENT(SQL_ORG_GET),
+    STATEMENT(SQL_ORG_PATCH),
+    {NULL, NULL},
+};

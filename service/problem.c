@@ -24,10 +24,12 @@ static const struct status_title titles[] = {
     {412, "precondition-failed", "Precondition Failed"},
     {413, "payload-too-large", "Payload Too Large"},
     {415, "unsupported-media-type", "Unsupported Media Type"},
+    {417, "expectation-failed", "Expectation Failed"},
     {422, "validation-failed", "Validation Failed"},
     {428, "precondition-required", "Precondition Required"},
     {429, "too-many-requests", "Too Many Requests"},
     {500, "internal", "Internal Server Error"},
+    {501, "not-implemented", "Not Implemented"},
     {503, "unavailable", "Service Unavailable"},
 };
 
@@ -57,6 +59,19 @@ json_t *problem_new(int status, const char *type, const char *detail)
         json_pack("{s:s, s:s, s:i}", "type", uri, "title", problem_title(status), "status", status);
     if (p && detail)
         json_object_set_new(p, "detail", json_string(detail));
+    return p;
+}
+
+json_t *problem_new_code(int status, const char *code, const char *detail)
+{
+    char slug[64];
+    size_t i = 0;
+    for (; code[i] && i + 1 < sizeof(slug); i++)
+        slug[i] = code[i] == '_' ? '-' : code[i];
+    slug[i] = '\0';
+    json_t *p = problem_new(status, slug, detail);
+    if (p)
+        json_object_set_new(p, "code", json_string(code));
     return p;
 }
 

@@ -9,6 +9,11 @@ const char *problem_title(int status);
 /* {type, title, status, detail}; detail may be NULL. type is a stable URI
  * naming the kind of error, derived from the status unless given. */
 json_t *problem_new(int status, const char *type, const char *detail);
+/* A problem with a stable machine-readable code (lower_snake_case) for a
+ * refusal clients tell apart (business rules: not your team, not your
+ * supervisor...): "code" is added and the type URI is derived from it
+ * (not_team_member: .../problems/not-team-member). */
+json_t *problem_new_code(int status, const char *code, const char *detail);
 /* Adds {field, message} to the problem's "errors" array. */
 void problem_add_error(json_t *problem, const char *field, const char *message);
 

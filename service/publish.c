@@ -9,6 +9,7 @@
  * month's publication happen exactly once, and a second publisher of the
  * same month waits for the first and then skips it. Nothing here is
  * per-instance state, so a restart simply catches up. */
+#include "statements.h"
 #include "publish.h"
 #include "app.h"
 #include "db.h"
@@ -78,3 +79,9 @@ void publish_tick(struct worker *w)
     publish_params(w->app->cfg.publish_delay_h, delay, batch, p);
     db_query(w->db, SQL_PUBLISH_DUE, 2, p, publish_done, w);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement publish_statements[] = {
+    STATEMENT(SQL_PUBLISH_DUE),
+    {NULL, NULL},
+};

@@ -5,6 +5,7 @@
  * only with a werkbegeleider or praktijkopleider assigned to them. The
  * share is part of the reflection's representation (shared_with), so it
  * moves updated_at: a syncing phone sees the change and the ETag changes. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -29,7 +30,7 @@ static const char SQL_SHARE_PUT[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM x) THEN 404"
     " WHEN NOT ok.v THEN 422 ELSE 204 END, NULL, NULL,"
     " CASE WHEN EXISTS (SELECT 1 FROM x) THEN"
-    " 'You can share only with a supervisor assigned to you.' END, (SELECT count(*) FROM ev)"
+    " 'not_assigned_supervisor|You can share only with a supervisor assigned to you.' END, (SELECT count(*) FROM ev)"
     " FROM ok";
 
 static const char SQL_SHARE_DELETE[] =
@@ -64,3 +65,10 @@ void h_reflection_share_delete(struct req *r)
 {
     share_run(r, SQL_SHARE_DELETE);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement reflection_shares_statements[] = {
+    STATEMENT(SQL_SHARE_PUT),
+    STATEMENT(SQL_SHARE_DELETE),
+    {NULL, NULL},
+};

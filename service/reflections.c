@@ -13,6 +13,7 @@
  *   overlap that makes it miss nothing).
  * Reading someone else's reflection (a supervisor it is shared with) is
  * written to the audit log by the same statement that reads it. */
+#include "statements.h"
 #include "api.h"
 #include "app.h"
 #include "handlers.h"
@@ -44,8 +45,8 @@ static const char *const starr_parts[] = {"situation", "task",       "action",
 #define SQL_CHECKS_STATUS                                                                          \
     "WHEN NOT chk.team_ok THEN 422 WHEN NOT chk.goals_ok THEN 422"
 #define SQL_CHECKS_DETAIL                                                                          \
-    "CASE WHEN NOT chk.team_ok THEN 'team_id is not a team you belong to.'"                        \
-    " WHEN NOT chk.goals_ok THEN 'goal_ids must name your own learning goals.' END"
+    "CASE WHEN NOT chk.team_ok THEN 'not_team_member|team_id is not a team you belong to.'"                        \
+    " WHEN NOT chk.goals_ok THEN 'not_own_goal|goal_ids must name your own learning goals.' END"
 
 /* A retried create compares with what is stored. ON CONFLICT takes a no-op
  * update rather than DO NOTHING: it waits for a racing insert of the same id
@@ -152,7 +153,8 @@ static const char SQL_REFLECTION_SYNC[] =
 static void reflection_write_done(struct req *r, struct db_result *res)
 {
     if (res->status == DB_ERROR && strcmp(res->sqlstate, "23514") == 0) {
-        req_problem(r, 422, "A final reflection needs all five STARR parts.");
+        req_problem_code(r, 422, "starr_incomplete",
+                         "A final reflection needs all five STARR parts.");
         return;
     }
     api_reply_row(r, res);
@@ -276,3 +278,14 @@ void h_reflection_list(struct req *r)
 {
     api_sync_list(r, SQL_REFLECTION_LIST, SQL_REFLECTION_SYNC);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement reflections_statements[] = {
+    STATEMENT(SQL_REFLECTION_CREATE),
+    STATEMENT(SQL_REFLECTION_GET),
+    STATEMENT(SQL_REFLECTION_PATCH),
+    STATEMENT(SQL_REFLECTION_DELETE),
+    STATEMENT(SQL_REFLECTION_LIST),
+    STATEMENT(SQL_REFLECTION_SYNC),
+    {NULL, NULL},
+};

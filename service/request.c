@@ -201,6 +201,16 @@ static void req_send(struct req *r, int status, struct evbuffer *body)
 {
     r->status = status;
     req_common_headers(r);
+    if (r->method == M_HEAD && body) {
+        /* RFC 9110 9.3.2: the headers GET would send, its Content-Length
+         * included, and no content. evhttp 2.1 would write the body anyway,
+         * without a length, and a keep-alive client would read it as the
+         * start of the next response. */
+        char len[24];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+        req_set_header(r, "Content-Length", len);
+        body = NULL;
+    }
     req_account(r);
     evhttp_send_reply(r->ev, status, NULL, body); /* libevent picks the phrase */
     req_finish(r);
@@ -310,6 +320,11 @@ void req_problem(struct req *r, int status, const char *detail)
     req_reply_problem(r, problem_new(status, NULL, detail));
 }
 
+void req_problem_code(struct req *r, int status, const char *code, const char *detail)
+{
+    req_reply_problem(r, problem_new_code(status, code, detail));
+}
+
 void req_reply_empty(struct req *r, int status)
 {
     req_send(r, status, NULL);
@@ -342,7 +357,7 @@ json_t *req_json_body(struct req *r)
     /* Duplicate keys are refused: two parsers could read them differently. */
     json_t *j = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
     if (!j && json_error_code(&err) == json_error_numeric_overflow) {
-        req_problem(r, 422, "A number in the body is out of range.");
+        req_problem_code(r, 422, "number_out_of_range", "A number in the body is out of range.");
         return NULL;
     }
     if (!j) {

@@ -72,6 +72,8 @@ void req_reply_json(struct req *r, int status, json_t *json);
 void req_reply_empty(struct req *r, int status);
 void req_reply_text(struct req *r, int status, const char *ctype, const char *body);
 void req_problem(struct req *r, int status, const char *detail);
+/* The same with a machine-readable code (problem_new_code). */
+void req_problem_code(struct req *r, int status, const char *code, const char *detail);
 /* json must be from problem_new(); stolen. */
 void req_reply_problem(struct req *r, json_t *problem);
 void req_set_header(struct req *r, const char *name, const char *value);

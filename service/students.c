@@ -4,6 +4,7 @@
  * A werkbegeleider or praktijkopleider sees the students assigned to them,
  * and of each student only the reflections that student shared with them.
  * Listing a student's reflections is a read of their data: it is audited. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -15,7 +16,7 @@
     "json_build_object('id', " s ".id, 'name', " s ".name, 'email', " s ".email, 'teams',"        \
     " coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name,"   \
     " t.id) FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = " s ".id"       \
-    " AND m.role = 'student'), '[]'::json), 'assigned_at', " s ".created_at)"
+    " AND m.role = 'student'), '[]'::json), 'assigned_at', " SQL_TS(s ".created_at") ")"
 
 static const char SQL_STUDENTS[] =
     "WITH " SQL_ACTOR ", page AS (SELECT u.id, u.name, u.email, sv.created_at"
@@ -63,3 +64,10 @@ void h_student_reflections(struct req *r)
     if (student)
         students_list(r, SQL_STUDENT_REFLECTIONS, student);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement students_statements[] = {
+    STATEMENT(SQL_STUDENTS),
+    STATEMENT(SQL_STUDENT_REFLECTIONS),
+    {NULL, NULL},
+};

@@ -7,15 +7,16 @@
  * edit, erasure or setting change can move a number between two reads.
  * One statement authorizes the caller and fetches, for the months asked
  * plus the month before the first (for its trend): which months are
- * published, their figures rows, the organisation's k now, and which of
- * those months the reader has a contribution of their own in (live data,
- * used only to hide more). Every block then passes through anonymity.c;
+ * published, their figures rows, the organisation's k now, and the
+ * reader's role history (could they have contributed to a month?,
+ * which only ever hides more). Every block then passes through anonymity.c;
  * this file decides nothing about who may see what number.
  *
  * A month is one of three shapes: {period, published: false} (open, or
  * not yet due); {period, published: true, suppressed: true}; or every
  * figure. Who: a teammanager for the teams they manage; a praktijkopleider
  * or admin for every team and for the organisation summary. */
+#include "statements.h"
 #include "anonymity.h"
 #include "api.h"
 #include "handlers.h"
@@ -37,28 +38,27 @@
     " 'by_vermogen', " f ".by_vermogen, 'tops', " f ".tops, 'tips', " f ".tips,"                  \
     " 'goals', " f ".goals, 'texts', " f ".texts)"
 
-/* The published months of the range, with the k they were published at. */
+/* The published months of the range: the k they were published at, when
+ * (epoch seconds), and when the month began in the organisation's time
+ * zone (for the reader rule below). */
 #define SQL_PUBLISHED_MONTHS                                                                       \
-    "(SELECT json_agg(json_build_object('period', to_char(pp.period, 'YYYY-MM'), 'k', pp.k))"      \
-    " FROM published_periods pp WHERE pp.organisation_id = $2"                                     \
-    " AND pp.period BETWEEN $4::date AND $5::date)"
+    "(SELECT json_agg(json_build_object('period', to_char(pp.period, 'YYYY-MM'), 'k', pp.k,"      \
+    " 'at', extract(epoch FROM pp.published_at), 'start',"                                        \
+    " extract(epoch FROM pp.period::timestamp AT TIME ZONE o.timezone)))"                         \
+    " FROM published_periods pp JOIN organisations o ON o.id = pp.organisation_id"                 \
+    " WHERE pp.organisation_id = $2 AND pp.period BETWEEN $4::date AND $5::date)"
 
-/* "<team id> YYYY-MM" for every team-month of the range in which the
- * reader has something of their own: a check-in, a final reflection,
- * feedback received on one, a goal (for each team they are a student in).
- * filter limits the teams (c is the team id column). */
-#define SQL_OWN_MONTHS(filter)                                                                     \
-    "(SELECT json_agg(DISTINCT x.team_id || ' ' || to_char(x.m, 'YYYY-MM')) FROM ("              \
-    " SELECT c.team_id::text, c.period::timestamp AS m FROM checkins c WHERE c.user_id = $1"       \
-    " UNION ALL SELECT c.team_id::text, date_trunc('month', c.occurred_on) FROM reflections c"     \
-    " WHERE c.owner_id = $1 AND c.status = 'final' AND c.deleted_at IS NULL"                       \
-    " UNION ALL SELECT c.team_id::text, date_trunc('month', f.created_at AT TIME ZONE o.timezone)" \
-    " FROM reflections c JOIN feedback f ON f.reflection_id = c.id, organisations o"              \
-    " WHERE c.owner_id = $1 AND o.id = $2"                                                         \
-    " UNION ALL SELECT c.team_id::text, date_trunc('month', g.created_at AT TIME ZONE o.timezone)" \
-    " FROM goals g JOIN team_members c ON c.user_id = g.owner_id AND c.role = 'student',"         \
-    " organisations o WHERE g.owner_id = $1 AND o.id = $2 AND g.deleted_at IS NULL"               \
-    ") x WHERE x.m BETWEEN $4::date AND $5::date AND " filter ")"
+/* The reader: when their account was made, and since when they have held
+ * the role that lets them read these figures (`since`: an admin's or
+ * praktijkopleider's organisation roles, or team's teammanager role).
+ * Neither is something the reader can change themselves. */
+#define SQL_READER(team_role_since)                                                                \
+    "(SELECT json_build_object('created', extract(epoch FROM u.created_at), 'since',"            \
+    " extract(epoch FROM least(CASE WHEN u.roles && ARRAY['admin','praktijkopleider']"            \
+    " THEN u.roles_since END, " team_role_since "))) FROM users u WHERE u.id = $1)"
+#define SQL_TEAMMANAGER_SINCE                                                                      \
+    "(SELECT m.role_since FROM team_members m WHERE m.team_id = $6 AND m.user_id = $1"            \
+    " AND m.role = 'teammanager')"
 
 static const char SQL_TEAM_SUMMARY[] =
     "WITH " SQL_ACTOR ", t AS (SELECT t.id FROM teams t, actor WHERE t.id = $6"
@@ -70,7 +70,7 @@ static const char SQL_TEAM_SUMMARY[] =
     " " SQL_PUBLISHED_MONTHS ","
     " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f, t"
     " WHERE f.organisation_id = $2 AND f.team_id = t.id AND f.period BETWEEN $4::date AND $5::date),"
-    " " SQL_OWN_MONTHS("x.team_id = $6::text");
+    " " SQL_READER(SQL_TEAMMANAGER_SINCE);
 
 static const char SQL_ORG_SUMMARY[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT " SQL_SEES_ALL_TEAMS " AS v)"
@@ -79,14 +79,14 @@ static const char SQL_ORG_SUMMARY[] =
     " " SQL_PUBLISHED_MONTHS ","
     " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f"
     " WHERE ok.v AND f.organisation_id = $2 AND f.period BETWEEN $4::date AND $5::date),"
-    " " SQL_OWN_MONTHS("ok.v") ","
+    " " SQL_READER("NULL") ","
     " (SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id)"
     " FROM teams t WHERE ok.v AND t.organisation_id = $2)"
     " FROM ok";
 /* clang-format on */
 
 /* The columns both statements share. */
-enum { COL_K = 4, COL_PUBLISHED, COL_FIGURES, COL_OWN, COL_TEAMS };
+enum { COL_K = 4, COL_PUBLISHED, COL_FIGURES, COL_READER, COL_TEAMS };
 
 /* ---- the months asked -------------------------------------------------- */
 
@@ -136,16 +136,15 @@ static int summary_range(struct req *r, struct range *rg)
 /* ---- what the statement returned ---------------------------------------- */
 
 /* Everything one summary reads, indexed for lookups by month key:
- * "YYYY-MM" (published months), "<team id> YYYY-MM" (figures, the
- * reader's own months; the total's figures under "- YYYY-MM"). */
+ * "YYYY-MM" (published months), "<team id> YYYY-MM" (figures; the total's
+ * under "- YYYY-MM"). */
 struct summary_data {
-    int k;              /* the organisation's k now */
-    json_t *published;  /* month -> k at publication */
-    json_t *figures;    /* key -> figures row */
-    json_t *own;        /* key -> true */
-    json_t *own_months; /* "YYYY-MM" -> true: the reader contributed to some team */
-    json_t *teams;      /* [{id, name}] (organisation summary) */
-    const char *team;   /* the team of a team summary */
+    int k;                 /* the organisation's k now */
+    json_t *published;     /* month -> {k, at, start} */
+    json_t *figures;       /* key -> figures row */
+    double reader_created; /* epoch seconds */
+    double reader_since;   /* since when the reader holds a reading role */
+    json_t *teams;         /* [{id, name}] (organisation summary) */
 };
 
 /* The statement's JSON column c, parsed (an empty array when NULL). */
@@ -171,21 +170,6 @@ static void figures_index(struct summary_data *d, json_t *rows)
     }
 }
 
-static void own_index(struct summary_data *d, json_t *keys)
-{
-    size_t i;
-    json_t *k;
-    json_array_foreach(keys, i, k)
-    {
-        const char *key = json_string_value(k);
-        const char *sp = key ? strchr(key, ' ') : NULL;
-        if (!sp)
-            continue;
-        json_object_set_new(d->own, key, json_true());
-        json_object_set_new(d->own_months, sp + 1, json_true());
-    }
-}
-
 static void published_index(struct summary_data *d, json_t *months)
 {
     size_t i;
@@ -194,26 +178,27 @@ static void published_index(struct summary_data *d, json_t *months)
     {
         const char *period = json_string_value(json_object_get(m, "period"));
         if (period)
-            json_object_set(d->published, period, json_object_get(m, "k"));
+            json_object_set(d->published, period, m);
     }
 }
 
-static void summary_data_load(struct summary_data *d, PGresult *res, const char *team)
+static void summary_data_load(struct summary_data *d, PGresult *res)
 {
     d->k = anon_k(atoi(PQgetvalue(res, 0, COL_K)));
-    d->team = team;
     d->published = json_object();
     d->figures = json_object();
-    d->own = json_object();
-    d->own_months = json_object();
     json_t *published = column_json(res, COL_PUBLISHED), *figures = column_json(res, COL_FIGURES);
-    json_t *own = column_json(res, COL_OWN);
+    json_t *reader = column_json(res, COL_READER);
     published_index(d, published);
     figures_index(d, figures);
-    own_index(d, own);
+    d->reader_created = json_number_value(json_object_get(reader, "created"));
+    json_t *since = json_object_get(reader, "since");
+    /* No reading role at all cannot happen once the statement let the
+     * reader in; treat it as "just now", the cautious end. */
+    d->reader_since = json_is_number(since) ? json_number_value(since) : 1e18;
     json_decref(published);
     json_decref(figures);
-    json_decref(own);
+    json_decref(reader);
     d->teams = PQnfields(res) > COL_TEAMS ? column_json(res, COL_TEAMS) : NULL;
 }
 
@@ -221,8 +206,6 @@ static void summary_data_free(struct summary_data *d)
 {
     json_decref(d->published);
     json_decref(d->figures);
-    json_decref(d->own);
-    json_decref(d->own_months);
     json_decref(d->teams);
 }
 
@@ -265,26 +248,26 @@ static int published_of(const struct summary_data *d, const char *team, int m,
 {
     char period[16], key[80];
     month_format(m, period, sizeof(period));
-    json_t *k = json_object_get(d->published, period);
+    json_t *pub = json_object_get(d->published, period);
     snprintf(key, sizeof(key), "%s %s", team ? team : "-", period);
     *row = json_object_get(d->figures, key);
-    published_from_json(k ? *row : NULL, (int)json_integer_value(k), out);
-    return k != NULL;
+    published_from_json(pub ? *row : NULL, (int)json_integer_value(json_object_get(pub, "k")), out);
+    return pub != NULL;
 }
 
-/* The reader of team's month m (team NULL: any team, for totals). */
-static void reader_of(const struct summary_data *d, const char *team, int m, struct reader *rd)
+/* The reader of month m. They may have a counted contribution in it when
+ * they did not yet hold their reading role when the month began (rows
+ * written while holding it never count) and their account existed before
+ * it was published. Only the reader's role history decides, never data
+ * the reader could change, so no edit of theirs moves what they see. */
+static void reader_of(const struct summary_data *d, int m, struct reader *rd)
 {
     char period[16];
     month_format(m, period, sizeof(period));
+    json_t *pub = json_object_get(d->published, period);
     rd->k = d->k;
-    if (team) {
-        char key[80];
-        snprintf(key, sizeof(key), "%s %s", team, period);
-        rd->contributed = json_object_get(d->own, key) != NULL;
-    } else {
-        rd->contributed = json_object_get(d->own_months, period) != NULL;
-    }
+    rd->contributed = pub && json_number_value(json_object_get(pub, "start")) < d->reader_since &&
+                      d->reader_created < json_number_value(json_object_get(pub, "at"));
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -297,6 +280,9 @@ static json_t *round2(double x)
 static json_t *render_vermogen(const struct published *cur, const struct published *prev,
                                int prev_shown, int v)
 {
+    if (!anon_distribution_shown(cur->hist[v]))
+        return json_pack("{s:b}", "suppressed", 1);
+    prev_shown = prev_shown && anon_distribution_shown(prev->hist[v]);
     json_t *dist = json_array();
     for (int i = 0; i < NSCORES; i++)
         json_array_append_new(dist, json_integer(cur->hist[v][i]));
@@ -368,11 +354,11 @@ static json_t *team_periods(const struct summary_data *d, const char *team, cons
     struct published prev, cur;
     struct reader rd;
     published_of(d, team, rg->first - 1, &prev, &row);
-    reader_of(d, team, rg->first - 1, &rd);
+    reader_of(d, rg->first - 1, &rd);
     int prev_shown = anon_block_shown(&prev, BLOCK_CHECKINS, &rd);
     for (int m = rg->first; m <= rg->last; m++) {
         int published = published_of(d, team, m, &cur, &row);
-        reader_of(d, team, m, &rd);
+        reader_of(d, m, &rd);
         int shown[NBLOCKS];
         for (int b = 0; b < NBLOCKS; b++)
             shown[b] = anon_block_shown(&cur, b, &rd);
@@ -396,10 +382,10 @@ static json_t *total_period(const struct summary_data *d, int m)
     for (size_t i = 0; i < n; i++) {
         const char *id = json_string_value(json_object_get(json_array_get(d->teams, i), "id"));
         published_of(d, id, m, &teams[i], &row);
-        reader_of(d, id, m, &readers[i]);
+        reader_of(d, m, &readers[i]);
     }
     int published = published_of(d, NULL, m, &total, &row);
-    reader_of(d, NULL, m, &rd);
+    reader_of(d, m, &rd);
     int shown[NBLOCKS];
     for (int b = 0; b < NBLOCKS; b++)
         shown[b] = b != BLOCK_TEXTS &&
@@ -445,7 +431,7 @@ static void team_summary_done(struct req *r, struct db_result *res)
     const struct range *rg = r->state;
     struct summary_data d;
     const char *team = req_param(r, 0);
-    summary_data_load(&d, res->res, team);
+    summary_data_load(&d, res->res);
     json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", d.k, "periods",
                             team_periods(&d, team, rg));
     summary_data_free(&d);
@@ -458,7 +444,7 @@ static void org_summary_done(struct req *r, struct db_result *res)
         return;
     const struct range *rg = r->state;
     struct summary_data d;
-    summary_data_load(&d, res->res, NULL);
+    summary_data_load(&d, res->res);
     json_t *teams = json_array(), *totals = json_array();
     size_t i;
     json_t *t;
@@ -507,3 +493,10 @@ void h_org_summary(struct req *r)
 {
     summary_run(r, SQL_ORG_SUMMARY, NULL, org_summary_done);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement summaries_statements[] = {
+    STATEMENT(SQL_TEAM_SUMMARY),
+    STATEMENT(SQL_ORG_SUMMARY),
+    {NULL, NULL},
+};

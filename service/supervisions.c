@@ -5,6 +5,7 @@
  * student shares, so the rule for creating one is strict: the student must
  * be a student in some team, and the supervisor a werkbegeleider in one of
  * the student's teams, or a praktijkopleider of the organisation. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "policy.h"
@@ -31,8 +32,8 @@ static const char SQL_SUPERVISION_PUT[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT visible THEN 404"
     " WHEN NOT is_student OR NOT can_supervise THEN 422 ELSE 204 END, NULL, NULL,"
     " CASE WHEN NOT visible THEN NULL"
-    " WHEN NOT is_student THEN 'The user is not a student in any team.'"
-    " WHEN NOT can_supervise THEN 'A supervisor must be a werkbegeleider in one of the"
+    " WHEN NOT is_student THEN 'not_a_student|The user is not a student in any team.'"
+    " WHEN NOT can_supervise THEN 'not_eligible_supervisor|A supervisor must be a werkbegeleider in one of the"
     " student''s teams, or a praktijkopleider.' END FROM st";
 
 static const char SQL_SUPERVISION_DELETE[] =
@@ -67,3 +68,10 @@ void h_supervision_delete(struct req *r)
 {
     supervision_run(r, SQL_SUPERVISION_DELETE);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement supervisions_statements[] = {
+    STATEMENT(SQL_SUPERVISION_PUT),
+    STATEMENT(SQL_SUPERVISION_DELETE),
+    {NULL, NULL},
+};

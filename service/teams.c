@@ -4,6 +4,7 @@
  * werkbegeleider, teammanager, member). Admins and praktijkopleiders list
  * every team of the organisation; everyone else lists the teams they are a
  * member of. */
+#include "statements.h"
 #include "api.h"
 #include "handlers.h"
 #include "pagination.h"
@@ -17,7 +18,7 @@ static const char *const team_roles[] = {"student", "werkbegeleider", "teammanag
 /* clang-format off */
 #define SQL_TEAM_JSON(t)                                                                           \
     "json_build_object('id', " t ".id, 'organisation_id', " t ".organisation_id, 'name', " t      \
-    ".name, 'created_at', " t ".created_at)"
+    ".name, 'created_at', " SQL_TS(t ".created_at") ")"
 
 static const char SQL_TEAM_CREATE[] =
     "WITH " SQL_ACTOR ", ins AS (INSERT INTO teams (organisation_id, name)"
@@ -48,7 +49,7 @@ static const char SQL_MEMBER_PUT[] =
     " aud AS (" SQL_AUDIT("'team.member.put'", "up.user_id", "'team'", "up.team_id") " FROM up)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT (SELECT v FROM ok) THEN 404"
     " ELSE 200 END, (SELECT json_build_object('team_id', up.team_id, 'user_id', up.user_id,"
-    " 'role', up.role, 'created_at', up.created_at, 'updated_at', up.updated_at) FROM up)";
+    " 'role', up.role, 'created_at', " SQL_TS("up.created_at") ", 'updated_at', " SQL_TS("up.updated_at") ") FROM up)";
 
 static const char SQL_MEMBER_DELETE[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT " SQL_IS_ADMIN " AND " SQL_ORG_TEAM("$4::uuid")
@@ -110,3 +111,12 @@ void h_member_delete(struct req *r)
     p[4] = user;
     req_db(r, SQL_MEMBER_DELETE, 5, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement teams_statements[] = {
+    STATEMENT(SQL_TEAM_CREATE),
+    STATEMENT(SQL_TEAM_LIST),
+    STATEMENT(SQL_MEMBER_PUT),
+    STATEMENT(SQL_MEMBER_DELETE),
+    {NULL, NULL},
+};

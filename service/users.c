@@ -4,6 +4,7 @@
  * purpose. So the cheap checks (is the caller an admin, is the address
  * free) run first, and only an admin's valid request reaches the hasher: a
  * student cannot make the server burn CPU by posting users. */
+#include "statements.h"
 #include "api.h"
 #include "app.h"
 #include "handlers.h"
@@ -110,3 +111,11 @@ void h_user_list(struct req *r)
 {
     api_list(r, SQL_USER_LIST);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement users_statements[] = {
+    STATEMENT(SQL_USER_PRECHECK),
+    STATEMENT(SQL_USER_CREATE),
+    STATEMENT(SQL_USER_LIST),
+    {NULL, NULL},
+};

@@ -15,7 +15,7 @@
 #define SQL_USER_JSON(u)                                                                           \
     "json_build_object('id', " u ".id, 'email', " u ".email, 'name', " u ".name,"                  \
     " 'organisation_id', " u ".organisation_id, 'roles', to_json(" u ".roles),"                     \
-    " 'created_at', " u ".created_at)"
+    " 'created_at', " SQL_TS(u ".created_at") ")"
 /* clang-format on */
 
 #endif

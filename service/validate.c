@@ -23,7 +23,7 @@ void v_init(struct validator *v, json_t *body, struct arena *a)
 void v_error(struct validator *v, const char *field, const char *message)
 {
     if (!v->problem)
-        v->problem = problem_new(422, NULL, "The request has invalid fields.");
+        v->problem = problem_new_code(422, "validation_failed", "The request has invalid fields.");
     problem_add_error(v->problem, field, message);
 }
 

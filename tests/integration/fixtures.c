@@ -9,12 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *fix_bin(void)
-{
-    const char *b = getenv("REFLECTD_BIN");
-    return b && *b ? b : "bin/reflectd";
-}
-
 /* Runs `reflectd bootstrap` with the BOOTSTRAP_* variables set. */
 static void fix_bootstrap(const char *org_name, const char *email)
 {
@@ -26,7 +20,7 @@ static void fix_bootstrap(const char *org_name, const char *email)
         setenv("BOOTSTRAP_ADMIN_PASSWORD", FIX_PASSWORD, 1);
         if (!freopen("/dev/null", "w", stderr))
             _exit(126);
-        execl(fix_bin(), fix_bin(), "bootstrap", (char *)NULL);
+        execl(test_bin(), test_bin(), "bootstrap", (char *)NULL);
         _exit(127);
     }
     int st = 0;

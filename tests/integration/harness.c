@@ -335,6 +335,44 @@ static int exchange(const char *addr, const char *bytes, size_t n, int head_only
     return rc;
 }
 
+/* REFLECTD_RECORD=FILE appends every exchange of http_call to FILE as one
+ * JSON line {method, path, status, headers, body}, for tests/spec/
+ * responses.mjs, which checks each against api-spec/openapi.yaml. One
+ * write(2) per line on an O_APPEND descriptor, so the parallel test
+ * processes never interleave their lines. */
+static void record_exchange(const char *method, const char *path, const struct http_resp *r)
+{
+    const char *file = getenv("REFLECTD_RECORD");
+    if (!file || !*file)
+        return;
+    json_t *headers = json_object();
+    for (const char *f = r->fields_; f && *f;) {
+        const char *value = f + strlen(f) + 1;
+        char name[128];
+        size_t i = 0;
+        for (; f[i] && i + 1 < sizeof(name); i++)
+            name[i] = (char)tolower((unsigned char)f[i]);
+        name[i] = '\0';
+        if (!json_object_get(headers, name))
+            json_object_set_new(headers, name, json_string(value));
+        f = value + strlen(value) + 1;
+    }
+    json_t *body = json_stringn(r->body ? r->body : "", r->body_len); /* NULL: not UTF-8 */
+    json_t *line = json_pack("{s:s, s:s, s:i, s:o, s:o}", "method", method, "path", path, "status",
+                             r->status, "headers", headers, "body", body ? body : json_null());
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    json_decref(line);
+    int fd = text ? open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* replaces the NUL: one write with the newline */
+        if (write(fd, text, n + 1) != (ssize_t)(n + 1))
+            fprintf(stderr, "REFLECTD_RECORD: short write to %s\n", file);
+        close(fd);
+    }
+    free(text);
+}
+
 static int has_header(const char *headers, const char *name)
 {
     return headers && strcasestr(headers, name) != NULL;
@@ -362,6 +400,8 @@ int http_call(const char *addr, const char *method, const char *path, const char
         buf_add(&req, json_body, blen);
     int rc = exchange(addr, req.p, req.len, strcmp(method, "HEAD") == 0, out);
     free(req.p);
+    if (rc == 0)
+        record_exchange(method, path, out);
     return rc;
 }
 
@@ -823,6 +863,121 @@ pid_t test_postmaster_pid(void)
     if (f)
         fclose(f);
     return (pid_t)pid;
+}
+
+/* ---- the database and the operator commands ---------------------------- */
+
+const char *test_bin(void)
+{
+    const char *b = getenv("REFLECTD_BIN");
+    return b && *b ? b : "bin/reflectd";
+}
+
+/* Runs argv with stdout into out (NUL-terminated, trailing newlines cut);
+ * returns the exit status, or -1 when the child did not exit normally. */
+static int run_capture(char *const argv[], char *out, size_t n)
+{
+    int fds[2];
+    cr_assert(pipe(fds) == 0, "pipe failed");
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char sink[512];
+    size_t got = 0;
+    for (;;) {
+        char *dst = out && got + 1 < n ? out + got : sink;
+        size_t room = out && got + 1 < n ? n - 1 - got : sizeof(sink);
+        ssize_t r = read(fds[0], dst, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (dst != sink)
+            got += (size_t)r;
+    }
+    close(fds[0]);
+    if (out && n) {
+        out[got] = '\0';
+        while (got && out[got - 1] == '\n')
+            out[--got] = '\0';
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_vsql(char *out, size_t n, const char *fmt, va_list ap)
+{
+    char sql[8192];
+    int len = vsnprintf(sql, sizeof(sql), fmt, ap);
+    cr_assert(len >= 0 && (size_t)len < sizeof(sql), "SQL too long");
+    cr_assert_eq(test_sql(sql, out, n), 0, "psql failed: %s", sql);
+}
+
+void test_sqlf(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    test_vsql(out, n, fmt, ap);
+    va_end(ap);
+}
+
+long long test_sql_int(const char *fmt, ...)
+{
+    char out[64];
+    va_list ap;
+    va_start(ap, fmt);
+    test_vsql(out, sizeof(out), fmt, ap);
+    va_end(ap);
+    char *end;
+    long long v = strtoll(out, &end, 10);
+    cr_assert(end != out && *end == '\0', "not one integer from psql: \"%s\"", out);
+    return v;
+}
+
+void test_age_org(const char *org_id, const char *month)
+{
+    /* X: the first instant of month in the organisation's time zone. Its
+     * settings so far (the k a test gave it) are dated one second before,
+     * so that they count as in force before its first month began. */
+    long long n = test_sql_int(
+              "WITH x AS (SELECT id, ('%s-01'::timestamp AT TIME ZONE timezone) AS at "
+              "FROM organisations WHERE id = '%s'), "
+              "o AS (UPDATE organisations SET created_at = x.at FROM x WHERE organisations.id = "
+              "x.id RETURNING 1), "
+              "u AS (UPDATE users SET created_at = x.at, roles_since = x.at FROM x "
+              "WHERE users.organisation_id = x.id RETURNING 1), "
+              "m AS (UPDATE team_members SET role_since = x.at FROM x "
+              "WHERE team_members.organisation_id = x.id RETURNING 1), "
+              "a AS (UPDATE audit_log SET at = x.at - interval '1 second' FROM x "
+              "WHERE audit_log.organisation_id = x.id AND audit_log.action = "
+              "'organisation.update' AND audit_log.at > x.at RETURNING 1) "
+              "SELECT (SELECT count(*) FROM o) + 0 * (SELECT count(*) FROM u) "
+              "+ 0 * (SELECT count(*) FROM m) + 0 * (SELECT count(*) FROM a)",
+              month, org_id);
+    cr_assert_eq(n, 1, "no organisation %s to age", org_id);
+}
+
+int test_publish(char *out, size_t n)
+{
+    char *argv[] = {(char *)test_bin(), "publish", NULL};
+    return run_capture(argv, out, n);
+}
+
+long long test_publish_count(const char *out)
+{
+    for (const char *p = out; p && *p; p++)
+        if (isdigit((unsigned char)*p))
+            return strtoll(p, NULL, 10);
+    return -1;
 }
 
 const char *test_day(int days)

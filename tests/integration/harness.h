@@ -87,6 +87,31 @@ pid_t test_postmaster_pid(void);
  * trailing newline removed. Returns 0, or -1 when psql failed. */
 int test_sql(const char *sql, char *out, size_t n);
 
+/* The server binary the tests run: $REFLECTD_BIN, default bin/reflectd. */
+const char *test_bin(void);
+/* test_sql() with a printf-style statement, and the test ends when psql
+ * fails. Use it to age data the API only creates "now" (check-in periods,
+ * created_at columns). */
+void test_sqlf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* One row, one column of test_sqlf() as an integer. */
+long long test_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Ages organisation org_id as if it had existed since the first instant of
+ * month ("YYYY-MM", its time zone), run once all of a test's data is in
+ * place and right before publishing: its created_at, and the role history
+ * of everyone in it (users.created_at and roles_since, team_members
+ * role_since), move there, and its settings changes so far
+ * ('organisation.update' audit rows, which lock k per month) to just
+ * before it. Role changes after this get role_since = now, as for a reader
+ * who took up a role after the month began. */
+void test_age_org(const char *org_id, const char *month);
+/* Runs the operator command `$REFLECTD_BIN publish` with the caller's
+ * environment (DATABASE_URL) and returns its exit status (-1 when it did not
+ * exit normally); its standard output goes to out (may be NULL). */
+int test_publish(char *out, size_t n);
+/* The first integer in `reflectd publish`'s output (the periods it
+ * published), or -1 when it printed none. */
+long long test_publish_count(const char *out);
+
 /* Criterion assertions (they end the test on failure, printing the body). */
 void expect_status(const struct http_resp *r, int status);
 /* status, application/problem+json, and {type, title, status, detail}. */

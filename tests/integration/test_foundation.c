@@ -330,11 +330,16 @@ Test(limits, body_over_max_body_kib_is_413, .timeout = 60)
     const char *env[] = {"MAX_BODY_KIB=1", NULL};
     struct spawned s;
     cr_assert_eq(server_spawn(&s, env), 0, "server did not start");
-    char *fits = json_of_size(1024), *over = json_of_size(1025);
+    char *fits = json_of_size(1024), *over = json_of_size(1025), *far = json_of_size(4096);
     struct http_resp r;
     cr_assert_eq(http_call(s.addr, "POST", "/healthz", NULL, over, NULL, &r), 0);
-    expect_status(&r, 413);
+    expect_problem(&r, 413);
     http_resp_free(&r);
+    /* Over twice the limit libevent refuses the body itself; still problem+json. */
+    cr_assert_eq(http_call(s.addr, "POST", "/healthz", NULL, far, NULL, &r), 0);
+    expect_problem(&r, 413);
+    http_resp_free(&r);
+    free(far);
     /* At the limit the body is accepted and routing answers (405 here). */
     cr_assert_eq(http_call(s.addr, "POST", "/healthz", NULL, fits, NULL, &r), 0);
     expect_problem(&r, 405);
@@ -350,6 +355,8 @@ static void expect_4xx_raw(const char *what, const void *bytes, size_t n)
     struct http_resp r;
     cr_assert_eq(http_raw(test_addr(), bytes, n, &r), 0, "%s: no HTTP response", what);
     cr_assert(r.status >= 400 && r.status < 500, "%s: 4xx expected, got %d", what, r.status);
+    /* libevent answers these itself; evhttp_errors.c makes them problem+json. */
+    expect_problem(&r, r.status);
     http_resp_free(&r);
     expect_alive(test_addr());
 }
@@ -398,8 +405,18 @@ Test(limits, oversize_headers_are_4xx)
     http_resp_free(&r);
     cr_assert_eq(get_with_filler(64 * 1024, &r), 0, "no HTTP response to 64 KiB of headers");
     cr_assert(r.status >= 400 && r.status < 500, "4xx expected, got %d", r.status);
+    expect_problem(&r, r.status);
     http_resp_free(&r);
     expect_alive(test_addr());
+}
+
+Test(limits, unimplemented_method_is_problem_json)
+{
+    static const char req[] = "TRACE /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct http_resp r;
+    cr_assert_eq(http_raw(test_addr(), req, sizeof(req) - 1, &r), 0, "no HTTP response");
+    expect_problem(&r, 501);
+    http_resp_free(&r);
 }
 
 /* A client that starts a request and then goes quiet (slowloris) must be

@@ -190,6 +190,19 @@ Test(anonymity, block_shown_exactly_when_people_reach_needed)
                     }
 }
 
+Test(anonymity, a_unanimous_vermogen_is_not_shown)
+{
+    int h[NSCORES] = {0};
+    cr_assert_not(anon_distribution_shown(h), "no answers");
+    for (int s = 0; s < NSCORES; s++) {
+        memset(h, 0, sizeof(h));
+        h[s] = 7;
+        cr_assert_not(anon_distribution_shown(h), "everyone gave %d", s + 1);
+        h[(s + 1) % NSCORES] = 1;
+        cr_assert(anon_distribution_shown(h), "one answer differs from %d", s + 1);
+    }
+}
+
 Test(anonymity, nothing_shown_that_publication_did_not_store)
 {
     struct reader rd = {3, 0};
