@@ -22,6 +22,7 @@
 #include "handlers.h"
 #include "imports_sql.h"
 #include "problem.h"
+#include "statements.h"
 
 #include <ctype.h>
 #include <event2/buffer.h>
@@ -330,6 +331,8 @@ static int import_content_type(struct req *r, enum csv_encoding *enc)
     return 0;
 }
 
+static const char SQL_IMPORT_ANALYZE[] = "ANALYZE users, teams, team_members, supervisions";
+
 static void import_analyzed(struct req *r, struct db_result *res)
 {
     if (res->status != DB_OK) {
@@ -368,7 +371,7 @@ static void import_done(struct req *r, struct db_result *res)
     int status = atoi(PQgetvalue(pg, 0, 0));
     if (status == 200 && import_needs_analyze(PQgetvalue(pg, 0, 1))) {
         r->state = arena_strdup(&r->arena, PQgetvalue(pg, 0, 1));
-        req_db(r, "ANALYZE users, teams, team_members, supervisions", 0, NULL, import_analyzed);
+        req_db(r, SQL_IMPORT_ANALYZE, 0, NULL, import_analyzed);
         return;
     }
     if (status != 422) {
@@ -454,3 +457,11 @@ void h_user_export(struct req *r)
     api_actor_params(r, p);
     req_db(r, SQL_USER_EXPORT, 3, p, export_done);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement imports_statements[] = {
+    STATEMENT(SQL_USER_IMPORT),
+    STATEMENT(SQL_IMPORT_ANALYZE),
+    STATEMENT(SQL_USER_EXPORT),
+    {NULL, NULL},
+};

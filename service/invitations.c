@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "hasher.h"
 #include "server.h"
+#include "statements.h"
 
 #include <string.h>
 
@@ -105,3 +106,10 @@ void h_set_password(struct req *r)
     const char *p[] = {s->token};
     req_db(r, SQL_TOKEN_CHECK, 1, p, set_password_checked);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement invitations_statements[] = {
+    STATEMENT(SQL_TOKEN_CHECK),
+    STATEMENT(SQL_SET_PASSWORD),
+    {NULL, NULL},
+};

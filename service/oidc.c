@@ -24,6 +24,7 @@
 #include "oidc_keys.h"
 #include "policy.h"
 #include "server.h"
+#include "statements.h"
 #include "tokens.h"
 #include "users_sql.h"
 
@@ -405,3 +406,9 @@ void h_oidc_put(struct req *r)
     p[9] = password_login ? "true" : "false";
     req_db(r, SQL_OIDC_PUT, 10, p, api_reply_row);
 }
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement oidc_statements[] = {
+    STATEMENT(SQL_OIDC_CLIENTS), STATEMENT(SQL_OIDC_SIGN_IN), STATEMENT(SQL_OIDC_GET),
+    STATEMENT(SQL_OIDC_PUT),     STATEMENT(SQL_OIDC_DELETE),  {NULL, NULL},
+};

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One list per line, so that adding one is a one-line change. */
+/* clang-format off */
 static const struct statement *const statement_lists[] = {
     audit_statements,
     auth_statements,
@@ -15,7 +17,10 @@ static const struct statement *const statement_lists[] = {
     events_statements,
     feedback_statements,
     goals_statements,
+    imports_statements,
+    invitations_statements,
     me_statements,
+    oidc_statements,
     organisation_statements,
     publish_statements,
     reflection_shares_statements,
@@ -26,6 +31,7 @@ static const struct statement *const statement_lists[] = {
     teams_statements,
     users_statements,
 };
+/* clang-format on */
 
 #define NLISTS (sizeof(statement_lists) / sizeof(statement_lists[0]))
 
