@@ -63,7 +63,8 @@ struct import {
 static void import_error(struct import *im, size_t row, const char *field, const char *msg)
 {
     if (!im->problem)
-        im->problem = problem_new(422, NULL, "The file has errors; nothing was changed.");
+        im->problem =
+            problem_new_code(422, "validation_failed", "The file has errors; nothing was changed.");
     im->nerrors++;
     if (im->nerrors > IMPORT_MAX_ERRORS)
         return;
@@ -275,7 +276,8 @@ static json_t *import_read(struct req *r, const char *data, size_t len, enum csv
     struct import im = {0};
     if (csv_parse(data, len, enc, IMPORT_MAX_ROWS + 1, &c, &err) < 0) {
         csv_free(&c);
-        json_t *p = problem_new(422, NULL, "The file cannot be read as CSV; nothing was changed.");
+        json_t *p = problem_new_code(422, "validation_failed",
+                                     "The file cannot be read as CSV; nothing was changed.");
         json_object_set_new(p, "errors",
                             json_pack("[{s:I, s:I, s:s, s:s}]", "row", (json_int_t)err.line,
                                       "column", (json_int_t)err.column, "field", "", "message",
@@ -379,7 +381,8 @@ static void import_done(struct req *r, struct db_result *res)
         return;
     }
     json_t *body = json_loads(PQgetvalue(pg, 0, 1), 0, NULL);
-    json_t *p = problem_new(422, NULL, "The file has errors; nothing was changed.");
+    json_t *p =
+        problem_new_code(422, "validation_failed", "The file has errors; nothing was changed.");
     json_object_set(p, "errors", json_object_get(body, "errors"));
     json_decref(body);
     req_reply_problem(r, p);
@@ -390,7 +393,9 @@ void h_user_import(struct req *r)
     enum csv_encoding enc;
     const char *dry = req_query(r, "dry_run");
     if (dry && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
-        req_problem(r, 422, "dry_run is true or false.");
+        json_t *p = problem_new_code(422, "validation_failed", "The request has invalid fields.");
+        problem_add_error(p, "dry_run", "must be true or false");
+        req_reply_problem(r, p);
         return;
     }
     if (!import_content_type(r, &enc))
