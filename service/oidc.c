@@ -101,7 +101,7 @@ static const char SQL_OIDC_SIGN_IN[] =
     "json_build_object('issuer', " p ".issuer, 'client_ids', to_json(" p ".client_ids),"           \
     " 'email_domains', to_json(" p ".email_domains), 'email_claim', " p ".email_claim,"            \
     " 'email_verified_claim', " p ".email_verified_claim, 'name_claim', " p ".name_claim,"        \
-    " 'password_login', " p ".password_login, 'updated_at', " p ".updated_at)"
+    " 'password_login', " p ".password_login, 'updated_at', " SQL_TS(p ".updated_at") ")"
 
 static const char SQL_OIDC_GET[] =
     "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN
@@ -284,8 +284,10 @@ void h_oidc_login(struct req *r)
     if (api_reject_invalid(r, &v))
         return;
     r->state = l;
-    if (!(l->issuer = oidc_peek_issuer(r, l->token)))
-        return;
+    const char *issuer = oidc_peek_issuer(r, l->token);
+    if (!issuer)
+        return; /* answered: l is gone with the request */
+    l->issuer = issuer;
     const char *p[] = {l->issuer};
     req_db(r, SQL_OIDC_CLIENTS, 1, p, oidc_clients_found);
 }

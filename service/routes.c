@@ -22,7 +22,7 @@ const struct route routes[] = {
     {M_PATCH, "/v1/organisation", h_org_patch, ROUTE_AUTH},
     {M_POST, "/v1/users", h_user_create, ROUTE_AUTH},
     {M_GET, "/v1/users", h_user_list, ROUTE_AUTH},
-    {M_POST, "/v1/users/import", h_user_import, ROUTE_AUTH},
+    {M_POST, "/v1/users/import", h_user_import, ROUTE_AUTH | ROUTE_UPLOAD},
     {M_GET, "/v1/users/export", h_user_export, ROUTE_AUTH},
     {M_POST, "/v1/teams", h_team_create, ROUTE_AUTH},
     {M_GET, "/v1/teams", h_team_list, ROUTE_AUTH},
