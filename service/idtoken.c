@@ -134,10 +134,10 @@ static EVP_PKEY *jwk_ec(const json_t *k)
     const char *crv = json_string_value(json_object_get(k, "crv"));
     size_t xl = 0, yl = 0;
     unsigned char *x = jwk_bytes(k, "x", 64, &xl), *y = jwk_bytes(k, "y", 64, &yl);
-    unsigned char point[65];
     EVP_PKEY *pkey = NULL;
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     if (crv && strcmp(crv, "P-256") == 0 && x && y && xl == 32 && yl == 32 && bld) {
+        unsigned char point[65];
         point[0] = 0x04; /* uncompressed */
         memcpy(point + 1, x, 32);
         memcpy(point + 33, y, 32);

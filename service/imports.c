@@ -437,12 +437,12 @@ static void export_done(struct req *r, struct db_result *res)
     for (int k = 0; k < NCOL; k++)
         csv_put_cell(&o, col_names[k], k == 0);
     csv_end_row(&o);
-    size_t i, j;
-    json_t *row, *v;
-    json_array_foreach(rows, i, row)
-    {
-        json_array_foreach(row, j, v)
-            csv_put_cell(&o, json_string_value(v) ? json_string_value(v) : "", j == 0);
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *row = json_array_get(rows, i);
+        for (size_t j = 0; j < json_array_size(row); j++) {
+            const char *v = json_string_value(json_array_get(row, j));
+            csv_put_cell(&o, v ? v : "", j == 0);
+        }
         csv_end_row(&o);
     }
     json_decref(rows);
