@@ -2,7 +2,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         gcc make pkg-config libc6-dev libevent-dev libjansson-dev libjwt-dev libpq-dev \
-        libargon2-dev \
+        libargon2-dev libqrencode-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -13,7 +13,8 @@ RUN make build
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libevent-2.1-7 libevent-pthreads-2.1-7 libjansson4 libjwt0 libpq5 libargon2-1 \
+        libevent-2.1-7 libevent-pthreads-2.1-7 libjansson4 libjwt0 libpq5 libargon2-1 libqrencode4 \
+        zlib1g \
         curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --no-create-home reflectd

@@ -4,7 +4,8 @@
 # (scripts/deps.sh), then build in a second make so that pkg-config runs only
 # once the -dev packages are there.
 
-PKGS      := libevent libevent_pthreads jansson libjwt libpq libargon2 libcurl libcrypto
+PKGS      := libevent libevent_pthreads jansson libjwt libpq libargon2 libqrencode zlib libcurl \
+             libcrypto
 CC        ?= cc
 BUILD     := build
 SRC       := $(wildcard service/*.c)

@@ -28,6 +28,7 @@ those three: anything else running on the box during the run).
 """
 import concurrent.futures
 import glob
+import hashlib
 import http.client
 import json
 import os
@@ -38,6 +39,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 
 OUT = os.environ.get("BENCH_OUT", "bench/out")
 BENCH_DIR = os.environ.get("BENCH_DIR", "bench")
@@ -326,6 +328,24 @@ def cmd_login(args):
     save_result("logins_setup", {"users": len(done), "secs": round(secs, 1)})
 
 
+def cmd_oneteam(args):
+    """The benchmark students join one more team (bench/oneteam.sql); writers.txt lists them
+    with that team, for the one-team writes (every wrk connection a different student)."""
+    students = read_actors("students.txt")
+    uids = ",".join(f"'{u}'" for u, _, _ in students)
+    out = subprocess.run(["psql", "-X", "-Atq", "-v", "ON_ERROR_STOP=1", "-d",
+                          os.environ["DATABASE_URL"], "-v", f"uids={uids}", "-f",
+                          os.path.join(BENCH_DIR, "oneteam.sql")],
+                         check=True, capture_output=True, text=True).stdout.split()
+    team = str(uuid.UUID(hashlib.md5(b"team-schrijvers").hexdigest()))
+    if not out or int(out[-1]) != len(students):
+        die(f"oneteam: {out} members in Team Schrijvers, expected {len(students)}")
+    with open(os.path.join(OUT, "writers.txt"), "w") as f:
+        for uid, _, token in students:
+            f.write(f"{uid} {team} {token}\n")
+    print(f"  the {len(students)} benchmark students are also students of Team Schrijvers ({team})")
+
+
 def read_actors(name):
     with open(os.path.join(OUT, name)) as f:
         return [line.split() for line in f if line.strip()]
@@ -380,10 +400,13 @@ def cmd_capture(args):
     psql("SELECT pg_reload_conf()")
     time.sleep(1.0)
     phases = {}
+    writers = read_actors("writers.txt") if os.path.exists(os.path.join(OUT, "writers.txt")) \
+        else None
+    kinds = ("read", "write") + (("write1",) if writers else ())
     try:
-        for kind in ("read", "write"):
+        for kind in kinds:
             start = os.path.getsize(log)
-            for uid, team, token in students:
+            for uid, team, token in (writers if kind == "write1" else students):
                 if kind == "read":
                     st, doc = http_call("GET", "/v1/reflections?limit=20", token=token)
                     ok = st == 200
@@ -415,9 +438,32 @@ def cmd_capture(args):
         if len(sqls) != 1:
             die(f"capture {kind}: {len(sqls)} different statements for one kind of request")
         sql = sqls.pop()
-        write_pgbench_script(kind, sql, [by_user[u][1] for u, _, _ in students])
+        param_sets = [by_user[u][1] for u, _, _ in students]
+        write_pgbench_script(kind, sql, param_sets)
         print(f"  {kind}: captured {len(students)} executions of one statement "
               f"({len(sql)} characters, {max(by_user[students[0][0]][1])} parameters)")
+        # The minimal statement for the same rows, from the same parameters:
+        # plain columns, no JSON, no authorization, no idempotency check.
+        if kind == "read":
+            write_pgbench_script("read_min", MIN_READ, [{1: p[1]} for p in param_sets])
+        else:
+            write_pgbench_script(kind + "_min", MIN_INSERT, param_sets)
+
+
+# One student's first keyset page of 20, ordered like the service orders it
+# (reflections_owner_created_idx), the columns the page shows (goal_ids and
+# shared_with are joins, left out).
+MIN_READ = ("SELECT id, owner_id, team_id, occurred_on, situation, task, action, result,"
+            " reflection, transfer, status, vermogens, dimensions, created_at, updated_at"
+            " FROM reflections WHERE owner_id = $1 AND deleted_at IS NULL"
+            " ORDER BY created_at, id LIMIT 20")
+# The same row the service inserts, from the create's own parameters ($1 user,
+# $2 organisation, $5 team, $6..$15 the fields); the table's triggers and
+# foreign keys run as for the service.
+MIN_INSERT = ("INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
+              " situation, task, action, result, reflection, transfer, status, vermogens,"
+              " dimensions) VALUES (gen_random_uuid(), $2, $1, $5, $6, $7, $8, $9, $10, $11,"
+              " $12, $13, $14, $15)")
 
 
 def reflection_body():
@@ -426,6 +472,35 @@ def reflection_body():
         body = json.load(f)
     body["occurred_on"] = time.strftime("%Y-%m-%d", time.gmtime())
     return body
+
+
+def hide_colons(sql):
+    """pgbench reads every :name in a statement as a variable, inside string literals too
+    (to_char's 'HH24:MI:SS' became parameters it cannot type): literals with a colon are
+    rewritten as the same constant in E'' form with \\x3a."""
+    out, i, n = [], 0, len(sql)
+    while i < n:
+        if sql[i] != "'":
+            j = sql.find("'", i)
+            j = n if j < 0 else j
+            out.append(sql[i:j])
+            i = j
+            continue
+        j = i + 1
+        while j < n:
+            if sql[j] == "'" and j + 1 < n and sql[j + 1] == "'":
+                j += 2
+            elif sql[j] == "'":
+                break
+            else:
+                j += 1
+        lit = sql[i + 1:j]
+        if ":" in lit and not (out and out[-1][-1:] in ("E", "e")):
+            out.append("E'" + lit.replace("\\", "\\\\").replace(":", "\\x3a") + "'")
+        else:
+            out.append(sql[i:j + 1])
+        i = j + 1
+    return "".join(out)
 
 
 def write_pgbench_script(kind, sql, param_sets):
@@ -445,7 +520,7 @@ def write_pgbench_script(kind, sql, param_sets):
             v = params.get(int(m.group(1)))
             return "NULL" if v is None else ":" + var(v)
 
-        text = re.sub(r"\$(\d+)", sub, sql)
+        text = re.sub(r"\$(\d+)", sub, hide_colons(sql))
         lines.append(("\\if" if k == 0 else "\\elif") + f" :client_id % {n} = {k}")
         lines.append(text + ";")
     lines.append("\\endif")
@@ -514,8 +589,13 @@ def cmd_wrk(args):
                                env=wrk_env())
     r = parse_wrk(name, rc, text)
     r.update(m, conns=conns, secs=secs, script=lua)
+    st = re.search(r"^BENCH_STATUS (\{.*\})$", text, re.M)
+    if st:
+        r["statuses"] = json.loads(st.group(1))
     save_result(name, r)
     print_line(name, r)
+    if st:
+        print(f"  {name}: answers by status {r['statuses']}")
 
 
 def print_line(name, r):
@@ -547,7 +627,7 @@ def cmd_pgbench(args):
     prefix = os.path.join(OUT, f"{name}.txlog")
     for old in glob.glob(prefix + ".*"):
         os.remove(old)
-    cmd = ["pgbench", "-n", "-M", mode, "-c", str(conns), "-j", "2", "-T", str(secs),
+    cmd = ["pgbench", "-n", "-M", mode, "-c", str(conns), "-j", str(min(2, conns)), "-T", str(secs),
            "-f", script, "--log", "--log-prefix", prefix]
     for k, v in variables.items():
         cmd += ["-D", f"{k}={v}"]
@@ -572,6 +652,188 @@ def cmd_pgbench(args):
     r.update(m, conns=conns, secs=secs)
     save_result(name, r)
     print_line(name, r)
+    return r
+
+
+def cmd_pgbest(args):
+    """pgbench NAME KIND at each of several client counts ("4 16 64"); NAME is the best."""
+    name, kind, counts, secs = args[0], args[1], [int(c) for c in args[2].split()], args[3]
+    runs = [cmd_pgbench([f"{name}_c{c}", kind, str(c), secs] + args[4:]) for c in counts]
+    best = dict(max(runs, key=lambda r: r["tps"]))
+    best["best_of"] = {str(r["conns"]): r["tps"] for r in runs}
+    save_result(name, best)
+    print(f"  {name}: best {best['tps']:.0f} tx/s at {best['conns']} clients "
+          f"(of {', '.join(f'{c}: {t:.0f}' for c, t in best['best_of'].items())})")
+
+
+# ---- scenario 3, conditional: the ETags ---------------------------------------
+
+
+def cmd_etags(args):
+    """Each manager's summary once, its ETag kept (managers_etag.txt), and checked: the same
+    request with If-None-Match answers 304 with no body."""
+    frm, to = os.environ["BENCH_FROM"], os.environ["BENCH_TO"]
+    host, port = os.environ["BENCH_HTTP"].rsplit(":", 1)
+    rows = []
+    for uid, team, token in read_actors("managers.txt"):
+        path = f"/v1/teams/{team}/summary?from={frm}&to={to}"
+        c = http.client.HTTPConnection(host, int(port), timeout=30)
+        c.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = c.getresponse()
+        r.read()
+        etag = r.getheader("ETag")
+        if r.status != 200 or not etag or " " in etag:
+            die(f"summary of team {team}: HTTP {r.status}, ETag {etag!r}")
+        c.request("GET", path, headers={"Authorization": "Bearer " + token,
+                                        "If-None-Match": etag})
+        r2 = c.getresponse()
+        body = r2.read()
+        c.close()
+        if r2.status != 304 or body:
+            die(f"summary of team {team} with If-None-Match {etag}: HTTP {r2.status}, "
+                f"{len(body)} bytes")
+        rows.append(f"{uid} {team} {token} {etag}")
+    with open(os.path.join(OUT, "managers_etag.txt"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    print(f"  {len(rows)} summaries: ETag kept, If-None-Match answers 304")
+
+
+# ---- open-loop latency ------------------------------------------------------
+
+
+def cmd_openloop(args):
+    """openloop NAME FROM FRACTION SECS [CONNS]: GET /v1/reflections?limit=20 offered at a
+    fixed rate, FRACTION of result FROM's req/s (scenario 1's maximum), by an open-loop
+    generator: request i is due at t0 + i / rate whatever happened to the ones before it,
+    goes out on the first idle keep-alive connection (of CONNS), and its latency is measured
+    from its due time, so time spent waiting for a connection counts (no coordinated
+    omission). Python asyncio, one process, raw sockets."""
+    import asyncio
+
+    name, src, frac, secs = args[0], args[1], float(args[2]), float(args[3])
+    conns = int(args[4]) if len(args) > 4 else 64
+    base = load_results().get(src)
+    if not base:
+        die(f"openloop: no result {src} to take the rate from")
+    rate = base["rps"] * frac
+    host, port = os.environ["BENCH_HTTP"].rsplit(":", 1)
+    reqs = [(f"GET /v1/reflections?limit=20 HTTP/1.1\r\nHost: {host}\r\n"
+             f"Authorization: Bearer {tok}\r\n\r\n").encode()
+            for _, _, tok in read_actors("students.txt")]
+    total = int(rate * secs)
+    lat = []  # ms from due time to the end of the answer
+    send_lag = []  # ms from due time to the send
+    bad = [0]
+    statuses = {}
+
+    class Conn(asyncio.Protocol):
+        def __init__(self, idle):
+            self.idle, self.buf, self.due, self.need = idle, b"", None, None
+
+        def connection_made(self, transport):
+            self.t = transport
+            self.t.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.idle.append(self)
+
+        def send(self, req, due):
+            self.due = due
+            self.buf, self.need = b"", None
+            send_lag.append((time.monotonic() - due) * 1000)
+            self.t.write(req)
+
+        def data_received(self, data):
+            self.buf += data
+            if self.need is None:
+                i = self.buf.find(b"\r\n\r\n")
+                if i < 0:
+                    return
+                head = self.buf[:i]
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                self.need = i + 4 + (int(m.group(1)) if m else 0)
+                self.status = int(head[9:12])
+            if len(self.buf) >= self.need:
+                lat.append((time.monotonic() - self.due) * 1000)
+                statuses[self.status] = statuses.get(self.status, 0) + 1
+                if self.status != 200:
+                    bad[0] += 1
+                self.due = None
+                self.idle.append(self)
+                waiting.set()
+
+        def connection_lost(self, exc):
+            if self.due is not None:
+                bad[0] += 1
+                lat.append(float("inf"))
+            if self in self.idle:
+                self.idle.remove(self)
+
+    waiting = None
+
+    async def main():
+        nonlocal waiting
+        waiting = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        idle = []
+        for _ in range(conns):
+            await loop.create_connection(lambda: Conn(idle), host, int(port))
+        t0 = time.monotonic() + 0.2
+        i = j = 0
+        backlog = []  # due times of requests waiting for a connection
+        while i < total or backlog:
+            now = time.monotonic()
+            if now > t0 + secs + 30:
+                break  # (connections lost: counted as missing below)
+            while i < total and t0 + i / rate <= now:
+                backlog.append(t0 + i / rate)
+                i += 1
+            while backlog and idle:
+                c = idle.pop()
+                due = backlog.pop(0)
+                c.send(reqs[j % len(reqs)], due)
+                j += 1
+            if i >= total and not backlog:
+                break
+            if backlog:  # every connection is busy: wait for one
+                waiting.clear()
+                try:
+                    await asyncio.wait_for(waiting.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+        deadline = time.monotonic() + 30
+        while len(lat) < total and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return time.monotonic() - t0
+
+    check_server()
+    meter = Meter().start()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall = asyncio.run(main())
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    m = meter.stop()
+    # the generator is this process: its CPU is the client's, not "others"
+    own = 100.0 * (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / m["wall_s"]
+    m["cpu_client"] = round(m["cpu_client"] + own, 1)
+    m["cpu_others"] = round(max(0.0, m["cpu_others"] - own), 1)
+    missing = total - len(lat)
+    lat.sort()
+    send_lag.sort()
+    r = {"kind": "openloop", "generator": "bench.py openloop (asyncio, open loop, latency "
+         "from the scheduled send time)", "offered_rps": round(rate, 1), "fraction": frac,
+         "of": src, "of_rps": base["rps"], "requests": len(lat), "missing": missing,
+         "rps": round(len(lat) / wall, 1), "p50_ms": percentile(lat, 50),
+         "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
+         "p999_ms": percentile(lat, 99.9), "max_ms": lat[-1] if lat else 0.0,
+         "send_lag_p99_ms": round(percentile(send_lag, 99), 2),
+         "non2xx": bad[0] + missing, "socket_errors": "", "statuses": statuses}
+    r.update(m, conns=conns, secs=secs)
+    save_result(name, r)
+    print_line(name, r)
+    print(f"  {name}: offered {rate:.0f}/s ({frac:g} x {base['rps']:.0f}), answered "
+          f"{len(lat)}, send lag p99 {r['send_lag_p99_ms']} ms, p99.9 {r['p999_ms']:.2f} ms")
+    if bad[0] or missing:
+        die(f"{name}: {bad[0]} failed, {missing} unanswered")
 
 
 # ---- scenario 5: idle keep-alive connections -------------------------------
@@ -704,6 +966,71 @@ def flag(r):
     return "; ".join(bits)
 
 
+OLD_SUMMARY_RPS = 844  # scenario 3 before published periods (README, issue #18)
+
+
+def targets_table(R):
+    """The figures of issue #18, each a ratio measured in this run, with its target."""
+    L = ["| issue #18 | measured | target | target met |", "|---|---|---|---|"]
+    yn = lambda ok: "yes" if ok else "no"
+
+    def ratio_row(label, svc, ceil, target, extra=""):
+        r, c = R.get(svc), R.get(ceil)
+        if not (r and c and c.get("tps")):
+            L.append(f"| {label} | (not run) | ≥ {target} | |")
+            return
+        x = r["rps"] / c["tps"]
+        at = f" at {c['conns']} clients, best of " + "/".join(c["best_of"]) \
+            if "best_of" in c else f" at {c['conns']} clients"
+        L.append(f"| {label} | **{x:.2f}** ({r['rps']:.0f} req/s / {c['tps']:.0f} tx/s{at}"
+                 f"{extra}) | ≥ {target} | {yn(x >= target)} |")
+
+    sc = R.get("read_ceiling")
+    ratio_row("reads (64 connections) / PostgreSQL's ceiling for the minimal statement",
+              "read", "read_min", 0.3,
+              f"; the service's own statement: {sc['tps']:.0f} tx/s" if sc else "")
+    ratio_row("writes spread over 50 teams / minimal INSERT, spread", "write", "write_min", 0.8)
+    m1, m = R.get("write1_min"), R.get("write_min")
+    ratio_row("writes all in one team / minimal INSERT, one team", "write1", "write1_min", 0.8,
+              f"; vs the spread minimal INSERT: {R['write1']['rps'] / m['tps']:.2f}"
+              if m and R.get("write1") else "")
+    w, w1 = R.get("write"), R.get("write1")
+    if w and w1:
+        L.append(f"| writes one team / spread (service) | {w1['rps'] / w['rps']:.2f} "
+                 f"({w1['rps']:.0f} / {w['rps']:.0f} req/s; p99 {fmt_ms(w1['p99_ms'])} / "
+                 f"{fmt_ms(w['p99_ms'])} ms)"
+                 + (f"; minimal INSERT one team / spread {m1['tps'] / m['tps']:.2f}"
+                    if m and m1 else "") + " | close to 1 | — |")
+    for key, label in (("summary", "summary, 24 months, 64 connections"),
+                       ("summary_304", "summary with If-None-Match (304)")):
+        r = R.get(key)
+        if r:
+            st = r.get("statuses")
+            sts = (", answers " + ", ".join(f"{k}: {v}" for k, v in sorted(st.items()))) \
+                if st else ""
+            L.append(f"| {label} | {r['rps']:.0f} req/s: **{r['rps'] / OLD_SUMMARY_RPS:.2f}x** "
+                     f"the old {OLD_SUMMARY_RPS} req/s (p99 {fmt_ms(r['p99_ms'])} ms{sts}) | "
+                     f"— | — |")
+    o = R.get("read_open")
+    if o:
+        L.append(f"| reads' p99 at half the maximum read rate, open loop | "
+                 f"**{o['p99_ms']:.2f} ms** ({o['offered_rps']:.0f}/s offered = {o['fraction']:g}"
+                 f" x {o['of_rps']:.0f}, {o['rps']:.0f}/s answered; p50 {o['p50_ms']:.2f}, "
+                 f"p99.9 {o['p999_ms']:.2f} ms; generator: bench.py openloop, {o['conns']} "
+                 f"keep-alive connections, latency from the scheduled send time, its send lag "
+                 f"p99 {o['send_lag_p99_ms']} ms) | < 5 ms | {yn(o['p99_ms'] < 5)} |")
+    bursts = [R[f"burst{n}"] for n in (1, 2, 3) if f"burst{n}" in R]
+    if bursts:
+        xs = [b["during"]["p99_ms"] / b["alone"]["p99_ms"] for b in bursts]
+        detail = "; ".join(f"{b['alone']['p99_ms']:.1f} → {b['during']['p99_ms']:.1f} ms"
+                           for b in bursts)
+        L.append(f"| reads' p99 (16 connections) during a login burst / alone, "
+                 f"{len(xs)} runs | **{' / '.join(f'{x:.1f}x' for x in xs)}** ({detail}) | "
+                 f"within 2x, each run | {yn(all(x <= 2 for x in xs))} |")
+    L.append("")
+    return L
+
+
 def cmd_report(args):
     R = load_results()
     L = []
@@ -724,40 +1051,62 @@ def cmd_report(args):
     L.append("")
     L.append("| # | scenario | conns | req/s | p50 ms | p99 ms | reflectd CPU | postgres CPU"
              " | others CPU | reflectd peak RSS | ceiling tx/s (p50 / p99 ms) | service / ceiling"
-             " | pgbench -M extended tx/s |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    b = R.get("burst", {})
-    rows = [("1", "GET /v1/reflections?limit=20 (student)", R.get("read"), "read"),
-            ("1", "the same at 1 connection (unloaded latency)", R.get("read_1conn"), None),
-            ("2", "POST /v1/reflections (final, synchronous_commit on)", R.get("write"), "write"),
-            ("2", "the same at 1 connection (unloaded latency)", R.get("write_1conn"), None),
-            ("3", "GET /v1/teams/{id}/summary, 24 months (teammanager)", R.get("summary"), None),
-            ("3", "the same at 1 connection (unloaded latency)", R.get("summary_1conn"), None),
-            ("4", "mixed 80% read / 15% write / 5% summary", R.get("mixed"), None),
-            ("5", "idle keep-alive connections (RSS while held)", R.get("idle"), None),
-            ("6", "scenario 1 alone", b.get("alone"), None),
-            ("6", "scenario 1 during the login burst", b.get("during"), None),
-            ("6", "the login burst itself (POST /v1/auth/login)", b.get("logins"), None),
-            ("7", "scenario 3, base data set", R.get("summary_base"), None),
-            ("7", "scenario 3, data set 10x", R.get("summary_10x"), None)]
+             " | pgbench -M extended tx/s | minimal-statement ceiling tx/s (p50 / p99 ms)"
+             " | service / minimal |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = [("1", "GET /v1/reflections?limit=20 (student)", R.get("read"), "read", "read_min"),
+            ("1", "the same at 1 connection (unloaded latency)", R.get("read_1conn"), None, None),
+            ("1", "the same offered open-loop at half the rate above (latency from the "
+             "scheduled send)", R.get("read_open"), None, None),
+            ("2", "POST /v1/reflections (final, synchronous_commit on), writers spread over "
+             "50 teams", R.get("write"), "write", "write_min"),
+            ("2", "the same, all 64 writers in one team (each connection a different student)",
+             R.get("write1"), "write1", "write1_min"),
+            ("2", "the same at 1 connection (unloaded latency)", R.get("write_1conn"), None, None),
+            ("3", "GET /v1/teams/{id}/summary, 24 months (teammanager)", R.get("summary"), None,
+             None),
+            ("3", "the same with If-None-Match: its ETag (304, no body)", R.get("summary_304"),
+             None, None),
+            ("3", "the same at 1 connection (unloaded latency)", R.get("summary_1conn"), None,
+             None),
+            ("4", "mixed 80% read / 15% write / 5% summary", R.get("mixed"), None, None),
+            ("5", "idle keep-alive connections (RSS while held)", R.get("idle"), None, None)]
+    for n in (1, 2, 3):
+        b = R.get(f"burst{n}", {})
+        rows += [("6", f"run {n}: scenario 1 alone", b.get("alone"), None, None),
+                 ("6", f"run {n}: scenario 1 during the login burst", b.get("during"), None,
+                  None),
+                 ("6", f"run {n}: the login burst itself (POST /v1/auth/login)", b.get("logins"),
+                  None, None)]
+    rows += [("7", "scenario 3, base data set", R.get("summary_base"), None, None),
+             ("7", "scenario 3, data set 10x", R.get("summary_10x"), None, None)]
     problems = []
     dash = "—"
-    for no, label, r, ceil in rows:
+    for no, label, r, ceil, minimal in rows:
         if not r:
-            L.append(f"| {no} | {label} | | (not run) | | | | | | | | | |")
+            L.append(f"| {no} | {label} | | (not run) | | | | | | | | | | | |")
             continue
         if r.get("kind") == "idle":
             L.append(f"| {no} | {r['connections']} {label} | {r['connections']} | {dash} | {dash}"
                      f" | {dash} | {dash} | {dash} | {dash} | {r['rss_idle_mib']:.0f} MiB"
-                     f" (peak {r['rss_peak_mib']:.0f}) | {dash} | {dash} | {dash} |")
+                     f" (peak {r['rss_peak_mib']:.0f}) | {dash} | {dash} | {dash} | {dash}"
+                     f" | {dash} |")
             continue
         c = R.get(ceil + "_ceiling") if ceil else None
         x = R.get(ceil + "_extended") if ceil else None
-        ceiling = ratio = dash
+        mc = R.get(minimal) if minimal else None
+        ceiling = ratio = mceiling = mratio = dash
         ext = f"{x['tps']:.0f}" if x else dash
         if c:
             ceiling = f"{c['tps']:.0f} ({fmt_ms(c['p50_ms'])} / {fmt_ms(c['p99_ms'])})"
             ratio = f"{r['rps'] / c['tps']:.2f}" if c["tps"] else dash
+        if mc:
+            at = f", {mc['conns']} clients" if "best_of" in mc else ""
+            mceiling = (f"{mc['tps']:.0f} ({fmt_ms(mc['p50_ms'])} / {fmt_ms(mc['p99_ms'])}"
+                        f"{at})")
+            mratio = f"{r['rps'] / mc['tps']:.2f}" if mc["tps"] else dash
+        if r.get("kind") == "openloop":
+            label += f" ({r['offered_rps']:.0f}/s offered)"
         f = flag(r)
         if f:
             problems.append(f"scenario {no} ({label}): {f}")
@@ -766,7 +1115,9 @@ def cmd_report(args):
         L.append(f"| {no} | {label}{' **(' + f + ')**' if f else ''} | {r['conns']} |"
                  f" {r['rps']:.0f} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} |"
                  f" {pct('cpu_reflectd')} | {pct('cpu_postgres')} | {pct('cpu_others')} |"
-                 f" {rss} | {ceiling} | {ratio} | {ext} |")
+                 f" {rss} | {ceiling} | {ratio} | {ext} | {mceiling} | {mratio} |")
+    L.append("")
+    L.extend(targets_table(R))
     L.append("")
     L.append("Ceiling: pgbench running the statement the service runs for that request "
              "(captured from PostgreSQL's log with the service's own parameters; client k uses "
@@ -775,6 +1126,27 @@ def cmd_report(args):
              "planned on every execution (the service prepares each statement once per "
              "connection, like -M prepared).")
     L.append("")
+    L.append("Minimal-statement ceiling: pgbench -M prepared running, from the same captured "
+             "parameters, only what the rows need: for a list, one student's first keyset page "
+             "of 20 (`" + MIN_READ.replace("$1", ":uid") + "`: plain columns, no JSON, no "
+             "session check, no goal or share subqueries), at 4, 16 and 64 clients, the best "
+             "counted; for a create, `" + MIN_INSERT.split(" VALUES")[0] + " VALUES (...)` of "
+             "the same row (the table's triggers and foreign keys run; no membership check, no "
+             "JSON), at the same 64 clients, synchronous_commit on. The one-team rows use the "
+             "same 64 students, all made students of one more team (bench/oneteam.sql), so "
+             "every create names that team; its 'ceiling' is the service's statement "
+             "captured for those creates.")
+    L.append("")
+    o = R.get("read_open")
+    if o:
+        L.append("Open-loop row: bench.py's own generator (Python asyncio, one process, "
+                 f"{o['conns']} keep-alive connections), not wrk and not `hey`: request i is "
+                 "due at t0 + i / rate regardless of earlier answers, goes out on the first "
+                 "idle connection, and its latency runs from its due time to the end of the "
+                 "answer, so a queue in front of the server counts (no coordinated omission). "
+                 f"The generator's own lateness (due to sent) had p99 {o['send_lag_p99_ms']} ms; "
+                 "it is included in the figures.")
+        L.append("")
     L.append("CPU is % of one core (the machine has "
              f"{meta.get('cores', '?')}), from /proc/<pid>/stat utime+stime over the run; "
              "postgres = this cluster's postmaster and its backends; others = the rest of the "
@@ -782,11 +1154,15 @@ def cmd_report(args):
              "figures: " + ", ".join(
                  f"{k}: postgres {R[k]['cpu_postgres']:.0f}%, pgbench {R[k]['cpu_client']:.0f}%"
                  f", others {R[k]['cpu_others']:.0f}%"
-                 for k in ("read_ceiling", "read_extended", "write_ceiling", "write_extended")
+                 for k in ("read_ceiling", "read_extended", "read_min", "write_ceiling",
+                           "write1_ceiling", "write_extended", "write_min", "write1_min")
                  if k in R) + ". Client CPU in the "
              "service runs: " + ", ".join(f"{k} wrk {R[k]['cpu_client']:.0f}%"
-                                          for k in ("read", "write", "summary", "mixed")
-                                          if k in R) + ".")
+                                          for k in ("read", "write", "write1", "summary",
+                                                    "summary_304", "mixed")
+                                          if k in R) + (
+                 f", open-loop generator {R['read_open']['cpu_client']:.0f}%"
+                 if "read_open" in R else "") + ".")
     others = [R[k]["cpu_others"] for k in R if isinstance(R[k], dict) and "cpu_others" in R[k]]
     if others and max(others) >= 25:
         L.append(f"Note: other processes used up to {max(others):.0f}% of a core during the runs"
@@ -813,17 +1189,22 @@ def cmd_report(args):
         if i.get("non200"):
             problems.append(f"scenario 5: {i['non200']} non-200 answers")
         L.append("")
-    b = R.get("burst")
-    if b:
-        a, d, lg = b["alone"], b["during"], b["logins"]
-        L.append(f"**6. Reads during a login burst:** scenario 1 at {a['conns']} connections, "
-                 f"{a['secs']} s: p99 **{fmt_ms(a['p99_ms'])} ms** alone ({a['rps']:.0f} req/s), "
-                 f"**{fmt_ms(d['p99_ms'])} ms** while {lg['conns']} connections log in "
-                 f"({d['rps']:.0f} req/s): ratio **{d['p99_ms'] / a['p99_ms']:.1f}x**. Logins "
-                 f"(argon2id, {meta.get('argon2', 'default parameters')}): {lg['rps']:.1f}/s, p50 "
-                 f"{fmt_ms(lg['p50_ms'])} ms, p99 {fmt_ms(lg['p99_ms'])} ms. CPU during the "
-                 f"burst: reflectd {d['cpu_reflectd']:.0f}%, postgres {d['cpu_postgres']:.0f}%, "
-                 f"wrk {d['cpu_client']:.0f}%, others {d['cpu_others']:.0f}%.")
+    bursts = [R[f"burst{n}"] for n in (1, 2, 3) if f"burst{n}" in R]
+    if bursts:
+        a0, lg0 = bursts[0]["alone"], bursts[0]["logins"]
+        parts = []
+        for n, b in enumerate(bursts, 1):
+            a, d, lg = b["alone"], b["during"], b["logins"]
+            parts.append(f"run {n}: p99 {fmt_ms(a['p99_ms'])} ms alone ({a['rps']:.0f} req/s), "
+                         f"{fmt_ms(d['p99_ms'])} ms during ({d['rps']:.0f} req/s), ratio "
+                         f"**{d['p99_ms'] / a['p99_ms']:.1f}x**; logins {lg['rps']:.1f}/s, p99 "
+                         f"{fmt_ms(lg['p99_ms'])} ms; CPU during: reflectd "
+                         f"{d['cpu_reflectd']:.0f}%, postgres {d['cpu_postgres']:.0f}%, wrk "
+                         f"{d['cpu_client']:.0f}%, others {d['cpu_others']:.0f}%")
+        L.append(f"**6. Reads during a login burst:** scenario 1 at {a0['conns']} connections, "
+                 f"{a0['secs']} s, alone and then while {lg0['conns']} connections log in "
+                 f"(argon2id, {meta.get('argon2', 'default parameters')}), three times: "
+                 + "; ".join(parts) + ".")
         L.append("")
     s0, s1 = R.get("summary_base"), R.get("summary_10x")
     if s0 and s1:
@@ -878,7 +1259,8 @@ def cmd_set(args):
 
 
 COMMANDS = {"login": cmd_login, "capture": cmd_capture, "wrk": cmd_wrk, "pgbench": cmd_pgbench,
-            "idle": cmd_idle, "burst": cmd_burst, "report": cmd_report, "set": cmd_set,
+            "idle": cmd_idle, "oneteam": cmd_oneteam, "pgbest": cmd_pgbest,
+            "etags": cmd_etags, "openloop": cmd_openloop, "burst": cmd_burst, "report": cmd_report, "set": cmd_set,
             "load": cmd_load}
 
 if __name__ == "__main__":

@@ -41,14 +41,16 @@ end
 -- POST /v1/reflections: a complete (final) STARR(T) reflection, dated today,
 -- in the student's team, without a client id (the server makes one). The
 -- rest of the body is bench/reflection.json (bench.py sends the same one
--- when it captures the statement for pgbench).
-function M.write_requests()
+-- when it captures the statement for pgbench). actors: students.txt (each
+-- in their own team, spread over the 50) or writers.txt (the same students,
+-- all in Team Schrijvers).
+function M.write_requests(actors)
     local f = assert(io.open(dir .. "/reflection.json"))
     local rest = f:read("*a"):gsub("^%s*{", ""):gsub("%s+$", "")
     f:close()
     local reqs = {}
     local today = os.date("!%Y-%m-%d")
-    for _, st in ipairs(read_lines("students.txt")) do
+    for _, st in ipairs(read_lines(actors or "students.txt")) do
         local body = '{"team_id":"' .. st[2] .. '","occurred_on":"' .. today .. '",' .. rest
         reqs[#reqs + 1] = wrk.format("POST", "/v1/reflections",
             { ["Authorization"] = "Bearer " .. st[3], ["Content-Type"] = "application/json" },
@@ -58,12 +60,18 @@ function M.write_requests()
 end
 
 -- GET /v1/teams/{id}/summary over the 24 months, by each team's teammanager.
-function M.summary_requests()
+-- conditional: with If-None-Match carrying the ETag that manager got
+-- (managers_etag.txt, written by `bench.py etags`), so the answers are 304s.
+function M.summary_requests(conditional)
     local reqs = {}
     local from, to = os.getenv("BENCH_FROM"), os.getenv("BENCH_TO")
-    for _, m in ipairs(read_lines("managers.txt")) do
+    for _, m in ipairs(read_lines(conditional and "managers_etag.txt" or "managers.txt")) do
+        local h = auth(m[3])
+        if conditional then
+            h["If-None-Match"] = m[4]
+        end
         reqs[#reqs + 1] = wrk.format("GET",
-            "/v1/teams/" .. m[2] .. "/summary?from=" .. from .. "&to=" .. to, auth(m[3]))
+            "/v1/teams/" .. m[2] .. "/summary?from=" .. from .. "&to=" .. to, h)
     end
     return reqs
 end
@@ -81,10 +89,39 @@ function M.login_requests()
 end
 
 -- Each thread starts at a different place in the rotation.
-local threads = 0
+local threads = {}
 function M.setup(thread)
-    thread:set("thread_no", threads)
-    threads = threads + 1
+    thread:set("thread_no", #threads)
+    threads[#threads + 1] = thread
+end
+
+-- Counting answers by status (only scripts that want it define response()):
+-- done() then prints BENCH_STATUS {"200":n,"304":m,...} summed over the threads.
+function M.count_statuses()
+    response = function(status, headers, body)
+        statuses[status] = (statuses[status] or 0) + 1
+    end
+    local init0 = init
+    init = function(args)
+        statuses = {}
+        if init0 then
+            init0(args)
+        end
+    end
+    local done0 = done
+    done = function(summary, latency, requests)
+        done0(summary, latency, requests)
+        local total, parts = {}, {}
+        for _, t in ipairs(threads) do
+            for k, v in pairs(t:get("statuses") or {}) do
+                total[k] = (total[k] or 0) + v
+            end
+        end
+        for k, v in pairs(total) do
+            parts[#parts + 1] = string.format('"%d":%d', k, v)
+        end
+        io.write("BENCH_STATUS {" .. table.concat(parts, ",") .. "}\n")
+    end
 end
 
 -- One machine-readable line for bench.py (percentiles in microseconds).
@@ -100,12 +137,12 @@ function M.done(summary, latency, requests)
 end
 
 -- A wrk script that cycles through one list of requests.
-function M.cycle(make)
+function M.cycle(make, arg)
     setup = M.setup
     done = M.done
     local reqs, i
     init = function(args)
-        reqs = make()
+        reqs = make(arg)
         i = ((thread_no or 0) * 7919) % #reqs
     end
     request = function()

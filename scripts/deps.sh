@@ -4,13 +4,15 @@
 # what to install and fails.
 set -eu
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libjwt-dev libpq-dev libargon2-dev \
-libcriterion-dev postgresql postgresql-contrib libcurl4-openssl-dev libssl-dev"
+libqrencode-dev zlib1g-dev libcurl4-openssl-dev libssl-dev \
+libcriterion-dev postgresql postgresql-contrib chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# Node.js for the contract checks of `make test` (tests/spec/responses.mjs),
-# the OpenID Connect test provider (tests/oidc) and lint, checked by
+# Node.js for the contract checks and the browser test of `make test`
+# (tests/spec/responses.mjs, tests/browser/run.mjs), the OpenID Connect test
+# provider (tests/oidc) and lint, checked by
 # command: a machine may have it from elsewhere.
 if [ "${1:-}" = "--with-node" ] || [ "${1:-}" = "--with-tools" ]; then
     for t in node:nodejs npm:npm; do

@@ -12,6 +12,8 @@
 #      REFLECTD_RECORD) checked against api-spec/openapi.yaml by
 #      tests/spec/responses.mjs (Ajv, JSON Schema 2020-12); any violation is
 #      a failure.
+#   5. the browser test (scripts/browser-test.sh): the feedback form in
+#      headless Chromium, screenshots in build/artifacts/.
 # Arguments are passed to every criterion binary (e.g. --verbose).
 # KEEP_TEST_TMP=1 keeps the temporary folder (server logs, test output).
 # An OpenID Connect provider (tests/oidc) runs for the whole run.
@@ -29,6 +31,9 @@ export JWT_KEY=reflectd-test-key-0123456789abcdefghijk # 40 characters
 # path is the same), and no per-address login limit, since every test comes
 # from 127.0.0.1 (the per-account limit stays, and its own test checks it).
 export ARGON2_T_COST=1 ARGON2_M_COST_KIB=1024 LOGIN_MAX_FAILURES_ADDR=1000000
+# The same for answers through the feedback form (its own test spawns a
+# server with a low limit).
+export FEEDBACK_FORM_MAX_ADDR=1000000
 # A throwaway cluster needs no durability.
 export PG_FSYNC=off
 SANITIZER_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
@@ -120,6 +125,29 @@ integration() {
     fi
 }
 
+# browser: the feedback form in Chromium against a server of its own; adds
+# its "browser: N passed, M failed" to the totals.
+browser() {
+    local out="$tmp/browser.out" p f
+    if ! start_server "$tmp/server-browser.log" 30 bin/reflectd; then
+        fail "bin/reflectd: the server for the browser test did not start"
+        return
+    fi
+    echo "== browser: scripts/browser-test.sh on $REFLECTD_ADDR"
+    scripts/browser-test.sh >"$out" 2>&1
+    cat "$out"
+    stop_server 30
+    read -r p f <<<"$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out" | tail -n 1)"
+    if [ -z "${p:-}" ]; then
+        fail "browser: no summary line"
+        return
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -gt 0 ] && notes+=("browser: $f failed")
+    [ "$server_rc" -eq 0 ] || fail "bin/reflectd (browser run): exit status $server_rc after SIGTERM"
+}
+
 args=("$@")
 export PG_DIR="$tmp/pg"
 if ! DATABASE_URL=$(scripts/pg.sh start "$PG_DIR"); then
@@ -156,6 +184,7 @@ if start_server "$tmp/server-faults.log" 30 bin/reflectd; then
 else
     fail "bin/reflectd: the shared server for the fault tests did not start"
 fi
+browser
 
 echo "== contract: recorded responses against api-spec/openapi.yaml"
 if ! scripts/npm-deps.sh; then

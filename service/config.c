@@ -121,6 +121,9 @@ static const struct int_setting int_settings[] = {
     S("JANITOR_INTERVAL_S", 60, 1, 86400, janitor_interval_s),
     S("PUBLISH_DELAY_H", 24, 0, 24 * 31, publish_delay_h),
     S("BACKDATE_MAX_DAYS", 365, 1, 3660, backdate_max_days),
+    S("FEEDBACK_FORM_MAX_ADDR", 30, 1, 1000000, form_max_posts_addr),
+    S("FEEDBACK_FORM_MAX_LINK", 10, 1, 1000000, form_max_posts_link),
+    S("FEEDBACK_FORM_WINDOW_S", 3600, 1, 86400, form_window_s),
     S("OIDC_FETCH_TIMEOUT_MS", 5000, 100, 60000, oidc_fetch_timeout_ms),
     S("OIDC_KEYS_MIN_REFRESH_S", 60, 0, 86400, oidc_min_refresh_s),
     S("OIDC_RETRY_S", 10, 0, 3600, oidc_retry_s),
@@ -189,6 +192,40 @@ static int config_metrics_addr(struct config *c, const char *(*get)(const char *
     return 0;
 }
 
+/* PUBLIC_BASE_URL: where phones reach this service, for the links in
+ * feedback invitations (behind a proxy it is the proxy's address). Only
+ * plain characters: the value goes into HTML, JSON and QR codes as is. */
+static int config_public_base_url(struct config *c, const char *(*get)(const char *), char *err,
+                                  size_t errlen)
+{
+    const char *v = get("PUBLIC_BASE_URL");
+    if (!v || !*v) {
+        size_t n = strlen(c->listen_host) + 32;
+        c->public_base_url = malloc(n);
+        if (!c->public_base_url)
+            return -1;
+        int v6 = strchr(c->listen_host, ':') != NULL;
+        snprintf(c->public_base_url, n, "http://%s%s%s:%d", v6 ? "[" : "", c->listen_host,
+                 v6 ? "]" : "", c->listen_port);
+        log_warn("PUBLIC_BASE_URL not set: feedback links point at %s", c->public_base_url);
+        return 0;
+    }
+    size_t n = strlen(v);
+    while (n > 0 && v[n - 1] == '/')
+        n--;
+    const char *host = strncmp(v, "https://", 8) == 0  ? v + 8
+                       : strncmp(v, "http://", 7) == 0 ? v + 7
+                                                       : NULL;
+    size_t plain = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "-._~:/[]");
+    if (!host || plain < n || host >= v + n || *host == '/' || *host == ':') {
+        snprintf(err, errlen, "PUBLIC_BASE_URL must be http(s)://host[:port][/path]");
+        return -1;
+    }
+    c->public_base_url = strndup(v, n);
+    return c->public_base_url ? 0 : -1;
+}
+
 int config_load(struct config *c, const char *(*get)(const char *), char *err, size_t errlen)
 {
     memset(c, 0, sizeof(*c));
@@ -206,6 +243,8 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
     }
     if (config_metrics_addr(c, get, err, errlen) < 0 || config_ints(c, get, err, errlen) < 0 ||
         config_keys(c, get, err, errlen) < 0)
+        return -1;
+    if (config_public_base_url(c, get, err, errlen) < 0)
         return -1;
     c->cors_origins = config_str(get, "CORS_ORIGINS", NULL);
     c->bootstrap_org = config_str(get, "BOOTSTRAP_ORG_NAME", NULL);
@@ -232,6 +271,7 @@ void config_free(struct config *c)
     free(c->jwt_issuer);
     free(c->jwt_audience);
     free(c->cors_origins);
+    free(c->public_base_url);
     free(c->bootstrap_org);
     free(c->bootstrap_email);
     free(c->bootstrap_password);

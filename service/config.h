@@ -50,8 +50,13 @@ struct config {
     int retention_days;      /* reflections older than this are deleted (0: kept) */
     int publish_delay_h;     /* hours after a month closes before it is published */
     int backdate_max_days;   /* how far back occurred_on may lie */
-    int quiet;               /* no access log */
-    int dev_defaults_used;   /* count of development defaults taken */
+    /* feedback invitations (invitations.c, invite_page.c) */
+    char *public_base_url;   /* scheme://host[:port][/prefix] of links, no trailing '/' */
+    int form_max_posts_addr; /* answers through the form per client address and window */
+    int form_max_posts_link; /* ... per invitation link and window */
+    int form_window_s;
+    int quiet;             /* no access log */
+    int dev_defaults_used; /* count of development defaults taken */
 
     /* identity providers, import, invitations (issue 17) */
     int oidc_fetch_timeout_ms; /* one request to an identity provider */

@@ -1,6 +1,7 @@
 /* feedback.c - feedback threads and feedback requests:
  * POST/GET /v1/reflections/{id}/feedback, POST/GET /v1/goals/{id}/feedback,
- * POST /v1/reflections/{id}/feedback-requests, GET /v1/feedback-requests.
+ * POST /v1/reflections/{id}/feedback-requests, GET /v1/feedback-requests,
+ * PUT /v1/feedback/{id}/seen (a supervisor has seen external feedback).
  *
  * Feedback is typed top (what went well), tip (what to improve) or
  * question. It is written by a supervisor the item is shared with, or by
@@ -13,6 +14,7 @@
  * next feedback on the reflection, in the same statement. */
 #include "statements.h"
 #include "api.h"
+#include "feedback_sql.h"
 #include "handlers.h"
 #include "pagination.h"
 #include "policy.h"
@@ -24,12 +26,6 @@
 static const char *const kinds[] = {"top", "tip", "question", NULL};
 
 /* clang-format off */
-#define SQL_FEEDBACK_JSON(f)                                                                       \
-    "json_build_object('id', " f ".id, 'reflection_id', " f ".reflection_id, 'goal_id', " f       \
-    ".goal_id, 'author_id', " f ".author_id, 'author_name', (SELECT au.name FROM users au"         \
-    " WHERE au.id = " f ".author_id AND au.deleted_at IS NULL), 'by_owner', " f ".by_owner,"       \
-    " 'kind', " f ".kind, 'body', " f ".body, 'created_at', " SQL_TS(f ".created_at") ")"
-
 /* The item (reflection or goal) the caller may read, as CTE x. */
 #define SQL_READABLE(table, reads)                                                                 \
     "x AS (SELECT x.id, x.owner_id FROM " table " x, actor WHERE x.id = $4"                        \
@@ -125,6 +121,24 @@ static const char SQL_REQUEST_INBOX[] =
     " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
         SQL_REQUEST_JSON("shown"), "shown.created_at", "shown.id", "$4");
+
+/* A supervisor who reads the item marks external feedback on it seen
+ * (feedback from an invitation, invitations.c); the first mark stays. */
+static const char SQL_FEEDBACK_SEEN[] =
+    "WITH " SQL_ACTOR ", f AS (SELECT f.id, f.invitation_id, coalesce(x.owner_id, g.owner_id)"
+    " AS owner_id FROM feedback f JOIN actor ON true"
+    " LEFT JOIN reflections x ON x.id = f.reflection_id AND x.deleted_at IS NULL"
+    " AND " SQL_READS_REFLECTION("x") " LEFT JOIN goals g ON g.id = f.goal_id"
+    " AND g.deleted_at IS NULL AND " SQL_READS_GOAL("g") " WHERE f.id = $4::uuid"
+    " AND f.organisation_id = $2 AND (x.id IS NOT NULL OR g.id IS NOT NULL)),"
+    " upd AS (UPDATE feedback t SET seen_at = now() FROM f WHERE t.id = f.id"
+    " AND f.invitation_id IS NOT NULL AND f.owner_id <> $1 AND t.seen_at IS NULL RETURNING t.id),"
+    " aud AS (" SQL_AUDIT("'feedback.seen'", "f.owner_id", "'feedback'", "f.id") " FROM f, upd)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN f.id IS NULL THEN 404"
+    " WHEN f.invitation_id IS NULL OR f.owner_id = $1 THEN 422 ELSE 204 END, NULL, NULL,"
+    " CASE WHEN f.invitation_id IS NULL THEN 'Only feedback from an external author is marked seen.'"
+    " ELSE 'A supervisor marks feedback seen, not the student.' END"
+    " FROM (SELECT 1) one LEFT JOIN f ON true";
 /* clang-format on */
 
 static void feedback_post(struct req *r, const char *sql)
@@ -208,6 +222,17 @@ void h_feedback_request_inbox(struct req *r)
     req_db(r, SQL_REQUEST_INBOX, 7, p, api_reply_row);
 }
 
+void h_feedback_seen(struct req *r)
+{
+    const char *id = api_uuid_param(r, 0);
+    if (!id)
+        return;
+    const char *p[4];
+    api_actor_params(r, p);
+    p[3] = id;
+    req_db(r, SQL_FEEDBACK_SEEN, 4, p, api_reply_row);
+}
+
 /* Every statement of this file, by name (statements.c: --statements). */
 const struct statement feedback_statements[] = {
     STATEMENT(SQL_REFLECTION_FEEDBACK_POST),
@@ -216,5 +241,6 @@ const struct statement feedback_statements[] = {
     STATEMENT(SQL_GOAL_THREAD),
     STATEMENT(SQL_REQUEST_POST),
     STATEMENT(SQL_REQUEST_INBOX),
+    STATEMENT(SQL_FEEDBACK_SEEN),
     {NULL, NULL},
 };

@@ -18,7 +18,7 @@ void h_readyz(struct req *r);
 void h_login(struct req *r);
 void h_refresh(struct req *r);
 void h_logout(struct req *r);
-/* invitations.c */
+/* set_password.c */
 void h_set_password(struct req *r);
 /* oidc.c */
 void h_oidc_login(struct req *r);
@@ -65,6 +65,15 @@ void h_goal_feedback_post(struct req *r);
 void h_goal_feedback_list(struct req *r);
 void h_feedback_request_post(struct req *r);
 void h_feedback_request_inbox(struct req *r);
+void h_feedback_seen(struct req *r);
+/* invitations.c */
+void h_invitation_create(struct req *r);
+void h_invitation_list(struct req *r);
+void h_invitation_get(struct req *r);
+void h_invitation_revoke(struct req *r);
+/* invite_page.c */
+void h_invite_page(struct req *r);
+void h_invite_answer(struct req *r);
 /* goals.c */
 void h_goal_create(struct req *r);
 void h_goal_list(struct req *r);

@@ -38,8 +38,14 @@ static const char SQL_EXPORT[] =
     " f.created_at), '[]') FROM feedback f WHERE f.author_id = $1),"
     " 'feedback_received', (SELECT coalesce(json_agg(" SQL_TS_ROW("to_jsonb(f) - 'organisation_id'") " ORDER BY"
     " f.created_at), '[]') FROM feedback f LEFT JOIN reflections x ON x.id = f.reflection_id"
-    " LEFT JOIN goals g ON g.id = f.goal_id WHERE (x.owner_id = $1 OR g.owner_id = $1)"
+    " LEFT JOIN goals g ON g.id = f.goal_id LEFT JOIN feedback_invitations fi"
+    " ON fi.id = f.invitation_id WHERE (x.owner_id = $1 OR g.owner_id = $1 OR fi.student_id = $1)"
     " AND f.author_id IS DISTINCT FROM $1),"
+    /* Invitations without the token's hash: it opens nothing, but is no
+     * data about the person either. */
+    " 'feedback_invitations', (SELECT coalesce(json_agg(" SQL_TS_ROW("to_jsonb(fi) -"
+    " 'organisation_id' - 'token_hash'") " ORDER BY fi.created_at), '[]') FROM"
+    " feedback_invitations fi WHERE fi.student_id = $1),"
     " 'checkins', (SELECT coalesce(json_agg(" SQL_TS_ROW("to_jsonb(c) - 'organisation_id' - 'user_id'") ""
     " ORDER BY c.period), '[]') FROM checkins c WHERE c.user_id = $1),"
     " 'feedback_requests', (SELECT coalesce(json_agg(" SQL_TS_ROW("to_jsonb(q) - 'organisation_id'") " ORDER BY"

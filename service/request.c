@@ -121,6 +121,8 @@ static void req_access_log(struct req *r, uint64_t usec)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (r->match.route && (r->match.route->flags & ROUTE_SECRET_PATH))
+        path = r->match.route->pattern;
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -193,7 +195,10 @@ static void req_common_headers(struct req *r)
     req_set_header(r, "X-Request-Id", r->id);
     req_set_header(r, "Cache-Control", "no-store");
     req_set_header(r, "X-Content-Type-Options", "nosniff");
-    req_set_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    /* An HTML page sets a policy of its own (invite_page.c); all else is
+     * data, which may load nothing. */
+    if (!evhttp_find_header(evhttp_request_get_output_headers(r->ev), "Content-Security-Policy"))
+        req_set_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     req_set_header(r, "Referrer-Policy", "no-referrer");
 }
 
@@ -328,6 +333,14 @@ void req_problem_code(struct req *r, int status, const char *code, const char *d
 void req_reply_empty(struct req *r, int status)
 {
     req_send(r, status, NULL);
+}
+
+const char *req_body(struct req *r, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    *len = evbuffer_get_length(in);
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    return data ? data : "";
 }
 
 static int req_is_json_type(const char *ct)

@@ -63,6 +63,10 @@ const char *req_peer(struct req *r);
  * client (400/415/413) and returns NULL. The value belongs to the request. */
 json_t *req_json_body(struct req *r);
 
+/* The raw body (len bytes, not NUL-terminated; "" when empty), valid
+ * until the request ends. The size limit was checked on arrival. */
+const char *req_body(struct req *r, size_t *len);
+
 /* Keeps a JSON value alive until the request ends (one at a time). */
 void req_keep_json(struct req *r, json_t *j);
 

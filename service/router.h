@@ -20,9 +20,12 @@ struct req;
 typedef void (*route_handler)(struct req *r);
 
 enum route_flags {
-    ROUTE_PUBLIC = 0,      /* no token needed */
-    ROUTE_AUTH = 1 << 0,   /* Bearer token required */
-    ROUTE_UPLOAD = 1 << 1, /* takes a body up to IMPORT_MAX_KIB (a file), not MAX_BODY_KIB */
+    ROUTE_PUBLIC = 0,    /* no token needed */
+    ROUTE_AUTH = 1 << 0, /* Bearer token required */
+    /* The path holds a secret (a feedback link's token): the access log
+     * writes the route's pattern instead. */
+    ROUTE_SECRET_PATH = 1 << 1,
+    ROUTE_UPLOAD = 1 << 2, /* takes a body up to IMPORT_MAX_KIB (a file), not MAX_BODY_KIB */
 };
 
 struct route {

@@ -57,5 +57,13 @@ const struct route routes[] = {
     {M_GET, "/v1/goals/{id}/feedback", h_goal_feedback_list, ROUTE_AUTH},
     {M_GET, "/v1/students", h_students, ROUTE_AUTH},
     {M_GET, "/v1/students/{student_id}/reflections", h_student_reflections, ROUTE_AUTH},
+    {M_PUT, "/v1/feedback/{id}/seen", h_feedback_seen, ROUTE_AUTH},
+    {M_POST, "/v1/feedback-invitations", h_invitation_create, ROUTE_AUTH},
+    {M_GET, "/v1/feedback-invitations", h_invitation_list, ROUTE_AUTH},
+    {M_GET, "/v1/feedback-invitations/{id}", h_invitation_get, ROUTE_AUTH},
+    {M_POST, "/v1/feedback-invitations/{id}/revoke", h_invitation_revoke, ROUTE_AUTH},
+    /* The colleague's HTML form: the token in the path is the capability. */
+    {M_GET, "/f/{token}", h_invite_page, ROUTE_SECRET_PATH},
+    {M_POST, "/f/{token}", h_invite_answer, ROUTE_SECRET_PATH},
 };
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -116,9 +116,12 @@ Test(retention, janitor_deletes_old_reflections_and_published_months_stay, .time
     cr_assert_eq(test_publish(out, sizeof(out)), 0, "reflectd publish failed: %s", out);
     char *before = summary_raw(&o, team, m3, m2);
     cr_assert(strstr(before, "\"contributors\":3"), "month -2 is not shown: %s", before);
-    cr_assert(strstr(before, "\"absorptie\":{\"distribution\":[0,0,0,0,0,1,1,1,0,0],\"mean\":7.0,"
-                             "\"median\":7.0,\"trend\":null}"),
+    cr_assert(strstr(before, "\"absorptie\":{\"mean\":7.0,\"median\":7.0,\"distribution\":[0,0,0,"
+                             "0,0,1,1,1,0,0],\"trend\":null}"),
               "month -2's absorptie (6, 7, 8) is not exact: %s", before);
+    cr_assert(strstr(before, "\"lerend\":{\"mean\":4.0,\"median\":4.0,\"distribution\":[0,0,1,1,"
+                             "1,0,0,0,0,0],\"trend\":null}"),
+              "month -2's lerend (5, 4, 3) is not exact: %s", before);
     cr_assert(strstr(before, "\"reflections\":{\"suppressed\":true}"),
               "the reflections block of 2 people is shown: %s", before);
 

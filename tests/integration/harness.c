@@ -340,6 +340,15 @@ static int exchange(const char *addr, const char *bytes, size_t n, int head_only
  * responses.mjs, which checks each against api-spec/openapi.yaml. One
  * write(2) per line on an O_APPEND descriptor, so the parallel test
  * processes never interleave their lines. */
+/* An answer of a metrics listener (the shared server's, or /metrics of a
+ * server a test spawned), not of the API: not recorded. */
+static int is_metrics_exchange(const char *addr, const char *path, const struct http_resp *r)
+{
+    const char *shared = getenv("REFLECTD_METRICS_ADDR");
+    return (shared && strcmp(shared, addr) == 0) ||
+           (strcmp(path, "/metrics") == 0 && r->status == 200);
+}
+
 static void record_exchange(const char *method, const char *path, const struct http_resp *r)
 {
     const char *file = getenv("REFLECTD_RECORD");
@@ -400,7 +409,7 @@ int http_call(const char *addr, const char *method, const char *path, const char
         buf_add(&req, json_body, blen);
     int rc = exchange(addr, req.p, req.len, strcmp(method, "HEAD") == 0, out);
     free(req.p);
-    if (rc == 0)
+    if (rc == 0 && !is_metrics_exchange(addr, path, out))
         record_exchange(method, path, out);
     return rc;
 }
@@ -949,20 +958,20 @@ void test_age_org(const char *org_id, const char *month)
      * settings so far (the k a test gave it) are dated one second before,
      * so that they count as in force before its first month began. */
     long long n = test_sql_int(
-              "WITH x AS (SELECT id, ('%s-01'::timestamp AT TIME ZONE timezone) AS at "
-              "FROM organisations WHERE id = '%s'), "
-              "o AS (UPDATE organisations SET created_at = x.at FROM x WHERE organisations.id = "
-              "x.id RETURNING 1), "
-              "u AS (UPDATE users SET created_at = x.at, roles_since = x.at FROM x "
-              "WHERE users.organisation_id = x.id RETURNING 1), "
-              "m AS (UPDATE team_members SET role_since = x.at FROM x "
-              "WHERE team_members.organisation_id = x.id RETURNING 1), "
-              "a AS (UPDATE audit_log SET at = x.at - interval '1 second' FROM x "
-              "WHERE audit_log.organisation_id = x.id AND audit_log.action = "
-              "'organisation.update' AND audit_log.at > x.at RETURNING 1) "
-              "SELECT (SELECT count(*) FROM o) + 0 * (SELECT count(*) FROM u) "
-              "+ 0 * (SELECT count(*) FROM m) + 0 * (SELECT count(*) FROM a)",
-              month, org_id);
+        "WITH x AS (SELECT id, ('%s-01'::timestamp AT TIME ZONE timezone) AS at "
+        "FROM organisations WHERE id = '%s'), "
+        "o AS (UPDATE organisations SET created_at = x.at FROM x WHERE organisations.id = "
+        "x.id RETURNING 1), "
+        "u AS (UPDATE users SET created_at = x.at, roles_since = x.at FROM x "
+        "WHERE users.organisation_id = x.id RETURNING 1), "
+        "m AS (UPDATE team_members SET role_since = x.at FROM x "
+        "WHERE team_members.organisation_id = x.id RETURNING 1), "
+        "a AS (UPDATE audit_log SET at = x.at - interval '1 second' FROM x "
+        "WHERE audit_log.organisation_id = x.id AND audit_log.action = "
+        "'organisation.update' AND audit_log.at > x.at RETURNING 1) "
+        "SELECT (SELECT count(*) FROM o) + 0 * (SELECT count(*) FROM u) "
+        "+ 0 * (SELECT count(*) FROM m) + 0 * (SELECT count(*) FROM a)",
+        month, org_id);
     cr_assert_eq(n, 1, "no organisation %s to age", org_id);
 }
 

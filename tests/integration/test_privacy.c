@@ -669,3 +669,122 @@ Test(privacy, student_reflections_of_a_non_supervised_student_look_like_nothing)
     /* Control: the owner's supervisor gets the list. */
     cr_expect_eq(in_student_view(&s, &s.coach), 1);
 }
+
+/* ---- the admin's audit list ------------------------------------------------- */
+
+/* Every audit entry the admin can list (all pages). */
+static json_t *admin_audit(const struct fix_org *o)
+{
+    json_t *all = json_array();
+    char cursor[256] = "";
+    for (int page = 0; page < 100; page++) {
+        char url[512];
+        snprintf(url, sizeof(url), "/v1/audit?limit=100%s%s", *cursor ? "&cursor=" : "", cursor);
+        json_t *l = list(&o->admin, url);
+        json_array_extend(all, json_object_get(l, "items"));
+        const char *next = jstr(l, "next_cursor");
+        snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+        json_decref(l);
+        if (!*cursor)
+            return all;
+    }
+    cr_assert_fail("/v1/audit: the cursors never end");
+    return all;
+}
+
+/* How many entries of an array have action and object_id. */
+static int entries(const json_t *items, const char *action, const char *object_id)
+{
+    int n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        n += jstr(it, "action") && strcmp(jstr(it, "action"), action) == 0 &&
+             (!object_id ||
+              (jstr(it, "object_id") && strcmp(jstr(it, "object_id"), object_id) == 0));
+    }
+    return n;
+}
+
+Test(privacy, the_admins_audit_list_leaves_out_personal_activity)
+{
+    /* The student shares a reflection and a goal with their werkbegeleider
+     * and asks for feedback; the werkbegeleider reads and gives feedback.
+     * Per person and month, those rows would be the very activity the
+     * summaries show only for k people at once: the admin's list has none
+     * of them, while the read is listed. They are still written (the
+     * database has them), and the student's own export shows the feedback
+     * given on their reflection. */
+    struct scene s;
+    scene(&s, 1); /* share + one piece of feedback */
+    char req[40] = "";
+    int st = ask(&s, s.coach.id, req);
+    cr_assert(st == 201 || st == 200, "feedback request: %d", st);
+    json_decref(fetch(&s.coach, s.id, NULL)); /* reflection.read */
+    struct http_resp r;
+    http_send("POST", "/v1/goals", s.owner.token,
+              json_pack("{s:s, s:s, s:s}", "what", "Overdracht zelfstandig doen", "why",
+                        "Zelfstandiger werken", "status", "active"),
+              NULL, &r);
+    expect_status(&r, 201);
+    char goal[40], path[160];
+    snprintf(goal, sizeof(goal), "%s", jstr(r.json, "id"));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/goals/%s/shares/%s", goal, s.coach.id);
+    http_send("PUT", path, s.owner.token, NULL, NULL, &r);
+    expect_status(&r, 204);
+    http_resp_free(&r);
+    http_send("DELETE", path, s.owner.token, NULL, NULL, &r);
+    expect_status(&r, 204);
+    http_resp_free(&r);
+    cr_assert_eq(share(&s, "DELETE", s.coach.id), 204);
+
+    /* Written, all of them. */
+    static const char *const personal[] = {"feedback.create",
+                                           "feedback_request.create",
+                                           "reflection.share",
+                                           "reflection.unshare",
+                                           "goal.share",
+                                           "goal.unshare",
+                                           NULL};
+    for (int i = 0; personal[i]; i++)
+        cr_assert_geq(test_sql_int("SELECT count(*) FROM audit_log WHERE organisation_id = '%s' "
+                                   "AND action = '%s'",
+                                   s.o.id, personal[i]),
+                      1, "no %s row was written", personal[i]);
+
+    json_t *items = admin_audit(&s.o);
+    cr_assert_gt(json_array_size(items), 0, "the admin's audit list is empty");
+    for (int i = 0; personal[i]; i++)
+        cr_assert_eq(entries(items, personal[i], NULL), 0, "%s listed to the admin: %s",
+                     personal[i], jdump(items));
+    cr_assert_geq(entries(items, "reflection.read", s.id), 1,
+                  "the werkbegeleider's read is not listed: %s", jdump(items));
+    /* Administration stays listed too: the scene's users, memberships and
+     * supervision. */
+    cr_assert_eq(entries(items, "user.create", NULL), 2, "%s", jdump(items));
+    cr_assert_eq(entries(items, "team.member.put", NULL), 2, "%s", jdump(items));
+    cr_assert_eq(entries(items, "supervision.put", NULL), 1, "%s", jdump(items));
+    json_decref(items);
+
+    /* The student's export: the feedback given on their reflection, by the
+     * werkbegeleider, among the reads and acts on their data. */
+    http_send("GET", "/v1/me/export", s.owner.token, NULL, NULL, &r);
+    expect_status(&r, 200);
+    json_t *mine = json_object_get(r.json, "reads_of_my_data");
+    cr_assert(json_is_array(mine), "export without reads_of_my_data: %s", r.body);
+    cr_assert_geq(entries(mine, "feedback.create", NULL), 1,
+                  "the feedback on the student's reflection is not in their export: %s", r.body);
+    cr_assert_geq(entries(mine, "reflection.read", s.id), 1, "%s", r.body);
+    size_t i;
+    json_t *it;
+    json_array_foreach(mine, i, it)
+    {
+        cr_assert_str_neq(jstr(it, "actor_id") ? jstr(it, "actor_id") : "", s.owner.id,
+                          "the student's own acts in reads_of_my_data: %s", r.body);
+        if (strcmp(jstr(it, "action"), "feedback.create") == 0)
+            cr_assert_str_eq(jstr(it, "actor_id"), s.coach.id, "%s", r.body);
+    }
+    http_resp_free(&r);
+}

@@ -666,6 +666,12 @@ static void check_visible_period(const json_t *p, int k, int total)
     cr_assert(json_is_object(vs) && json_object_size(vs) == NV, "vermogens: %s", d);
     for (int v = 0; v < NV; v++) {
         json_t *x = vermogen(p, VERM[v]);
+        if (json_object_get(x, "suppressed")) {
+            /* everyone gave the same score */
+            cr_assert(json_is_true(json_object_get(x, "suppressed")) && json_object_size(x) == 1,
+                      "a suppressed vermogen carries figures: %s", d);
+            continue;
+        }
         json_t *ds = json_object_get(x, "distribution");
         cr_assert_eq(json_array_size(ds), 10, "distribution: %s", d);
         json_int_t sum = 0;
@@ -1194,19 +1200,22 @@ Test(summaries, attack5_teammanager_contributions_never_count)
     for (int v = 0; v < NV; v++)
         cr_assert_eq(bin(p, VERM[v], 1), 0, "the manager's score 1 in %s: %s", VERM[v], raw);
     expect_suppressed_block(p, "reflections");
+    free(raw);
+    /* The manager, manager since before the month: their own check-in and
+     * reflection were left out when they were written, so subtracting them
+     * leaves the three students, and they need no one more. */
+    json_t *sm = summary(mu.token, u, m3, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    expect_visible(team_period(sm, m2), "3 students read by their manager");
+    expect_same_period(team_period(sm, m2), p, "the month read by its manager");
+    json_decref(sm);
     json_decref(sj);
     free(raw);
-    /* The manager, who contributed: subtracting their own scores would leave
-     * two people, so they need one more. */
-    sj = summary(mu.token, u, m3, m2, &raw);
-    assert_anonymous(sj, raw, 3, NULL);
-    if (took[1])
-        expect_suppressed_period(team_period(sj, m2),
-                                 "3 students read by their contributing manager");
-    else
-        expect_visible(team_period(sj, m2), "3 students read by their manager");
-    json_decref(sj);
-    free(raw);
+    /* Their rows are marked as never counting. */
+    cr_assert_eq(test_sql_int("SELECT count(*) FROM reflections WHERE owner_id IN ('%s', '%s') "
+                              "AND NOT author_reads",
+                              mt.id, mu.id),
+                 0, "a manager's reflection may count");
 }
 
 Test(summaries, attack5_contributor_made_teammanager_needs_one_more)
@@ -1239,20 +1248,22 @@ Test(summaries, attack5_contributor_made_teammanager_needs_one_more)
     free(raw);
 }
 
-Test(summaries, attack5_roles_at_publication_decide_who_counts)
+Test(summaries, attack5_student_promoted_before_publication_still_counts)
 {
     /* s[0] checks in and reflects as a student, and is made teammanager
-     * before the month is published: their contributions are left out, so
-     * 3 students become 2 counted people. In team u, s3 only reflected and
-     * becomes manager after publication: the reflections block they are in
-     * needs one more for them. */
+     * after the month began but before it is published: their rows were
+     * written as a student, so they count (3 people); reading, s[0] took up
+     * the role after the month began and needs one more. In team u, su[3]
+     * only reflected and becomes manager after publication: they need one
+     * more too, and u's month has 3 people. */
     struct fix_org o;
     world(&o, 3);
     char t[40], u[40], m2[8], m3[8];
     struct fix_user s[3], su[4], mgr;
     rel(-2, m2);
     const char *ab[] = {"absorptie", NULL};
-    team_with_checkins(&o, t, 1, 3, s, NULL, m2);
+    int dist[NV][10] = {{0}};
+    team_with_checkins(&o, t, 1, 3, s, dist, m2);
     team_with_checkins(&o, u, 2, 3, su, NULL, m2);
     fix_user(&o, NULL, &su[3]);
     fix_member(&o, u, &su[3], "student");
@@ -1264,27 +1275,86 @@ Test(summaries, attack5_roles_at_publication_decide_who_counts)
     fix_user(&o, NULL, &mgr);
     fix_member(&o, t, &mgr, "teammanager");
     fix_member(&o, u, &mgr, "teammanager");
+    age_org(&o, rel(-3, m3));
     fix_member(&o, t, &s[0], "teammanager");
-    publish_since(&o, rel(-3, m3));
+    cr_assert_eq(test_sql_int("SELECT count(*) FROM team_members WHERE team_id = '%s' AND "
+                              "user_id = '%s' AND role = 'teammanager' AND role_since > "
+                              "'%s-01'::date",
+                              t, s[0].id, m2),
+                 1, "the promotion is not dated after the month began");
+    publish();
     char *raw;
     json_t *sm = summary(mgr.token, t, m2, m2, &raw);
     assert_anonymous(sm, raw, 3, NULL);
-    expect_suppressed_period(team_period(sm, m2), "3 students, one a manager at publication");
+    json_t *p = team_period(sm, m2);
+    expect_visible(p, "3 students, one a manager at publication");
+    cr_assert_eq(contributors(p), 3, "the promoted student's check-in was left out: %s", raw);
+    for (int v = 0; v < NV; v++)
+        for (int b = 0; b < 10; b++)
+            cr_assert_eq(bin(p, VERM[v], b + 1), dist[v][b], "%s bin %d: %s", VERM[v], b + 1, raw);
+    cr_assert_eq(block_int(p, "reflections", "absorptie"), 3, "%s", raw);
     json_decref(sm);
     free(raw);
+    /* The promoted student reads their own team: 3 - themselves < k. */
+    sm = summary(s[0].token, t, m2, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    expect_suppressed_period(team_period(sm, m2), "the month read by the promoted student");
+    json_decref(sm);
+    free(raw);
+
     sm = summary(mgr.token, u, m2, m2, &raw);
     assert_anonymous(sm, raw, 3, NULL);
+    cr_assert_eq(contributors(team_period(sm, m2)), 3, "%s", raw);
     cr_assert_eq(block_int(team_period(sm, m2), "reflections", "absorptie"), 3, "%s", raw);
     json_decref(sm);
     free(raw);
     fix_member(&o, u, &su[3], "teammanager");
     sm = summary(su[3].token, u, m2, m2, &raw);
     assert_anonymous(sm, raw, 3, NULL);
-    json_t *p = team_period(sm, m2);
-    if (is_visible(p))
-        expect_suppressed_block(p, "reflections");
+    expect_suppressed_period(team_period(sm, m2), "3 people read by a manager since publication");
     json_decref(sm);
     free(raw);
+}
+
+Test(summaries, attack5_making_everyone_teammanager_before_publication_changes_nothing)
+{
+    /* An admin makes every student of t a teammanager just before the month
+     * is published, hoping to empty it (or to make it someone's own). Who
+     * counts was fixed when the check-ins were written: the month shows the
+     * same 3 people as the control team w, whose students stay students;
+     * each new manager reading needs one more than the 3. */
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], w[40], m2[8], m3[8];
+    struct fix_user s[3], sw[3];
+    int dt[NV][10] = {{0}}, dw[NV][10] = {{0}};
+    rel(-2, m2);
+    team_with_checkins(&o, t, 1, 3, s, dt, m2);
+    team_with_checkins(&o, w, 1, 3, sw, dw, m2); /* the same scores */
+    age_org(&o, rel(-3, m3));
+    for (int i = 0; i < 3; i++)
+        fix_member(&o, t, &s[i], "teammanager");
+    publish();
+    char *raw;
+    json_t *sm = summary(o.admin.token, NULL, m2, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    json_t *pt = org_team_period(sm, t, m2), *pw = org_team_period(sm, w, m2);
+    cr_assert_eq(contributors(pt), 3, "%s", raw);
+    cr_assert_eq(contributors(pw), 3, "%s", raw);
+    for (int v = 0; v < NV; v++)
+        for (int b = 0; b < 10; b++)
+            cr_assert_eq(bin(pt, VERM[v], b + 1), dt[v][b], "%s bin %d: %s", VERM[v], b + 1, raw);
+    expect_same_period(pt, pw, "a team of new managers and a team of students");
+    cr_assert_eq(contributors(org_total_period(sm, m2)), 6, "%s", raw);
+    json_decref(sm);
+    free(raw);
+    for (int i = 0; i < 3; i++) {
+        sm = summary(s[i].token, t, m2, m2, &raw);
+        assert_anonymous(sm, raw, 3, NULL);
+        expect_suppressed_period(team_period(sm, m2), "3 people read by a new manager");
+        json_decref(sm);
+        free(raw);
+    }
 }
 
 /* ---- attack 6: activity blocks ------------------------------------------- */
@@ -1460,14 +1530,24 @@ Test(summaries, attack8_admin_and_praktijkopleider_contributions_never_count)
     expect_suppressed_period(org_total_period(s, m2), "a total next to a hidden team of 2");
     json_decref(s);
     free(raw);
-    /* The admin and the po who checked in need one more than the 3. */
+    /* The admin and the po who checked in held their roles since before
+     * the month: their check-ins were left out when written, so they read
+     * the same 3 students and need no one more. */
+    json_t *ref = summary(admin2.token, NULL, m3, m2, NULL);
     for (int i = 0; i < 2; i++) {
         s = summary(contributors_[i]->token, NULL, m3, m2, &raw);
         assert_anonymous(s, raw, 3, NULL);
-        expect_suppressed_period(org_team_period(s, u, m2), "3 students read by a contributor");
+        expect_visible(org_team_period(s, u, m2), "3 students read by an admin or po");
+        expect_same_period(org_team_period(s, u, m2), org_team_period(ref, u, m2),
+                           "team u read by a reader whose check-in never counted");
         json_decref(s);
         free(raw);
     }
+    json_decref(ref);
+    cr_assert_eq(test_sql_int("SELECT count(*) FROM checkins WHERE user_id IN ('%s', '%s') AND "
+                              "author_reads",
+                              o.admin.id, po.id),
+                 4, "the admin's and po's check-ins are not marked as never counting");
 }
 
 /* ---- figures on hand-computed data ----------------------------------------- */
@@ -1716,6 +1796,206 @@ Test(summaries, k_raised_hides_lowered_restores_and_never_reveals)
     free(raw);
     json_decref(sa);
     free(ra);
+}
+
+Test(summaries, k_raised_after_the_month_began_stays_locked_for_it)
+{
+    /* k is 3 when months -3 and -2 begin; the admin raises it to 5 and
+     * lowers it back to 3 before they are published. Both are published
+     * with 5 (the highest in force since they began): team a of 4 stays
+     * hidden although k is 3 again, team b of 5 shows. */
+    struct fix_org o;
+    world(&o, 3);
+    char a[40], b[40], m2[8], m3[8];
+    struct fix_user pa[4], pb[5];
+    rel(-2, m2);
+    team_with_checkins(&o, a, 1, 4, pa, NULL, m2);
+    team_with_checkins(&o, b, 2, 5, pb, NULL, m2);
+    age_org(&o, rel(-3, m3));
+    set_k(&o, 5);
+    set_k(&o, 3);
+    publish();
+    cr_assert_eq(test_sql_int("SELECT k FROM published_periods WHERE organisation_id = '%s' AND "
+                              "period = '%s-01'",
+                              o.id, m2),
+                 5, "month -2 was not published with the raised k");
+    char *raw;
+    json_t *s = summary(o.admin.token, NULL, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    expect_suppressed_period(org_team_period(s, a, m2), "4 people, published under k=5");
+    cr_assert_eq(contributors(org_team_period(s, b, m2)), 5, "%s", raw);
+    expect_suppressed_period(org_total_period(s, m2), "a total next to a hidden team of 4");
+    json_decref(s);
+    free(raw);
+    s = summary(o.admin.token, a, m3, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    expect_suppressed_period(team_period(s, m2), "team a, read alone");
+    json_decref(s);
+    free(raw);
+    /* A control: without the raise, the same team of 4 shows at k=3. */
+    struct fix_org c;
+    world(&c, 3);
+    char ca[40];
+    struct fix_user pc[4];
+    team_with_checkins(&c, ca, 1, 4, pc, NULL, m2);
+    publish_since(&c, m3);
+    s = summary(c.admin.token, ca, m2, m2, &raw);
+    assert_anonymous(s, raw, 3, NULL);
+    cr_assert_eq(contributors(team_period(s, m2)), 4, "%s", raw);
+    json_decref(s);
+    free(raw);
+}
+
+/* The reviewer's attack on goals, in organisation o (k = 3): team S shown
+ * (s[0..5] check in), small team H with target and s[0..3] as students,
+ * nobody checks in to H; goals s[0..3] active, s[4] achieved, target
+ * dropped. With extra, two more hidden teams of two who check in make the
+ * total's check-ins rest on 4 hidden people, so the total itself shows. */
+static void goals_attack(struct fix_org *o, int extra, char S[40], char H[40], const char *m2)
+{
+    struct fix_user s[6], target, q[4];
+    team_with_checkins(o, S, 1, 6, s, NULL, m2);
+    fix_team(o, H);
+    fix_user(o, NULL, &target);
+    fix_member(o, H, &target, "student");
+    for (int i = 0; i < 4; i++)
+        fix_member(o, H, &s[i], "student");
+    if (extra) {
+        char Q[2][40];
+        for (int j = 0; j < 2; j++)
+            team_with_checkins(o, Q[j], 5 + j, 2, &q[2 * j], NULL, m2);
+    }
+    for (int i = 0; i < 4; i++)
+        goal_in(&s[i], "active", m2, NULL);
+    goal_in(&s[4], "achieved", m2, NULL);
+    goal_in(&target, "dropped", m2, NULL);
+}
+
+Test(summaries, org_total_goals_minus_a_shown_team_is_never_one_person)
+{
+    static const char *const gk[] = {"open", "active", "achieved", "dropped", NULL};
+    static const int s_goals[] = {0, 4, 1, 0};
+    for (int extra = 0; extra < 2; extra++) {
+        struct fix_org o;
+        world(&o, 3);
+        char S[40], H[40], m2[8], m3[8];
+        rel(-2, m2);
+        goals_attack(&o, extra, S, H, m2);
+        publish_since(&o, rel(-3, m3));
+        char *raw;
+        json_t *s = summary(o.admin.token, NULL, m2, m2, &raw);
+        assert_anonymous(s, raw, 3, NULL);
+        json_t *ps = org_team_period(s, S, m2);
+        cr_assert_eq(contributors(ps), 6, "%s", raw);
+        for (int i = 0; gk[i]; i++)
+            cr_assert_eq(block_int(ps, "goals", gk[i]), s_goals[i], "S goals.%s: %s", gk[i], raw);
+        expect_suppressed_period(org_team_period(s, H, m2), "H, where nobody checked in");
+        json_t *tot = org_total_period(s, m2);
+        if (!extra) {
+            /* H has members who could have checked in: it counts as at
+             * least one hidden person, so the whole total is hidden. */
+            expect_suppressed_period(tot, "the total next to H");
+        } else {
+            /* The total shows (10 people, 4 hidden); its goals are the sum
+             * of S's and H's, so total - S is H: s[0..3] and target, five
+             * people, never the target alone. */
+            expect_visible(tot, "the total over S, H and two teams of two");
+            cr_assert_eq(contributors(tot), 10, "%s", raw);
+            static const int tot_goals[] = {0, 8, 1, 1};
+            int rest = 0;
+            for (int i = 0; gk[i]; i++) {
+                json_int_t g = block_int(tot, "goals", gk[i]);
+                cr_assert_eq(g, tot_goals[i], "total goals.%s: %s", gk[i], raw);
+                rest += (int)(g - s_goals[i]);
+            }
+            cr_assert_geq(rest, 3, "total - S is a group of %d: %s", rest, raw);
+        }
+        json_decref(s);
+        free(raw);
+    }
+}
+
+Test(summaries, total_shape_is_the_same_whether_a_lone_student_checked_in_or_not)
+{
+    /* Team A of 3 shows; team H has one student. Whether that student
+     * checked in or not, the total looks the same (suppressed): otherwise
+     * its shape would tell whether they checked in. */
+    char *tot_raw[2];
+    for (int checked = 0; checked < 2; checked++) {
+        struct fix_org o;
+        world(&o, 3);
+        char A[40], H[40], m2[8], m3[8];
+        struct fix_user pa[3], h;
+        rel(-2, m2);
+        team_with_checkins(&o, A, 1, 3, pa, NULL, m2);
+        fix_team(&o, H);
+        fix_user(&o, NULL, &h);
+        fix_member(&o, H, &h, "student");
+        if (checked)
+            checkin_in(&h, H, (const int[]){3, 4, 5, 6}, m2);
+        publish_since(&o, rel(-3, m3));
+        cr_assert_eq(test_sql_int("SELECT count(*) FROM checkins WHERE team_id = '%s'", H),
+                     checked);
+        char *raw;
+        json_t *s = summary(o.admin.token, NULL, m2, m2, &raw);
+        assert_anonymous(s, raw, 3, NULL);
+        cr_assert_eq(contributors(org_team_period(s, A, m2)), 3, "%s", raw);
+        expect_suppressed_period(org_team_period(s, H, m2), "a team of one");
+        json_t *tot = org_total_period(s, m2);
+        expect_suppressed_period(tot, checked ? "the total, H's student checked in"
+                                              : "the total, H's student did not check in");
+        tot_raw[checked] = dump(tot);
+        json_decref(s);
+        free(raw);
+    }
+    cr_assert_str_eq(tot_raw[0], tot_raw[1], "the two totals differ");
+    free(tot_raw[0]);
+    free(tot_raw[1]);
+}
+
+Test(summaries, a_unanimous_vermogen_is_suppressed)
+{
+    /* Month -3: all four give 7 on verbindend (suppressed, the other
+     * vermogens shown). Month -2: one of them gives 8: verbindend shows,
+     * with a null trend (its previous month was suppressed). */
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], m2[8], m3[8], m4[8];
+    struct fix_user s[4];
+    rel(-2, m2);
+    rel(-3, m3);
+    fix_team(&o, t);
+    members(&o, t, "student", 4, s);
+    static const int sc3[4][NV] = {{3, 7, 5, 6}, {4, 7, 6, 6}, {5, 7, 7, 8}, {6, 7, 8, 8}};
+    static const int sc2[4][NV] = {{3, 7, 5, 6}, {4, 7, 6, 6}, {5, 7, 7, 8}, {6, 8, 8, 8}};
+    for (int i = 0; i < 4; i++) {
+        checkin_in(&s[i], t, sc3[i], m3);
+        checkin_in(&s[i], t, sc2[i], m2);
+    }
+    publish_since(&o, rel(-4, m4));
+    char *raw;
+    json_t *sm = summary(o.admin.token, t, m3, m2, &raw);
+    assert_anonymous(sm, raw, 3, NULL);
+    json_t *p3 = team_period(sm, m3), *p2 = team_period(sm, m2);
+    cr_assert_eq(contributors(p3), 4, "%s", raw);
+    cr_assert_eq(contributors(p2), 4, "%s", raw);
+    json_t *v3 = vermogen(p3, "verbindend");
+    cr_assert(json_is_true(json_object_get(v3, "suppressed")) && json_object_size(v3) == 1,
+              "everyone's 7 on verbindend is shown: %s", raw);
+    int d[10];
+    dist_of(d, (const int[]){3, 4, 5, 6}, 4);
+    expect_vermogen(p3, "absorptie", 4.5, 4.5, d, NULL);
+    dist_of(d, (const int[]){5, 6, 7, 8}, 4);
+    expect_vermogen(p3, "opleidend", 6.5, 6.5, d, NULL);
+    dist_of(d, (const int[]){6, 6, 8, 8}, 4);
+    expect_vermogen(p3, "lerend", 7.0, 7.0, d, NULL);
+    dist_of(d, (const int[]){7, 7, 7, 8}, 4);
+    expect_vermogen(p2, "verbindend", 7.25, 7.0, d, NULL);
+    dist_of(d, (const int[]){3, 4, 5, 6}, 4);
+    expect_vermogen(p2, "absorptie", 4.5, 4.5, d, "equal");
+    cr_assert_null(strstr(raw, "\"distribution\":[0,0,0,0,0,0,4,0,0,0]"), "%s", raw);
+    json_decref(sm);
+    free(raw);
 }
 
 /* ---- publication ---------------------------------------------------------- */
@@ -2005,21 +2285,36 @@ Test(summaries, org_total_shown_when_hidden_teams_hold_nobody_or_k)
     struct fix_org o;
     world(&o, 3);
     char a[40], b[40], c[40], d[40], e[40], m2[8], m3[8];
-    struct fix_user pa[4], pb[3], pc[2], pd[2], pe[1], po;
+    struct fix_user pa[4], pb[3], pc[1], pd[2], pe[1], po;
     rel(-2, m2);
     rel(-3, m3);
     team_with_checkins(&o, a, 1, 4, pa, NULL, m2);
     team_with_checkins(&o, b, 2, 3, pb, NULL, m2);
+    /* Team c: only its teammanager, who cannot contribute (a team with a
+     * student who could have checked in counts as at least one person:
+     * total_shape_is_the_same_whether_a_lone_student_checked_in_or_not). */
     fix_team(&o, c);
-    members(&o, c, "student", 2, pc); /* members, but nobody checks in */
+    members(&o, c, "teammanager", 1, pc);
     team_with_checkins(&o, d, 3, 2, pd, NULL, m3);
     team_with_checkins(&o, e, 4, 1, pe, NULL, m3); /* -3: 2 + 1 hidden = k */
+    /* d's and e's students leave before publication: in -2 those teams
+     * have nobody who could have contributed. */
+    for (int i = 0; i < 3; i++) {
+        char path[160];
+        snprintf(path, sizeof(path), "/v1/teams/%s/members/%s", i < 2 ? d : e,
+                 i < 2 ? pd[i].id : pe[0].id);
+        struct http_resp r;
+        call("DELETE", path, o.admin.token, NULL, NULL, &r);
+        expect_status(&r, 204);
+        http_resp_free(&r);
+    }
     fix_user(&o, "praktijkopleider", &po);
     publish_since(&o, m3);
     char *raw;
     json_t *s = summary(po.token, NULL, m3, m2, &raw);
     assert_anonymous(s, raw, 3, NULL);
     expect_suppressed_period(org_team_period(s, c, m2), "the team without check-ins");
+    expect_suppressed_period(org_team_period(s, d, m2), "a team without members");
     json_t *tot = org_total_period(s, m2);
     expect_visible(tot, "a total that reveals nobody");
     cr_assert_eq(contributors(tot), 7);
@@ -2193,35 +2488,41 @@ Test(summaries, shifted_ranges_give_the_same_month)
 
 Test(summaries, org_total_hidden_from_a_reader_who_cannot_see_a_shown_team)
 {
-    /* Three teams of 3 and a total of 9, all shown at publication. The
-     * praktijkopleider checked in to team a as a member: a is hidden from
-     * them (they need k+1), so the total must be too, or total - b - c
-     * gives them a. */
+    /* Teams a (3), b (4) and c (4), a total of 11, all shown at
+     * publication. po joined as praktijkopleider after the month began (so
+     * may have checked in to it as a student elsewhere before): they need
+     * k + 1 = 4, so a is hidden from them while b and c are not, and the
+     * total must be hidden too, or total - b - c gives them a. po2, a
+     * praktijkopleider since before the month, sees it all. */
     struct fix_org o;
     world(&o, 3);
     char a[40], b[40], c[40], m2[8], m3[8];
-    struct fix_user pa[3], pb[3], pc[3], po, po2;
+    struct fix_user pa[3], pb[4], pc[4], po, po2;
     rel(-2, m2);
     team_with_checkins(&o, a, 1, 3, pa, NULL, m2);
-    team_with_checkins(&o, b, 2, 3, pb, NULL, m2);
-    team_with_checkins(&o, c, 3, 3, pc, NULL, m2);
-    fix_user(&o, "praktijkopleider", &po);
+    team_with_checkins(&o, b, 2, 4, pb, NULL, m2);
+    team_with_checkins(&o, c, 3, 4, pc, NULL, m2);
     fix_user(&o, "praktijkopleider", &po2);
-    fix_member(&o, a, &po, "member");
-    checkin_in(&po, a, ONES, m2);
-    publish_since(&o, rel(-3, m3));
+    age_org(&o, rel(-3, m3));
+    fix_user(&o, "praktijkopleider", &po);
+    publish();
     char *raw;
     json_t *s = summary(po2.token, NULL, m2, m2, &raw);
     assert_anonymous(s, raw, 3, NULL);
-    cr_assert_eq(contributors(org_total_period(s, m2)), 9, "%s", raw);
+    cr_assert_eq(contributors(org_team_period(s, a, m2)), 3, "%s", raw);
+    cr_assert_eq(contributors(org_total_period(s, m2)), 11, "%s", raw);
+    json_t *pb_ref = json_incref(org_team_period(s, b, m2));
     json_decref(s);
     free(raw);
     s = summary(po.token, NULL, m2, m2, &raw);
     assert_anonymous(s, raw, 3, NULL);
-    expect_suppressed_period(org_team_period(s, a, m2), "a team the reader checked in to");
+    expect_suppressed_period(org_team_period(s, a, m2), "a team of 3, read by a newcomer");
     expect_visible(org_team_period(s, b, m2), "team b");
+    expect_same_period(org_team_period(s, b, m2), pb_ref, "team b read by the newcomer");
+    expect_visible(org_team_period(s, c, m2), "team c");
     expect_suppressed_period(org_total_period(s, m2), "the total, to a reader who cannot see a");
     json_decref(s);
+    json_decref(pb_ref);
     free(raw);
 }
 

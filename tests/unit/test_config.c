@@ -311,3 +311,33 @@ Test(config, short_previous_key_is_rejected)
     cr_assert_eq(load(env), -1);
     cr_assert_str_eq(err, "JWT_PREVIOUS_KEY must be at least 32 characters");
 }
+
+Test(config, public_base_url_defaults_to_the_listen_address_and_is_checked)
+{
+    const char *dflt[] = {"JWT_KEY", KEY40, "LISTEN_ADDR", "[::1]:8081", NULL};
+    cr_assert_eq(load(dflt), 0, "%s", err);
+    cr_assert_str_eq(cfg.public_base_url, "http://[::1]:8081");
+    config_free(&cfg);
+    const char *set[] = {"JWT_KEY", KEY40, "PUBLIC_BASE_URL", "https://reflect.example/app//",
+                         NULL};
+    cr_assert_eq(load(set), 0, "%s", err);
+    cr_assert_str_eq(cfg.public_base_url, "https://reflect.example/app");
+    cr_assert_eq(cfg.form_max_posts_addr, 30);
+    cr_assert_eq(cfg.form_max_posts_link, 10);
+    cr_assert_eq(cfg.form_window_s, 3600);
+    config_free(&cfg);
+    const char *bad[] = {"ftp://x.example",
+                         "https://",
+                         "https:///x",
+                         "https://a\"b.example",
+                         "https://a.example/?q=1",
+                         "https://a.example/<x>",
+                         "reflect.example",
+                         NULL};
+    for (int i = 0; bad[i]; i++) {
+        const char *env[] = {"JWT_KEY", KEY40, "PUBLIC_BASE_URL", bad[i], NULL};
+        cr_assert_eq(load(env), -1, "%s accepted", bad[i]);
+        cr_assert(strstr(err, "PUBLIC_BASE_URL"));
+        config_free(&cfg);
+    }
+}

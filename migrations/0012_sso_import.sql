@@ -1,6 +1,6 @@
--- 0011: signing in through the organisation's own OpenID Connect provider,
+-- 0012: signing in through the organisation's own OpenID Connect provider,
 -- bulk import of users, and invitations with a one-time set-password link.
--- (Issue 17; its number is 0014 once 0011-0013 of issues 15 and 16 land.)
+-- (Issue 17: 0014 once the migrations of issues 15 and 16 are in.)
 
 -- One identity provider per organisation. An issuer may serve several
 -- organisations (SURFconext is one issuer for every Dutch school), so the
