@@ -29,6 +29,7 @@
 #include "tokens.h"
 
 #include <event2/event.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,13 @@ static void main_on_signal(evutil_socket_t sig, short what, void *arg)
     server_stop(app);
 }
 
+static void main_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
 /* Waits for SIGINT/SIGTERM, then asks the workers to stop. */
 static int main_wait_for_signal(struct app *app)
 {
@@ -91,6 +99,10 @@ static int main_wait_for_signal(struct app *app)
     struct event *st = evsignal_new(base, SIGTERM, main_on_signal, app);
     if (!si || !st || evsignal_add(si, NULL) < 0 || evsignal_add(st, NULL) < 0)
         return -1;
+    /* Handled from here on: a signal that came meanwhile arrives now. */
+    sigset_t stop;
+    main_stop_signals(&stop);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
     event_base_loop(base, EVLOOP_ONCE);
     event_free(si);
     event_free(st);
@@ -102,6 +114,14 @@ static int main_serve(struct app *app)
 {
     if (migrate_run(app->cfg.database_url, 30) < 0 || bootstrap_from_config(&app->cfg) < 0)
         return 1;
+    /* From the first thread on until main_wait_for_signal handles them,
+     * SIGINT and SIGTERM wait: the workers answer /healthz before the
+     * handler is in place, and a SIGTERM in that window killed the process
+     * (status 143, seen in shutdown::idle_connection_does_not_block_shutdown).
+     * Threads inherit the mask, so only the main thread ever takes them. */
+    sigset_t stop;
+    main_stop_signals(&stop);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     struct hasher_params hp = {app->cfg.argon2_t_cost, app->cfg.argon2_m_cost_kib,
                                app->cfg.argon2_parallelism, app->cfg.hash_cpu_percent,
                                app->cfg.hash_queue_max};

@@ -5,6 +5,7 @@
  * provider would; tokens are signed here, so each part can be varied on its
  * own. (End to end against a real provider: tests/integration/test_oidc.c.) */
 #include "idtoken.h"
+#include "oidc_keys.h"
 
 #include <criterion/criterion.h>
 #include <openssl/bn.h>
@@ -271,4 +272,27 @@ Test(idtoken, claims)
 #undef C
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_assert_not_null(check(bad[i], "n1"), "%s", bad[i]);
+}
+
+/* Which URLs the key fetcher may call (oidc_keys.c): https, or http on a
+ * loopback host only - exactly, not as a prefix of another host name. */
+Test(idtoken, fetchable_urls)
+{
+    const char *ok[] = {"https://login.microsoftonline.com/t/v2.0", "https://connect.surfconext.nl",
+                        "http://127.0.0.1:8080", "http://localhost/x", "http://[::1]:9"};
+    const char *bad[] = {"http://idp.example",
+                         "http://127.0.0.1.evil.example",
+                         "http://localhost.evil/",
+                         "https://",
+                         "ftp://idp.example",
+                         "https://idp.example/a b",
+                         "https:///path",
+                         "file:///etc/passwd",
+                         "https://idp.example\r\nX: y",
+                         ""};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        cr_assert(oidc_url_allowed(ok[i]), "%s", ok[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_not(oidc_url_allowed(bad[i]), "%s", bad[i]);
+    cr_assert_not(oidc_url_allowed(NULL));
 }
