@@ -244,6 +244,19 @@ Test(import, hostile_files_get_a_4xx_and_change_nothing)
     http_resp_free(&r);
     cr_assert_eq(upload(&o, o.admin.token, "a,b\n", 4, "text/csv; charset=koi8-r", 1, &r), 415);
     http_resp_free(&r);
+    /* Deeply wrong: more rows than 50,000, more cells than the header. */
+    size_t rows = 50002, cap = rows * 8 + 32, n = 0;
+    char *many = malloc(cap);
+    cr_assert(many);
+    n += (size_t)snprintf(many, cap, "email,name\n");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)snprintf(many + n, cap - n, "a,b\n");
+    cr_assert_eq(upload_csv(&o, many, 1, &r), 422, "%s", r.body);
+    http_resp_free(&r);
+    free(many);
+    cr_assert_eq(upload_csv(&o, "email,name\nx@test.example,P,extra\n", 1, &r), 422);
+    cr_assert(has_error(&r, 2, ""), "%s", r.body);
+    http_resp_free(&r);
     /* Larger than IMPORT_MAX_KIB (8 MiB by default). */
     size_t big = 8 * 1024 * 1024 + 1024;
     char *huge = malloc(big);
