@@ -139,6 +139,17 @@ Test(oidc, signin_with_rs256_answers_a_login_and_links_by_sub)
     cr_assert(http_get(test_addr(), "/v1/me", access, &r) == 0);
     expect_status(&r, 200);
     cr_assert_str_eq(jstr(r.json, "email"), u.email);
+    /* The provider keeps the name: "Test <local part>" for its test accounts. */
+    char name[160];
+    snprintf(name, sizeof(name), "Test %.*s", (int)(strchr(u.email, '@') - u.email), u.email);
+    cr_assert_str_eq(jstr(r.json, "name"), name);
+    http_resp_free(&r);
+    /* The link is the user's data: it is in their export. */
+    cr_assert(http_get(test_addr(), "/v1/me/export", access, &r) == 0);
+    expect_status(&r, 200);
+    json_t *links = json_object_get(r.json, "identity_links");
+    cr_assert_eq(json_array_size(links), 1, "%s", r.body);
+    cr_assert_str_eq(jstr(json_array_get(links, 0), "issuer"), oidc_issuer());
     http_resp_free(&r);
     free(tok);
     /* Linked now: the identity is stored by (issuer, sub). */
