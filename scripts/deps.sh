@@ -12,7 +12,8 @@ for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 # Node.js for the contract checks and the browser test of `make test`
-# (tests/spec/responses.mjs, tests/browser/run.mjs) and lint, checked by
+# (tests/spec/responses.mjs, tests/browser/run.mjs), the OpenID Connect test
+# provider (tests/oidc) and lint, checked by
 # command: a machine may have it from elsewhere.
 if [ "${1:-}" = "--with-node" ] || [ "${1:-}" = "--with-tools" ]; then
     for t in node:nodejs npm:npm; do

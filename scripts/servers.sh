@@ -23,6 +23,10 @@ cleanup() {
         kill -KILL "$server_pid" 2>/dev/null
         wait "$server_pid" 2>/dev/null
     fi
+    if [ -n "${oidc_pid:-}" ] && our_job "$oidc_pid"; then
+        kill -TERM "$oidc_pid" 2>/dev/null
+        wait "$oidc_pid" 2>/dev/null
+    fi
     scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1
     if [ -n "${KEEP_TEST_TMP:-}" ]; then
         echo "kept $tmp (logs of the run)" >&2
@@ -133,4 +137,37 @@ synthesis() {
     f=$(echo "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
     c=$(echo "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
     echo "${t:-0} ${p:-0} ${f:-0} ${c:-0}"
+}
+
+# start_oidc_provider: the OpenID Connect provider the sign-in tests use
+# (tests/oidc/provider.mjs, oidc-provider as pinned in its package-lock.json,
+# installed by npm ci when missing) on a free loopback port. Sets oidc_pid
+# and exports OIDC_TEST_ISSUER and OIDC_TEST_KEYS; every server of the run
+# may refetch keys at once on an unknown kid (OIDC_KEYS_MIN_REFRESH_S=0),
+# since the tests rotate the provider's key (a test checks the limit on a
+# server of its own).
+start_oidc_provider() {
+    local installed=tests/oidc/node_modules/.package-lock.json port _ i
+    if [ ! -f "$installed" ] || [ -n "$(find tests/oidc/package-lock.json -newer "$installed")" ]; then
+        npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error >&2 || return 1
+    fi
+    for _ in 1 2 3 4 5; do
+        port=$(random_port)
+        port_in_use "$port" && continue
+        node tests/oidc/provider.mjs "$port" "$tmp/oidc-keys.json" >"$tmp/oidc-provider.log" 2>&1 &
+        oidc_pid=$!
+        for ((i = 0; i < 100; i++)); do
+            if grep -q '^ready' "$tmp/oidc-provider.log" 2>/dev/null; then
+                export OIDC_TEST_ISSUER="http://127.0.0.1:$port" OIDC_TEST_KEYS="$tmp/oidc-keys.json"
+                export OIDC_KEYS_MIN_REFRESH_S=0
+                return 0
+            fi
+            our_job "$oidc_pid" || break
+            sleep 0.1
+        done
+        our_job "$oidc_pid" && kill -TERM "$oidc_pid"
+        wait "$oidc_pid" 2>/dev/null
+        oidc_pid=
+    done
+    return 1
 }

@@ -16,6 +16,7 @@
 #      headless Chromium, screenshots in build/artifacts/.
 # Arguments are passed to every criterion binary (e.g. --verbose).
 # KEEP_TEST_TMP=1 keeps the temporary folder (server logs, test output).
+# An OpenID Connect provider (tests/oidc) runs for the whole run.
 # Ends with one line "N passed, M failed": the sum over all criterion runs,
 # plus one failure for each run or server that ended badly on its own (no
 # synthesis, bad exit status, a sanitizer report where no test failed).
@@ -159,6 +160,8 @@ if ! DATABASE_URL=$(scripts/pg.sh start "$PG_DIR"); then
 fi
 export DATABASE_URL
 export REFLECTD_LOG_DIR="$tmp" # logs of servers the tests spawn
+oidc_pid=
+start_oidc_provider || fail "the OpenID Connect test provider did not start"
 
 # Every SQL statement the service runs, PREPAREd against the migrated
 # schema: a statement that drifted from the schema fails here.

@@ -79,6 +79,11 @@ if ! DATABASE_URL=$(scripts/pg.sh start "$PG_DIR"); then
 fi
 export DATABASE_URL
 export REFLECTD_LOG_DIR="$tmp" # logs of servers the tests spawn
+oidc_pid=
+if ! start_oidc_provider; then
+    problem "the OpenID Connect test provider did not start"
+    finish 0 0 0
+fi
 
 started=$(date +%s)
 if ! start_server "$slog" "$start_s" valgrind --tool=memcheck --leak-check=full \

@@ -15,6 +15,7 @@ struct hasher;
 struct tokens;
 struct conns;
 struct sender;
+struct oidc_keys;
 
 struct app {
     struct config cfg;
@@ -28,6 +29,7 @@ struct app {
     struct conns *conns;               /* connections per address, request deadlines */
     struct notify_config notify;       /* push and e-mail channels (issue 15) */
     struct sender *sender;             /* the outbox sender (sender.c); NULL before start */
+    struct oidc_keys *oidc_keys;       /* identity providers' keys, fetched off the loops */
     int schema_version;                /* the highest migration this binary knows */
     atomic_int shutting_down;
     /* Per-worker hooks of modules with long-lived state (event streams,

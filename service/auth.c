@@ -17,6 +17,7 @@
 #include "statements.h"
 #include "api.h"
 #include "app.h"
+#include "auth.h"
 #include "handlers.h"
 #include "hasher.h"
 #include "policy.h"
@@ -44,7 +45,11 @@ static const char SQL_LOGIN_LOOKUP[] =
     "::int FROM login_throttle t WHERE t.window_start > now() - make_interval(secs => $5)"
     " AND ((t.key = 'email:' || lower($1) AND t.failures >= $3)"
     " OR (t.key = 'addr:' || $2 AND t.failures >= $4)))"
-    " FROM (SELECT 1) AS one LEFT JOIN users u ON u.email = lower($1) AND u.deleted_at IS NULL";
+    " FROM (SELECT 1) AS one LEFT JOIN users u ON u.email = lower($1) AND u.deleted_at IS NULL"
+    /* An organisation that signs in only through its identity provider:
+     * its people are unknown here (the same 401, the same work). */
+    " AND NOT EXISTS (SELECT 1 FROM oidc_providers op WHERE op.organisation_id = u.organisation_id"
+    " AND NOT op.password_login)";
 
 static const char SQL_LOGIN_FAILED[] =
     "INSERT INTO login_throttle AS t (key, window_start, failures)"
@@ -96,9 +101,8 @@ static const char SQL_LOGOUT[] =
     " WHERE token_hash = sha256(convert_to($1, 'UTF8'))) AND revoked_at IS NULL";
 /* clang-format on */
 
-/* The token pair every successful login or refresh answers with. */
-static void auth_reply_pair(struct req *r, const char *user_id, const char *org_id,
-                            const char *session_id, const char *refresh, const char *me_json)
+void auth_reply_pair(struct req *r, const char *user_id, const char *org_id, const char *session_id,
+                     const char *refresh, const char *me_json)
 {
     char *access = tokens_issue(r->app->tokens, user_id, org_id, session_id, (long)time(NULL));
     json_t *me = json_loads(me_json, 0, NULL);

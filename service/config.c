@@ -124,6 +124,11 @@ static const struct int_setting int_settings[] = {
     S("FEEDBACK_FORM_MAX_ADDR", 30, 1, 1000000, form_max_posts_addr),
     S("FEEDBACK_FORM_MAX_LINK", 10, 1, 1000000, form_max_posts_link),
     S("FEEDBACK_FORM_WINDOW_S", 3600, 1, 86400, form_window_s),
+    S("OIDC_FETCH_TIMEOUT_MS", 5000, 100, 60000, oidc_fetch_timeout_ms),
+    S("OIDC_KEYS_MIN_REFRESH_S", 60, 0, 86400, oidc_min_refresh_s),
+    S("OIDC_RETRY_S", 10, 0, 3600, oidc_retry_s),
+    S("IMPORT_MAX_KIB", 8192, 1, 65536, import_max_kib),
+    S("INVITATION_TTL_H", 168, 1, 24 * 60, invitation_ttl_h),
 };
 #undef S
 
@@ -248,6 +253,12 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
     const char *q = get("ACCESS_LOG");
     c->quiet = q && strcmp(q, "off") == 0;
     return 0;
+}
+
+size_t config_max_upload_bytes(const struct config *c)
+{
+    size_t import = (size_t)c->import_max_kib * 1024;
+    return import > c->max_body_bytes ? import : c->max_body_bytes;
 }
 
 void config_free(struct config *c)

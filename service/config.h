@@ -57,12 +57,22 @@ struct config {
     int form_window_s;
     int quiet;             /* no access log */
     int dev_defaults_used; /* count of development defaults taken */
+
+    /* identity providers, import, invitations (issue 17) */
+    int oidc_fetch_timeout_ms; /* one request to an identity provider */
+    int oidc_min_refresh_s;    /* an unknown kid refetches keys at most this often */
+    int oidc_retry_s;          /* a provider that failed is not asked again for this long */
+    int import_max_kib;        /* the largest CSV import (JSON bodies: max_body_bytes) */
+    int invitation_ttl_h;      /* how long a set-password link is good for */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in
  * tests). Returns 0, or -1 with a message in err. */
 int config_load(struct config *c, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
 void config_free(struct config *c);
+/* The largest body any route takes: a CSV import may be larger than a JSON
+ * body (each handler checks its own limit). */
+size_t config_max_upload_bytes(const struct config *c);
 /* Parses "host:port"; returns 0 or -1. host is malloc'd. */
 int config_parse_addr(const char *s, char **host, int *port);
 

@@ -18,6 +18,13 @@ void h_readyz(struct req *r);
 void h_login(struct req *r);
 void h_refresh(struct req *r);
 void h_logout(struct req *r);
+/* set_password.c */
+void h_set_password(struct req *r);
+/* oidc.c */
+void h_oidc_login(struct req *r);
+void h_oidc_get(struct req *r);
+void h_oidc_put(struct req *r);
+void h_oidc_delete(struct req *r);
 /* me.c */
 void h_me(struct req *r);
 void h_me_export(struct req *r);
@@ -25,6 +32,9 @@ void h_me_erase(struct req *r);
 /* users.c */
 void h_user_create(struct req *r);
 void h_user_list(struct req *r);
+/* imports.c */
+void h_user_import(struct req *r);
+void h_user_export(struct req *r);
 /* teams.c */
 void h_team_create(struct req *r);
 void h_team_list(struct req *r);

@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "migrate.h"
+#include "oidc_keys.h"
 #include "publish.h"
 #include "sender.h"
 #include "server.h"
@@ -30,6 +31,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,12 @@ static void main_worker_drain(struct worker *w)
 
 static void main_worker_stop(struct worker *w)
 {
+    /* Every loop has ended and none is freed yet: the fetch thread stops
+     * before a result of it could reach a freed loop. */
+    if (w->index == 0) {
+        oidc_keys_free(w->app->oidc_keys);
+        w->app->oidc_keys = NULL;
+    }
     janitor_stop(w);
     events_worker_free(w);
 }
@@ -117,7 +125,10 @@ static int main_serve(struct app *app)
                                app->cfg.argon2_parallelism, app->cfg.hash_cpu_percent,
                                app->cfg.hash_queue_max};
     app->hasher = hasher_new(app->cfg.hash_threads, &hp);
-    if (!app->hasher)
+    struct oidc_keys_params kp = {app->cfg.oidc_fetch_timeout_ms, app->cfg.oidc_min_refresh_s,
+                                  app->cfg.oidc_retry_s, 64};
+    app->oidc_keys = oidc_keys_new(&kp);
+    if (!app->hasher || !app->oidc_keys)
         return 1;
     /* Before the workers: a handler reads the VAPID key from it. */
     if (!(app->sender = sender_start(app->cfg.database_url, &app->notify))) {

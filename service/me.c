@@ -50,6 +50,11 @@ static const char SQL_EXPORT[] =
     " ORDER BY c.period), '[]') FROM checkins c WHERE c.user_id = $1),"
     " 'feedback_requests', (SELECT coalesce(json_agg(" SQL_TS_ROW("to_jsonb(q) - 'organisation_id'") " ORDER BY"
     " q.created_at), '[]') FROM feedback_requests q WHERE q.student_id = $1 OR q.to_user_id = $1),"
+    /* Sign-in accounts at identity providers, and the organisation's own id (issue 17). */
+    " 'external_id', (SELECT u.external_id FROM users u WHERE u.id = $1),"
+    " 'identity_links', (SELECT coalesce(json_agg(json_build_object('issuer', i.issuer, 'subject',"
+    " i.subject, 'linked_at', " SQL_TS("i.created_at") ", 'last_login_at', " SQL_TS("i.last_login_at") ")"
+    " ORDER BY i.created_at), '[]') FROM user_identities i WHERE i.user_id = $1),"
     " 'sessions', (SELECT coalesce(json_agg(json_build_object('id', s.id, 'created_at',"
     " " SQL_TS("s.created_at") ", 'expires_at', " SQL_TS("s.expires_at") ", 'revoked_at', " SQL_TS("s.revoked_at") ") ORDER BY"
     " s.created_at), '[]') FROM sessions s WHERE s.user_id = $1),"

@@ -507,7 +507,8 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
         req_problem(r, 400, "Malformed request line.");
         return;
     }
-    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > r->app->cfg.max_body_bytes) {
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) >
+        config_max_upload_bytes(&r->app->cfg)) {
         req_problem(r, 413, "The body is too large.");
         return;
     }
@@ -518,6 +519,11 @@ void req_dispatch(struct evhttp_request *ev, struct worker *w)
     }
     char *p = arena_strdup(&r->arena, path);
     int st = router_match(r->app->routes, r->app->nroutes, r->method, p, &r->match);
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > r->app->cfg.max_body_bytes &&
+        (st != 200 || !(r->match.route->flags & ROUTE_UPLOAD))) {
+        req_problem(r, 413, "The body is too large.");
+        return;
+    }
     if (r->method == M_OPTIONS && st == 405 && req_cors_origin(r)) {
         req_cors_preflight(r);
         return;

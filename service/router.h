@@ -25,6 +25,7 @@ enum route_flags {
     /* The path holds a secret (a feedback link's token): the access log
      * writes the route's pattern instead. */
     ROUTE_SECRET_PATH = 1 << 1,
+    ROUTE_UPLOAD = 1 << 2, /* takes a body up to IMPORT_MAX_KIB (a file), not MAX_BODY_KIB */
 };
 
 struct route {

@@ -125,7 +125,7 @@ static int worker_setup_http(struct worker *w)
                                             EVHTTP_REQ_OPTIONS);
     /* libevent's own 413 is bare HTML; up to twice the limit the body is
      * read and the request layer answers a proper problem document. */
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes * 2);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)config_max_upload_bytes(cfg) * 2);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_timeout(w->http, cfg->request_timeout_s);
     evhttp_set_default_content_type(w->http, "application/json");
