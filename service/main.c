@@ -197,6 +197,7 @@ int main(int argc, char **argv)
         config_free(&app.cfg);
         return 2;
     }
+    app.notify.link_base = app.cfg.public_base_url;
     /* libcurl's global state, once, before any thread (the sender's). */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;

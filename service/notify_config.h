@@ -28,6 +28,9 @@ struct notify_config {
     char *smtp_url; /* SMTP_URL: smtp://host:port; NULL: no e-mail */
     char *smtp_user, *smtp_password, *smtp_from;
     int smtp_starttls; /* SMTP_STARTTLS: 1 (default) requires STARTTLS */
+    /* PUBLIC_BASE_URL, for the links in invitation e-mails: config.c's,
+     * borrowed (main.c sets it); NULL: invitations cannot be sent. */
+    const char *link_base;
 };
 
 /* Returns 0, or -1 with a message in err. */

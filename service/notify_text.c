@@ -1,4 +1,5 @@
-/* notify_text.c - the words of pushes and digests, Dutch by default.
+/* notify_text.c - the words of pushes, digests and invitation e-mails,
+ * Dutch by default.
  *
  * Privacy: a text says only what happened ("Je hebt nieuwe feedback"),
  * never what was written or by whom; it travels through Apple's, Google's
@@ -51,4 +52,24 @@ const char *notify_digest_subject(const char *locale)
 const char *notify_digest_footer(const char *locale)
 {
     return notify_english(locale) ? "Open the app to read them." : "Open de app om ze te bekijken.";
+}
+
+const char *notify_invitation_subject(const char *locale)
+{
+    return notify_english(locale) ? "Set your password for Reflection"
+                                  : "Stel je wachtwoord in voor Reflectie";
+}
+
+const char *notify_invitation_intro(const char *locale)
+{
+    return notify_english(locale)
+               ? "An account in Reflection was made for you. Set your password with this link:"
+               : "Er is een account in Reflectie voor je aangemaakt. Stel je wachtwoord in met "
+                 "deze link:";
+}
+
+const char *notify_invitation_expiry(const char *locale)
+{
+    return notify_english(locale) ? "The link works once and is valid until"
+                                  : "De link werkt één keer en is geldig tot";
 }

@@ -10,5 +10,10 @@ const char *notify_title(const char *locale);
 /* A digest's subject and closing line. */
 const char *notify_digest_subject(const char *locale);
 const char *notify_digest_footer(const char *locale);
+/* An invitation's subject, its opening line (before the link) and the
+ * words before its expiry ("... valid until" 2025-03-14 10:00 (zone).). */
+const char *notify_invitation_subject(const char *locale);
+const char *notify_invitation_intro(const char *locale);
+const char *notify_invitation_expiry(const char *locale);
 
 #endif

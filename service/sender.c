@@ -22,6 +22,9 @@
  * crash, once otherwise; with the service or the mail server down, rows
  * simply wait.
  *
+ * Invitation e-mails (migration 0014) are outbox rows too; their token is
+ * read from password_emails at claim time and cleared there on delivery.
+ *
  * Wake-ups: emit_event's pg_notify('reflectd_outbox') at commit, so a push
  * leaves within milliseconds; otherwise the soonest not_before (backoff,
  * quiet hours), at most OUTBOX_POLL_MS. */
@@ -35,6 +38,7 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
@@ -68,11 +72,16 @@ static const char SQL_CLAIM[] =
     " FOR UPDATE SKIP LOCKED),"
     " u AS (UPDATE outbox o SET leased_until = now() + make_interval(secs => $2::int),"
     " attempts = o.attempts + 1 FROM c WHERE o.id = c.id RETURNING o.*)"
-    " SELECT u.id, u.channel, u.attempts, u.kind, u.locale, u.payload::text, d.token,"
+    " SELECT u.id, u.channel, u.attempts, u.kind, u.locale, CASE WHEN u.kind = 'invitation'"
+    " THEN coalesce(invitation_mail(u.payload, u.user_id), '{}') ELSE u.payload END::text, d.token,"
     " d.endpoint, d.p256dh, d.auth, us.email,"
     " extract(epoch FROM clock_timestamp() - u.created_at)"
     " FROM u LEFT JOIN devices d ON d.id = u.device_id JOIN users us ON us.id = u.user_id";
-static const char SQL_SENT[] = "DELETE FROM outbox WHERE id = $1";
+/* An invitation delivered: its link leaves the database (migration 0014). */
+static const char SQL_SENT[] =
+    "WITH o AS (DELETE FROM outbox WHERE id = $1 RETURNING kind, payload)"
+    " UPDATE password_emails e SET sent_at = now(), token = NULL FROM o"
+    " WHERE o.kind = 'invitation' AND e.id = (o.payload->>'password_email_id')::uuid";
 static const char SQL_DEAD[] =
     "DELETE FROM devices WHERE id = (SELECT device_id FROM outbox WHERE id = $1)";
 static const char SQL_RETRY[] =
@@ -134,6 +143,11 @@ static void delivery_clear(struct delivery *d)
         curl_easy_cleanup(d->easy);
     curl_slist_free_all(d->headers);
     curl_slist_free_all(d->rcpt);
+    /* An invitation's payload and message carry its link. */
+    if (d->payload)
+        OPENSSL_cleanse(d->payload, strlen(d->payload));
+    if (d->body)
+        OPENSSL_cleanse(d->body, d->body_len);
     char *owned[] = {d->kind,   d->locale, d->payload, d->token, d->endpoint,
                      d->p256dh, d->auth,   d->email,   d->url,   (char *)d->body};
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)

@@ -1,6 +1,7 @@
 /* test_notify.c - reaching people when the app is closed (issue 15):
  * devices and preferences, the outbox and its sender, Web Push, APNs, FCM,
- * SMTP digests, quiet hours, reminders, faults.
+ * SMTP digests, invitation e-mails of imports, quiet hours, reminders,
+ * faults.
  *
  * Each test starts tests/faults/doubles.py (local stand-ins for a Web Push
  * service, APNs over HTTP/2, FCM and an aiosmtpd SMTP server, each checking
@@ -149,6 +150,9 @@ static void doubles_script(struct doubles *d, const char *key, int s1, int s2)
 
 /* ---- servers --------------------------------------------------------------------- */
 
+/* Where the servers' invitation links point. */
+#define LINK_BASE "https://reflectie.example.org/app"
+
 /* A reflectd whose sender is pointed at the doubles, with fast retries;
  * extra (may be NULL) is one more "K=V". */
 static void notify_server_with(struct spawned *s, struct doubles *d, const char *extra)
@@ -176,6 +180,7 @@ static void notify_server_with(struct spawned *s, struct doubles *d, const char 
         ptrs[k] = env[k];
     ptrs[i++] = "SMTP_PASSWORD=smtp-secret";
     ptrs[i++] = "SMTP_FROM=reflectie@example.org";
+    ptrs[i++] = "PUBLIC_BASE_URL=" LINK_BASE;
     ptrs[i++] = extra;
     ptrs[i] = NULL;
     cr_assert_eq(server_spawn(s, ptrs), 0, "reflectd did not start");
@@ -716,6 +721,28 @@ Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 
 /* ---- e-mail digests
  * ------------------------------------------------------------------------------ */
 
+/* The mails the SMTP double received for rcpt (new reference), waiting up
+ * to timeout_ms for at least n. Other tests' people may get mail too (the
+ * invitations of the run's imports, say), so tests count by recipient. */
+static json_t *mails_to(struct doubles *d, const char *rcpt, size_t n, int timeout_ms)
+{
+    for (int waited = 0;; waited += 50) {
+        json_t *s = doubles_state(d), *out = json_array(), *m;
+        size_t i;
+        json_array_foreach(json_object_get(s, "smtp"), i, m)
+        {
+            const char *to = json_string_value(json_array_get(json_object_get(m, "to"), 0));
+            if (to && strcmp(to, rcpt) == 0)
+                json_array_append(out, m);
+        }
+        json_decref(s);
+        if (json_array_size(out) >= n || waited >= timeout_ms)
+            return out;
+        json_decref(out);
+        sleep_ms(50);
+    }
+}
+
 /* Today at 12:00 UTC, as SQL: the digest's hour in a UTC profile. */
 static const char *noon(void)
 {
@@ -761,8 +788,7 @@ Test(notify, smtp_digest_waits_for_the_server_and_arrives_once, .timeout = 90)
     cr_assert(outbox_drained(w.coach.id, 20000), "the digest was not delivered");
     /* A second run the same day sends nothing more. */
     cr_assert_eq(sql_long("SELECT digest_run('%s')", noon()), 0);
-    json_t *st = doubles_state(&d);
-    json_t *mails = json_object_get(st, "smtp");
+    json_t *mails = mails_to(&d, w.coach.email, 1, 0);
     cr_assert_eq(json_array_size(mails), 1, "%s", jdump(mails));
     json_t *m = json_array_get(mails, 0);
     cr_assert(json_is_true(json_object_get(m, "tls")), "sent without STARTTLS");
@@ -772,8 +798,178 @@ Test(notify, smtp_digest_waits_for_the_server_and_arrives_once, .timeout = 90)
     cr_assert(strstr(text, "Subject: Je overzicht van Reflectie"), "%s", text);
     cr_assert(strstr(text, "Er is een reflectie met je gedeeld (2)"), "%s", text);
     cr_assert(!strstr(text, "GEHEIM"), "content leaked into the e-mail");
-    json_decref(st);
+    json_decref(mails);
     cleanup(&s, &d, &w);
+}
+
+/* ---- invitation e-mails
+ * ------------------------------------------------------------------------------ */
+
+struct invitee {
+    char email[128], name[96], id[40];
+};
+
+/* The admin of o imports a file with one new person (on addr). */
+static void import_one(const char *addr, struct fix_org *o, struct invitee *p, const char *tag)
+{
+    char unique[64], csv[512];
+    test_unique(unique, sizeof(unique), tag);
+    snprintf(p->email, sizeof(p->email), "%s@test.example", unique);
+    snprintf(p->name, sizeof(p->name), "Naam-%s", unique);
+    snprintf(csv, sizeof(csv), "email,name\r\n%s,%s\r\n", p->email, p->name);
+    struct http_resp r;
+    cr_assert_eq(http_call(addr, "POST", "/v1/users/import?dry_run=false", o->admin.token, csv,
+                           "Content-Type: text/csv\r\n", &r),
+                 0);
+    expect_status(&r, 200);
+    http_resp_free(&r);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", p->email);
+    cr_assert_eq(test_sql(sql, p->id, sizeof(p->id)), 0);
+    cr_assert(strlen(p->id) == 36, "no user %s", p->email);
+}
+
+/* The one invitation p received (waiting up to 20 s): its text, checked
+ * for the link and for no personal content; the token into token. */
+static char *invitation_text(struct doubles *d, const struct invitee *p, char token[128])
+{
+    json_t *mails = mails_to(d, p->email, 1, 20000);
+    cr_assert_eq(json_array_size(mails), 1, "%s", jdump(mails));
+    json_t *m = json_array_get(mails, 0);
+    cr_assert(json_is_true(json_object_get(m, "tls")), "sent without STARTTLS");
+    cr_assert(json_is_true(json_object_get(m, "authenticated")), "sent without AUTH");
+    char *text = strdup(jstr(m, "data"));
+    json_decref(mails);
+    cr_assert(text);
+    const char *link = strstr(text, LINK_BASE "/set-password#token=");
+    cr_assert(link, "no link in:\n%s", text);
+    link += strlen(LINK_BASE "/set-password#token=");
+    size_t n = strspn(link, "0123456789abcdef");
+    cr_assert(n >= 32 && n < 128, "token of %zu characters:\n%s", n, text);
+    memcpy(token, link, n);
+    token[n] = '\0';
+    cr_assert(!strstr(text, p->name) && !strstr(text, p->id), "personal content:\n%s", text);
+    return text;
+}
+
+/* Delivered: sent_at is set, and the token is in neither table. */
+static void expect_link_gone(const struct invitee *p, const char *token)
+{
+    cr_assert_eq(sql_long("SELECT count(*) FROM password_emails WHERE user_id = '%s'"
+                          " AND sent_at IS NOT NULL AND token IS NULL",
+                          p->id),
+                 1, "the invitation is not marked sent");
+    cr_assert_eq(sql_long("SELECT count(*) FROM password_emails WHERE token = '%s'", token), 0);
+    cr_assert_eq(
+        sql_long("SELECT count(*) FROM outbox WHERE strpos(payload::text, '%s') > 0", token), 0);
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s'", p->id), 0);
+}
+
+static void set_password_and_log_in(const char *addr, const struct invitee *p, const char *token)
+{
+    json_decref(call(addr, "POST", "/v1/auth/set-password", NULL,
+                     json_pack("{s:s,s:s}", "token", token, "password", FIX_PASSWORD), 204));
+    struct fix_user u;
+    cr_assert_eq(fix_login(p->email, FIX_PASSWORD, &u), 200, "cannot log in with the new password");
+}
+
+Test(notify, an_imported_user_gets_one_invitation_and_its_link_sets_the_password, .timeout = 60)
+{
+    struct doubles d;
+    struct spawned s;
+    struct fix_org o;
+    struct invitee p;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    fix_org(&o);
+    import_one(s.addr, &o, &p, "inv");
+    char token[128];
+    char *text = invitation_text(&d, &p, token);
+    cr_assert(strstr(text, "Subject: Stel je wachtwoord in voor Reflectie"), "%s", text);
+    cr_assert(strstr(text, "geldig tot"), "no expiry:\n%s", text);
+    free(text);
+    cr_assert(outbox_drained(p.id, 15000));
+    expect_link_gone(&p, token);
+    set_password_and_log_in(s.addr, &p, token);
+    /* Nothing more goes to the person, and the log holds neither the token
+     * nor the address. */
+    json_t *again = mails_to(&d, p.email, 2, 0);
+    cr_assert_eq(json_array_size(again), 1);
+    json_decref(again);
+    char *log = slurp(s.log);
+    cr_assert(!strstr(log, token) && !strstr(log, p.email), "personal data in the log:\n%s", log);
+    free(log);
+    cr_assert_eq(server_stop(&s), 0, "reflectd did not stop cleanly");
+    doubles_stop(&d);
+}
+
+Test(notify, an_invitation_waits_for_the_mail_server_and_arrives_once, .timeout = 90)
+{
+    struct doubles d;
+    struct spawned s;
+    struct fix_org o;
+    struct invitee p;
+    doubles_start(&d);
+    notify_server(&s, &d);
+    fix_org(&o);
+    /* An English-speaking organisation: its new people get the English text. */
+    cr_assert_eq(sql_long("WITH u AS (UPDATE organisations SET notify_locale = 'en'"
+                          " WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u",
+                          o.id),
+                 1);
+    json_decref(doubles_call(&d, "POST", "/smtp/stop", NULL));
+    import_one(s.addr, &o, &p, "inv-down");
+    int tries = 0;
+    for (int i = 0; i < 300 && tries < 2; i++, sleep_ms(50))
+        tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
+                              p.id);
+    cr_assert(tries >= 2, "the invitation was not retried");
+    cr_assert_eq(sql_long("SELECT count(*) FROM password_emails WHERE user_id = '%s'"
+                          " AND sent_at IS NULL AND token IS NOT NULL",
+                          p.id),
+                 1, "the link went before it was sent");
+    json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
+    cr_assert(outbox_drained(p.id, 20000), "the invitation was not delivered");
+    char token[128];
+    char *text = invitation_text(&d, &p, token);
+    cr_assert(strstr(text, "Subject: Set your password for Reflection"), "%s", text);
+    cr_assert(strstr(text, "valid until"), "no expiry:\n%s", text);
+    free(text);
+    expect_link_gone(&p, token);
+    set_password_and_log_in(s.addr, &p, token);
+    cr_assert_eq(server_stop(&s), 0, "reflectd did not stop cleanly");
+    doubles_stop(&d);
+}
+
+Test(notify, an_invitation_given_up_on_keeps_no_link, .timeout = 60)
+{
+    /* The mail server stays down past OUTBOX_MAX_ATTEMPTS: the row is kept
+     * as failed for operators, and the link is gone from the database. */
+    struct doubles d;
+    struct spawned s;
+    struct fix_org o;
+    struct invitee p;
+    doubles_start(&d);
+    notify_server_with(&s, &d, "OUTBOX_MAX_ATTEMPTS=2");
+    fix_org(&o);
+    json_decref(doubles_call(&d, "POST", "/smtp/stop", NULL));
+    import_one(s.addr, &o, &p, "inv-fail");
+    cr_assert(outbox_drained(p.id, 20000), "not given up");
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND attempts = 2"
+                          " AND failed_at IS NOT NULL AND payload ? 'password_email_id'"
+                          " AND NOT payload ? 'token'",
+                          p.id),
+                 1);
+    cr_assert_eq(sql_long("SELECT count(*) FROM password_emails WHERE user_id = '%s'"
+                          " AND token IS NULL AND sent_at IS NULL",
+                          p.id),
+                 1, "the undeliverable link stayed");
+    json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
+    cr_assert_eq(server_stop(&s), 0, "reflectd did not stop cleanly");
+    json_t *none = mails_to(&d, p.email, 1, 0);
+    cr_assert_eq(json_array_size(none), 0);
+    json_decref(none);
+    doubles_stop(&d);
 }
 
 /* ---- reminders
