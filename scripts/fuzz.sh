@@ -56,13 +56,13 @@ if cmp -s "$stubs.$$" "$stubs"; then rm -f "$stubs.$$"; else mv "$stubs.$$" "$st
 sources() {
     case "$1" in
     json_body) echo service/validate.c service/problem.c service/arena.c ;;
-    query) echo service/pagination.c service/validate.c service/problem.c service/arena.c ;;
+    query) echo service/pagination.c service/b64url.c service/validate.c service/problem.c service/arena.c ;;
     router) echo service/router.c service/routes.c service/validate.c service/problem.c \
                  service/arena.c "$stubs" ;;
     token) echo service/tokens.c ;;
     form) echo service/form.c service/html.c service/arena.c ;;
     csv) echo service/csv.c ;;
-    idtoken) echo service/idtoken.c ;;
+    idtoken) echo service/idtoken.c service/b64url.c ;;
     *) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
     esac
 }

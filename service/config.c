@@ -43,8 +43,8 @@ int config_parse_addr(const char *s, char **host, int *port)
     return *host ? 0 : -1;
 }
 
-static int config_int(const char *(*get)(const char *), const char *name, int def, int min, int max,
-                      int *out, char *err, size_t errlen)
+int config_int(const char *(*get)(const char *), const char *name, int def, int min, int max,
+               int *out, char *err, size_t errlen)
 {
     const char *v = get(name);
     if (!v || !*v) {
@@ -62,7 +62,7 @@ static int config_int(const char *(*get)(const char *), const char *name, int de
     return 0;
 }
 
-static char *config_str(const char *(*get)(const char *), const char *name, const char *def)
+char *config_str(const char *(*get)(const char *), const char *name, const char *def)
 {
     const char *v = get(name);
     if (v && *v)

@@ -73,6 +73,14 @@ void config_free(struct config *c);
 /* The largest body any route takes: a CSV import may be larger than a JSON
  * body (each handler checks its own limit). */
 size_t config_max_upload_bytes(const struct config *c);
+/* The integer setting name through get: def when unset or empty, else a
+ * decimal from min to max. Returns 0, or -1 (*out unchanged) with a message
+ * in err. */
+int config_int(const char *(*get)(const char *), const char *name, int def, int min, int max,
+               int *out, char *err, size_t errlen);
+/* The string setting name through get, malloc'd: a copy of def (NULL: none)
+ * when unset or empty. */
+char *config_str(const char *(*get)(const char *), const char *name, const char *def);
 /* Parses "host:port"; returns 0 or -1. host is malloc'd. */
 int config_parse_addr(const char *s, char **host, int *port);
 

@@ -14,6 +14,7 @@
  * iat not in the future and not too old (with a small clock skew); nonce
  * exactly the app's; sub present. */
 #include "idtoken.h"
+#include "b64url.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -25,6 +26,8 @@
 
 #define IDTOKEN_MAX_LEN 16384
 #define IDTOKEN_KID_MAX 256
+/* Unpadded base64url, one spelling per value. */
+#define ID_B64 (B64_URLSAFE | B64_CANONICAL)
 
 enum key_type { KEY_RSA, KEY_EC };
 
@@ -39,44 +42,6 @@ struct jwks {
     size_t n;
 };
 
-static int b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-long base64url_decode(const char *in, size_t len, unsigned char *out)
-{
-    if (len % 4 == 1)
-        return -1;
-    unsigned long acc = 0;
-    int bits = 0;
-    long n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value(in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned long)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-        acc &= (1UL << bits) - 1;
-    }
-    /* Leftover bits must be zero: one encoding per value. */
-    return acc == 0 ? n : -1;
-}
-
 /* A base64url member of a JWK, decoded into malloc'd memory. */
 static unsigned char *jwk_bytes(const json_t *k, const char *name, size_t max, size_t *len)
 {
@@ -85,7 +50,7 @@ static unsigned char *jwk_bytes(const json_t *k, const char *name, size_t max, s
     if (!s || sl == 0 || sl > max)
         return NULL;
     unsigned char *out = malloc(sl * 3 / 4 + 3);
-    long n = out ? base64url_decode(s, sl, out) : -1;
+    long n = out ? b64_decode(s, sl, out, sl * 3 / 4 + 3, ID_B64) : -1;
     if (n <= 0) {
         free(out);
         return NULL;
@@ -219,7 +184,7 @@ size_t jwks_count(const struct jwks *ks)
 static json_t *part_json(const char *s, size_t len)
 {
     unsigned char *buf = malloc(len * 3 / 4 + 3);
-    long n = buf ? base64url_decode(s, len, buf) : -1;
+    long n = buf ? b64_decode(s, len, buf, len * 3 / 4 + 3, ID_B64) : -1;
     json_t *j =
         n > 0 ? json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL) : NULL;
     free(buf);
@@ -351,7 +316,7 @@ enum idtoken_status idtoken_verify(const struct jwks *ks, const char *token, jso
     split_token(token, &d1, &d2);
     size_t slen = strlen(d2 + 1);
     unsigned char *sig = st == IDTOKEN_OK ? malloc(slen * 3 / 4 + 3) : NULL;
-    long n = sig ? base64url_decode(d2 + 1, slen, sig) : -1;
+    long n = sig ? b64_decode(d2 + 1, slen, sig, slen * 3 / 4 + 3, ID_B64) : -1;
     if (st == IDTOKEN_OK && n <= 0)
         st = IDTOKEN_MALFORMED;
     if (st == IDTOKEN_OK && !verify_sig(key, token, (size_t)(d2 - token), sig, (size_t)n))

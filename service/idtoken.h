@@ -48,8 +48,4 @@ struct idtoken_expect {
  * client: every failure is the same 401). */
 const char *idtoken_check_claims(const json_t *claims, const struct idtoken_expect *e);
 
-/* base64url without padding to bytes; returns the length or -1. out must
- * hold 3 * len / 4 + 3 bytes. */
-long base64url_decode(const char *in, size_t len, unsigned char *out);
-
 #endif

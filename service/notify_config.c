@@ -5,8 +5,8 @@
  * its key material is off: devices of that platform are refused at
  * registration, and the sender says so once at start-up. */
 #include "notify_config.h"
+#include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,46 +15,20 @@
 #define DEFAULT_WEBPUSH_HOSTS                                                                      \
     "fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com"
 
-static int nc_int(const char *(*get)(const char *), const char *name, int def, int min, int max,
-                  int *out, char *err, unsigned errlen)
-{
-    const char *v = get(name);
-    *out = def;
-    if (!v || !*v)
-        return 0;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        snprintf(err, errlen, "%s must be an integer from %d to %d", name, min, max);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
-
-static char *nc_str(const char *(*get)(const char *), const char *name, const char *def)
-{
-    const char *v = get(name);
-    if (v && *v)
-        return strdup(v);
-    return def ? strdup(def) : NULL;
-}
-
 int notify_config_load(struct notify_config *c, const char *(*get)(const char *), char *err,
                        unsigned errlen)
 {
     memset(c, 0, sizeof(*c));
-    if (nc_int(get, "OUTBOX_SENDER", 1, 0, 1, &c->sender_on, err, errlen) < 0 ||
-        nc_int(get, "OUTBOX_POLL_MS", 5000, 10, 600000, &c->poll_ms, err, errlen) < 0 ||
-        nc_int(get, "OUTBOX_BATCH", 32, 1, 1000, &c->batch, err, errlen) < 0 ||
-        nc_int(get, "OUTBOX_MAX_ATTEMPTS", 8, 1, 100, &c->max_attempts, err, errlen) < 0 ||
-        nc_int(get, "OUTBOX_BACKOFF_MS", 5000, 1, 3600000, &c->backoff_ms, err, errlen) < 0 ||
-        nc_int(get, "OUTBOX_BACKOFF_MAX_MS", 3600000, 1, 86400000, &c->backoff_max_ms, err,
-               errlen) < 0 ||
-        nc_int(get, "OUTBOX_LEASE_S", 120, 5, 3600, &c->lease_s, err, errlen) < 0 ||
-        nc_int(get, "NOTIFY_TIMEOUT_S", 20, 1, 300, &c->timeout_s, err, errlen) < 0 ||
-        nc_int(get, "SMTP_STARTTLS", 1, 0, 1, &c->smtp_starttls, err, errlen) < 0)
+    if (config_int(get, "OUTBOX_SENDER", 1, 0, 1, &c->sender_on, err, errlen) < 0 ||
+        config_int(get, "OUTBOX_POLL_MS", 5000, 10, 600000, &c->poll_ms, err, errlen) < 0 ||
+        config_int(get, "OUTBOX_BATCH", 32, 1, 1000, &c->batch, err, errlen) < 0 ||
+        config_int(get, "OUTBOX_MAX_ATTEMPTS", 8, 1, 100, &c->max_attempts, err, errlen) < 0 ||
+        config_int(get, "OUTBOX_BACKOFF_MS", 5000, 1, 3600000, &c->backoff_ms, err, errlen) < 0 ||
+        config_int(get, "OUTBOX_BACKOFF_MAX_MS", 3600000, 1, 86400000, &c->backoff_max_ms, err,
+                   errlen) < 0 ||
+        config_int(get, "OUTBOX_LEASE_S", 120, 5, 3600, &c->lease_s, err, errlen) < 0 ||
+        config_int(get, "NOTIFY_TIMEOUT_S", 20, 1, 300, &c->timeout_s, err, errlen) < 0 ||
+        config_int(get, "SMTP_STARTTLS", 1, 0, 1, &c->smtp_starttls, err, errlen) < 0)
         return -1;
     if (c->lease_s <= c->timeout_s) {
         /* A lease that ends while the attempt still runs lets a second
@@ -62,21 +36,21 @@ int notify_config_load(struct notify_config *c, const char *(*get)(const char *)
         snprintf(err, errlen, "OUTBOX_LEASE_S must be longer than NOTIFY_TIMEOUT_S");
         return -1;
     }
-    c->ca_file = nc_str(get, "NOTIFY_CA_FILE", NULL);
-    c->webpush_hosts = nc_str(get, "WEBPUSH_ENDPOINT_HOSTS", DEFAULT_WEBPUSH_HOSTS);
-    c->vapid_key_file = nc_str(get, "WEBPUSH_VAPID_KEY_FILE", NULL);
-    c->vapid_subject = nc_str(get, "WEBPUSH_VAPID_SUBJECT", "mailto:admin@localhost");
-    c->apns_url = nc_str(get, "APNS_URL", "https://api.push.apple.com");
-    c->apns_key_file = nc_str(get, "APNS_KEY_FILE", NULL);
-    c->apns_key_id = nc_str(get, "APNS_KEY_ID", NULL);
-    c->apns_team_id = nc_str(get, "APNS_TEAM_ID", NULL);
-    c->apns_topic = nc_str(get, "APNS_TOPIC", NULL);
-    c->fcm_url = nc_str(get, "FCM_URL", "https://fcm.googleapis.com");
-    c->fcm_account_file = nc_str(get, "FCM_SERVICE_ACCOUNT_FILE", NULL);
-    c->smtp_url = nc_str(get, "SMTP_URL", NULL);
-    c->smtp_user = nc_str(get, "SMTP_USER", NULL);
-    c->smtp_password = nc_str(get, "SMTP_PASSWORD", NULL);
-    c->smtp_from = nc_str(get, "SMTP_FROM", "reflectd@localhost");
+    c->ca_file = config_str(get, "NOTIFY_CA_FILE", NULL);
+    c->webpush_hosts = config_str(get, "WEBPUSH_ENDPOINT_HOSTS", DEFAULT_WEBPUSH_HOSTS);
+    c->vapid_key_file = config_str(get, "WEBPUSH_VAPID_KEY_FILE", NULL);
+    c->vapid_subject = config_str(get, "WEBPUSH_VAPID_SUBJECT", "mailto:admin@localhost");
+    c->apns_url = config_str(get, "APNS_URL", "https://api.push.apple.com");
+    c->apns_key_file = config_str(get, "APNS_KEY_FILE", NULL);
+    c->apns_key_id = config_str(get, "APNS_KEY_ID", NULL);
+    c->apns_team_id = config_str(get, "APNS_TEAM_ID", NULL);
+    c->apns_topic = config_str(get, "APNS_TOPIC", NULL);
+    c->fcm_url = config_str(get, "FCM_URL", "https://fcm.googleapis.com");
+    c->fcm_account_file = config_str(get, "FCM_SERVICE_ACCOUNT_FILE", NULL);
+    c->smtp_url = config_str(get, "SMTP_URL", NULL);
+    c->smtp_user = config_str(get, "SMTP_USER", NULL);
+    c->smtp_password = config_str(get, "SMTP_PASSWORD", NULL);
+    c->smtp_from = config_str(get, "SMTP_FROM", "reflectd@localhost");
     if (!c->webpush_hosts || !c->vapid_subject || !c->apns_url || !c->fcm_url || !c->smtp_from) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -6,6 +6,7 @@
  * decoded here, and strictly: anything that is not exactly what SQL_CURSOR
  * produces is a 422, never a database error. */
 #include "pagination.h"
+#include "b64url.h"
 #include "validate.h"
 
 #include <errno.h>
@@ -13,49 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes unpadded base64url into out (NUL-terminated); -1 when invalid. */
-static int b64url_decode(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (const char *p = in; *p; p++) {
-        int v = b64url_value(*p);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n + 1 >= outlen)
-                return -1;
-            out[n++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
-    out[n] = '\0';
-    return (int)n;
-}
-
 int cursor_decode(struct arena *a, const char *cursor, char **micros, char **uuid)
 {
     char buf[96];
-    if (strlen(cursor) > 100 || b64url_decode(cursor, buf, sizeof(buf)) < 0)
+    size_t len = strlen(cursor);
+    /* Unpadded base64url; NUL-terminated in buf. */
+    long n = len > 100 ? -1
+                       : b64_decode(cursor, len, (unsigned char *)buf, sizeof(buf) - 1,
+                                    B64_URLSAFE | B64_ANY_LENGTH);
+    if (n < 0)
         return -1;
+    buf[n] = '\0';
     char *bar = strchr(buf, '|');
     if (!bar || !valid_uuid(bar + 1) || bar == buf || bar - buf > 19)
         return -1;

@@ -3,6 +3,7 @@
  * are written here (a PNG is a few chunks around one zlib stream, which is
  * less code than a dependency on libpng). Pure functions. */
 #include "qr.h"
+#include "b64url.h"
 
 #include <qrencode.h>
 #include <stdint.h>
@@ -121,19 +122,7 @@ unsigned char *qr_png(struct arena *a, const struct qr *q, int scale, size_t *le
 
 char *qr_base64(struct arena *a, const unsigned char *p, size_t n)
 {
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = arena_alloc(a, (n + 2) / 3 * 4 + 1), *o = out;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        *o++ = abc[(v >> 18) & 63];
-        *o++ = abc[(v >> 12) & 63];
-        *o++ = i + 1 < n ? abc[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? abc[v & 63] : '=';
-    }
-    *o = '\0';
+    char *out = arena_alloc(a, b64_len(n, B64_PAD) + 1);
+    b64_encode(p, n, out, B64_PAD);
     return out;
 }

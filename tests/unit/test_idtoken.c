@@ -4,6 +4,7 @@
  * Keys are made here with OpenSSL and published as a JWKS exactly as a
  * provider would; tokens are signed here, so each part can be varied on its
  * own. (End to end against a real provider: tests/integration/test_oidc.c.) */
+#include "b64url.h"
 #include "idtoken.h"
 #include "oidc_keys.h"
 
@@ -16,26 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned long)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = tab[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = tab[v & 63];
-    }
-    out[o] = '\0';
-}
-
 static void bn_b64(EVP_PKEY *k, const char *param, size_t pad, char *out)
 {
     BIGNUM *bn = NULL;
@@ -43,7 +24,7 @@ static void bn_b64(EVP_PKEY *k, const char *param, size_t pad, char *out)
     unsigned char buf[512];
     size_t n = pad ? pad : (size_t)BN_num_bytes(bn);
     cr_assert(BN_bn2binpad(bn, buf, (int)n) == (int)n);
-    b64url(buf, n, out);
+    b64url_encode(buf, n, out);
     BN_free(bn);
 }
 
@@ -80,8 +61,8 @@ static char *sign_token(EVP_PKEY *key, const char *header, const char *payload)
 {
     char *tok = malloc(8192);
     char h[1024], p[2048];
-    b64url((const unsigned char *)header, strlen(header), h);
-    b64url((const unsigned char *)payload, strlen(payload), p);
+    b64url_encode((const unsigned char *)header, strlen(header), h);
+    b64url_encode((const unsigned char *)payload, strlen(payload), p);
     int n = snprintf(tok, 8192, "%s.%s", h, p);
     unsigned char sig[512];
     size_t sl = sizeof(sig);
@@ -99,7 +80,7 @@ static char *sign_token(EVP_PKEY *key, const char *header, const char *payload)
         sl = 64;
     }
     tok[n++] = '.';
-    b64url(sig, sl, tok + n);
+    b64url_encode(sig, sl, tok + n);
     return tok;
 }
 
@@ -212,14 +193,17 @@ Test(idtoken, peek_refuses_what_is_not_a_jws)
 Test(idtoken, base64url_is_strict)
 {
     unsigned char out[16];
-    cr_assert_eq(base64url_decode("TWFu", 4, out), 3);
+    cr_assert_eq(b64_decode("TWFu", 4, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), 3);
     cr_assert_eq(memcmp(out, "Man", 3), 0);
-    cr_assert_eq(base64url_decode("TWE", 3, out), 2);
-    cr_assert_eq(base64url_decode("TQ", 2, out), 1);
-    cr_assert_eq(base64url_decode("T", 1, out), -1);
-    cr_assert_eq(base64url_decode("TR", 2, out), -1, "non-zero padding bits");
-    cr_assert_eq(base64url_decode("TWE=", 4, out), -1, "no padding in base64url");
-    cr_assert_eq(base64url_decode("T+/a", 4, out), -1, "not the url alphabet");
+    cr_assert_eq(b64_decode("TWE", 3, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), 2);
+    cr_assert_eq(b64_decode("TQ", 2, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), 1);
+    cr_assert_eq(b64_decode("T", 1, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), -1);
+    cr_assert_eq(b64_decode("TR", 2, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), -1,
+                 "non-zero padding bits");
+    cr_assert_eq(b64_decode("TWE=", 4, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), -1,
+                 "no padding in base64url");
+    cr_assert_eq(b64_decode("T+/a", 4, out, sizeof(out), B64_URLSAFE | B64_CANONICAL), -1,
+                 "not the url alphabet");
 }
 
 static const char *check(const char *claims_json, const char *nonce)
