@@ -370,19 +370,6 @@ static void sse_expect_end(struct sse *s, const char *who, int timeout_ms)
 
 /* ---- the world and its writes ------------------------------------------------ */
 
-static json_t *call(const char *addr, const char *method, const char *path,
-                    const struct fix_user *u, json_t *body, int want)
-{
-    struct http_resp r;
-    int rc = http_call_json(addr, method, path, u ? u->token : NULL, body, NULL, &r);
-    json_decref(body);
-    cr_assert_eq(rc, 0, "%s %s on %s: no HTTP response", method, path, addr);
-    expect_status(&r, want);
-    json_t *j = json_incref(r.json);
-    http_resp_free(&r);
-    return j;
-}
-
 static void reflection(const char *addr, const struct fix_user *student, const char *team,
                        char id[40])
 {
@@ -393,7 +380,7 @@ static void reflection(const char *addr, const struct fix_user *student, const c
                   "Ik heb alarm geslagen en de cliënt niet zelf opgetild.", "result",
                   "De cliënt werd veilig geholpen.", "reflection",
                   "Volgende keer meld ik het eerder.", "status", "final");
-    json_t *j = call(addr, "POST", "/v1/reflections", student, body, 201);
+    json_t *j = fix_call(addr, "POST", "/v1/reflections", student, body, 201);
     snprintf(id, 40, "%s", jstr(j, "id"));
     json_decref(j);
 }
@@ -403,7 +390,7 @@ static void share(const char *addr, const struct fix_user *student, const char *
 {
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", refl, to->id);
-    json_decref(call(addr, "PUT", path, student, NULL, 204));
+    json_decref(fix_call(addr, "PUT", path, student, NULL, 204));
 }
 
 /* Writes feedback on refl as u; returns the new feedback's id in id. */
@@ -412,9 +399,9 @@ static void feedback(const char *addr, const struct fix_user *u, const char *ref
 {
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", refl);
-    json_t *j =
-        call(addr, "POST", path, u,
-             json_pack("{s:s, s:s}", "kind", kind, "body", "Goed dat je direct alarm sloeg."), 201);
+    json_t *j = fix_call(
+        addr, "POST", path, u,
+        json_pack("{s:s, s:s}", "kind", kind, "body", "Goed dat je direct alarm sloeg."), 201);
     cr_assert_str_eq(jstr(j, "reflection_id"), refl);
     snprintf(id, 40, "%s", jstr(j, "id"));
     json_decref(j);
@@ -447,12 +434,7 @@ struct world {
 static void world(struct world *w)
 {
     fix_org(&w->o);
-    fix_team(&w->o, w->team);
-    fix_user(&w->o, NULL, &w->student);
-    fix_member(&w->o, w->team, &w->student, "student");
-    fix_user(&w->o, NULL, &w->coach);
-    fix_member(&w->o, w->team, &w->coach, "werkbegeleider");
-    fix_supervise(&w->o, &w->student, &w->coach);
+    fix_student_and_coach(&w->o, w->team, &w->student, &w->coach);
     reflection(test_addr(), &w->student, w->team, w->refl);
     share(test_addr(), &w->student, w->refl, &w->coach);
 }
@@ -578,8 +560,8 @@ Test(events, feedback_request_and_owner_reply_reach_the_supervisor)
 
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", refl);
-    json_t *q = call(srv_b.addr, "POST", path, &w.student,
-                     json_pack("{s:s}", "to_user_id", w.coach.id), 201);
+    json_t *q = fix_call(srv_b.addr, "POST", path, &w.student,
+                         json_pack("{s:s}", "to_user_id", w.coach.id), 201);
     char qid[40];
     snprintf(qid, sizeof(qid), "%s", jstr(q, "id"));
     json_decref(q);
@@ -760,8 +742,8 @@ Test(events, logout_ends_the_sessions_stream)
     cr_assert_eq(sse_open(&s, srv_a.addr, w.student.token, NULL), 200);
     cr_assert_eq(sse_open(&keep, srv_a.addr, other_session.token, NULL), 200);
 
-    json_decref(call(test_addr(), "POST", "/v1/auth/logout", NULL,
-                     json_pack("{s:s}", "refresh_token", w.student.refresh), 204));
+    json_decref(fix_call(test_addr(), "POST", "/v1/auth/logout", NULL,
+                         json_pack("{s:s}", "refresh_token", w.student.refresh), 204));
     char fb[40];
     feedback(test_addr(), &w.coach, w.refl, "tip", fb);
     sse_expect_end(&s, "the logged-out session's stream", 10000);
@@ -1038,8 +1020,8 @@ Test(events, ended_streams_are_logged_and_the_server_survives)
 
     /* The session ends; the next wake closes the stream. */
     cr_assert_eq(sse_open(&s, srv_a.addr, w.student.token, NULL), 200);
-    json_decref(call(test_addr(), "POST", "/v1/auth/logout", NULL,
-                     json_pack("{s:s}", "refresh_token", w.student.refresh), 204));
+    json_decref(fix_call(test_addr(), "POST", "/v1/auth/logout", NULL,
+                         json_pack("{s:s}", "refresh_token", w.student.refresh), 204));
     char fb[40];
     feedback(test_addr(), &w.coach, w.refl, "tip", fb);
     sse_expect_end(&s, "the logged-out stream", 10000);

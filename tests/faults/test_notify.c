@@ -199,17 +199,9 @@ struct world {
     char team[40];
 };
 
-static json_t *call(const char *addr, const char *method, const char *path,
-                    const struct fix_user *u, json_t *body, int want)
+static void put_preferences(const char *addr, const struct fix_user *u, json_t *prefs)
 {
-    struct http_resp r;
-    int rc = http_call_json(addr, method, path, u ? u->token : NULL, body, NULL, &r);
-    json_decref(body);
-    cr_assert_eq(rc, 0, "%s %s on %s: no HTTP response", method, path, addr);
-    expect_status(&r, want);
-    json_t *j = json_incref(r.json);
-    http_resp_free(&r);
-    return j;
+    json_decref(fix_call(addr, "PUT", "/v1/me/notification-preferences", u, prefs, 200));
 }
 
 /* An organisation with a student and her werkbegeleider, who has no quiet
@@ -218,17 +210,11 @@ static json_t *call(const char *addr, const char *method, const char *path,
 static void world(struct world *w, const char *addr)
 {
     fix_org(&w->org);
-    fix_user(&w->org, NULL, &w->student);
-    fix_user(&w->org, NULL, &w->coach);
-    fix_team(&w->org, w->team);
-    fix_member(&w->org, w->team, &w->student, "student");
-    fix_member(&w->org, w->team, &w->coach, "werkbegeleider");
-    fix_supervise(&w->org, &w->student, &w->coach);
+    fix_student_and_coach(&w->org, w->team, &w->student, &w->coach);
     /* No check-in reminders either: whether one is due depends on the date. */
-    json_decref(call(addr, "PUT", "/v1/me/notification-preferences", &w->coach,
-                     json_pack("{s:n,s:{s:{s:s}}}", "quiet_hours", "kinds", "reminder_checkin",
-                               "delivery", "off"),
-                     200));
+    put_preferences(addr, &w->coach,
+                    json_pack("{s:n,s:{s:{s:s}}}", "quiet_hours", "kinds", "reminder_checkin",
+                              "delivery", "off"));
 }
 
 /* A Web Push subscription at the doubles for u; returns the subscription
@@ -239,8 +225,8 @@ static void webpush_device(const char *addr, struct doubles *d, const struct fix
     json_t *sub = doubles_call(d, "POST", "/subscribe", NULL);
     snprintf(sid, 32, "%s", jstr(sub, "id"));
     json_object_del(sub, "id");
-    json_t *j = call(addr, "POST", "/v1/me/devices", u,
-                     json_pack("{s:s,s:o}", "platform", "webpush", "subscription", sub), 201);
+    json_t *j = fix_call(addr, "POST", "/v1/me/devices", u,
+                         json_pack("{s:s,s:o}", "platform", "webpush", "subscription", sub), 201);
     cr_assert_str_eq(jstr(j, "platform"), "webpush");
     snprintf(dev, 40, "%s", jstr(j, "id"));
     json_decref(j);
@@ -249,8 +235,8 @@ static void webpush_device(const char *addr, struct doubles *d, const struct fix
 static void token_device(const char *addr, const struct fix_user *u, const char *platform,
                          const char *token, char dev[40])
 {
-    json_t *j = call(addr, "POST", "/v1/me/devices", u,
-                     json_pack("{s:s,s:s}", "platform", platform, "token", token), 201);
+    json_t *j = fix_call(addr, "POST", "/v1/me/devices", u,
+                         json_pack("{s:s,s:s}", "platform", platform, "token", token), 201);
     snprintf(dev, 40, "%s", jstr(j, "id"));
     json_decref(j);
 }
@@ -259,16 +245,14 @@ static void token_device(const char *addr, const struct fix_user *u, const char 
  * gets reflection.shared. Returns the reflection's id. */
 static void share_new(const char *addr, struct world *w, char id[40])
 {
-    json_t *body =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "team_id", w->team, "occurred_on",
-                  test_day(-1), "situation", "GEHEIM: de nachtdienst met mevrouw J.", "task", "t",
-                  "action", "a", "result", "r", "reflection", "x", "status", "final");
-    json_t *j = call(addr, "POST", "/v1/reflections", &w->student, body, 201);
+    json_t *body = fix_reflection_body(w->team, test_day(-1),
+                                       "GEHEIM: de nachtdienst met mevrouw J.", "final");
+    json_t *j = fix_call(addr, "POST", "/v1/reflections", &w->student, body, 201);
     snprintf(id, 40, "%s", jstr(j, "id"));
     json_decref(j);
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", id, w->coach.id);
-    json_decref(call(addr, "PUT", path, &w->student, NULL, 204));
+    json_decref(fix_call(addr, "PUT", path, &w->student, NULL, 204));
 }
 
 /* The Web Push messages received for sid (new reference), waiting up to
@@ -342,76 +326,154 @@ static double metric(const char *addr, const char *name)
     return v;
 }
 
-static void cleanup(struct spawned *s, struct doubles *d, struct world *w)
+/* One test's doubles, its own reflectd with a sender pointed at them, and
+ * (for most tests) its world. */
+struct notify_test {
+    struct doubles d;
+    struct spawned s;
+    struct world w;
+};
+
+/* The doubles and the server; extra as for notify_server_with(). */
+static void servers_start(struct notify_test *t, const char *extra)
+{
+    doubles_start(&t->d);
+    notify_server_with(&t->s, &t->d, extra);
+}
+
+static void servers_stop(struct notify_test *t)
+{
+    cr_assert_eq(server_stop(&t->s), 0, "reflectd did not stop cleanly");
+    doubles_stop(&t->d);
+}
+
+/* The servers and a world on them. */
+static void notify_start(struct notify_test *t, const char *extra)
+{
+    servers_start(t, extra);
+    world(&t->w, t->s.addr);
+}
+
+static void cleanup(struct notify_test *t)
 {
     char sql[256];
     /* Devices of this test point at doubles about to stop. */
-    snprintf(sql, sizeof(sql), "DELETE FROM devices WHERE organisation_id = '%s'", w->org.id);
+    snprintf(sql, sizeof(sql), "DELETE FROM devices WHERE organisation_id = '%s'", t->w.org.id);
     test_sql(sql, NULL, 0);
-    cr_assert_eq(server_stop(s), 0, "reflectd did not stop cleanly");
-    doubles_stop(d);
+    servers_stop(t);
+}
+
+/* Exactly n Web Push messages reached sid (waiting up to timeout_ms). */
+static void expect_pushes(struct doubles *d, const char *sid, size_t n, int timeout_ms)
+{
+    json_t *got = webpush_wait(d, sid, n, timeout_ms);
+    cr_assert_eq(json_array_size(got), n, "%zu pushes, not %zu: %s", json_array_size(got), n,
+                 jdump(got));
+    json_decref(got);
+}
+
+/* How often the doubles were asked to deliver to key. */
+static long long attempts_at(struct doubles *d, const char *key)
+{
+    json_t *st = doubles_state(d);
+    long long n = json_integer_value(json_object_get(json_object_get(st, "attempts"), key));
+    json_decref(st);
+    return n;
+}
+
+/* Waits (up to 15 s) until some outbox row of user_id was tried n times;
+ * returns the most attempts seen. */
+static int outbox_attempts_reach(const char *user_id, int n)
+{
+    int tries = 0;
+    for (int i = 0; i < 300 && tries < n; i++, sleep_ms(50))
+        tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
+                              user_id);
+    return tries;
+}
+
+/* Waits (up to 15 s) until the devices of user_id are fewer than n;
+ * returns how many are left. */
+static int devices_below(const char *user_id, int n)
+{
+    int left = n;
+    for (int i = 0; i < 300 && left >= n; i++, sleep_ms(50))
+        left = (int)sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", user_id);
+    return left;
+}
+
+static void run_reminders(const char *days)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT reminders_run(now() + interval '%s days')", days);
+    cr_assert_eq(test_sql(sql, NULL, 0), 0, "%s", sql);
+}
+
+static void smtp_stop(struct doubles *d)
+{
+    json_decref(doubles_call(d, "POST", "/smtp/stop", NULL));
+}
+
+static void smtp_start(struct doubles *d)
+{
+    json_decref(doubles_call(d, "POST", "/smtp/start", NULL));
 }
 
 /* ---- devices and preferences ------------------------------------------------------------ */
 
 Test(notify, devices_are_validated_owned_and_erased, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    json_t *sub = doubles_call(&d, "POST", "/subscribe", NULL);
+    struct notify_test t;
+    notify_start(&t, NULL);
+    json_t *sub = doubles_call(&t.d, "POST", "/subscribe", NULL);
     json_object_del(sub, "id");
     const char *ep_ok = jstr(sub, "endpoint");
     json_t *keys = json_object_get(sub, "keys");
     /* Wrong platform, a token for webpush, a host that is no push service
      * (the server must not be made to post to internal addresses), keys
      * that are not a P-256 point, an APNs token that is not hex. */
-    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
-                     json_pack("{s:s,s:s}", "platform", "sms", "token", "x"), 422));
-    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
-                     json_pack("{s:s,s:s}", "platform", "webpush", "token", "abc"), 422));
-    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
-                     json_pack("{s:s,s:{s:s,s:O}}", "platform", "webpush", "subscription",
-                               "endpoint", "https://169.254.169.254/latest", "keys", keys),
-                     422));
-    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
-                     json_pack("{s:s,s:{s:s,s:{s:s,s:s}}}", "platform", "webpush", "subscription",
-                               "endpoint", ep_ok, "keys", "p256dh", "AAAA", "auth", "AAAA"),
-                     422));
-    json_decref(call(s.addr, "POST", "/v1/me/devices", &w.coach,
-                     json_pack("{s:s,s:s}", "platform", "apns", "token", "not-hex-at-all"), 422));
+    json_decref(fix_call(t.s.addr, "POST", "/v1/me/devices", &t.w.coach,
+                         json_pack("{s:s,s:s}", "platform", "sms", "token", "x"), 422));
+    json_decref(fix_call(t.s.addr, "POST", "/v1/me/devices", &t.w.coach,
+                         json_pack("{s:s,s:s}", "platform", "webpush", "token", "abc"), 422));
+    json_decref(fix_call(t.s.addr, "POST", "/v1/me/devices", &t.w.coach,
+                         json_pack("{s:s,s:{s:s,s:O}}", "platform", "webpush", "subscription",
+                                   "endpoint", "https://169.254.169.254/latest", "keys", keys),
+                         422));
+    json_decref(
+        fix_call(t.s.addr, "POST", "/v1/me/devices", &t.w.coach,
+                 json_pack("{s:s,s:{s:s,s:{s:s,s:s}}}", "platform", "webpush", "subscription",
+                           "endpoint", ep_ok, "keys", "p256dh", "AAAA", "auth", "AAAA"),
+                 422));
+    json_decref(fix_call(t.s.addr, "POST", "/v1/me/devices", &t.w.coach,
+                         json_pack("{s:s,s:s}", "platform", "apns", "token", "not-hex-at-all"),
+                         422));
     json_decref(sub);
     char sid[32], dev[40], path[96];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
     /* Somebody else's device: 404, exactly like a missing one. */
     snprintf(path, sizeof(path), "/v1/me/devices/%s", dev);
-    json_decref(call(s.addr, "DELETE", path, &w.student, NULL, 404));
-    json_decref(call(s.addr, "DELETE", path, NULL, NULL, 401));
-    json_decref(call(s.addr, "DELETE", path, &w.coach, NULL, 204));
-    json_decref(call(s.addr, "DELETE", path, &w.coach, NULL, 404));
+    json_decref(fix_call(t.s.addr, "DELETE", path, &t.w.student, NULL, 404));
+    json_decref(fix_call(t.s.addr, "DELETE", path, NULL, NULL, 401));
+    json_decref(fix_call(t.s.addr, "DELETE", path, &t.w.coach, NULL, 204));
+    json_decref(fix_call(t.s.addr, "DELETE", path, &t.w.coach, NULL, 404));
     /* Erasure takes the devices along. */
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
-    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id), 1);
-    json_decref(call(s.addr, "DELETE", "/v1/me", &w.coach, NULL, 204));
-    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id), 0);
-    json_t *k = call(s.addr, "GET", "/v1/notifications/webpush-key", &w.student, NULL, 200);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", t.w.coach.id), 1);
+    json_decref(fix_call(t.s.addr, "DELETE", "/v1/me", &t.w.coach, NULL, 204));
+    cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", t.w.coach.id), 0);
+    json_t *k = fix_call(t.s.addr, "GET", "/v1/notifications/webpush-key", &t.w.student, NULL, 200);
     cr_assert_eq(strlen(jstr(k, "public_key")), 87, "a P-256 point is 87 base64url characters");
     json_decref(k);
-    cleanup(&s, &d, &w);
+    cleanup(&t);
 }
 
 Test(notify, preferences_and_organisation_defaults, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    json_t *p = call(s.addr, "GET", "/v1/me/notification-preferences", &w.student, NULL, 200);
+    struct notify_test t;
+    notify_start(&t, NULL);
+    json_t *p =
+        fix_call(t.s.addr, "GET", "/v1/me/notification-preferences", &t.w.student, NULL, 200);
     cr_assert_str_eq(jstr(p, "locale"), "nl");
     cr_assert_str_eq(jstr(json_object_get(p, "quiet_hours"), "start"), "22:00");
     cr_assert_str_eq(jstr(json_object_get(p, "quiet_hours"), "end"), "07:00");
@@ -435,18 +497,18 @@ Test(notify, preferences_and_organisation_defaults, .timeout = 60)
                          NULL};
     for (int i = 0; bad[i]; i++) {
         struct http_resp r;
-        cr_assert_eq(http_call(s.addr, "PUT", "/v1/me/notification-preferences", w.student.token,
-                               bad[i], NULL, &r),
+        cr_assert_eq(http_call(t.s.addr, "PUT", "/v1/me/notification-preferences",
+                               t.w.student.token, bad[i], NULL, &r),
                      0);
         expect_problem(&r, 422);
         http_resp_free(&r);
     }
-    p = call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
-             json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s},s:{s:s,s:i}}}", "locale", "en", "time_zone",
-                       "Europe/Amsterdam", "quiet_hours", "start", "23:30", "end", "06:15", "kinds",
-                       "feedback_received", "delivery", "daily", "reminder_reflection", "delivery",
-                       "push", "after_days", 10),
-             200);
+    p = fix_call(t.s.addr, "PUT", "/v1/me/notification-preferences", &t.w.student,
+                 json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s},s:{s:s,s:i}}}", "locale", "en",
+                           "time_zone", "Europe/Amsterdam", "quiet_hours", "start", "23:30", "end",
+                           "06:15", "kinds", "feedback_received", "delivery", "daily",
+                           "reminder_reflection", "delivery", "push", "after_days", 10),
+                 200);
     cr_assert_str_eq(jstr(p, "locale"), "en");
     cr_assert_str_eq(jstr(json_object_get(p, "quiet_hours"), "start"), "23:30");
     kinds = json_object_get(p, "kinds");
@@ -454,19 +516,20 @@ Test(notify, preferences_and_organisation_defaults, .timeout = 60)
     json_decref(p);
     /* Organisation defaults: admins only (404 for anyone else), and they
      * apply to whatever a person did not choose. */
-    json_decref(
-        call(s.addr, "GET", "/v1/organisation/notification-defaults", &w.student, NULL, 404));
-    json_decref(call(s.addr, "PUT", "/v1/organisation/notification-defaults", &w.student,
-                     json_pack("{}"), 404));
-    p = call(s.addr, "PUT", "/v1/organisation/notification-defaults", &w.org.admin,
-             json_pack("{s:{s:{s:s},s:{s:s,s:i}}}", "kinds", "reflection_shared", "delivery",
-                       "weekly", "reminder_feedback_request", "delivery", "push", "after_days", 5),
-             200);
+    json_decref(fix_call(t.s.addr, "GET", "/v1/organisation/notification-defaults", &t.w.student,
+                         NULL, 404));
+    json_decref(fix_call(t.s.addr, "PUT", "/v1/organisation/notification-defaults", &t.w.student,
+                         json_pack("{}"), 404));
+    p = fix_call(t.s.addr, "PUT", "/v1/organisation/notification-defaults", &t.w.org.admin,
+                 json_pack("{s:{s:{s:s},s:{s:s,s:i}}}", "kinds", "reflection_shared", "delivery",
+                           "weekly", "reminder_feedback_request", "delivery", "push", "after_days",
+                           5),
+                 200);
     cr_assert_str_eq(
         jstr(json_object_get(json_object_get(p, "kinds"), "reflection_shared"), "delivery"),
         "weekly");
     json_decref(p);
-    p = call(s.addr, "GET", "/v1/me/notification-preferences", &w.student, NULL, 200);
+    p = fix_call(t.s.addr, "GET", "/v1/me/notification-preferences", &t.w.student, NULL, 200);
     kinds = json_object_get(p, "kinds");
     cr_assert_str_eq(jstr(json_object_get(kinds, "reflection_shared"), "delivery"), "weekly");
     cr_assert_str_eq(jstr(json_object_get(kinds, "feedback_received"), "delivery"), "daily");
@@ -474,27 +537,23 @@ Test(notify, preferences_and_organisation_defaults, .timeout = 60)
                      json_object_get(kinds, "reminder_feedback_request"), "after_days")),
                  5);
     json_decref(p);
-    cleanup(&s, &d, &w);
+    cleanup(&t);
 }
 
 /* ---- Web Push ------------------------------------------------------------------------------- */
 
 Test(notify, webpush_is_encrypted_vapid_signed_and_carries_no_content, .timeout = 90)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
     enum { N = 10 };
     double lat[N];
     for (int i = 0; i < N; i++) {
         double t0 = now_s();
-        share_new(s.addr, &w, refl);
-        json_t *got = webpush_wait(&d, sid, (size_t)i + 1, 15000);
+        share_new(t.s.addr, &t.w, refl);
+        json_t *got = webpush_wait(&t.d, sid, (size_t)i + 1, 15000);
         cr_assert_eq(json_array_size(got), (size_t)i + 1, "push %d did not arrive", i);
         json_t *last = json_array_get(got, (size_t)i);
         lat[i] = json_real_value(json_object_get(last, "at")) - t0;
@@ -508,9 +567,9 @@ Test(notify, webpush_is_encrypted_vapid_signed_and_carries_no_content, .timeout 
         cr_assert(!strstr(jdump(m), "GEHEIM"));
         json_decref(got);
     }
-    doubles_no_errors(&d);
-    cr_assert(outbox_drained(w.coach.id, 5000));
-    cr_assert(metric(s.metrics_addr, "reflectd_outbox_sent_total") >= N);
+    doubles_no_errors(&t.d);
+    cr_assert(outbox_drained(t.w.coach.id, 5000));
+    cr_assert(metric(t.s.metrics_addr, "reflectd_outbox_sent_total") >= N);
     double sum = 0, max = 0;
     for (int i = 0; i < N; i++) {
         sum += lat[i];
@@ -520,125 +579,97 @@ Test(notify, webpush_is_encrypted_vapid_signed_and_carries_no_content, .timeout 
             "webpush latency from the API request to the receiver: mean %.1f ms, max %.1f ms"
             " over %d pushes\n",
             sum / N * 1000, max * 1000, N);
-    cleanup(&s, &d, &w);
+    cleanup(&t);
 }
 
 Test(notify, webpush_5xx_is_retried_once_then_delivered_once, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
-    doubles_script(&d, sid, 503, 0);
-    share_new(s.addr, &w, refl);
-    json_t *got = webpush_wait(&d, sid, 1, 15000);
-    cr_assert_eq(json_array_size(got), 1);
-    json_decref(got);
-    cr_assert(outbox_drained(w.coach.id, 5000));
-    json_t *st = doubles_state(&d);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(st, "attempts"), sid)), 2,
-                 "one 503, then one success: %s", jdump(json_object_get(st, "attempts")));
-    json_decref(st);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_retried_total"), 1);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_sent_total"), 1);
-    doubles_no_errors(&d);
-    cleanup(&s, &d, &w);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    doubles_script(&t.d, sid, 503, 0);
+    share_new(t.s.addr, &t.w, refl);
+    expect_pushes(&t.d, sid, 1, 15000);
+    cr_assert(outbox_drained(t.w.coach.id, 5000));
+    cr_assert_eq(attempts_at(&t.d, sid), 2, "one 503, then one success");
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_retried_total"), 1);
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_sent_total"), 1);
+    doubles_no_errors(&t.d);
+    cleanup(&t);
 }
 
 Test(notify, webpush_410_removes_the_subscription, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
-    doubles_script(&d, sid, 410, 0);
-    share_new(s.addr, &w, refl);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    doubles_script(&t.d, sid, 410, 0);
+    share_new(t.s.addr, &t.w, refl);
     int gone = 0;
     for (int i = 0; i < 300 && !gone; i++, sleep_ms(50))
         gone = sql_long("SELECT count(*) FROM devices WHERE id = '%s'", dev) == 0;
     cr_assert(gone, "the dead subscription is still registered");
-    cr_assert(outbox_drained(w.coach.id, 1000));
+    cr_assert(outbox_drained(t.w.coach.id, 1000));
     /* The next event has nowhere to go: nothing is queued. */
-    share_new(s.addr, &w, refl);
-    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s'", w.coach.id), 0);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_dead_tokens_total"), 1);
-    json_t *got = webpush_wait(&d, sid, 0, 0);
-    cr_assert_eq(json_array_size(got), 0);
-    json_decref(got);
-    cleanup(&s, &d, &w);
+    share_new(t.s.addr, &t.w, refl);
+    cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s'", t.w.coach.id), 0);
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_dead_tokens_total"), 1);
+    expect_pushes(&t.d, sid, 0, 0);
+    cleanup(&t);
 }
 
 Test(notify, quiet_hours_hold_a_push_until_they_end, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     char sid[32], dev[40], refl[40], start[8], end[8];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
     /* Quiet from an hour ago to an hour from now, in UTC. */
-    time_t t = time(NULL) - 3600, u = time(NULL) + 3600;
-    strftime(start, sizeof(start), "%H:%M", gmtime(&t));
-    strftime(end, sizeof(end), "%H:%M", gmtime(&u));
-    json_decref(
-        call(s.addr, "PUT", "/v1/me/notification-preferences", &w.coach,
-             json_pack("{s:s,s:{s:s,s:s},s:{s:{s:s}}}", "time_zone", "UTC", "quiet_hours", "start",
-                       start, "end", end, "kinds", "reminder_checkin", "delivery", "off"),
-             200));
-    share_new(s.addr, &w, refl);
+    time_t from = time(NULL) - 3600, until = time(NULL) + 3600;
+    strftime(start, sizeof(start), "%H:%M", gmtime(&from));
+    strftime(end, sizeof(end), "%H:%M", gmtime(&until));
+    put_preferences(t.s.addr, &t.w.coach,
+                    json_pack("{s:s,s:{s:s,s:s},s:{s:{s:s}}}", "time_zone", "UTC", "quiet_hours",
+                              "start", start, "end", end, "kinds", "reminder_checkin", "delivery",
+                              "off"));
+    share_new(t.s.addr, &t.w, refl);
     cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s'"
                           " AND not_before > now() + interval '50 minutes'",
-                          w.coach.id),
+                          t.w.coach.id),
                  1, "the push must wait for the end of the quiet hours");
     /* The quiet hours end (as if an hour passed): it goes out. */
     sql_long("WITH u AS (UPDATE outbox SET not_before = now() WHERE user_id = '%s' RETURNING 1)"
              " SELECT count(*) FROM u",
-             w.coach.id);
-    json_t *got = webpush_wait(&d, sid, 1, 15000);
-    cr_assert_eq(json_array_size(got), 1);
-    json_decref(got);
+             t.w.coach.id);
+    expect_pushes(&t.d, sid, 1, 15000);
     /* Someone who works nights asks for pushes at any hour: at once. */
-    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.coach,
-                     json_pack("{s:s,s:n,s:{s:{s:s}}}", "time_zone", "UTC", "quiet_hours", "kinds",
-                               "reminder_checkin", "delivery", "off"),
-                     200));
-    share_new(s.addr, &w, refl);
-    got = webpush_wait(&d, sid, 2, 15000);
-    cr_assert_eq(json_array_size(got), 2);
-    json_decref(got);
-    cleanup(&s, &d, &w);
+    put_preferences(t.s.addr, &t.w.coach,
+                    json_pack("{s:s,s:n,s:{s:{s:s}}}", "time_zone", "UTC", "quiet_hours", "kinds",
+                              "reminder_checkin", "delivery", "off"));
+    share_new(t.s.addr, &t.w, refl);
+    expect_pushes(&t.d, sid, 2, 15000);
+    cleanup(&t);
 }
 
 Test(notify, two_instances_deliver_each_notification_once, .timeout = 120)
 {
-    struct doubles d;
-    struct spawned a, b;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&a, &d);
-    notify_server(&b, &d);
-    world(&w, a.addr);
+    struct notify_test t; /* t.s is the first instance */
+    struct spawned b;
+    notify_start(&t, NULL);
+    notify_server(&b, &t.d);
     char sid[32], dev[40];
-    webpush_device(a.addr, &d, &w.coach, sid, dev);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
     enum { N = 30 };
     static char ids[N][40];
     for (int i = 0; i < N; i++)
-        share_new(i % 2 ? a.addr : b.addr, &w, ids[i]);
-    json_t *got = webpush_wait(&d, sid, N, 30000);
+        share_new(i % 2 ? t.s.addr : b.addr, &t.w, ids[i]);
+    json_t *got = webpush_wait(&t.d, sid, N, 30000);
     cr_assert_eq(json_array_size(got), N, "got %zu of %d", json_array_size(got), N);
-    cr_assert(outbox_drained(w.coach.id, 5000));
+    cr_assert(outbox_drained(t.w.coach.id, 5000));
     json_decref(got);
-    got = webpush_wait(&d, sid, N, 0);
+    got = webpush_wait(&t.d, sid, N, 0);
     cr_assert_eq(json_array_size(got), N, "duplicates: %zu pushes for %d events",
                  json_array_size(got), N);
     for (int i = 0; i < N; i++) {
@@ -652,13 +683,13 @@ Test(notify, two_instances_deliver_each_notification_once, .timeout = 120)
         cr_assert_eq(seen, 1, "reflection %d pushed %d times", i, seen);
     }
     json_decref(got);
-    double sa = metric(a.metrics_addr, "reflectd_outbox_sent_total");
+    double sa = metric(t.s.metrics_addr, "reflectd_outbox_sent_total");
     double sb = metric(b.metrics_addr, "reflectd_outbox_sent_total");
     cr_assert_eq(sa + sb, N);
     fprintf(stderr, "two instances: %.0f and %.0f of %d pushes\n", sa, sb, N);
-    doubles_no_errors(&d);
+    doubles_no_errors(&t.d);
     cr_assert_eq(server_stop(&b), 0);
-    cleanup(&a, &d, &w);
+    cleanup(&t);
 }
 
 /* ---- APNs and FCM -----------------------------------------------------------------------------
@@ -666,23 +697,19 @@ Test(notify, two_instances_deliver_each_notification_once, .timeout = 120)
 
 Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 90)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     const char *apns_tok = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
     const char *fcm_tok = "fcm-token_1:APA91bExample";
     char adev[40], fdev[40], refl[40];
-    token_device(s.addr, &w.coach, "apns", apns_tok, adev);
-    token_device(s.addr, &w.coach, "fcm", fcm_tok, fdev);
-    share_new(s.addr, &w, refl);
-    share_new(s.addr, &w, refl);
+    token_device(t.s.addr, &t.w.coach, "apns", apns_tok, adev);
+    token_device(t.s.addr, &t.w.coach, "fcm", fcm_tok, fdev);
+    share_new(t.s.addr, &t.w, refl);
+    share_new(t.s.addr, &t.w, refl);
     json_t *st = NULL;
     for (int i = 0; i < 300; i++, sleep_ms(50)) {
         json_decref(st);
-        st = doubles_state(&d);
+        st = doubles_state(&t.d);
         if (json_array_size(json_object_get(st, "apns")) >= 2 &&
             json_array_size(json_object_get(st, "fcm")) >= 2)
             break;
@@ -699,23 +726,20 @@ Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 
     /* One OAuth exchange for both sends: the access token is cached. */
     cr_assert_eq(json_integer_value(json_object_get(st, "fcm_tokens")), 1);
     json_decref(st);
-    doubles_no_errors(&d);
+    doubles_no_errors(&t.d);
     /* APNs 410 Unregistered and FCM 404 UNREGISTERED: both devices go. */
-    doubles_script(&d, apns_tok, 410, 0);
-    doubles_script(&d, fcm_tok, 404, 0);
-    share_new(s.addr, &w, refl);
-    int left = 2;
-    for (int i = 0; i < 300 && left; i++, sleep_ms(50))
-        left = (int)sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", w.coach.id);
-    cr_assert_eq(left, 0, "dead tokens are still registered");
+    doubles_script(&t.d, apns_tok, 410, 0);
+    doubles_script(&t.d, fcm_tok, 404, 0);
+    share_new(t.s.addr, &t.w, refl);
+    cr_assert_eq(devices_below(t.w.coach.id, 1), 0, "dead tokens are still registered");
     /* The log names outbox ids and status codes, never a token or an address. */
-    char *log = slurp(s.log);
-    cr_assert(!strstr(log, apns_tok) && !strstr(log, fcm_tok) && !strstr(log, w.coach.email) &&
-                  !strstr(log, w.coach.id),
+    char *log = slurp(t.s.log);
+    cr_assert(!strstr(log, apns_tok) && !strstr(log, fcm_tok) && !strstr(log, t.w.coach.email) &&
+                  !strstr(log, t.w.coach.id),
               "personal data in the log:\n%s", log);
     cr_assert(strstr(log, "device removed"), "the removals are not logged:\n%s", log);
     free(log);
-    cleanup(&s, &d, &w);
+    cleanup(&t);
 }
 
 /* ---- e-mail digests
@@ -754,52 +778,45 @@ static const char *noon(void)
 
 Test(notify, smtp_digest_waits_for_the_server_and_arrives_once, .timeout = 90)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.coach,
-                     json_pack("{s:s,s:n,s:{s:{s:s},s:{s:s}}}", "time_zone", "UTC", "quiet_hours",
-                               "kinds", "reflection_shared", "delivery", "daily",
-                               "reminder_checkin", "delivery", "off"),
-                     200));
-    json_decref(doubles_call(&d, "POST", "/smtp/stop", NULL));
+    struct notify_test t;
+    notify_start(&t, NULL);
+    put_preferences(t.s.addr, &t.w.coach,
+                    json_pack("{s:s,s:n,s:{s:{s:s},s:{s:s}}}", "time_zone", "UTC", "quiet_hours",
+                              "kinds", "reflection_shared", "delivery", "daily", "reminder_checkin",
+                              "delivery", "off"));
+    smtp_stop(&t.d);
     char refl[40];
-    share_new(s.addr, &w, refl);
-    share_new(s.addr, &w, refl);
-    cr_assert_eq(sql_long("SELECT count(*) FROM digest_items WHERE user_id = '%s'", w.coach.id), 2);
+    share_new(t.s.addr, &t.w, refl);
+    share_new(t.s.addr, &t.w, refl);
+    cr_assert_eq(sql_long("SELECT count(*) FROM digest_items WHERE user_id = '%s'", t.w.coach.id),
+                 2);
     sql_long("SELECT digest_run('%s')", noon());
     cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND channel = 'email'",
-                          w.coach.id),
+                          t.w.coach.id),
                  1, "one digest for both");
     /* The mail server is down: the digest is retried, not lost. */
-    int tries = 0;
-    for (int i = 0; i < 300 && tries < 2; i++, sleep_ms(50))
-        tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
-                              w.coach.id);
-    cr_assert(tries >= 2, "the digest was not retried");
+    cr_assert(outbox_attempts_reach(t.w.coach.id, 2) >= 2, "the digest was not retried");
     double oldest = 0;
     for (int i = 0; i < 100 && oldest <= 0; i++, sleep_ms(50))
-        oldest = metric(s.metrics_addr, "reflectd_outbox_oldest_waiting_seconds");
+        oldest = metric(t.s.metrics_addr, "reflectd_outbox_oldest_waiting_seconds");
     cr_assert(oldest > 0, "the waiting digest is not in reflectd_outbox_oldest_waiting_seconds");
-    json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
-    cr_assert(outbox_drained(w.coach.id, 20000), "the digest was not delivered");
+    smtp_start(&t.d);
+    cr_assert(outbox_drained(t.w.coach.id, 20000), "the digest was not delivered");
     /* A second run the same day sends nothing more. */
     cr_assert_eq(sql_long("SELECT digest_run('%s')", noon()), 0);
-    json_t *mails = mails_to(&d, w.coach.email, 1, 0);
+    json_t *mails = mails_to(&t.d, t.w.coach.email, 1, 0);
     cr_assert_eq(json_array_size(mails), 1, "%s", jdump(mails));
     json_t *m = json_array_get(mails, 0);
     cr_assert(json_is_true(json_object_get(m, "tls")), "sent without STARTTLS");
     cr_assert(json_is_true(json_object_get(m, "authenticated")), "sent without AUTH");
-    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "to"), 0)), w.coach.email);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "to"), 0)),
+                     t.w.coach.email);
     const char *text = jstr(m, "data");
     cr_assert(strstr(text, "Subject: Je overzicht van Reflectie"), "%s", text);
     cr_assert(strstr(text, "Er is een reflectie met je gedeeld (2)"), "%s", text);
     cr_assert(!strstr(text, "GEHEIM"), "content leaked into the e-mail");
     json_decref(mails);
-    cleanup(&s, &d, &w);
+    cleanup(&t);
 }
 
 /* ---- invitation e-mails
@@ -867,93 +884,81 @@ static void expect_link_gone(const struct invitee *p, const char *token)
 
 static void set_password_and_log_in(const char *addr, const struct invitee *p, const char *token)
 {
-    json_decref(call(addr, "POST", "/v1/auth/set-password", NULL,
-                     json_pack("{s:s,s:s}", "token", token, "password", FIX_PASSWORD), 204));
+    json_decref(fix_call(addr, "POST", "/v1/auth/set-password", NULL,
+                         json_pack("{s:s,s:s}", "token", token, "password", FIX_PASSWORD), 204));
     struct fix_user u;
     cr_assert_eq(fix_login(p->email, FIX_PASSWORD, &u), 200, "cannot log in with the new password");
 }
 
 Test(notify, an_imported_user_gets_one_invitation_and_its_link_sets_the_password, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
+    struct notify_test t;
     struct fix_org o;
     struct invitee p;
-    doubles_start(&d);
-    notify_server(&s, &d);
+    servers_start(&t, NULL);
     fix_org(&o);
-    import_one(s.addr, &o, &p, "inv");
+    import_one(t.s.addr, &o, &p, "inv");
     char token[128];
-    char *text = invitation_text(&d, &p, token);
+    char *text = invitation_text(&t.d, &p, token);
     cr_assert(strstr(text, "Subject: Stel je wachtwoord in voor Reflectie"), "%s", text);
     cr_assert(strstr(text, "geldig tot"), "no expiry:\n%s", text);
     free(text);
     cr_assert(outbox_drained(p.id, 15000));
     expect_link_gone(&p, token);
-    set_password_and_log_in(s.addr, &p, token);
+    set_password_and_log_in(t.s.addr, &p, token);
     /* Nothing more goes to the person, and the log holds neither the token
      * nor the address. */
-    json_t *again = mails_to(&d, p.email, 2, 0);
+    json_t *again = mails_to(&t.d, p.email, 2, 0);
     cr_assert_eq(json_array_size(again), 1);
     json_decref(again);
-    char *log = slurp(s.log);
+    char *log = slurp(t.s.log);
     cr_assert(!strstr(log, token) && !strstr(log, p.email), "personal data in the log:\n%s", log);
     free(log);
-    cr_assert_eq(server_stop(&s), 0, "reflectd did not stop cleanly");
-    doubles_stop(&d);
+    servers_stop(&t);
 }
 
 Test(notify, an_invitation_waits_for_the_mail_server_and_arrives_once, .timeout = 90)
 {
-    struct doubles d;
-    struct spawned s;
+    struct notify_test t;
     struct fix_org o;
     struct invitee p;
-    doubles_start(&d);
-    notify_server(&s, &d);
+    servers_start(&t, NULL);
     fix_org(&o);
     /* An English-speaking organisation: its new people get the English text. */
     cr_assert_eq(sql_long("WITH u AS (UPDATE organisations SET notify_locale = 'en'"
                           " WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u",
                           o.id),
                  1);
-    json_decref(doubles_call(&d, "POST", "/smtp/stop", NULL));
-    import_one(s.addr, &o, &p, "inv-down");
-    int tries = 0;
-    for (int i = 0; i < 300 && tries < 2; i++, sleep_ms(50))
-        tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
-                              p.id);
-    cr_assert(tries >= 2, "the invitation was not retried");
+    smtp_stop(&t.d);
+    import_one(t.s.addr, &o, &p, "inv-down");
+    cr_assert(outbox_attempts_reach(p.id, 2) >= 2, "the invitation was not retried");
     cr_assert_eq(sql_long("SELECT count(*) FROM password_emails WHERE user_id = '%s'"
                           " AND sent_at IS NULL AND token IS NOT NULL",
                           p.id),
                  1, "the link went before it was sent");
-    json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
+    smtp_start(&t.d);
     cr_assert(outbox_drained(p.id, 20000), "the invitation was not delivered");
     char token[128];
-    char *text = invitation_text(&d, &p, token);
+    char *text = invitation_text(&t.d, &p, token);
     cr_assert(strstr(text, "Subject: Set your password for Reflection"), "%s", text);
     cr_assert(strstr(text, "valid until"), "no expiry:\n%s", text);
     free(text);
     expect_link_gone(&p, token);
-    set_password_and_log_in(s.addr, &p, token);
-    cr_assert_eq(server_stop(&s), 0, "reflectd did not stop cleanly");
-    doubles_stop(&d);
+    set_password_and_log_in(t.s.addr, &p, token);
+    servers_stop(&t);
 }
 
 Test(notify, an_invitation_given_up_on_keeps_no_link, .timeout = 60)
 {
     /* The mail server stays down past OUTBOX_MAX_ATTEMPTS: the row is kept
      * as failed for operators, and the link is gone from the database. */
-    struct doubles d;
-    struct spawned s;
+    struct notify_test t;
     struct fix_org o;
     struct invitee p;
-    doubles_start(&d);
-    notify_server_with(&s, &d, "OUTBOX_MAX_ATTEMPTS=2");
+    servers_start(&t, "OUTBOX_MAX_ATTEMPTS=2");
     fix_org(&o);
-    json_decref(doubles_call(&d, "POST", "/smtp/stop", NULL));
-    import_one(s.addr, &o, &p, "inv-fail");
+    smtp_stop(&t.d);
+    import_one(t.s.addr, &o, &p, "inv-fail");
     cr_assert(outbox_drained(p.id, 20000), "not given up");
     cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND attempts = 2"
                           " AND failed_at IS NOT NULL AND payload ? 'password_email_id'"
@@ -964,12 +969,12 @@ Test(notify, an_invitation_given_up_on_keeps_no_link, .timeout = 60)
                           " AND token IS NULL AND sent_at IS NULL",
                           p.id),
                  1, "the undeliverable link stayed");
-    json_decref(doubles_call(&d, "POST", "/smtp/start", NULL));
-    cr_assert_eq(server_stop(&s), 0, "reflectd did not stop cleanly");
-    json_t *none = mails_to(&d, p.email, 1, 0);
+    smtp_start(&t.d);
+    cr_assert_eq(server_stop(&t.s), 0, "reflectd did not stop cleanly");
+    json_t *none = mails_to(&t.d, p.email, 1, 0);
     cr_assert_eq(json_array_size(none), 0);
     json_decref(none);
-    doubles_stop(&d);
+    doubles_stop(&t.d);
 }
 
 /* ---- reminders
@@ -977,36 +982,27 @@ Test(notify, an_invitation_given_up_on_keeps_no_link, .timeout = 60)
 
 Test(notify, an_unanswered_feedback_request_is_reminded_twice_at_most, .timeout = 90)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    char sid[32], dev[40], refl[40], path[160], at[96];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
-    share_new(s.addr, &w, refl);
+    struct notify_test t;
+    notify_start(&t, NULL);
+    char sid[32], dev[40], refl[40], path[160];
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    share_new(t.s.addr, &t.w, refl);
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", refl);
-    json_decref(
-        call(s.addr, "POST", path, &w.student, json_pack("{s:s}", "to_user_id", w.coach.id), 201));
-    json_t *got = webpush_wait(&d, sid, 2, 15000); /* the share and the request */
-    cr_assert_eq(json_array_size(got), 2);
-    json_decref(got);
+    json_decref(fix_call(t.s.addr, "POST", path, &t.w.student,
+                         json_pack("{s:s}", "to_user_id", t.w.coach.id), 201));
+    expect_pushes(&t.d, sid, 2, 15000); /* the share and the request */
     /* Days pass (the request is made older; reminders_run takes the time). */
-    snprintf(at, sizeof(at),
-             "UPDATE feedback_requests SET created_at = now() - interval '4 days'"
-             " WHERE reflection_id = '%%s'");
-    char sql[256];
-    snprintf(sql, sizeof(sql), at, refl);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    test_sqlf(NULL, 0,
+              "UPDATE feedback_requests SET created_at = now() - interval '4 days'"
+              " WHERE reflection_id = '%s'",
+              refl);
     const char *days[] = {"0", "0", "1", "4", "8", "12", NULL};
     const size_t want[] = {3, 3, 3,
                            4, 4, 4}; /* pushes so far: at 0 d, again 3+ d later, then no more */
     for (int i = 0; days[i]; i++) {
-        snprintf(sql, sizeof(sql), "SELECT reminders_run(now() + interval '%s days')", days[i]);
-        cr_assert_eq(test_sql(sql, NULL, 0), 0);
-        cr_assert(outbox_drained(w.coach.id, 15000));
-        got = webpush_wait(&d, sid, want[i], 0);
+        run_reminders(days[i]);
+        cr_assert(outbox_drained(t.w.coach.id, 15000));
+        json_t *got = webpush_wait(&t.d, sid, want[i], 0);
         cr_assert_eq(json_array_size(got), want[i], "after +%s days: %s", days[i], jdump(got));
         json_t *last = json_object_get(json_array_get(got, want[i] - 1), "message");
         if (want[i] > 2) {
@@ -1015,8 +1011,8 @@ Test(notify, an_unanswered_feedback_request_is_reminded_twice_at_most, .timeout 
         }
         json_decref(got);
     }
-    doubles_no_errors(&d);
-    cleanup(&s, &d, &w);
+    doubles_no_errors(&t.d);
+    cleanup(&t);
 }
 
 /* ---- other features' events -------------------------------------------------------------------
@@ -1027,29 +1023,24 @@ Test(notify, feedback_from_an_external_colleague_is_pushed_too, .timeout = 60)
     /* Issue 16's invitations emit feedback.created through emit_event, so
      * the student's phone hears of it like of any feedback; feedback on a
      * moment (no reflection) carries no id at all. */
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
-                     json_pack("{s:n}", "quiet_hours"), 200));
+    struct notify_test t;
+    notify_start(&t, NULL);
+    put_preferences(t.s.addr, &t.w.student, json_pack("{s:n}", "quiet_hours"));
     char sid[32], dev[40];
-    webpush_device(s.addr, &d, &w.student, sid, dev);
-    json_t *inv = call(s.addr, "POST", "/v1/feedback-invitations", &w.student,
-                       json_pack("{s:s}", "line", "De tillift in kamer 12"), 201);
+    webpush_device(t.s.addr, &t.d, &t.w.student, sid, dev);
+    json_t *inv = fix_call(t.s.addr, "POST", "/v1/feedback-invitations", &t.w.student,
+                           json_pack("{s:s}", "line", "De tillift in kamer 12"), 201);
     const char *p = strstr(jstr(inv, "url"), "/f/");
     cr_assert(p, "no link in %s", jdump(inv));
     struct http_resp r;
-    cr_assert_eq(http_call(s.addr, "POST", p, NULL,
+    cr_assert_eq(http_call(t.s.addr, "POST", p, NULL,
                            "name=Ria&role=verpleegkundige&top=GEHEIM&tip=&question=",
                            "Content-Type: application/x-www-form-urlencoded\r\n", &r),
                  0);
     expect_status(&r, 200);
     http_resp_free(&r);
     json_decref(inv);
-    json_t *got = webpush_wait(&d, sid, 1, 15000);
+    json_t *got = webpush_wait(&t.d, sid, 1, 15000);
     cr_assert_eq(json_array_size(got), 1);
     json_t *m = json_object_get(json_array_get(got, 0), "message");
     cr_assert_str_eq(jstr(m, "type"), "feedback.created");
@@ -1057,8 +1048,8 @@ Test(notify, feedback_from_an_external_colleague_is_pushed_too, .timeout = 60)
     cr_assert_eq(json_object_size(m), 4, "only type, kind, title and body: %s", jdump(m));
     cr_assert(!strstr(jdump(m), "GEHEIM") && !strstr(jdump(m), "Ria"));
     json_decref(got);
-    doubles_no_errors(&d);
-    cleanup(&s, &d, &w);
+    doubles_no_errors(&t.d);
+    cleanup(&t);
 }
 
 /* The pushes to sid of one kind so far. */
@@ -1074,43 +1065,31 @@ static size_t pushes_of(struct doubles *d, const char *sid, const char *kind)
     return n;
 }
 
-static void run_reminders(const char *days)
-{
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT reminders_run(now() + interval '%s days')", days);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0, "%s", sql);
-}
-
 Test(notify, reminders_for_goals_and_reflections_stop_once_done, .timeout = 90)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
-                     json_pack("{s:n,s:{s:{s:s}}}", "quiet_hours", "kinds", "reminder_checkin",
-                               "delivery", "off"),
-                     200));
+    struct notify_test t;
+    notify_start(&t, NULL);
+    put_preferences(t.s.addr, &t.w.student,
+                    json_pack("{s:n,s:{s:{s:s}}}", "quiet_hours", "kinds", "reminder_checkin",
+                              "delivery", "off"));
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.student, sid, dev);
+    webpush_device(t.s.addr, &t.d, &t.w.student, sid, dev);
     /* A goal due in two days is reminded once; an achieved one never. */
-    json_t *g = call(s.addr, "POST", "/v1/goals", &w.student,
-                     json_pack("{s:s,s:s,s:s,s:s}", "what", "Overdracht SBAR", "why", "Veilig",
-                               "due_on", test_day(2), "status", "active"),
-                     201);
+    json_t *g = fix_call(t.s.addr, "POST", "/v1/goals", &t.w.student,
+                         json_pack("{s:s,s:s,s:s,s:s}", "what", "Overdracht SBAR", "why", "Veilig",
+                                   "due_on", test_day(2), "status", "active"),
+                         201);
     char goal[40];
     snprintf(goal, sizeof(goal), "%s", jstr(g, "id"));
     json_decref(g);
-    json_decref(call(s.addr, "POST", "/v1/goals", &w.student,
-                     json_pack("{s:s,s:s,s:s,s:s}", "what", "Tillift", "why", "Rug", "due_on",
-                               test_day(1), "status", "achieved"),
-                     201));
+    json_decref(fix_call(t.s.addr, "POST", "/v1/goals", &t.w.student,
+                         json_pack("{s:s,s:s,s:s,s:s}", "what", "Tillift", "why", "Rug", "due_on",
+                                   test_day(1), "status", "achieved"),
+                         201));
     run_reminders("0");
     run_reminders("0");
-    cr_assert(outbox_drained(w.student.id, 15000));
-    json_t *got = webpush_wait(&d, sid, 1, 15000);
+    cr_assert(outbox_drained(t.w.student.id, 15000));
+    json_t *got = webpush_wait(&t.d, sid, 1, 15000);
     cr_assert_eq(json_array_size(got), 1, "%s", jdump(got));
     json_t *m = json_object_get(json_array_get(got, 0), "message");
     cr_assert_str_eq(jstr(m, "kind"), "reminder_goal_due");
@@ -1118,89 +1097,72 @@ Test(notify, reminders_for_goals_and_reflections_stop_once_done, .timeout = 90)
     json_decref(got);
     /* In the team for 8 days without a reflection: one gentle reminder,
      * not a second one. */
-    char sql[256];
-    snprintf(sql, sizeof(sql),
-             "UPDATE team_members SET created_at = now() - interval '8 days' WHERE user_id = '%s'",
-             w.student.id);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    test_sqlf(NULL, 0,
+              "UPDATE team_members SET created_at = now() - interval '8 days' WHERE user_id = '%s'",
+              t.w.student.id);
     run_reminders("0");
     run_reminders("0");
-    cr_assert(outbox_drained(w.student.id, 15000));
-    cr_assert_eq(pushes_of(&d, sid, "reminder_reflection"), 1);
+    cr_assert(outbox_drained(t.w.student.id, 15000));
+    cr_assert_eq(pushes_of(&t.d, sid, "reminder_reflection"), 1);
     /* She reflects; a week passes for the throttle (last_at moved back), and
      * still nothing: the thing is done. */
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "team_id", w.team, "occurred_on",
-                             test_day(0), "situation", "s", "task", "t", "action", "a", "result",
-                             "r", "reflection", "x", "status", "final");
-    json_t *x = call(s.addr, "POST", "/v1/reflections", &w.student, body, 201);
+    json_t *body = fix_reflection_body(t.w.team, test_day(0), "s", "final");
+    json_t *x = fix_call(t.s.addr, "POST", "/v1/reflections", &t.w.student, body, 201);
     snprintf(refl, sizeof(refl), "%s", jstr(x, "id"));
     json_decref(x);
-    snprintf(sql, sizeof(sql),
-             "UPDATE reminder_log SET last_at = last_at - interval '8 days' WHERE user_id = '%s'",
-             w.student.id);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
+    test_sqlf(NULL, 0,
+              "UPDATE reminder_log SET last_at = last_at - interval '8 days' WHERE user_id = '%s'",
+              t.w.student.id);
     run_reminders("0");
-    cr_assert(outbox_drained(w.student.id, 15000));
-    cr_assert_eq(pushes_of(&d, sid, "reminder_reflection"), 1);
-    cr_assert_eq(pushes_of(&d, sid, "reminder_goal_due"), 1);
-    doubles_no_errors(&d);
-    cleanup(&s, &d, &w);
+    cr_assert(outbox_drained(t.w.student.id, 15000));
+    cr_assert_eq(pushes_of(&t.d, sid, "reminder_reflection"), 1);
+    cr_assert_eq(pushes_of(&t.d, sid, "reminder_goal_due"), 1);
+    doubles_no_errors(&t.d);
+    cleanup(&t);
 }
 
 Test(notify, a_refused_push_is_marked_failed_not_retried, .timeout = 60)
 {
     /* A 400 from the push service will not change by retrying: the row is
      * kept as failed (with its code, for operators), the device stays. */
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
-    doubles_script(&d, sid, 400, 0);
-    share_new(s.addr, &w, refl);
-    cr_assert(outbox_drained(w.coach.id, 15000));
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    doubles_script(&t.d, sid, 400, 0);
+    share_new(t.s.addr, &t.w, refl);
+    cr_assert(outbox_drained(t.w.coach.id, 15000));
     cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND attempts = 1"
                           " AND last_error = 'http 400' AND failed_at IS NOT NULL",
-                          w.coach.id),
+                          t.w.coach.id),
                  1);
     cr_assert_eq(sql_long("SELECT count(*) FROM devices WHERE id = '%s'", dev), 1);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_failed_total"), 1);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_retried_total"), 0);
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_failed_total"), 1);
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_retried_total"), 0);
     /* The next one goes through. */
-    share_new(s.addr, &w, refl);
-    json_t *got = webpush_wait(&d, sid, 1, 15000);
-    cr_assert_eq(json_array_size(got), 1);
-    json_decref(got);
-    cleanup(&s, &d, &w);
+    share_new(t.s.addr, &t.w, refl);
+    expect_pushes(&t.d, sid, 1, 15000);
+    cleanup(&t);
 }
 
 Test(notify, a_push_that_keeps_failing_is_given_up_after_the_last_attempt, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server_with(&s, &d, "OUTBOX_MAX_ATTEMPTS=3");
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, "OUTBOX_MAX_ATTEMPTS=3");
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
-    json_decref(doubles_call(&d, "POST", "/script",
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    json_decref(doubles_call(&t.d, "POST", "/script",
                              json_pack("{s:s,s:[i,i,i]}", "key", sid, "statuses", 503, 502, 500)));
-    share_new(s.addr, &w, refl);
-    cr_assert(outbox_drained(w.coach.id, 20000), "not given up");
+    share_new(t.s.addr, &t.w, refl);
+    cr_assert(outbox_drained(t.w.coach.id, 20000), "not given up");
     cr_assert_eq(sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND attempts = 3"
                           " AND last_error = 'http 500' AND failed_at IS NOT NULL",
-                          w.coach.id),
+                          t.w.coach.id),
                  1);
-    json_t *st = doubles_state(&d);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(st, "attempts"), sid)), 3);
-    json_decref(st);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_retried_total"), 2);
-    cr_assert_eq(metric(s.metrics_addr, "reflectd_outbox_failed_total"), 1);
-    cleanup(&s, &d, &w);
+    cr_assert_eq(attempts_at(&t.d, sid), 3);
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_retried_total"), 2);
+    cr_assert_eq(metric(t.s.metrics_addr, "reflectd_outbox_failed_total"), 1);
+    cleanup(&t);
 }
 
 /* ---- the database goes away -------------------------------------------------------------------
@@ -1214,18 +1176,14 @@ static void pg_up_again(void)
 
 Test(notify, the_sender_reconnects_after_a_postgresql_restart, .timeout = 90, .fini = pg_up_again)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
+    struct notify_test t;
+    notify_start(&t, NULL);
     char sid[32], dev[40], refl[40];
-    webpush_device(s.addr, &d, &w.coach, sid, dev);
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
     cr_assert_eq(test_pg("stop"), 0, "could not stop PostgreSQL");
     sleep_ms(1000); /* the sender loses its connection and retries meanwhile */
     cr_assert_eq(test_pg("start"), 0, "PostgreSQL did not start again");
-    cr_assert_eq(http_wait_status(s.addr, "/readyz", 200, 20000), 200, "not ready again");
+    cr_assert_eq(http_wait_status(t.s.addr, "/readyz", 200, 20000), 200, "not ready again");
     /* The API's pool and the fixtures' server need a moment too. */
     struct http_resp r;
     int ok = 0;
@@ -1234,59 +1192,50 @@ Test(notify, the_sender_reconnects_after_a_postgresql_restart, .timeout = 90, .f
         ok = r.status == 200;
         http_resp_free(&r);
     }
-    share_new(s.addr, &w, refl);
-    json_t *got = webpush_wait(&d, sid, 1, 20000);
-    cr_assert_eq(json_array_size(got), 1, "no push after the restart");
-    json_decref(got);
-    cleanup(&s, &d, &w);
+    share_new(t.s.addr, &t.w, refl);
+    expect_pushes(&t.d, sid, 1, 20000);
+    cleanup(&t);
 }
 
 Test(notify, a_check_in_reminder_before_the_month_closes_and_none_after_checking_in, .timeout = 60)
 {
-    struct doubles d;
-    struct spawned s;
-    struct world w;
-    doubles_start(&d);
-    notify_server(&s, &d);
-    world(&w, s.addr);
-    json_decref(call(s.addr, "PUT", "/v1/me/notification-preferences", &w.student,
-                     json_pack("{s:s,s:n}", "time_zone", "Europe/Amsterdam", "quiet_hours"), 200));
-    char sid[32], dev[40], sql[512];
-    webpush_device(s.addr, &d, &w.student, sid, dev);
+    struct notify_test t;
+    notify_start(&t, NULL);
+    put_preferences(t.s.addr, &t.w.student,
+                    json_pack("{s:s,s:n}", "time_zone", "Europe/Amsterdam", "quiet_hours"));
+    char sid[32], dev[40];
+    webpush_device(t.s.addr, &t.d, &t.w.student, sid, dev);
     /* Noon on the month's last day, in the organisation's zone (Amsterdam):
      * the check-in period closes within 3 days. */
     const char *at =
         "((date_trunc('month', now() AT TIME ZONE 'Europe/Amsterdam')"
         " + interval '1 month' - interval '12 hours') AT TIME ZONE 'Europe/Amsterdam')";
-    snprintf(sql, sizeof(sql), "SELECT reminders_run(%s)", at);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
-    cr_assert(outbox_drained(w.student.id, 15000));
-    cr_assert_eq(pushes_of(&d, sid, "reminder_checkin"), 1);
-    json_t *got = webpush_wait(&d, sid, 1, 0), *m;
+    test_sqlf(NULL, 0, "SELECT reminders_run(%s)", at);
+    test_sqlf(NULL, 0, "SELECT reminders_run(%s)", at);
+    cr_assert(outbox_drained(t.w.student.id, 15000));
+    cr_assert_eq(pushes_of(&t.d, sid, "reminder_checkin"), 1);
+    json_t *got = webpush_wait(&t.d, sid, 1, 0), *m;
     size_t i;
     json_array_foreach(got, i, m)
     {
         json_t *msg = json_object_get(m, "message");
         if (strcmp(jstr(msg, "kind"), "reminder_checkin") == 0) {
-            cr_assert_str_eq(jstr(msg, "team_id"), w.team);
+            cr_assert_str_eq(jstr(msg, "team_id"), t.w.team);
             cr_assert_str_eq(jstr(msg, "body"), "De check-in van deze maand sluit binnenkort");
         }
     }
     json_decref(got);
     /* She checks in; even with the throttle forgotten (its row deleted),
      * nothing is reminded: the thing is done. */
-    json_decref(call(s.addr, "POST", "/v1/checkins", &w.student,
-                     json_pack("{s:s,s:{s:i,s:i,s:i,s:i}}", "team_id", w.team, "scores",
-                               "absorptie", 6, "verbindend", 7, "opleidend", 8, "lerend", 7),
-                     201));
-    snprintf(sql, sizeof(sql),
-             "DELETE FROM reminder_log WHERE user_id = '%s' AND kind = 'reminder_checkin'",
-             w.student.id);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
-    snprintf(sql, sizeof(sql), "SELECT reminders_run(%s)", at);
-    cr_assert_eq(test_sql(sql, NULL, 0), 0);
-    cr_assert(outbox_drained(w.student.id, 15000));
-    cr_assert_eq(pushes_of(&d, sid, "reminder_checkin"), 1);
-    cleanup(&s, &d, &w);
+    json_decref(fix_call(t.s.addr, "POST", "/v1/checkins", &t.w.student,
+                         json_pack("{s:s,s:{s:i,s:i,s:i,s:i}}", "team_id", t.w.team, "scores",
+                                   "absorptie", 6, "verbindend", 7, "opleidend", 8, "lerend", 7),
+                         201));
+    test_sqlf(NULL, 0,
+              "DELETE FROM reminder_log WHERE user_id = '%s' AND kind = 'reminder_checkin'",
+              t.w.student.id);
+    test_sqlf(NULL, 0, "SELECT reminders_run(%s)", at);
+    cr_assert(outbox_drained(t.w.student.id, 15000));
+    cr_assert_eq(pushes_of(&t.d, sid, "reminder_checkin"), 1);
+    cleanup(&t);
 }

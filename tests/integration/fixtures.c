@@ -120,3 +120,35 @@ void fix_supervise(struct fix_org *o, const struct fix_user *student,
     expect_status(&r, 204);
     http_resp_free(&r);
 }
+
+void fix_student_and_coach(struct fix_org *o, char team_id[40], struct fix_user *student,
+                           struct fix_user *coach)
+{
+    fix_team(o, team_id);
+    fix_user(o, NULL, student);
+    fix_member(o, team_id, student, "student");
+    fix_user(o, NULL, coach);
+    fix_member(o, team_id, coach, "werkbegeleider");
+    fix_supervise(o, student, coach);
+}
+
+json_t *fix_reflection_body(const char *team_id, const char *occurred_on, const char *situation,
+                            const char *status)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "team_id", team_id, "occurred_on",
+                     occurred_on, "situation", situation, "task", "t", "action", "a", "result", "r",
+                     "reflection", "x", "status", status);
+}
+
+json_t *fix_call(const char *addr, const char *method, const char *path, const struct fix_user *u,
+                 json_t *body, int want)
+{
+    struct http_resp r;
+    int rc = http_call_json(addr, method, path, u ? u->token : NULL, body, NULL, &r);
+    json_decref(body);
+    cr_assert_eq(rc, 0, "%s %s on %s: no HTTP response", method, path, addr);
+    expect_status(&r, want);
+    json_t *j = json_incref(r.json);
+    http_resp_free(&r);
+    return j;
+}

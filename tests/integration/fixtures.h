@@ -36,6 +36,19 @@ void fix_member(struct fix_org *o, const char *team_id, const struct fix_user *u
 /* Assigns supervisor to student (must be allowed). */
 void fix_supervise(struct fix_org *o, const struct fix_user *student,
                    const struct fix_user *supervisor);
+/* A new team of o with two new users: student in it as "student", coach as
+ * "werkbegeleider" who supervises her. */
+void fix_student_and_coach(struct fix_org *o, char team_id[40], struct fix_user *student,
+                           struct fix_user *coach);
+/* The body of a reflection in team_id with all five parts ("t", "a", "r",
+ * "x" after situation) and status (a new reference). */
+json_t *fix_reflection_body(const char *team_id, const char *occurred_on, const char *situation,
+                            const char *status);
+/* One request to addr as u (NULL: without a token) with a JSON body, which
+ * is stolen (may be NULL); ends the test unless the status is want.
+ * Returns the parsed JSON body (a new reference, may be NULL). */
+json_t *fix_call(const char *addr, const char *method, const char *path, const struct fix_user *u,
+                 json_t *body, int want);
 /* Logs in; returns the HTTP status and fills u's tokens on 200. */
 int fix_login(const char *email, const char *password, struct fix_user *u);
 

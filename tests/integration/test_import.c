@@ -55,6 +55,35 @@ static long sql_count(const char *fmt, const char *arg)
     return atol(out);
 }
 
+/* The rows of table that belong to o. */
+static long org_rows(const char *table, const struct fix_org *o)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE organisation_id = '%%s'", table);
+    return sql_count(sql, o->id);
+}
+
+/* Imports csv into o (applied), which must succeed. */
+static void import_ok(const struct fix_org *o, const char *csv)
+{
+    struct http_resp r;
+    cr_assert_eq(upload_csv(o, csv, 1, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+}
+
+/* POST /v1/auth/set-password: 204, or the problem want. */
+static void set_password(const char *token, const char *password, int want)
+{
+    struct http_resp r;
+    http_send("POST", "/v1/auth/set-password", NULL,
+              json_pack("{s:s, s:s}", "token", token, "password", password), NULL, &r);
+    if (want == 204)
+        expect_status(&r, 204);
+    else
+        expect_problem(&r, want);
+    http_resp_free(&r);
+}
+
 /* Does the 422 list an error for row and field? */
 static int has_error(const struct http_resp *r, long row, const char *field)
 {
@@ -99,8 +128,8 @@ Test(import, dry_run_reports_and_changes_nothing)
     cr_assert_str_eq(jstr(json_array_get(rows, 0), "action"), "create");
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "row")), 2);
     http_resp_free(&r);
-    cr_assert_eq(sql_count("SELECT count(*) FROM users WHERE organisation_id = '%s'", o.id), 1);
-    cr_assert_eq(sql_count("SELECT count(*) FROM teams WHERE organisation_id = '%s'", o.id), 0);
+    cr_assert_eq(org_rows("users", &o), 1);
+    cr_assert_eq(org_rows("teams", &o), 0);
 }
 
 Test(import, apply_is_complete_and_a_second_run_changes_nothing)
@@ -115,11 +144,9 @@ Test(import, apply_is_complete_and_a_second_run_changes_nothing)
     cr_assert(json_is_true(json_object_get(r.json, "applied")));
     cr_assert_eq(summary(&r, "created"), 3);
     http_resp_free(&r);
-    cr_assert_eq(sql_count("SELECT count(*) FROM users WHERE organisation_id = '%s'", o.id), 4);
-    cr_assert_eq(sql_count("SELECT count(*) FROM team_members WHERE organisation_id = '%s'", o.id),
-                 2);
-    cr_assert_eq(sql_count("SELECT count(*) FROM supervisions WHERE organisation_id = '%s'", o.id),
-                 1);
+    cr_assert_eq(org_rows("users", &o), 4);
+    cr_assert_eq(org_rows("team_members", &o), 2);
+    cr_assert_eq(org_rows("supervisions", &o), 1);
     cr_assert_eq(sql_count("SELECT count(*) FROM users WHERE organisation_id = '%s'"
                            " AND password_hash IS NULL",
                            o.id),
@@ -128,15 +155,12 @@ Test(import, apply_is_complete_and_a_second_run_changes_nothing)
                            " AND sent_at IS NULL AND token IS NOT NULL",
                            o.id),
                  3, "every new user gets an invitation");
-    cr_assert_eq(
-        sql_count("SELECT count(*) FROM password_tokens WHERE organisation_id = '%s'", o.id), 3);
+    cr_assert_eq(org_rows("password_tokens", &o), 3);
     cr_assert_eq(upload_csv(&o, csv, 1, &r), 200, "%s", r.body);
     cr_assert_eq(summary(&r, "unchanged"), 3, "%s", r.body);
     cr_assert_eq(summary(&r, "created"), 0);
     http_resp_free(&r);
-    cr_assert_eq(
-        sql_count("SELECT count(*) FROM password_emails WHERE organisation_id = '%s'", o.id), 3,
-        "no second invitation");
+    cr_assert_eq(org_rows("password_emails", &o), 3, "no second invitation");
     cr_assert_eq(sql_count("SELECT count(*) FROM audit_log WHERE organisation_id = '%s'"
                            " AND action LIKE 'user.import%%'",
                            o.id),
@@ -151,8 +175,7 @@ Test(import, rows_match_by_external_id_and_updates_are_reported)
     test_unique(tag, sizeof(tag), "ext");
     snprintf(csv, sizeof(csv), "external_id,email,name\nX-%s,old-%s@test.example,Piet\n", tag, tag);
     struct http_resp r;
-    cr_assert_eq(upload_csv(&o, csv, 1, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    import_ok(&o, csv);
     snprintf(csv, sizeof(csv),
              "external_id,email,name,roles\nX-%s,new-%s@test.example,Piet Jansen,admin\n", tag,
              tag);
@@ -208,7 +231,7 @@ Test(import, every_wrong_cell_is_reported_by_row_and_column)
     cr_assert(has_error(&r, 2, "supervisors"), "%s", r.body);
     cr_assert(has_error(&r, 3, "email"), "%s", r.body);
     http_resp_free(&r);
-    cr_assert_eq(sql_count("SELECT count(*) FROM users WHERE organisation_id = '%s'", o.id), 1);
+    cr_assert_eq(org_rows("users", &o), 1);
 }
 
 Test(import, hostile_files_get_a_4xx_and_change_nothing)
@@ -269,7 +292,7 @@ Test(import, hostile_files_get_a_4xx_and_change_nothing)
     cr_assert_eq(upload(&o, student.token, "email,name\na@test.example,P\n", 28, "text/csv", 1, &r),
                  404);
     http_resp_free(&r);
-    cr_assert_eq(sql_count("SELECT count(*) FROM users WHERE organisation_id = '%s'", o.id), 2);
+    cr_assert_eq(org_rows("users", &o), 2);
 }
 
 Test(import, windows_1252_and_a_bom)
@@ -307,8 +330,7 @@ Test(import, export_reads_back_as_unchanged)
     test_unique(tag, sizeof(tag), "exp");
     people(csv, sizeof(csv), tag, ",");
     struct http_resp r;
-    cr_assert_eq(upload_csv(&o, csv, 1, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    import_ok(&o, csv);
     cr_assert(http_get(test_addr(), "/v1/users/export", o.admin.token, &r) == 0);
     expect_status(&r, 200);
     cr_assert(strncmp(http_header(&r, "Content-Type"), "text/csv", 8) == 0);
@@ -351,7 +373,7 @@ Test(import, two_thousand_rows)
     cr_assert_eq(summary(&r, "unchanged"), 2000);
     http_resp_free(&r);
     free(csv);
-    cr_assert_eq(sql_count("SELECT count(*) FROM teams WHERE organisation_id = '%s'", o.id), 40);
+    cr_assert_eq(org_rows("teams", &o), 40);
 }
 
 Test(import, an_invitation_link_sets_the_password_once)
@@ -362,9 +384,7 @@ Test(import, an_invitation_link_sets_the_password_once)
     test_unique(tag, sizeof(tag), "inv");
     snprintf(email, sizeof(email), "new-%s@test.example", tag);
     snprintf(csv, sizeof(csv), "email,name\n%s,Nieuw\n", email);
-    struct http_resp r;
-    cr_assert_eq(upload_csv(&o, csv, 1, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    import_ok(&o, csv);
     char sql[512], token[128];
     snprintf(sql, sizeof(sql),
              "SELECT e.token FROM password_emails e JOIN users u ON u.id = e.user_id"
@@ -374,24 +394,11 @@ Test(import, an_invitation_link_sets_the_password_once)
     cr_assert(strlen(token) >= 32, "token '%s'", token);
     struct fix_user u;
     cr_assert_eq(fix_login(email, FIX_PASSWORD, &u), 401, "no password before the link");
-    http_send("POST", "/v1/auth/set-password", NULL,
-              json_pack("{s:s, s:s}", "token", token, "password", "short"), NULL, &r);
-    expect_problem(&r, 422);
-    http_resp_free(&r);
-    http_send("POST", "/v1/auth/set-password", NULL,
-              json_pack("{s:s, s:s}", "token", "not-a-token", "password", FIX_PASSWORD), NULL, &r);
-    expect_problem(&r, 400);
-    http_resp_free(&r);
-    http_send("POST", "/v1/auth/set-password", NULL,
-              json_pack("{s:s, s:s}", "token", token, "password", FIX_PASSWORD), NULL, &r);
-    expect_status(&r, 204);
-    http_resp_free(&r);
+    set_password(token, "short", 422);
+    set_password("not-a-token", FIX_PASSWORD, 400);
+    set_password(token, FIX_PASSWORD, 204);
     cr_assert_eq(fix_login(email, FIX_PASSWORD, &u), 200);
-    http_send("POST", "/v1/auth/set-password", NULL,
-              json_pack("{s:s, s:s}", "token", token, "password", "another long password"), NULL,
-              &r);
-    expect_problem(&r, 400); /* good once */
-    http_resp_free(&r);
+    set_password(token, "another long password", 400); /* good once */
     cr_assert_eq(sql_count("SELECT count(*) FROM password_emails e JOIN users u ON u.id = e.user_id"
                            " WHERE u.email = '%s' AND e.token IS NULL",
                            email),

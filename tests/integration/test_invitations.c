@@ -33,12 +33,7 @@ struct world {
 static void world(struct world *w)
 {
     fix_org(&w->o);
-    fix_team(&w->o, w->team);
-    fix_user(&w->o, NULL, &w->student);
-    fix_member(&w->o, w->team, &w->student, "student");
-    fix_user(&w->o, NULL, &w->coach);
-    fix_member(&w->o, w->team, &w->coach, "werkbegeleider");
-    fix_supervise(&w->o, &w->student, &w->coach);
+    fix_student_and_coach(&w->o, w->team, &w->student, &w->coach);
     fix_user(&w->o, NULL, &w->other);
     fix_member(&w->o, w->team, &w->other, "student");
 }
@@ -121,6 +116,24 @@ static void expect_html(const struct http_resp *r, int status)
     cr_assert_null(strstr(r->body, "<script"), "a page with a script: %s", r->body);
 }
 
+/* Posts form to path; expects an HTML page with status. */
+static void expect_form_answer(const char *path, const char *form, int status)
+{
+    struct http_resp r;
+    post_form(path, form, &r);
+    expect_html(&r, status);
+    http_resp_free(&r);
+}
+
+/* GETs path (no extra headers); expects an HTML page with status. */
+static void expect_page(const char *path, int status)
+{
+    struct http_resp r;
+    page(path, NULL, &r);
+    expect_html(&r, status);
+    http_resp_free(&r);
+}
+
 static char *neutral_page(void)
 {
     struct http_resp r;
@@ -151,11 +164,6 @@ static void expect_dead(const char *path)
     free(neutral);
 }
 
-static void sql(const char *q, char *out, size_t n)
-{
-    cr_assert_eq(test_sql(q, out, n), 0, "psql failed: %s", q);
-}
-
 Test(invitations, create_returns_a_link_and_qr_codes)
 {
     struct world w;
@@ -173,19 +181,17 @@ Test(invitations, create_returns_a_link_and_qr_codes)
     cr_assert_eq(strncmp(jstr(inv, "qr_svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39), 0);
     cr_assert_eq(strncmp(jstr(inv, "qr_png"), "iVBORw0KGgo", 11), 0); /* \x89PNG\r\n\x1a\n */
     cr_assert(json_is_array(json_object_get(inv, "feedback")));
-    char q[256], out[64];
-    snprintf(q, sizeof(q),
-             "SELECT expires_at - created_at = interval '24 hours' FROM feedback_invitations"
-             " WHERE id = '%s'",
-             jstr(inv, "id"));
-    sql(q, out, sizeof(out));
+    char out[64];
+    test_sqlf(out, sizeof(out),
+              "SELECT expires_at - created_at = interval '24 hours' FROM feedback_invitations"
+              " WHERE id = '%s'",
+              jstr(inv, "id"));
     cr_assert_str_eq(out, "t", "the default expiry is 24 hours");
     /* Stored only hashed: the token is in no column. */
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM feedback_invitations i WHERE i::text LIKE '%%%s%%'"
-             " OR token_hash = convert_to('%s', 'UTF8')",
-             token, token);
-    sql(q, out, sizeof(out));
+    test_sqlf(out, sizeof(out),
+              "SELECT count(*) FROM feedback_invitations i WHERE i::text LIKE '%%%s%%'"
+              " OR token_hash = convert_to('%s', 'UTF8')",
+              token, token);
     cr_assert_str_eq(out, "0");
     /* GET and the list show it, without the link. */
     char path[96];
@@ -370,30 +376,28 @@ Test(invitations, the_answer_is_external_feedback_in_the_thread)
     json_decref(after);
 
     /* The invitation says so; the student heard of it; all audited. */
-    char path[96], q[512], out[64];
+    char path[96], out[64];
     snprintf(path, sizeof(path), "/v1/feedback-invitations/%s", jstr(inv, "id"));
     http_send("GET", path, w.student.token, NULL, NULL, &r);
     expect_status(&r, 200);
     cr_assert_str_eq(jstr(r.json, "status"), "answered");
     cr_assert_eq(json_array_size(json_object_get(r.json, "feedback")), 2);
     http_resp_free(&r);
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM events WHERE recipient_id = '%s' AND type = 'feedback.created'"
-             " AND payload->>'external' = 'true' AND payload->>'invitation_id' = '%s'"
-             " AND payload->>'reflection_id' = '%s'",
-             w.student.id, jstr(inv, "id"), refl);
-    sql(q, out, sizeof(out));
+    test_sqlf(out, sizeof(out),
+              "SELECT count(*) FROM events WHERE recipient_id = '%s' AND type = 'feedback.created'"
+              " AND payload->>'external' = 'true' AND payload->>'invitation_id' = '%s'"
+              " AND payload->>'reflection_id' = '%s'",
+              w.student.id, jstr(inv, "id"), refl);
     cr_assert_str_eq(out, "2");
-    snprintf(q, sizeof(q),
-             "SELECT string_agg(action, ',' ORDER BY action) FROM audit_log WHERE object_id = '%s'",
-             jstr(inv, "id"));
-    sql(q, out, sizeof(out));
+    test_sqlf(
+        out, sizeof(out),
+        "SELECT string_agg(action, ',' ORDER BY action) FROM audit_log WHERE object_id = '%s'",
+        jstr(inv, "id"));
     cr_assert_str_eq(out, "feedback_invitation.answer,feedback_invitation.create");
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM audit_log WHERE object_id = '%s'"
-             " AND action = 'feedback.seen' AND actor_id = '%s'",
-             fid, w.coach.id);
-    sql(q, out, sizeof(out));
+    test_sqlf(out, sizeof(out),
+              "SELECT count(*) FROM audit_log WHERE object_id = '%s'"
+              " AND action = 'feedback.seen' AND actor_id = '%s'",
+              fid, w.coach.id);
     cr_assert_str_eq(out, "1");
     json_decref(items);
     json_decref(inv);
@@ -404,16 +408,12 @@ Test(invitations, a_view_is_audited)
     struct world w;
     world(&w);
     json_t *inv = invite(&w.student, json_pack("{s:s}", "line", "x"), 201);
-    struct http_resp r;
-    page(link_path(inv), NULL, &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
-    char q[256], out[64];
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM audit_log WHERE object_id = '%s' AND subject_user_id = '%s'"
-             " AND action = 'feedback_invitation.view' AND actor_id IS NULL",
-             jstr(inv, "id"), w.student.id);
-    sql(q, out, sizeof(out));
+    expect_page(link_path(inv), 200);
+    char out[64];
+    test_sqlf(out, sizeof(out),
+              "SELECT count(*) FROM audit_log WHERE object_id = '%s' AND subject_user_id = '%s'"
+              " AND action = 'feedback_invitation.view' AND actor_id IS NULL",
+              jstr(inv, "id"), w.student.id);
     cr_assert_str_eq(out, "1");
     json_decref(inv);
 }
@@ -424,9 +424,8 @@ Test(invitations, a_moment_has_its_feedback_on_the_invitation)
     world(&w);
     json_t *inv = invite(&w.student, json_pack("{s:s}", "line", "Overdracht in de ochtend"), 201);
     struct http_resp r;
-    post_form(link_path(inv), "name=Kees&role=flexpool&top=&tip=&question=Hoe+voelde+dat%3F", &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
+    expect_form_answer(link_path(inv),
+                       "name=Kees&role=flexpool&top=&tip=&question=Hoe+voelde+dat%3F", 200);
     char path[96];
     snprintf(path, sizeof(path), "/v1/feedback-invitations/%s", jstr(inv, "id"));
     http_send("GET", path, w.student.token, NULL, NULL, &r);
@@ -445,15 +444,11 @@ Test(invitations, one_answer_only)
     struct world w;
     world(&w);
     json_t *inv = invite(&w.student, json_pack("{s:s}", "line", "x"), 201);
-    struct http_resp r;
-    post_form(link_path(inv), "name=A&role=B&top=een&tip=&question=", &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
+    expect_form_answer(link_path(inv), "name=A&role=B&top=een&tip=&question=", 200);
     expect_dead(link_path(inv)); /* the replay, and a second colleague */
-    char q[256], out[64];
-    snprintf(q, sizeof(q), "SELECT count(*) FROM feedback WHERE invitation_id = '%s'",
-             jstr(inv, "id"));
-    sql(q, out, sizeof(out));
+    char out[64];
+    test_sqlf(out, sizeof(out), "SELECT count(*) FROM feedback WHERE invitation_id = '%s'",
+              jstr(inv, "id"));
     cr_assert_str_eq(out, "1");
     json_decref(inv);
 }
@@ -462,7 +457,7 @@ Test(invitations, every_dead_link_shows_the_same_neutral_page)
 {
     struct world w;
     world(&w);
-    char refl[40], path[128], q[256];
+    char refl[40], path[128];
     reflection(&w, refl);
     /* Malformed tokens: too short, too long, bad characters, encoded. */
     expect_dead("/f/short");
@@ -471,11 +466,10 @@ Test(invitations, every_dead_link_shows_the_same_neutral_page)
     expect_dead("/f/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.");
     /* Expired. */
     json_t *old = invite(&w.student, json_pack("{s:s}", "line", "x"), 201);
-    snprintf(q, sizeof(q),
-             "UPDATE feedback_invitations SET expires_at = now() - interval '1 second',"
-             " created_at = now() - interval '1 day' WHERE id = '%s'",
-             jstr(old, "id"));
-    sql(q, NULL, 0);
+    test_sqlf(NULL, 0,
+              "UPDATE feedback_invitations SET expires_at = now() - interval '1 second',"
+              " created_at = now() - interval '1 day' WHERE id = '%s'",
+              jstr(old, "id"));
     expect_dead(link_path(old));
     /* Revoked (and revoking is the student's alone). */
     json_t *rev = invite(&w.student, json_pack("{s:s}", "line", "x"), 201);
@@ -544,10 +538,7 @@ Test(invitations, the_form_is_validated_strictly)
                          "name=A&role=B&top=%zz",      "name=A&role=B&top=%C3",
                          "name=A&role=B&top=x&",       "name=A&role=B&top=%00"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct http_resp r;
-        post_form(p, bad[i], &r);
-        expect_html(&r, 400);
-        http_resp_free(&r);
+        expect_form_answer(p, bad[i], 400);
     }
     struct http_resp r;
     cr_assert_eq(http_call(test_addr(), "POST", p, NULL, "{\"name\":\"A\"}", NULL, &r), 0);
@@ -557,9 +548,7 @@ Test(invitations, the_form_is_validated_strictly)
     n = snprintf(form, sizeof(form), "role=B&tip=&question=&top=x&name=");
     for (int i = 0; i < 100; i++)
         n += snprintf(form + n, sizeof(form) - (size_t)n, "%%C3%%A9");
-    post_form(p, form, &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
+    expect_form_answer(p, form, 200);
     json_decref(inv);
 }
 
@@ -570,18 +559,16 @@ Test(invitations, answers_are_limited_per_link)
     json_t *inv = invite(&w.student, json_pack("{s:s}", "line", "x"), 201);
     struct http_resp r;
     for (int i = 0; i < 10; i++) { /* FEEDBACK_FORM_MAX_LINK, default 10 */
-        post_form(link_path(inv), "name=&role=B&top=x&tip=&question=", &r);
-        expect_html(&r, 422);
-        http_resp_free(&r);
+        expect_form_answer(link_path(inv), "name=&role=B&top=x&tip=&question=", 422);
     }
     post_form(link_path(inv), "name=A&role=B&top=x&tip=&question=", &r);
     expect_html(&r, 429);
     cr_assert(http_header(&r, "Retry-After"));
     http_resp_free(&r);
-    char q[256], out[64];
-    snprintf(q, sizeof(q), "SELECT answered_at IS NULL FROM feedback_invitations WHERE id = '%s'",
-             jstr(inv, "id"));
-    sql(q, out, sizeof(out));
+    char out[64];
+    test_sqlf(out, sizeof(out),
+              "SELECT answered_at IS NULL FROM feedback_invitations WHERE id = '%s'",
+              jstr(inv, "id"));
     cr_assert_str_eq(out, "t");
     json_decref(inv);
 }
@@ -597,10 +584,7 @@ Test(invitations, a_retried_create_gets_a_new_link_and_kills_the_old)
     json_t *again = invite(&w.student, json_pack("{s:s, s:s}", "id", uid, "line", "x"), 200);
     cr_assert_str_neq(jstr(first, "url"), jstr(again, "url"));
     expect_dead(link_path(first));
-    struct http_resp r;
-    page(link_path(again), NULL, &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
+    expect_page(link_path(again), 200);
     json_decref(invite(&w.student, json_pack("{s:s, s:s}", "id", uid, "line", "other"), 409));
     json_decref(invite(&w.other, json_pack("{s:s, s:s}", "id", uid, "line", "x"), 409));
     json_decref(first);
@@ -613,9 +597,7 @@ Test(invitations, erasure_takes_the_invitations)
     world(&w);
     json_t *inv = invite(&w.student, json_pack("{s:s}", "line", "x"), 201);
     struct http_resp r;
-    post_form(link_path(inv), "name=A&role=B&top=x&tip=&question=", &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
+    expect_form_answer(link_path(inv), "name=A&role=B&top=x&tip=&question=", 200);
     json_t *open = invite(&w.student, json_pack("{s:s}", "line", "y"), 201);
     /* First the export: both invitations, without the token's hash, and
      * the feedback on the moment. */
@@ -632,12 +614,11 @@ Test(invitations, erasure_takes_the_invitations)
     expect_status(&r, 204);
     http_resp_free(&r);
     expect_dead(link_path(open));
-    char q[256], out[64];
-    snprintf(q, sizeof(q),
-             "SELECT (SELECT count(*) FROM feedback_invitations WHERE student_id = '%s')"
-             " + (SELECT count(*) FROM feedback WHERE invitation_id = '%s')",
-             w.student.id, jstr(inv, "id"));
-    sql(q, out, sizeof(out));
+    char out[64];
+    test_sqlf(out, sizeof(out),
+              "SELECT (SELECT count(*) FROM feedback_invitations WHERE student_id = '%s')"
+              " + (SELECT count(*) FROM feedback WHERE invitation_id = '%s')",
+              w.student.id, jstr(inv, "id"));
     cr_assert_str_eq(out, "0");
     json_decref(inv);
     json_decref(open);
@@ -651,19 +632,15 @@ Test(invitations, external_tops_and_tips_count_in_the_published_figures)
     reflection(&w, refl);
     json_t *inv =
         invite(&w.student, json_pack("{s:s, s:s}", "line", "x", "reflection_id", refl), 201);
-    struct http_resp r;
-    post_form(link_path(inv), "name=A&role=B&top=goed&tip=beter&question=waarom", &r);
-    expect_html(&r, 200);
-    http_resp_free(&r);
+    expect_form_answer(link_path(inv), "name=A&role=B&top=goed&tip=beter&question=waarom", 200);
     /* What publishing this month would count for the student (the
      * contributions of publish_period, 0009), as for any feedback. */
-    char q[512], out[128];
-    snprintf(q, sizeof(q),
-             "SELECT publish_contributions('%s', date_trunc('month', now() AT TIME ZONE"
-             " (SELECT timezone FROM organisations WHERE id = '%s'))::date);"
-             " SELECT 'tops=' || tops || ',tips=' || tips FROM pub_contrib WHERE user_id = '%s'",
-             w.o.id, w.o.id, w.student.id);
-    sql(q, out, sizeof(out));
+    char out[128];
+    test_sqlf(out, sizeof(out),
+              "SELECT publish_contributions('%s', date_trunc('month', now() AT TIME ZONE"
+              " (SELECT timezone FROM organisations WHERE id = '%s'))::date);"
+              " SELECT 'tops=' || tops || ',tips=' || tips FROM pub_contrib WHERE user_id = '%s'",
+              w.o.id, w.o.id, w.student.id);
     cr_assert(strstr(out, "tops=1,tips=1"), "got %s", out);
     json_decref(inv);
 }

@@ -61,9 +61,11 @@ static void nonce_new(char *buf, size_t n)
     test_unique(buf, n, "nonce-0123456789");
 }
 
-/* A sign-in at the provider as login for client: the ID token. */
-static char *signin(const char *client, const char *login, const char *nonce)
+/* A sign-in at the provider as login for client with a new nonce (into
+ * nonce): the ID token. */
+static char *signin(const char *client, const char *login, char nonce[96])
 {
+    nonce_new(nonce, 96);
     return flow("signin '%s' '%s' '%s' '%s'", oidc_issuer(), client, login, nonce);
 }
 
@@ -83,13 +85,37 @@ static void configure(struct fix_org *o, const char *issuer, const char *domains
     http_resp_free(&r);
 }
 
-/* POST /v1/auth/oidc; returns the status, r filled. */
-static int post_token(const char *token, const char *nonce, struct http_resp *r)
+/* POST /v1/auth/oidc to addr; returns the status, r filled. */
+static int post_token_to(const char *addr, const char *token, const char *nonce,
+                         struct http_resp *r)
 {
     json_t *body = json_pack("{s:s, s:s}", "id_token", token, "nonce", nonce);
-    cr_assert(http_call_json(test_addr(), "POST", "/v1/auth/oidc", NULL, body, NULL, r) == 0);
+    cr_assert(http_call_json(addr, "POST", "/v1/auth/oidc", NULL, body, NULL, r) == 0);
     json_decref(body);
     return r->status;
+}
+
+/* The same on the shared server. */
+static int post_token(const char *token, const char *nonce, struct http_resp *r)
+{
+    return post_token_to(test_addr(), token, nonce, r);
+}
+
+/* token signs in (on the shared server). */
+static void expect_signed_in(const char *token, const char *nonce)
+{
+    struct http_resp r;
+    cr_assert_eq(post_token(token, nonce, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+}
+
+/* token signs in as u. */
+static void expect_signed_in_as(const char *token, const char *nonce, const struct fix_user *u)
+{
+    struct http_resp r;
+    cr_assert_eq(post_token(token, nonce, &r), 200, "%s", r.body);
+    cr_assert_str_eq(jstr(json_object_get(r.json, "user"), "id"), u->id);
+    http_resp_free(&r);
 }
 
 static void expect_refused(const char *token, const char *nonce)
@@ -100,12 +126,20 @@ static void expect_refused(const char *token, const char *nonce)
     http_resp_free(&r);
 }
 
+/* An organisation using issuer (NULL: the test provider) for domains, with
+ * password login, and one of its users. */
+static void world_with(struct fix_org *o, struct fix_user *u, const char *issuer,
+                       const char *domains_json)
+{
+    fix_org(o);
+    configure(o, issuer, domains_json, 1);
+    fix_user(o, NULL, u);
+}
+
 /* An organisation using the test provider, and one of its users. */
 static void world(struct fix_org *o, struct fix_user *u)
 {
-    fix_org(o);
-    configure(o, NULL, "[\"test.example\"]", 1);
-    fix_user(o, NULL, u);
+    world_with(o, u, NULL, "[\"test.example\"]");
 }
 
 /* Claims as the provider would issue them for u, for forged tokens. */
@@ -126,7 +160,6 @@ Test(oidc, signin_with_rs256_answers_a_login_and_links_by_sub)
     struct fix_user u;
     world(&o, &u);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app", u.email, nonce);
     struct http_resp r;
     cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
@@ -157,11 +190,8 @@ Test(oidc, signin_with_rs256_answers_a_login_and_links_by_sub)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_identities WHERE user_id = '%s'", u.id);
     cr_assert_eq(test_sql(sql, out, sizeof(out)), 0);
     cr_assert_str_eq(out, "1");
-    nonce_new(nonce, sizeof(nonce));
     tok = signin("reflect-app", u.email, nonce);
-    cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
-    cr_assert_str_eq(jstr(json_object_get(r.json, "user"), "id"), u.id);
-    http_resp_free(&r);
+    expect_signed_in_as(tok, nonce, &u);
     free(tok);
 }
 
@@ -171,12 +201,8 @@ Test(oidc, signin_with_es256)
     struct fix_user u;
     world(&o, &u);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app-es", u.email, nonce);
-    struct http_resp r;
-    cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
-    cr_assert_str_eq(jstr(json_object_get(r.json, "user"), "id"), u.id);
-    http_resp_free(&r);
+    expect_signed_in_as(tok, nonce, &u);
     free(tok);
 }
 
@@ -186,11 +212,8 @@ Test(oidc, a_replayed_token_is_refused)
     struct fix_user u;
     world(&o, &u);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app", u.email, nonce);
-    struct http_resp r;
-    cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    expect_signed_in(tok, nonce);
     expect_refused(tok, nonce);
     free(tok);
 }
@@ -201,9 +224,8 @@ Test(oidc, a_token_for_another_nonce_is_refused)
     struct fix_user u;
     world(&o, &u);
     char nonce[96], other[96];
-    nonce_new(nonce, sizeof(nonce));
-    nonce_new(other, sizeof(other));
     char *tok = signin("reflect-app", u.email, nonce);
+    nonce_new(other, sizeof(other));
     expect_refused(tok, other);
     free(tok);
 }
@@ -214,7 +236,6 @@ Test(oidc, a_token_for_another_app_is_refused)
     struct fix_user u;
     world(&o, &u);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("other-app", u.email, nonce); /* signed by the provider, aud other-app */
     expect_refused(tok, nonce);
     free(tok);
@@ -226,7 +247,6 @@ Test(oidc, an_unverified_email_is_never_matched)
     struct fix_user u;
     world(&o, &u);
     char nonce[96], login[160];
-    nonce_new(nonce, sizeof(nonce));
     snprintf(login, sizeof(login), "unverified.%s", u.email);
     char *tok = signin("reflect-app", login, nonce);
     expect_refused(tok, nonce);
@@ -237,11 +257,8 @@ Test(oidc, an_email_outside_the_allowed_domains_is_not_matched)
 {
     struct fix_org o;
     struct fix_user u;
-    fix_org(&o);
-    configure(&o, NULL, "[\"elsewhere.example\"]", 1);
-    fix_user(&o, NULL, &u);
+    world_with(&o, &u, NULL, "[\"elsewhere.example\"]");
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app", u.email, nonce);
     expect_refused(tok, nonce);
     free(tok);
@@ -253,7 +270,6 @@ Test(oidc, an_account_without_a_user_is_refused)
     struct fix_user u;
     world(&o, &u);
     char nonce[96], login[128];
-    nonce_new(nonce, sizeof(nonce));
     test_unique(login, sizeof(login), "nobody");
     strcat(login, "@test.example");
     char *tok = signin("reflect-app", login, nonce);
@@ -300,9 +316,7 @@ Test(oidc, forged_tokens_are_refused)
     nonce_new(nonce, sizeof(nonce));
     char *tok =
         flow("forge rs256 '%s' '%s'", keys, claims_for(&u, oidc_issuer(), nonce, now, now + 600));
-    struct http_resp r;
-    cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    expect_signed_in(tok, nonce);
     free(tok);
 }
 
@@ -313,7 +327,6 @@ Test(oidc, a_tampered_token_is_refused)
     world(&o, &u);
     fix_user(&o, "admin", &victim);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app", u.email, nonce);
     /* Swap the payload for one naming the admin, keep the signature. */
     long now = (long)time(NULL);
@@ -348,9 +361,7 @@ Test(oidc, a_provider_that_is_down_gives_503)
 {
     struct fix_org o;
     struct fix_user u;
-    fix_org(&o);
-    configure(&o, "http://127.0.0.1:1", "[]", 1); /* nothing listens on port 1 */
-    fix_user(&o, NULL, &u);
+    world_with(&o, &u, "http://127.0.0.1:1", "[]"); /* nothing listens on port 1 */
     char nonce[96];
     nonce_new(nonce, sizeof(nonce));
     long now = (long)time(NULL);
@@ -376,11 +387,8 @@ Test(oidc, password_login_off_leaves_only_the_provider)
     configure(&o, NULL, "[\"test.example\"]", 0);
     cr_assert_eq(fix_login(u.email, FIX_PASSWORD, &again), 401);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app", u.email, nonce);
-    struct http_resp r;
-    cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    expect_signed_in(tok, nonce);
     free(tok);
 }
 
@@ -439,25 +447,18 @@ Test(oidc, an_unknown_kid_refetches_the_keys_rate_limited)
     const char *env[] = {"OIDC_KEYS_MIN_REFRESH_S=60", NULL};
     cr_assert_eq(server_spawn(&s, env), 0);
     char nonce[96];
-    nonce_new(nonce, sizeof(nonce));
     char *tok = signin("reflect-app", u.email, nonce);
-    json_t *body = json_pack("{s:s, s:s}", "id_token", tok, "nonce", nonce);
     struct http_resp r;
-    cr_assert(http_call_json(s.addr, "POST", "/v1/auth/oidc", NULL, body, NULL, &r) == 0);
-    json_decref(body);
+    post_token_to(s.addr, tok, nonce, &r);
     expect_status(&r, 200);
     http_resp_free(&r);
     free(tok);
     free(flow("rotate '%s'", oidc_issuer()));
-    nonce_new(nonce, sizeof(nonce));
     tok = signin("reflect-app", u.email, nonce);
-    body = json_pack("{s:s, s:s}", "id_token", tok, "nonce", nonce);
-    cr_assert(http_call_json(s.addr, "POST", "/v1/auth/oidc", NULL, body, NULL, &r) == 0);
-    json_decref(body);
+    post_token_to(s.addr, tok, nonce, &r);
     expect_problem(&r, 401); /* keys fetched under 60 s ago: not again */
     http_resp_free(&r);
     cr_assert_eq(server_stop(&s), 0);
-    cr_assert_eq(post_token(tok, nonce, &r), 200, "%s", r.body);
-    http_resp_free(&r);
+    expect_signed_in(tok, nonce);
     free(tok);
 }

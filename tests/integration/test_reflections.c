@@ -86,12 +86,7 @@ struct world {
 static void world(struct world *w)
 {
     fix_org(&w->o);
-    fix_team(&w->o, w->team);
-    fix_user(&w->o, NULL, &w->student);
-    fix_member(&w->o, w->team, &w->student, "student");
-    fix_user(&w->o, NULL, &w->coach);
-    fix_member(&w->o, w->team, &w->coach, "werkbegeleider");
-    fix_supervise(&w->o, &w->student, &w->coach);
+    fix_student_and_coach(&w->o, w->team, &w->student, &w->coach);
 }
 
 /* A reflection with all five parts in team, with status (a new object). */
