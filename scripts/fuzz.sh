@@ -59,7 +59,7 @@ sources() {
     query) echo service/pagination.c service/b64url.c service/validate.c service/problem.c service/arena.c ;;
     router) echo service/router.c service/routes.c service/validate.c service/problem.c \
                  service/arena.c "$stubs" ;;
-    token) echo service/tokens.c ;;
+    token) echo service/tokens.c service/b64url.c ;;
     form) echo service/form.c service/html.c service/arena.c ;;
     csv) echo service/csv.c ;;
     idtoken) echo service/idtoken.c service/b64url.c ;;

@@ -20,6 +20,7 @@
  *     optional 1-9 fraction digits, 'Z' or +hh:mm within PostgreSQL's
  *     range), checked by an independent parser; valid_date agrees with it.
  * Build and run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/query/). */
+#include "b64url.h"
 #include "arena.h"
 #include "pagination.h"
 #include "validate.h"
@@ -45,29 +46,6 @@
  * below, "timestamp out of range"; above, "interval out of range"). */
 #define PG_MIN_MICROS (-210866803200000000LL)
 #define PG_MAX_MICROS 9223372036854775295LL
-
-/* base64url without padding, as SQL_CURSOR makes it (PostgreSQL's base64
- * with '+/' -> '-_' and '=' trimmed; it also wraps lines every 76
- * characters, which a cursor of at most 56 bytes never reaches). */
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = a[(v >> 18) & 63];
-        out[o++] = a[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = a[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = a[v & 63];
-    }
-    out[o] = '\0';
-}
 
 static int all_digits(const char *s, size_t n)
 {
@@ -164,7 +142,7 @@ static void roundtrip(long long micros, const char *uuid)
     struct arena a;
     arena_init(&a);
     int n = snprintf(plain, sizeof(plain), "%lld|%s", micros, uuid);
-    b64url((const unsigned char *)plain, (size_t)n, enc);
+    b64url_encode((const unsigned char *)plain, (size_t)n, enc);
     char *m = NULL, *u = NULL;
     CHECK(cursor_decode(&a, enc, &m, &u) == 0);
     char want[32];

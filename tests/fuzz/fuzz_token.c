@@ -23,6 +23,7 @@
  *   - a token signed with any other key, with another algorithm or none,
  *     or longer than 4096 bytes, is refused with a fixed message.
  * Build and run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/token/). */
+#include "b64url.h"
 #include "config.h"
 #include "request.h"
 #include "tokens.h"
@@ -69,27 +70,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     tokens = tokens_new(&cfg);
     CHECK(tokens);
     return 0;
-}
-
-static size_t b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = a[(v >> 18) & 63];
-        out[o++] = a[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = a[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = a[v & 63];
-    }
-    out[o] = '\0';
-    return o;
 }
 
 /* The claims the service requires of a token it accepts at time now. */
@@ -168,9 +148,9 @@ static void mode_signed(const char *s, size_t n, unsigned flags)
     claims[pl] = '\0';
     char *token = malloc(4 * (hl + pl + 64) / 3 + sl + 64);
     CHECK(token);
-    size_t o = b64url((const unsigned char *)header, hl, token);
+    size_t o = b64url_encode((const unsigned char *)header, hl, token);
     token[o++] = '.';
-    o += b64url((const unsigned char *)claims, pl, token + o);
+    o += b64url_encode((const unsigned char *)claims, pl, token + o);
     const char *key = (flags & 3) == 0 ? KEY : (flags & 3) == 1 ? PREVIOUS : WRONG;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned maclen = 0;
@@ -182,7 +162,7 @@ static void mode_signed(const char *s, size_t n, unsigned flags)
         token[o + sl] = '\0';
         o += sl;
     } else {
-        o += b64url(mac, maclen, token + o);
+        o += b64url_encode(mac, maclen, token + o);
     }
     token[o] = '\0';
 
