@@ -8,7 +8,7 @@ PKGS      := libevent libevent_pthreads jansson libjwt libpq libargon2 libqrenco
              libcurl libcrypto
 CC        ?= cc
 BUILD     := build
-SRC       := $(wildcard service/*.c)
+SRC       := $(wildcard service/*.c service/*/*.c)
 LIB_SRC   := $(filter-out service/main.c,$(SRC))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 

@@ -29,7 +29,7 @@ if [ -z "$CLANG_FORMAT" ]; then
 else
     "$CLANG_FORMAT" --version | grep -q 'version 14\.' ||
         echo "warning: $("$CLANG_FORMAT" --version) is not clang-format 14; results may differ" >&2
-    set -- service/*.[ch]
+    set -- service/*.[ch] service/*/*.[ch]
     for f in $(find tests -name node_modules -prune -o -type f -name '*.[ch]' -print | sort); do
         set -- "$@" "$f"
     done

@@ -2,9 +2,9 @@
 #ifndef REFLECTD_APP_H
 #define REFLECTD_APP_H
 
-#include "config.h"
-#include "notify_config.h"
-#include "router.h"
+#include "core/config.h"
+#include "notify/notify_config.h"
+#include "http/router.h"
 
 #include <stdatomic.h>
 

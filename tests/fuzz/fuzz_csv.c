@@ -1,4 +1,4 @@
-/* fuzz_csv.c - libFuzzer target: the CSV reader and writer (service/csv.c).
+/* fuzz_csv.c - libFuzzer target: the CSV reader and writer (service/core/csv.c).
  *
  * The input is parsed as UTF-8 and as Windows-1252. Invariants checked (a
  * violation aborts):
@@ -9,7 +9,7 @@
  *     apostrophe the writer puts before it), except records of one empty
  *     cell, which the reader skips as blank lines.
  * Build and run: scripts/fuzz.sh csv (seeds in tests/fuzz/corpus/csv/). */
-#include "csv.h"
+#include "core/csv.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* fuzz_form.c - libFuzzer target: the feedback form's body
- * (service/form.c) and what the page does with it (service/html.c).
+ * (service/core/form.c) and what the page does with it (service/core/html.c).
  *
  * The input is a raw application/x-www-form-urlencoded body, parsed with
  * form_parse() for the form's five fields as invite_page.c does; the whole
@@ -12,9 +12,9 @@
  *     references as '&' sequences, and unescaping it gives the value back;
  *   - html_lang() is "nl" or "en".
  * Build and run: scripts/fuzz.sh form (seeds in tests/fuzz/corpus/form/). */
-#include "arena.h"
-#include "form.h"
-#include "html.h"
+#include "core/arena.h"
+#include "core/form.h"
+#include "core/html.h"
 
 #include <stdint.h>
 #include <stdio.h>

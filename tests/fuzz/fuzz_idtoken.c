@@ -1,5 +1,5 @@
 /* fuzz_idtoken.c - libFuzzer target: ID tokens and key sets
- * (service/idtoken.c).
+ * (service/auth/idtoken.c).
  *
  * The input goes through jwks_parse (as a provider's JWKS), idtoken_peek
  * and idtoken_verify against a key set made at start-up, whose private
@@ -8,7 +8,7 @@
  * forged), a refusal hands back no claims, and a token peek accepts has an
  * object for header and payload.
  * Build and run: scripts/fuzz.sh idtoken (seeds in tests/fuzz/corpus/idtoken/). */
-#include "idtoken.h"
+#include "auth/idtoken.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

@@ -1,5 +1,5 @@
 /* fuzz_json_body.c - libFuzzer target: untrusted request bodies through the
- * validators (service/validate.c), exactly as the handlers use them.
+ * validators (service/http/validate.c), exactly as the handlers use them.
  *
  * The input is parsed the way req_json_body() parses a body (json_loadb with
  * JSON_REJECT_DUPLICATES, no JSON_ALLOW_NUL, at most the default 256 KiB);
@@ -24,9 +24,9 @@
  *   - the 422 problem document serialises, with one entry per error.
  * Build and run: scripts/fuzz.sh (targets in build/fuzz/, seeds in
  * tests/fuzz/corpus/json_body/). */
-#include "arena.h"
-#include "problem.h"
-#include "validate.h"
+#include "core/arena.h"
+#include "http/problem.h"
+#include "http/validate.h"
 
 #include <jansson.h>
 #include <stdint.h>

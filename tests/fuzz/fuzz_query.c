@@ -1,6 +1,6 @@
 /* fuzz_query.c - libFuzzer target: query strings, pagination cursors and
- * timestamps (service/pagination.c, valid_timestamp/valid_date in
- * service/validate.c).
+ * timestamps (service/http/pagination.c, valid_timestamp/valid_date in
+ * service/http/validate.c).
  *
  * The input is a raw query string ("limit=5&cursor=...&updated_since=...")
  * parsed with evhttp_parse_query_str, as req_query() does; the decoded
@@ -20,10 +20,10 @@
  *     optional 1-9 fraction digits, 'Z' or +hh:mm within PostgreSQL's
  *     range), checked by an independent parser; valid_date agrees with it.
  * Build and run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/query/). */
-#include "b64url.h"
-#include "arena.h"
-#include "pagination.h"
-#include "validate.h"
+#include "core/b64url.h"
+#include "core/arena.h"
+#include "http/pagination.h"
+#include "http/validate.h"
 
 #include <errno.h>
 #include <event2/http.h>

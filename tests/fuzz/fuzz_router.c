@@ -1,9 +1,9 @@
 /* fuzz_router.c - libFuzzer target: request paths through router_match()
- * over the real routing table (service/routes.c), and path parameters
+ * over the real routing table (service/handlers/routes.c), and path parameters
  * through the UUID check handlers apply (api_uuid_param).
  *
  * routes.c names every handler; scripts/fuzz.sh generates stubs for them
- * from service/handlers.h (build/fuzz/handler_stubs.c), so the table here
+ * from service/handlers/handlers.h (build/fuzz/handler_stubs.c), so the table here
  * is always the one the server serves. Input: the first byte picks the
  * method, the rest is the request target. It is parsed with libevent's
  * evhttp_uri_parse_with_flags() as evhttp parses a request line, and the
@@ -19,9 +19,9 @@
  *   - 404: no pattern of the table fits (checked by an independent
  *     matcher); router_match never reads or writes outside the path.
  * Build and run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/router/). */
-#include "handlers.h"
-#include "router.h"
-#include "validate.h"
+#include "handlers/handlers.h"
+#include "http/router.h"
+#include "http/validate.h"
 
 #include <event2/http.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* fuzz_token.c - libFuzzer target: the Authorization header and access
- * tokens (service/tokens.c on top of libjwt).
+ * tokens (service/auth/tokens.c on top of libjwt).
  *
  * A fixed configuration (JWT_KEY, JWT_PREVIOUS_KEY, issuer "reflectd",
  * audience "reflect-app", TTL 900 s) and three ways in, chosen by the first
@@ -23,10 +23,10 @@
  *   - a token signed with any other key, with another algorithm or none,
  *     or longer than 4096 bytes, is refused with a fixed message.
  * Build and run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/token/). */
-#include "b64url.h"
-#include "config.h"
-#include "request.h"
-#include "tokens.h"
+#include "core/b64url.h"
+#include "core/config.h"
+#include "http/request.h"
+#include "auth/tokens.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-/* test_anonymity.c - the pure anonymity rules of service/anonymity.c.
+/* test_anonymity.c - the pure anonymity rules of service/domain/anonymity.c.
  *
  * Every summary figure passes through these functions, so they are tried
  * on every input shape that matters: exhaustively where the domain is small
@@ -6,7 +6,7 @@
  * histograms (mean, median, variance), by property (trend symmetry and
  * noise, the complementary-suppression invariant), and on hand-computed
  * cases a reader can check on paper. */
-#include "anonymity.h"
+#include "domain/anonymity.h"
 
 #include <criterion/criterion.h>
 #include <limits.h>

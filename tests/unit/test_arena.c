@@ -4,7 +4,7 @@
  * allocations spanning chunks without overlap, the string helpers, and
  * reuse after arena_free. ASan (the unit-asan build) catches any overrun of
  * the memory these tests write. */
-#include "arena.h"
+#include "core/arena.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>

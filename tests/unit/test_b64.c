@@ -3,7 +3,7 @@
  * encodings, and, for decoding, the decoders each caller had before they
  * were folded into b64url.c (kept here verbatim, renamed), so that every
  * caller still takes and refuses exactly the strings it did. */
-#include "b64url.h"
+#include "core/b64url.h"
 
 #include <criterion/criterion.h>
 #include <openssl/evp.h>

@@ -4,7 +4,7 @@
  * a per-test table, so no test touches the real environment. Covers the
  * defaults, strict integers ("12abc", out of range), LISTEN_ADDR forms, the
  * JWT key rules and the development-default bookkeeping. */
-#include "config.h"
+#include "core/config.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* test_csv.c - the CSV reader and writer (csv.c): what spreadsheets write
  * is read, everything ambiguous is refused with its line and column. */
-#include "csv.h"
+#include "core/csv.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* test_html.c - HTML escaping, the page buffer, Accept-Language, form
  * parsing and QR codes (pure functions behind the feedback form). */
-#include "arena.h"
-#include "form.h"
-#include "html.h"
-#include "qr.h"
+#include "core/arena.h"
+#include "core/form.h"
+#include "core/html.h"
+#include "core/qr.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

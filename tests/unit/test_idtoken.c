@@ -4,9 +4,9 @@
  * Keys are made here with OpenSSL and published as a JWKS exactly as a
  * provider would; tokens are signed here, so each part can be varied on its
  * own. (End to end against a real provider: tests/integration/test_oidc.c.) */
-#include "b64url.h"
-#include "idtoken.h"
-#include "oidc_keys.h"
+#include "core/b64url.h"
+#include "auth/idtoken.h"
+#include "auth/oidc_keys.h"
 
 #include <criterion/criterion.h>
 #include <openssl/bn.h>

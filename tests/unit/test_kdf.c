@@ -1,10 +1,10 @@
-/* test_kdf.c - the decisions service/kdf.c makes about a stored hash.
+/* test_kdf.c - the decisions service/auth/kdf.c makes about a stored hash.
  *
  * Whether a successful login stores a new hash (needs rehash), and whether
  * a check must also run a computation at the configured cost so that a
  * wrong password on an account with a cheap old hash costs what an unknown
  * address costs (extra work). Pure functions: no hashing here. */
-#include "kdf.h"
+#include "auth/kdf.h"
 
 #include <criterion/criterion.h>
 

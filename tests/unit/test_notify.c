@@ -6,11 +6,11 @@
  * Decrypting Web Push messages is tested end to end against an independent
  * implementation (tests/faults/doubles.py, Python's cryptography), not here
  * against this code's own inverse. */
-#include "b64url.h"
-#include "jws.h"
-#include "notify_config.h"
-#include "notify_text.h"
-#include "webpush.h"
+#include "core/b64url.h"
+#include "notify/jws.h"
+#include "notify/notify_config.h"
+#include "notify/notify_text.h"
+#include "notify/webpush.h"
 
 #include <criterion/criterion.h>
 #include <openssl/ecdsa.h>

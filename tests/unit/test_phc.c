@@ -1,10 +1,10 @@
-/* test_phc.c - reading argon2id PHC strings (service/phc.c).
+/* test_phc.c - reading argon2id PHC strings (service/auth/phc.c).
  *
  * The reference is libargon2 itself: strings it writes must decode to the
  * parameters it was given, and hashing the password again with the decoded
  * salt and parameters must give the decoded hash. Everything else is
  * refused. */
-#include "phc.h"
+#include "auth/phc.h"
 
 #include <argon2.h>
 #include <criterion/criterion.h>

@@ -3,7 +3,7 @@
  * The JSON every error response carries: the four RFC 9457 members with the
  * right types, a stable type URI per status (or the caller's), no detail
  * member when none is given, and the validation "errors" array. */
-#include "problem.h"
+#include "http/problem.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

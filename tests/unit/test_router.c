@@ -4,7 +4,7 @@
  * placeholders, several methods on one pattern, the root, and deep paths.
  * The router works in place on a mutable path, so every case copies its
  * path into a buffer first. */
-#include "router.h"
+#include "http/router.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

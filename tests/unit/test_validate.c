@@ -1,7 +1,7 @@
 /* test_validate.c - input validation and cursor decoding (pure functions). */
-#include "arena.h"
-#include "pagination.h"
-#include "validate.h"
+#include "core/arena.h"
+#include "http/pagination.h"
+#include "http/validate.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,0 +1,405 @@
+/* hasher.c - argon2id off the event loops.
+ *
+ * An argon2id computation takes tens of milliseconds and 64 MiB by design.
+ * Done on a worker's event loop it would stall every other request on that
+ * thread, so login and user creation hand passwords to this pool instead:
+ * a fixed set of threads takes jobs from one queue, and each result goes
+ * back to the event loop that asked, through event_base_once (thread-safe
+ * since the server enabled libevent's pthread locking). The pool size
+ * bounds the memory a burst of logins can take: threads x m_cost.
+ *
+ * Keeping hashing from hurting everyone else's latency took three things:
+ *   - The computation runs at SCHED_IDLE, so it gets only the CPU the event
+ *     loops and PostgreSQL leave over. Only the computation: a thread at
+ *     that priority that holds a lock (the job queue's, a worker's event
+ *     base lock while delivering, the memory-map lock while mapping) can
+ *     sit preempted for hundreds of milliseconds with a worker waiting on
+ *     it. So the pool thread takes and hands back jobs at normal priority and
+ *     runs each computation on a thread created for it at SCHED_IDLE, which
+ *     holds no lock anyone else waits on and ends with the computation (an
+ *     unprivileged thread may enter SCHED_IDLE but not leave it, so one
+ *     thread switching back and forth works only as root).
+ *   - Memory: each thread computes in its own arena, mapped once and kept
+ *     while logins keep coming (kdf.c), released after HASHER_KEEP_S idle.
+ *   - Pacing. SCHED_IDLE orders threads within one scheduling group, but the
+ *     kernel first shares CPU fairly between groups (autogroups, cgroups):
+ *     hashing is charged to this process's group, and once that group has
+ *     used its share the event loops wait for PostgreSQL's group, however
+ *     idle the hash threads' priority. So hashing has a CPU budget,
+ *     HASH_CPU_PERCENT of one core, kept as a token bucket of CPU seconds
+ *     (HASHER_BURST_S deep): a handful of logins run at full speed, a
+ *     sustained burst is slowed to the budget, and at most HASH_QUEUE_MAX
+ *     jobs wait (the rest get a 503 and Retry-After).
+ *
+ * A stored hash made with other parameters than the configured ones is
+ * replaced on the next successful login (the verify job hands back a new
+ * hash), and checking one that is cheaper costs the configured work all the
+ * same (hasher_run_verify), so its cost tells nobody which accounts exist. */
+#include "auth/hasher.h"
+#include "auth/kdf.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#define HASHER_KEEP_S  30
+#define HASHER_BURST_S 1.0
+/* A stored hash may cost more memory than configured (an older setting);
+ * up to this many times the configured cost it gets an arena too. */
+#define HASHER_ARENA_CAP 4
+
+struct hasher_job {
+    TAILQ_ENTRY(hasher_job) next;
+    struct event_base *base;
+    char *password;
+    char *encoded; /* verify: the stored hash, then the new one (rehash); hash: the result */
+    int verify;
+    int ok;
+    hasher_done cb;
+    void *arg;
+};
+
+struct hasher {
+    struct hasher_params params;
+    char *dummy; /* verified against for unknown accounts */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;      /* a job was queued, or stopping */
+    pthread_cond_t stop_cond; /* stopping (wakes threads pacing themselves) */
+    // cppcheck-suppress unusedStructMember
+    TAILQ_HEAD(, hasher_job) queue;
+    int queued;
+    double budget;    /* CPU seconds hashing may spend now (may go negative) */
+    double budget_at; /* when budget was last refilled (monotonic s) */
+    int stopping;
+    int nthreads;
+    pthread_t *threads;
+};
+
+char *hasher_hash_now(const struct hasher_params *p, const char *password)
+{
+    struct kdf_job k;
+    char *encoded = NULL;
+    if (kdf_prepare_hash(&k, p->t_cost, p->m_cost_kib, p->parallelism) < 0)
+        return NULL;
+    return kdf_run(&k, NULL, password, &encoded) ? encoded : NULL; /* malloc'd memory */
+}
+
+static void hasher_job_free(struct hasher_job *j)
+{
+    if (j->password) {
+        explicit_bzero(j->password, strlen(j->password));
+        free(j->password);
+    }
+    free(j->encoded);
+    free(j);
+}
+
+static void hasher_deliver(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hasher_job *j = arg;
+    j->cb(j->ok, j->encoded, j->arg);
+    hasher_job_free(j);
+}
+
+/* One computation on a thread of its own (see the top of the file). */
+struct compute {
+    struct kdf_job *k;
+    const struct kdf_arena *arena;
+    const char *password;
+    char *encoded;
+    int ok;
+    double cpu; /* seconds of CPU it took */
+};
+
+static void *compute_main(void *arg)
+{
+    struct compute *c = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    c->ok = kdf_run(c->k, c->arena, c->password, &c->encoded);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    c->cpu = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    return NULL;
+}
+
+/* The thread lowers itself: glibc's thread attributes know no SCHED_IDLE,
+ * and lowering needs no privilege. */
+static void *compute_idle_main(void *arg)
+{
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    return compute_main(arg);
+}
+
+/* Runs c on a new thread at SCHED_IDLE and waits for it; where no thread
+ * can be made, here, at normal priority (still paced). */
+static void compute_idle(struct compute *c)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, compute_idle_main, c) == 0)
+        pthread_join(t, NULL);
+    else
+        compute_main(c);
+}
+
+/* One computation of k for password on a thread at SCHED_IDLE; *ok as
+ * kdf_run, and for a hash the PHC string in *encoded. Returns the CPU
+ * seconds it took. */
+static double hasher_compute(struct hasher *h, struct kdf_arena *arena, struct kdf_job *k,
+                             const char *password, int *ok, char **encoded)
+{
+    kdf_reserve(arena, k, h->params.m_cost_kib * HASHER_ARENA_CAP);
+    struct compute c = {k, arena, password, NULL, 0, 0};
+    compute_idle(&c);
+    *ok = c.ok;
+    *encoded = c.encoded;
+    return c.cpu;
+}
+
+/* A new hash of password at the configured cost into *encoded (NULL when
+ * it failed); returns the CPU seconds. */
+static double hasher_run_hash(struct hasher *h, struct kdf_arena *arena, const char *password,
+                              char **encoded)
+{
+    struct kdf_job k;
+    int ok = 0;
+    *encoded = NULL;
+    if (kdf_prepare_hash(&k, h->params.t_cost, h->params.m_cost_kib, h->params.parallelism) < 0)
+        return 0;
+    double cpu = hasher_compute(h, arena, &k, password, &ok, encoded);
+    if (!ok) {
+        free(*encoded);
+        *encoded = NULL;
+    }
+    return cpu;
+}
+
+/* A verify. When the stored hash was made with other parameters, a match
+ * is followed by a new hash at the configured ones, handed back in
+ * j->encoded for the caller to store; a mismatch against a hash cheaper
+ * than the configured cost is followed by the same computation, thrown
+ * away, so that every check costs at least the configured work (as the
+ * dummy does for an unknown address). One computation does both jobs
+ * because a match needs it anyway: success and failure then cost alike. */
+static double hasher_run_verify(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
+{
+    struct kdf_job k;
+    int real = kdf_prepare_verify(&k, j->encoded, h->dummy); /* unknown: same work */
+    int ok = 0;
+    char *unused = NULL;
+    double cpu = hasher_compute(h, arena, &k, j->password, &ok, &unused);
+    free(unused);     /* a verify writes none */
+    free(j->encoded); /* from here on: the new hash, if any */
+    j->encoded = NULL;
+    j->ok = ok && real;
+    struct kdf_cost want = {h->params.t_cost, h->params.m_cost_kib, h->params.parallelism};
+    if (j->ok ? !kdf_needs_rehash(&k.phc, &want) : !kdf_needs_extra_work(&k.phc, &want))
+        return cpu;
+    char *fresh = NULL;
+    cpu += hasher_run_hash(h, arena, j->password, &fresh);
+    if (j->ok)
+        j->encoded = fresh; /* NULL when hashing failed: the login still succeeds */
+    else
+        free(fresh);
+    return cpu;
+}
+
+/* Computes j; returns the CPU seconds it took. */
+static double hasher_run(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
+{
+    if (j->verify)
+        return hasher_run_verify(h, arena, j);
+    double cpu = hasher_run_hash(h, arena, j->password, &j->encoded);
+    j->ok = j->encoded != NULL;
+    return cpu;
+}
+
+static double seconds(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Charges cpu seconds of hashing to the budget; waits while it is spent
+ * (or until the pool stops). */
+static void hasher_pace(struct hasher *h, double cpu)
+{
+    double rate = h->params.cpu_percent / 100.0;
+    if (rate <= 0)
+        return;
+    pthread_mutex_lock(&h->lock);
+    double now = seconds(CLOCK_MONOTONIC);
+    h->budget += rate * (now - h->budget_at);
+    if (h->budget > HASHER_BURST_S)
+        h->budget = HASHER_BURST_S;
+    h->budget_at = now;
+    h->budget -= cpu;
+    double wait = h->budget < 0 ? -h->budget / rate : 0;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double end = (double)until.tv_nsec / 1e9 + wait;
+    until.tv_sec += (time_t)end;
+    until.tv_nsec = (long)((end - (double)(time_t)end) * 1e9);
+    while (wait > 0 && !h->stopping &&
+           pthread_cond_timedwait(&h->stop_cond, &h->lock, &until) != ETIMEDOUT) {
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The next job, or NULL when stopping. Waits; after HASHER_KEEP_S without
+ * work the thread's arena goes back to the system. */
+static struct hasher_job *hasher_next(struct hasher *h, struct kdf_arena *arena)
+{
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping && TAILQ_EMPTY(&h->queue)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HASHER_KEEP_S;
+        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&h->lock); /* unmapping takes a while */
+            kdf_release(arena);
+            pthread_mutex_lock(&h->lock);
+        }
+    }
+    struct hasher_job *j = h->stopping ? NULL : TAILQ_FIRST(&h->queue);
+    if (j) {
+        TAILQ_REMOVE(&h->queue, j, next);
+        h->queued--;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return j;
+}
+
+/* Hands j's result to its event loop - unless the pool is stopping, when
+ * the loops may have ended and would never run (nor free) it. */
+static void hasher_hand_back(struct hasher *h, struct hasher_job *j)
+{
+    pthread_mutex_lock(&h->lock);
+    int stopping = h->stopping;
+    pthread_mutex_unlock(&h->lock);
+    if (stopping || event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
+        if (!stopping)
+            log_error("hasher: cannot deliver a result");
+        hasher_job_free(j);
+    }
+}
+
+static void *hasher_thread(void *arg)
+{
+    struct hasher *h = arg;
+    struct hasher_job *j;
+    struct kdf_arena arena = {0};
+    while ((j = hasher_next(h, &arena))) {
+        double cpu = hasher_run(h, &arena, j);
+        hasher_hand_back(h, j);
+        hasher_pace(h, cpu); /* after delivering: this job is not delayed */
+    }
+    kdf_release(&arena);
+    return NULL;
+}
+
+struct hasher *hasher_new(int threads, const struct hasher_params *p)
+{
+    struct hasher *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->params = *p;
+    h->dummy = hasher_hash_now(p, "dummy password for unknown accounts");
+    h->threads = calloc((size_t)threads, sizeof(pthread_t));
+    if (!h->dummy || !h->threads) {
+        free(h->dummy);
+        free(h->threads);
+        free(h);
+        return NULL;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    pthread_cond_init(&h->stop_cond, NULL);
+    TAILQ_INIT(&h->queue);
+    h->budget = HASHER_BURST_S;
+    h->budget_at = seconds(CLOCK_MONOTONIC);
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&h->threads[i], NULL, hasher_thread, h) == 0)
+            h->nthreads++;
+    return h;
+}
+
+void hasher_free(struct hasher *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_cond_broadcast(&h->stop_cond);
+    pthread_mutex_unlock(&h->lock);
+    for (int i = 0; i < h->nthreads; i++)
+        pthread_join(h->threads[i], NULL);
+    struct hasher_job *j;
+    while ((j = TAILQ_FIRST(&h->queue))) {
+        TAILQ_REMOVE(&h->queue, j, next);
+        hasher_job_free(j);
+    }
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->cond);
+    pthread_cond_destroy(&h->stop_cond);
+    free(h->threads);
+    free(h->dummy);
+    free(h);
+}
+
+static int hasher_submit(struct hasher *h, struct event_base *base, int verify, const char *encoded,
+                         const char *password, hasher_done cb, void *arg)
+{
+    struct hasher_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        abort();
+    j->base = base;
+    j->verify = verify;
+    j->password = strdup(password);
+    j->encoded = encoded ? strdup(encoded) : NULL;
+    j->cb = cb;
+    j->arg = arg;
+    if (!j->password || (encoded && !j->encoded))
+        abort();
+    pthread_mutex_lock(&h->lock);
+    int full = h->params.queue_max > 0 && h->queued >= h->params.queue_max;
+    if (!full) {
+        TAILQ_INSERT_TAIL(&h->queue, j, next);
+        h->queued++;
+        pthread_cond_signal(&h->cond);
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (full)
+        hasher_job_free(j);
+    return full ? -1 : 0;
+}
+
+int hasher_queued(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->queued;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
+                void *arg)
+{
+    return hasher_submit(h, base, 0, NULL, password, cb, arg);
+}
+
+int hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
+                  const char *password, hasher_done cb, void *arg)
+{
+    return hasher_submit(h, base, 1, encoded, password, cb, arg);
+}

@@ -1,0 +1,529 @@
+/* events.c - live events for the apps: GET /v1/events (server-sent events).
+ *
+ * Events are rows (migrations/0006): a write that creates one calls
+ * emit_event in its own statement, which numbers it per recipient and
+ * NOTIFYs at commit. Each service instance keeps one LISTEN connection, on
+ * worker 0's event loop; a notification names the recipient, and is passed
+ * to every worker, which wakes that user's streams. A woken stream asks the
+ * database for its events after the last one it sent, so the notification
+ * itself carries nothing that could be lost or seen twice: resuming with
+ * Last-Event-ID, waking twice, or missing a notification while the listener
+ * reconnects all end in the same "seq > last" query. Every such query also
+ * re-checks the caller's session, so logout or erasure ends the stream.
+ *
+ * State per worker: its open streams, a heartbeat timer (comments keep
+ * proxies and phones from dropping an idle stream), and on worker 0 the
+ * listener. Old events are removed by the janitor (janitor.c). */
+#include "db/statements.h"
+#include "handlers/events.h"
+#include "http/api.h"
+#include "app.h"
+#include "db/db.h"
+#include "handlers/handlers.h"
+#include "core/log.h"
+#include "handlers/policy.h"
+#include "http/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#define EVENTS_BATCH 200
+
+struct stream {
+    TAILQ_ENTRY(stream) next;
+    struct events_worker *ew;
+    struct req *r;
+    long long last; /* seq of the last event sent */
+    int fetching;   /* a query is out */
+    int dirty;      /* woken while fetching: ask again */
+    int gone;       /* the client left while a query was out */
+    int failed;     /* the last query failed: the heartbeat asks again */
+};
+
+enum listener_state { LS_DOWN, LS_CONNECTING, LS_LISTEN_SENT, LS_LISTENING };
+
+struct listener {
+    struct events_worker *ew;
+    PGconn *pg;
+    enum listener_state state;
+    struct event *io, *retry;
+    int backoff_ms;
+};
+
+struct events_worker {
+    struct worker *w;
+    // cppcheck-suppress unusedStructMember
+    TAILQ_HEAD(, stream) streams;
+    struct event *heartbeat;
+    struct listener *listener;
+};
+
+/* ---- streams per user, across the process ------------------------------ */
+
+struct user_count {
+    char user[37];
+    int n;
+};
+static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct user_count *counts;
+static size_t ncounts, capcounts;
+
+/* Adds d to user's open streams; refuses (0) to go above max. */
+static int events_count(const char *user, int d, int max)
+{
+    int ok = 1;
+    pthread_mutex_lock(&counts_lock);
+    size_t i = 0;
+    while (i < ncounts && strcmp(counts[i].user, user) != 0)
+        i++;
+    if (i == ncounts && d > 0) {
+        if (ncounts == capcounts) {
+            capcounts = capcounts ? capcounts * 2 : 64;
+            counts = realloc(counts, capcounts * sizeof(*counts));
+            if (!counts)
+                abort();
+        }
+        snprintf(counts[ncounts].user, sizeof(counts[ncounts].user), "%s", user);
+        counts[ncounts++].n = 0;
+    }
+    if (i < ncounts) {
+        if (d > 0 && counts[i].n >= max)
+            ok = 0;
+        else
+            counts[i].n += d;
+        if (counts[i].n == 0)
+            counts[i] = counts[--ncounts];
+    }
+    pthread_mutex_unlock(&counts_lock);
+    return ok;
+}
+
+/* ---- one stream ---------------------------------------------------------- */
+
+/* clang-format off */
+static const char SQL_EVENTS_OPEN[] =
+    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
+    " coalesce((SELECT seq FROM event_counters WHERE user_id = $1), 0)";
+
+static const char SQL_EVENTS_AFTER[] =
+    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
+    " (SELECT json_agg(json_build_object('seq', e.seq, 'type', e.type, 'data', e.payload)"
+    " ORDER BY e.seq) FROM (SELECT * FROM events e WHERE e.recipient_id = $1"
+    " AND e.seq > $4::bigint AND EXISTS (SELECT 1 FROM actor) ORDER BY e.seq LIMIT $5::int) e)";
+/* clang-format on */
+
+static void stream_end(struct stream *s)
+{
+    TAILQ_REMOVE(&s->ew->streams, s, next);
+    events_count(s->r->actor.user_id, -1, 0);
+    req_stream_end(s->r);
+    free(s);
+}
+
+static void stream_fetch(struct stream *s);
+
+/* Writes each event as "id/event/data"; returns how many. */
+static size_t stream_write_events(struct stream *s, const char *json)
+{
+    json_t *list = json_loads(json, 0, NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
+        long long seq = (long long)json_integer_value(json_object_get(e, "seq"));
+        char *frame = arena_printf(&s->r->arena, "id: %lld\nevent: %s\ndata: %s\n\n", seq,
+                                   json_string_value(json_object_get(e, "type")), data);
+        req_stream_write(s->r, frame, strlen(frame));
+        free(data);
+        s->last = seq;
+    }
+    size_t n = json_array_size(list);
+    json_decref(list);
+    return n;
+}
+
+static void stream_fetched(struct db_result *res, void *arg)
+{
+    struct stream *s = arg;
+    s->fetching = 0;
+    if (s->gone) {
+        stream_end(s);
+        return;
+    }
+    if (res->status == DB_OK && PQntuples(res->res) == 1 &&
+        atoi(PQgetvalue(res->res, 0, 0)) == 401) {
+        stream_end(s); /* logged out, erased: the stream ends with the session */
+        return;
+    }
+    size_t n = 0;
+    s->failed = res->status != DB_OK;
+    if (res->status == DB_OK && !PQgetisnull(res->res, 0, 1))
+        n = stream_write_events(s, PQgetvalue(res->res, 0, 1));
+    /* A failed query is retried at the next wake or heartbeat. */
+    if (s->dirty || n == EVENTS_BATCH) {
+        s->dirty = 0;
+        stream_fetch(s);
+    }
+}
+
+static void stream_fetch(struct stream *s)
+{
+    if (s->fetching) {
+        s->dirty = 1;
+        return;
+    }
+    s->fetching = 1;
+    char last[24], batch[8];
+    snprintf(last, sizeof(last), "%lld", s->last);
+    snprintf(batch, sizeof(batch), "%d", EVENTS_BATCH);
+    const char *p[5];
+    api_actor_params(s->r, p);
+    p[3] = last;
+    p[4] = batch;
+    db_query(s->ew->w->db, SQL_EVENTS_AFTER, 5, p, stream_fetched, s);
+}
+
+static void stream_client_gone(struct req *r, void *arg)
+{
+    (void)r;
+    struct stream *s = arg;
+    if (s->fetching) {
+        /* The query's callback still points at s: let it end the stream. */
+        s->gone = 1;
+        return;
+    }
+    stream_end(s);
+}
+
+/* Last-Event-ID: the seq of the last event the client saw; -1 if absent. */
+static long long events_last_id(struct req *r, int *bad)
+{
+    const char *v = req_header(r, "Last-Event-ID");
+    *bad = 0;
+    if (!v || !*v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || n < 0 || strlen(v) > 18)
+        *bad = 1;
+    return n;
+}
+
+static void events_opened(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
+        atoi(PQgetvalue(res->res, 0, 0)) != 200) {
+        api_reply_row(r, res);
+        return;
+    }
+    if (r->method == M_HEAD) {
+        /* The stream's headers, no stream (a stream has no Content-Length). */
+        req_set_header(r, "Content-Type", "text/event-stream");
+        req_reply_empty(r, 200);
+        return;
+    }
+    const struct config *cfg = &r->app->cfg;
+    if (!events_count(r->actor.user_id, 1, cfg->events_max_per_user)) {
+        req_set_header(r, "Retry-After", "30");
+        req_problem(r, 429, "Too many open event streams for this user.");
+        return;
+    }
+    struct stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->ew = r->worker->events;
+    s->r = r;
+    long long *given = r->state;
+    s->last = *given >= 0 ? *given : atoll(PQgetvalue(res->res, 0, 1));
+    TAILQ_INSERT_TAIL(&s->ew->streams, s, next);
+    req_stream_start(r, "text/event-stream", stream_client_gone, s);
+    char hello[64];
+    int n = snprintf(hello, sizeof(hello), "retry: 3000\n: stream open\n\n");
+    req_stream_write(r, hello, (size_t)n);
+    /* What was missed (Last-Event-ID), or what committed between the
+     * opening query and now, when no wake could reach this stream yet. */
+    stream_fetch(s);
+}
+
+void h_events(struct req *r)
+{
+    int bad;
+    long long *last = arena_alloc(&r->arena, sizeof(*last));
+    *last = events_last_id(r, &bad);
+    if (bad) {
+        req_problem(r, 400, "Last-Event-ID must be an event id this service sent.");
+        return;
+    }
+    if (r->worker->draining) {
+        req_set_header(r, "Retry-After", "1");
+        req_problem(r, 503, "The service is restarting; reconnect shortly.");
+        return;
+    }
+    r->state = last;
+    const char *p[3];
+    api_actor_params(r, p);
+    req_db(r, SQL_EVENTS_OPEN, 3, p, events_opened);
+}
+
+/* ---- waking streams ------------------------------------------------------ */
+
+struct wake {
+    struct events_worker *ew;
+    char user[40]; /* empty: every stream */
+};
+
+/* Runs on each worker: wake the streams of user (NULL: every stream). */
+static void events_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct wake *wk = arg;
+    struct stream *s;
+    TAILQ_FOREACH(s, &wk->ew->streams, next)
+    {
+        if (!wk->user[0] || strcmp(s->r->actor.user_id, wk->user) == 0)
+            stream_fetch(s);
+    }
+    free(wk);
+}
+
+static void events_broadcast(struct app *app, const char *user)
+{
+    for (int i = 0; i < app->cfg.workers; i++) {
+        struct events_worker *ew = app->workers[i]->events;
+        struct wake *wk = calloc(1, sizeof(*wk));
+        if (!wk)
+            abort();
+        wk->ew = ew;
+        snprintf(wk->user, sizeof(wk->user), "%s", user ? user : "");
+        if (event_base_once(ew->w->base, -1, EV_TIMEOUT, events_wake, wk, NULL) < 0)
+            free(wk);
+    }
+}
+
+/* ---- the LISTEN connection (worker 0) ----------------------------------- */
+
+static void listener_connect(struct listener *l);
+
+static void listener_down(struct listener *l, const char *why)
+{
+    if (l->state == LS_LISTENING)
+        log_warn("event listener lost its connection: %s", why);
+    if (l->io) {
+        event_free(l->io);
+        l->io = NULL;
+    }
+    if (l->pg) {
+        PQfinish(l->pg);
+        l->pg = NULL;
+    }
+    l->state = LS_DOWN;
+    l->backoff_ms = l->backoff_ms ? (l->backoff_ms * 2 > 2000 ? 2000 : l->backoff_ms * 2) : 100;
+    struct timeval tv = {l->backoff_ms / 1000, (l->backoff_ms % 1000) * 1000};
+    evtimer_add(l->retry, &tv);
+}
+
+static void listener_io(evutil_socket_t fd, short what, void *arg);
+
+static void listener_arm(struct listener *l, short what)
+{
+    if (l->io)
+        event_free(l->io);
+    l->io = event_new(l->ew->w->base, PQsocket(l->pg), what, listener_io, l);
+    if (!l->io || event_add(l->io, NULL) < 0)
+        abort();
+}
+
+/* Notifications name recipients; each goes to every worker. */
+static void listener_drain(struct listener *l)
+{
+    PGnotify *n;
+    while ((n = PQnotifies(l->pg))) {
+        events_broadcast(l->ew->w->app, n->extra);
+        PQfreemem(n);
+    }
+}
+
+static void listener_read(struct listener *l)
+{
+    if (!PQconsumeInput(l->pg)) {
+        listener_down(l, PQerrorMessage(l->pg));
+        return;
+    }
+    while (l->state == LS_LISTEN_SENT && !PQisBusy(l->pg)) {
+        PGresult *res = PQgetResult(l->pg);
+        if (!res) {
+            l->state = LS_LISTENING;
+            if (l->backoff_ms)
+                log_info("event listener re-established");
+            l->backoff_ms = 0;
+            /* Whatever was notified while we were away: everyone looks. */
+            events_broadcast(l->ew->w->app, NULL);
+            break;
+        }
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!ok) {
+            listener_down(l, "LISTEN failed");
+            return;
+        }
+    }
+    listener_drain(l);
+    listener_arm(l, EV_READ);
+}
+
+static void listener_poll_connect(struct listener *l)
+{
+    switch (PQconnectPoll(l->pg)) {
+    case PGRES_POLLING_READING:
+        listener_arm(l, EV_READ);
+        return;
+    case PGRES_POLLING_WRITING:
+        listener_arm(l, EV_WRITE);
+        return;
+    case PGRES_POLLING_OK:
+        if (PQsetnonblocking(l->pg, 1) != 0 || !PQsendQuery(l->pg, "LISTEN reflectd_events")) {
+            listener_down(l, PQerrorMessage(l->pg));
+            return;
+        }
+        l->state = LS_LISTEN_SENT;
+        PQflush(l->pg);
+        listener_arm(l, EV_READ);
+        return;
+    default:
+        listener_down(l, PQerrorMessage(l->pg));
+    }
+}
+
+static void listener_io(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct listener *l = arg;
+    if (l->state == LS_CONNECTING)
+        listener_poll_connect(l);
+    else if (l->state != LS_DOWN)
+        listener_read(l);
+}
+
+static void listener_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    listener_connect(arg);
+}
+
+static void listener_connect(struct listener *l)
+{
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *vals[] = {l->ew->w->app->cfg.database_url, "reflectd-events", "5", NULL};
+    l->pg = PQconnectStartParams(keys, vals, 1);
+    if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD || PQsocket(l->pg) < 0) {
+        listener_down(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
+        return;
+    }
+    l->state = LS_CONNECTING;
+    listener_arm(l, EV_WRITE);
+}
+
+static struct listener *listener_new(struct events_worker *ew)
+{
+    struct listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        abort();
+    l->ew = ew;
+    l->retry = evtimer_new(ew->w->base, listener_retry, l);
+    if (!l->retry)
+        abort();
+    listener_connect(l);
+    return l;
+}
+
+static void listener_free(struct listener *l)
+{
+    if (!l)
+        return;
+    if (l->io)
+        event_free(l->io);
+    event_free(l->retry);
+    if (l->pg)
+        PQfinish(l->pg);
+    free(l);
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void events_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct events_worker *ew = arg;
+    static const char beat[] = ": keep-alive\n\n";
+    struct stream *s;
+    TAILQ_FOREACH(s, &ew->streams, next)
+    {
+        req_stream_write(s->r, beat, sizeof(beat) - 1);
+        if (s->failed)
+            stream_fetch(s);
+    }
+}
+
+/* ---- the worker's life cycle ------------------------------------------- */
+
+void events_worker_start(struct worker *w)
+{
+    struct events_worker *ew = calloc(1, sizeof(*ew));
+    if (!ew)
+        abort();
+    ew->w = w;
+    TAILQ_INIT(&ew->streams);
+    w->events = ew;
+    struct timeval beat = {w->app->cfg.events_heartbeat_s, 0};
+    ew->heartbeat = event_new(w->base, -1, EV_PERSIST, events_heartbeat, ew);
+    if (!ew->heartbeat || event_add(ew->heartbeat, &beat) < 0)
+        abort();
+    if (w->index == 0)
+        ew->listener = listener_new(ew);
+}
+
+void events_worker_drain(struct worker *w)
+{
+    struct events_worker *ew = w->events;
+    struct stream *s = TAILQ_FIRST(&ew->streams);
+    while (s) {
+        struct stream *next = TAILQ_NEXT(s, next);
+        if (s->fetching)
+            s->gone = 1; /* its query's callback ends it */
+        else
+            stream_end(s);
+        s = next;
+    }
+    event_del(ew->heartbeat);
+    listener_free(ew->listener);
+    ew->listener = NULL;
+}
+
+void events_worker_free(struct worker *w)
+{
+    struct events_worker *ew = w->events;
+    if (!ew)
+        return;
+    listener_free(ew->listener);
+    event_free(ew->heartbeat);
+    free(ew);
+    w->events = NULL;
+}
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement events_statements[] = {
+    STATEMENT(SQL_EVENTS_OPEN),
+    STATEMENT(SQL_EVENTS_AFTER),
+    {NULL, NULL},
+};

@@ -1,0 +1,502 @@
+/* summaries.c - anonymous vermogen summaries for managers:
+ * GET /v1/teams/{team_id}/summary, GET /v1/organisation/summary.
+ *
+ * Managers read published months only: frozen snapshots written once,
+ * after a month closed (publish.c, migrations/0009). A summary never
+ * reads live check-ins or reflections for its figures, so no write,
+ * edit, erasure or setting change can move a number between two reads.
+ * One statement authorizes the caller and fetches, for the months asked
+ * plus the month before the first (for its trend): which months are
+ * published, their figures rows, the organisation's k now, and the
+ * reader's role history (could they have contributed to a month?,
+ * which only ever hides more). Every block then passes through anonymity.c;
+ * this file decides nothing about who may see what number.
+ *
+ * A month is one of three shapes: {period, published: false} (open, or
+ * not yet due); {period, published: true, suppressed: true}; or every
+ * figure. Who: a teammanager for the teams they manage; a praktijkopleider
+ * or admin for every team and for the organisation summary. */
+#include "db/statements.h"
+#include "domain/anonymity.h"
+#include "http/api.h"
+#include "handlers/handlers.h"
+#include "handlers/policy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SUMMARY_MAX_MONTHS 36
+
+/* clang-format off */
+#define SQL_FIGURES_JSON(f)                                                                        \
+    "json_build_object('team_id', " f ".team_id, 'period', to_char(" f ".period, 'YYYY-MM'),"      \
+    " 'people', json_build_array(" f ".people, " f ".reflection_people, " f ".feedback_people, "   \
+    f ".goal_people, " f ".text_people), 'hidden', " f ".hidden_people, 'hist', " f ".hist,"       \
+    " 'by_vermogen', " f ".by_vermogen, 'tops', " f ".tops, 'tips', " f ".tips,"                  \
+    " 'goals', " f ".goals, 'texts', " f ".texts)"
+
+/* The published months of the range: the k they were published at, when
+ * (epoch seconds), and when the month began in the organisation's time
+ * zone (for the reader rule below). */
+#define SQL_PUBLISHED_MONTHS                                                                       \
+    "(SELECT json_agg(json_build_object('period', to_char(pp.period, 'YYYY-MM'), 'k', pp.k,"      \
+    " 'at', extract(epoch FROM pp.published_at), 'start',"                                        \
+    " extract(epoch FROM pp.period::timestamp AT TIME ZONE o.timezone)))"                         \
+    " FROM published_periods pp JOIN organisations o ON o.id = pp.organisation_id"                 \
+    " WHERE pp.organisation_id = $2 AND pp.period BETWEEN $4::date AND $5::date)"
+
+/* The reader: when their account was made, and since when they have held
+ * the role that lets them read these figures (`since`: an admin's or
+ * praktijkopleider's organisation roles, or team's teammanager role).
+ * Neither is something the reader can change themselves. */
+#define SQL_READER(team_role_since)                                                                \
+    "(SELECT json_build_object('created', extract(epoch FROM u.created_at), 'since',"            \
+    " extract(epoch FROM least(CASE WHEN u.roles && ARRAY['admin','praktijkopleider']"            \
+    " THEN u.roles_since END, " team_role_since "))) FROM users u WHERE u.id = $1)"
+#define SQL_TEAMMANAGER_SINCE                                                                      \
+    "(SELECT m.role_since FROM team_members m WHERE m.team_id = $6 AND m.user_id = $1"            \
+    " AND m.role = 'teammanager')"
+
+static const char SQL_TEAM_SUMMARY[] =
+    "WITH " SQL_ACTOR ", t AS (SELECT t.id FROM teams t, actor WHERE t.id = $6"
+    " AND t.organisation_id = $2 AND (" SQL_SEES_ALL_TEAMS " OR EXISTS (SELECT 1"
+    " FROM team_members m WHERE m.team_id = t.id AND m.user_id = $1 AND m.role = 'teammanager')))"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
+    " ELSE 200 END, NULL, NULL, NULL,"
+    " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
+    " " SQL_PUBLISHED_MONTHS ","
+    " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f, t"
+    " WHERE f.organisation_id = $2 AND f.team_id = t.id AND f.period BETWEEN $4::date AND $5::date),"
+    " " SQL_READER(SQL_TEAMMANAGER_SINCE);
+
+static const char SQL_ORG_SUMMARY[] =
+    "WITH " SQL_ACTOR ", ok AS (SELECT " SQL_SEES_ALL_TEAMS " AS v)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT ok.v THEN 404 ELSE 200 END,"
+    " NULL, NULL, NULL, (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
+    " " SQL_PUBLISHED_MONTHS ","
+    " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f"
+    " WHERE ok.v AND f.organisation_id = $2 AND f.period BETWEEN $4::date AND $5::date),"
+    " " SQL_READER("NULL") ","
+    " (SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name, t.id)"
+    " FROM teams t WHERE ok.v AND t.organisation_id = $2)"
+    " FROM ok";
+/* clang-format on */
+
+/* The columns both statements share. */
+enum { COL_K = 4, COL_PUBLISHED, COL_FIGURES, COL_READER, COL_TEAMS };
+
+/* ---- the months asked -------------------------------------------------- */
+
+struct range {
+    int first, last; /* month numbers (year * 12 + month - 1) */
+};
+
+static int month_parse(const char *s, int *out)
+{
+    if (strlen(s) != 7 || s[4] != '-')
+        return -1;
+    char buf[11];
+    snprintf(buf, sizeof(buf), "%s-01", s);
+    if (!valid_date(buf))
+        return -1;
+    *out = atoi(s) * 12 + atoi(s + 5) - 1;
+    return 0;
+}
+
+/* Months are always 1900..2999 here (valid_date and the clock), so the
+ * unsigned casts only tell the compiler the field widths. */
+static void month_format(int m, char *buf, size_t n)
+{
+    snprintf(buf, n, "%04u-%02u", (unsigned)(m / 12) % 10000u, (unsigned)(m % 12 + 1) % 100u);
+}
+
+/* Reads ?from=&to= (YYYY-MM); defaults to the twelve months up to now. */
+static int summary_range(struct req *r, struct range *rg)
+{
+    const char *from = req_query(r, "from"), *to = req_query(r, "to");
+    struct validator v;
+    v_init(&v, NULL, &r->arena);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    rg->last = (tm.tm_year + 1900) * 12 + tm.tm_mon;
+    if (to && month_parse(to, &rg->last) < 0)
+        v_error(&v, "to", "must be a month (YYYY-MM)");
+    rg->first = rg->last - 11;
+    if (from && month_parse(from, &rg->first) < 0)
+        v_error(&v, "from", "must be a month (YYYY-MM)");
+    if (v_ok(&v) && (rg->first > rg->last || rg->last - rg->first >= SUMMARY_MAX_MONTHS))
+        v_error(&v, "from", "must be at most 36 months before to, and not after it");
+    return !api_reject_invalid(r, &v);
+}
+
+/* ---- what the statement returned ---------------------------------------- */
+
+/* Everything one summary reads, indexed for lookups by month key:
+ * "YYYY-MM" (published months), "<team id> YYYY-MM" (figures; the total's
+ * under "- YYYY-MM"). */
+struct summary_data {
+    int k;                 /* the organisation's k now */
+    json_t *published;     /* month -> {k, at, start} */
+    json_t *figures;       /* key -> figures row */
+    double reader_created; /* epoch seconds */
+    double reader_since;   /* since when the reader holds a reading role */
+    json_t *teams;         /* [{id, name}] (organisation summary) */
+};
+
+/* The statement's JSON column c, parsed (an empty array when NULL). */
+static json_t *column_json(PGresult *res, int c)
+{
+    json_t *j = PQgetisnull(res, 0, c) ? NULL : json_loads(PQgetvalue(res, 0, c), 0, NULL);
+    return j ? j : json_array();
+}
+
+static void figures_index(struct summary_data *d, json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *team = json_string_value(json_object_get(row, "team_id"));
+        const char *period = json_string_value(json_object_get(row, "period"));
+        if (!period)
+            continue;
+        char key[80];
+        snprintf(key, sizeof(key), "%s %s", team ? team : "-", period);
+        json_object_set(d->figures, key, row);
+    }
+}
+
+static void published_index(struct summary_data *d, json_t *months)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(months, i, m)
+    {
+        const char *period = json_string_value(json_object_get(m, "period"));
+        if (period)
+            json_object_set(d->published, period, m);
+    }
+}
+
+static void summary_data_load(struct summary_data *d, PGresult *res)
+{
+    d->k = anon_k(atoi(PQgetvalue(res, 0, COL_K)));
+    d->published = json_object();
+    d->figures = json_object();
+    json_t *published = column_json(res, COL_PUBLISHED), *figures = column_json(res, COL_FIGURES);
+    json_t *reader = column_json(res, COL_READER);
+    published_index(d, published);
+    figures_index(d, figures);
+    d->reader_created = json_number_value(json_object_get(reader, "created"));
+    json_t *since = json_object_get(reader, "since");
+    /* No reading role at all cannot happen once the statement let the
+     * reader in; treat it as "just now", the cautious end. */
+    d->reader_since = json_is_number(since) ? json_number_value(since) : 1e18;
+    json_decref(published);
+    json_decref(figures);
+    json_decref(reader);
+    d->teams = PQnfields(res) > COL_TEAMS ? column_json(res, COL_TEAMS) : NULL;
+}
+
+static void summary_data_free(struct summary_data *d)
+{
+    json_decref(d->published);
+    json_decref(d->figures);
+    json_decref(d->teams);
+}
+
+/* ---- one figures row -------------------------------------------------- */
+
+/* Reads the n integers of arr into out; returns whether arr held them. */
+static int ints_from(json_t *arr, int *out, int n)
+{
+    if (!json_is_array(arr) || json_array_size(arr) != (size_t)n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        out[i] = (int)json_integer_value(json_array_get(arr, (size_t)i));
+    return 1;
+}
+
+static void published_from_json(json_t *row, int k, struct published *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->k = k;
+    if (!row)
+        return;
+    p->present = ints_from(json_object_get(row, "people"), p->people, NBLOCKS);
+    ints_from(json_object_get(row, "hidden"), p->hidden, NBLOCKS - 1);
+    p->stored[BLOCK_CHECKINS] =
+        ints_from(json_object_get(row, "hist"), &p->hist[0][0], NVERMOGENS * NSCORES);
+    p->stored[BLOCK_REFLECTIONS] =
+        ints_from(json_object_get(row, "by_vermogen"), p->by_vermogen, NVERMOGENS);
+    json_t *tops = json_object_get(row, "tops"), *tips = json_object_get(row, "tips");
+    p->stored[BLOCK_FEEDBACK] = json_is_integer(tops) && json_is_integer(tips);
+    p->tops = (int)json_integer_value(tops);
+    p->tips = (int)json_integer_value(tips);
+    p->stored[BLOCK_GOALS] = ints_from(json_object_get(row, "goals"), p->goals, NSTATUSES);
+    p->stored[BLOCK_TEXTS] = json_is_array(json_object_get(row, "texts"));
+}
+
+/* The month m of team (NULL: the organisation total) as published, and
+ * whether the month is published at all. */
+static int published_of(const struct summary_data *d, const char *team, int m,
+                        struct published *out, json_t **row)
+{
+    char period[16], key[80];
+    month_format(m, period, sizeof(period));
+    json_t *pub = json_object_get(d->published, period);
+    snprintf(key, sizeof(key), "%s %s", team ? team : "-", period);
+    *row = json_object_get(d->figures, key);
+    published_from_json(pub ? *row : NULL, (int)json_integer_value(json_object_get(pub, "k")), out);
+    return pub != NULL;
+}
+
+/* The reader of month m. They may have a counted contribution in it when
+ * they did not yet hold their reading role when the month began (rows
+ * written while holding it never count) and their account existed before
+ * it was published. Only the reader's role history decides, never data
+ * the reader could change, so no edit of theirs moves what they see. */
+static void reader_of(const struct summary_data *d, int m, struct reader *rd)
+{
+    char period[16];
+    month_format(m, period, sizeof(period));
+    json_t *pub = json_object_get(d->published, period);
+    rd->k = d->k;
+    rd->contributed = pub && json_number_value(json_object_get(pub, "start")) < d->reader_since &&
+                      d->reader_created < json_number_value(json_object_get(pub, "at"));
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+static json_t *round2(double x)
+{
+    return json_real(round(x * 100.0) / 100.0);
+}
+
+static json_t *render_vermogen(const struct published *cur, const struct published *prev,
+                               int prev_shown, int v)
+{
+    if (!anon_distribution_shown(cur->hist[v]))
+        return json_pack("{s:b}", "suppressed", 1);
+    prev_shown = prev_shown && anon_distribution_shown(prev->hist[v]);
+    json_t *dist = json_array();
+    for (int i = 0; i < NSCORES; i++)
+        json_array_append_new(dist, json_integer(cur->hist[v][i]));
+    const char *trend = prev_shown ? trend_name(anon_trend(cur->hist[v], prev->hist[v])) : NULL;
+    return json_pack("{s:o, s:o, s:o, s:o}", "mean", round2(hist_mean(cur->hist[v])), "median",
+                     round2(hist_median(cur->hist[v])), "distribution", dist, "trend",
+                     trend ? json_string(trend) : json_null());
+}
+
+static json_t *suppressed_block(void)
+{
+    return json_pack("{s:b}", "suppressed", 1);
+}
+
+static json_t *render_reflections(const struct published *p)
+{
+    json_t *by = json_object();
+    for (int v = 0; v < NVERMOGENS; v++)
+        json_object_set_new(by, vermogen_names[v], json_integer(p->by_vermogen[v]));
+    return json_pack("{s:o}", "by_vermogen", by);
+}
+
+/* The activity blocks of p; shown[b] says which this reader may see. */
+static void render_activity(json_t *out, const struct published *p, const int shown[NBLOCKS])
+{
+    json_object_set_new(out, "reflections",
+                        shown[BLOCK_REFLECTIONS] ? render_reflections(p) : suppressed_block());
+    json_object_set_new(out, "feedback",
+                        shown[BLOCK_FEEDBACK]
+                            ? json_pack("{s:i, s:i}", "tops", p->tops, "tips", p->tips)
+                            : suppressed_block());
+    json_object_set_new(out, "goals",
+                        shown[BLOCK_GOALS] ? json_pack("{s:i, s:i, s:i, s:i}", "open", p->goals[0],
+                                                       "active", p->goals[1], "achieved",
+                                                       p->goals[2], "dropped", p->goals[3])
+                                           : suppressed_block());
+}
+
+/* One month in one of its three shapes. prev_shown: may the previous
+ * month's check-ins be compared with (for the trends). texts: the row's
+ * texts, shown when shown[BLOCK_TEXTS]. */
+static json_t *render_period(int m, int published, const struct published *cur,
+                             const struct published *prev, int prev_shown, const int shown[NBLOCKS],
+                             json_t *texts)
+{
+    char period[16];
+    month_format(m, period, sizeof(period));
+    if (!published)
+        return json_pack("{s:s, s:b}", "period", period, "published", 0);
+    if (!shown[BLOCK_CHECKINS])
+        return json_pack("{s:s, s:b, s:b}", "period", period, "published", 1, "suppressed", 1);
+    json_t *verm = json_object();
+    for (int v = 0; v < NVERMOGENS; v++)
+        json_object_set_new(verm, vermogen_names[v], render_vermogen(cur, prev, prev_shown, v));
+    json_t *out =
+        json_pack("{s:s, s:b, s:b, s:i, s:o}", "period", period, "published", 1, "suppressed", 0,
+                  "contributors", cur->people[BLOCK_CHECKINS], "vermogens", verm);
+    render_activity(out, cur, shown);
+    json_object_set_new(out, "texts",
+                        shown[BLOCK_TEXTS] && json_is_array(texts) ? json_incref(texts)
+                                                                   : json_array());
+    return out;
+}
+
+/* Every month of one team, as this reader may see it. */
+static json_t *team_periods(const struct summary_data *d, const char *team, const struct range *rg)
+{
+    json_t *periods = json_array(), *row;
+    struct published prev, cur;
+    struct reader rd;
+    published_of(d, team, rg->first - 1, &prev, &row);
+    reader_of(d, rg->first - 1, &rd);
+    int prev_shown = anon_block_shown(&prev, BLOCK_CHECKINS, &rd);
+    for (int m = rg->first; m <= rg->last; m++) {
+        int published = published_of(d, team, m, &cur, &row);
+        reader_of(d, m, &rd);
+        int shown[NBLOCKS];
+        for (int b = 0; b < NBLOCKS; b++)
+            shown[b] = anon_block_shown(&cur, b, &rd);
+        json_array_append_new(periods, render_period(m, published, &cur, &prev, prev_shown, shown,
+                                                     json_object_get(row, "texts")));
+        prev = cur;
+        prev_shown = shown[BLOCK_CHECKINS];
+    }
+    return periods;
+}
+
+/* The organisation total of month m, next to every team's. */
+static json_t *total_period(const struct summary_data *d, int m)
+{
+    size_t n = json_array_size(d->teams);
+    struct published total, *teams = calloc(n + 1, sizeof(*teams));
+    struct reader rd, *readers = calloc(n + 1, sizeof(*readers));
+    if (!teams || !readers)
+        abort(); /* out of memory, as everywhere else */
+    json_t *row;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(d->teams, i), "id"));
+        published_of(d, id, m, &teams[i], &row);
+        reader_of(d, m, &readers[i]);
+    }
+    int published = published_of(d, NULL, m, &total, &row);
+    reader_of(d, m, &rd);
+    int shown[NBLOCKS];
+    for (int b = 0; b < NBLOCKS; b++)
+        shown[b] = b != BLOCK_TEXTS &&
+                   anon_total_block_shown(&total, teams, readers, (int)n, (enum block)b, &rd);
+    free(teams);
+    free(readers);
+    /* Trends of totals would need the previous month's complement too;
+     * the organisation view leaves them to the team views. */
+    return render_period(m, published, &total, &total, 0, shown, NULL);
+}
+
+/* ---- the handlers ------------------------------------------------------ */
+
+/* Sends out with an ETag (a phone polling its summary gets 304 until a
+ * month is published or the reader's view changes); frees out. */
+static void summary_reply(struct req *r, json_t *out)
+{
+    char *body = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (!body)
+        abort(); /* out of memory, as everywhere else */
+    api_reply_json_etagged(r, body);
+    free(body);
+}
+
+static int summary_status(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+        req_db_failed(r, res);
+        return 0;
+    }
+    if (atoi(PQgetvalue(res->res, 0, 0)) != 200) {
+        api_reply_row(r, res);
+        return 0;
+    }
+    return 1;
+}
+
+static void team_summary_done(struct req *r, struct db_result *res)
+{
+    if (!summary_status(r, res))
+        return;
+    const struct range *rg = r->state;
+    struct summary_data d;
+    const char *team = req_param(r, 0);
+    summary_data_load(&d, res->res);
+    json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", d.k, "periods",
+                            team_periods(&d, team, rg));
+    summary_data_free(&d);
+    summary_reply(r, out);
+}
+
+static void org_summary_done(struct req *r, struct db_result *res)
+{
+    if (!summary_status(r, res))
+        return;
+    const struct range *rg = r->state;
+    struct summary_data d;
+    summary_data_load(&d, res->res);
+    json_t *teams = json_array(), *totals = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(d.teams, i, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "id"));
+        json_array_append_new(teams, json_pack("{s:s, s:O, s:o}", "team_id", id, "name",
+                                               json_object_get(t, "name"), "periods",
+                                               team_periods(&d, id, rg)));
+    }
+    for (int m = rg->first; m <= rg->last; m++)
+        json_array_append_new(totals, total_period(&d, m));
+    json_t *out = json_pack("{s:s, s:i, s:o, s:{s:o}}", "organisation_id", r->actor.org_id, "k",
+                            d.k, "teams", teams, "total", "periods", totals);
+    summary_data_free(&d);
+    summary_reply(r, out);
+}
+
+/* Runs sql for the range asked: $4 is the month before the first (for its
+ * trend), $5 the last, $6 the team (team summaries only). */
+static void summary_run(struct req *r, const char *sql, const char *team, req_db_continue next)
+{
+    struct range *rg = arena_alloc(&r->arena, sizeof(*rg));
+    if (!summary_range(r, rg))
+        return;
+    r->state = rg;
+    char first[16], last[16];
+    month_format(rg->first - 1, first, sizeof(first));
+    month_format(rg->last, last, sizeof(last));
+    const char *p[6];
+    api_actor_params(r, p);
+    p[3] = arena_printf(&r->arena, "%s-01", first);
+    p[4] = arena_printf(&r->arena, "%s-01", last);
+    p[5] = team;
+    req_db(r, sql, team ? 6 : 5, p, next);
+}
+
+void h_team_summary(struct req *r)
+{
+    const char *team = api_uuid_param(r, 0);
+    if (team)
+        summary_run(r, SQL_TEAM_SUMMARY, team, team_summary_done);
+}
+
+void h_org_summary(struct req *r)
+{
+    summary_run(r, SQL_ORG_SUMMARY, NULL, org_summary_done);
+}
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement summaries_statements[] = {
+    STATEMENT(SQL_TEAM_SUMMARY),
+    STATEMENT(SQL_ORG_SUMMARY),
+    {NULL, NULL},
+};

@@ -1,0 +1,121 @@
+/* users.c - organisation users, managed by its admins: POST/GET /v1/users.
+ *
+ * Creating a user hashes the password with argon2id, which is expensive on
+ * purpose. So the cheap checks (is the caller an admin, is the address
+ * free) run first, and only an admin's valid request reaches the hasher: a
+ * student cannot make the server burn CPU by posting users. */
+#include "db/statements.h"
+#include "http/api.h"
+#include "app.h"
+#include "handlers/handlers.h"
+#include "auth/hasher.h"
+#include "http/pagination.h"
+#include "handlers/policy.h"
+#include "http/server.h"
+#include "handlers/users_sql.h"
+
+#include <string.h>
+
+struct new_user {
+    const char *email, *name, *password, *roles;
+};
+
+static const char *const org_roles[] = {"admin", "praktijkopleider", NULL};
+
+/* clang-format off */
+static const char SQL_USER_PRECHECK[] =
+    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    " WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    " WHEN EXISTS (SELECT 1 FROM users WHERE email = lower($4) AND deleted_at IS NULL) THEN 409"
+    " ELSE 200 END, NULL, NULL, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = lower($4)"
+    " AND deleted_at IS NULL) THEN 'A user with this e-mail address exists.' END";
+
+static const char SQL_USER_CREATE[] =
+    "WITH " SQL_ACTOR ", ins AS (INSERT INTO users (organisation_id, email, name, password_hash,"
+    " roles) SELECT $2, lower($4), $5, $6, $7::text[] WHERE " SQL_IS_ADMIN
+    " ON CONFLICT (email) WHERE deleted_at IS NULL DO NOTHING RETURNING *),"
+    " aud AS (" SQL_AUDIT("'user.create'", "ins.id", "'user'", "ins.id") " FROM ins)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    " WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 409 ELSE 201 END,"
+    " (SELECT " SQL_USER_JSON("ins") " FROM ins)";
+
+static const char SQL_USER_LIST[] =
+    "WITH " SQL_ACTOR ", page AS (SELECT * FROM users u WHERE u.organisation_id = $2"
+    " AND u.deleted_at IS NULL AND " SQL_IS_ADMIN " AND " SQL_AFTER("u.created_at", "u.id", "$5",
+                                                                   "$6")
+    " ORDER BY u.created_at, u.id LIMIT $4::int + 1),"
+    " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
+    " " SQL_PAGE_BODY(SQL_USER_JSON("shown"), "shown.created_at", "shown.id", "$4");
+/* clang-format on */
+
+static void user_created(struct req *r, struct db_result *res)
+{
+    if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0) {
+        req_problem(r, 409, "A user with this e-mail address exists.");
+        return;
+    }
+    api_reply_row(r, res);
+}
+
+static void user_hashed(int ok, const char *encoded, void *arg)
+{
+    struct req *r = arg;
+    struct new_user *u = r->state;
+    if (!ok) {
+        req_problem(r, 500, "Something went wrong on our side.");
+        return;
+    }
+    const char *p[7];
+    api_actor_params(r, p);
+    p[3] = u->email;
+    p[4] = u->name;
+    p[5] = encoded;
+    p[6] = u->roles;
+    req_db(r, SQL_USER_CREATE, 7, p, user_created);
+}
+
+static void user_prechecked(struct req *r, struct db_result *res)
+{
+    struct new_user *u = r->state;
+    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
+        strcmp(PQgetvalue(res->res, 0, 0), "200") != 0) {
+        api_reply_row(r, res);
+        return;
+    }
+    if (hasher_hash(r->app->hasher, r->worker->base, u->password, user_hashed, r) < 0)
+        req_busy(r, "Too many passwords being checked; try again shortly.");
+}
+
+void h_user_create(struct req *r)
+{
+    static const char *const fields[] = {"email", "name", "password", "roles", NULL};
+    struct validator v;
+    if (!api_body(r, &v, fields))
+        return;
+    struct new_user *u = arena_alloc(&r->arena, sizeof(*u));
+    u->email = v_email(&v, "email", V_REQUIRED);
+    u->name = v_text(&v, "name", V_REQUIRED, 1, 200, 0);
+    u->password = v_text(&v, "password", V_REQUIRED, 12, 256, 0);
+    u->roles = v_enum_array(&v, "roles", org_roles);
+    if (api_reject_invalid(r, &v))
+        return;
+    r->state = u;
+    const char *p[4];
+    api_actor_params(r, p);
+    p[3] = u->email;
+    req_db(r, SQL_USER_PRECHECK, 4, p, user_prechecked);
+}
+
+void h_user_list(struct req *r)
+{
+    api_list(r, SQL_USER_LIST);
+}
+
+/* Every statement of this file, by name (statements.c: --statements). */
+const struct statement users_statements[] = {
+    STATEMENT(SQL_USER_PRECHECK),
+    STATEMENT(SQL_USER_CREATE),
+    STATEMENT(SQL_USER_LIST),
+    {NULL, NULL},
+};

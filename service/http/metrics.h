@@ -1,0 +1,28 @@
+/* metrics.h - request counters, latency histogram and gauges (Prometheus text). */
+#ifndef REFLECTD_METRICS_H
+#define REFLECTD_METRICS_H
+
+#include "db/db.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics;
+
+/* Point-in-time figures gathered by the metrics listener for one scrape. */
+struct metrics_gauges {
+    struct db_stats pool; /* summed over the workers */
+    int workers;
+    int connections;   /* open API connections (conns.c) */
+    int hash_queued;   /* password checks waiting for a hash thread */
+    char outbox[2048]; /* the outbox sender's figures, Prometheus text (sender.c) */
+};
+
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+/* One answered request. Thread-safe (relaxed atomics). */
+void metrics_observe(struct metrics *m, int status, uint64_t usec);
+/* Renders the counters and g; returns a malloc'd string. */
+char *metrics_render(struct metrics *m, const struct metrics_gauges *g);
+
+#endif

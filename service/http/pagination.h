@@ -1,0 +1,42 @@
+/* pagination.h - keyset pagination: ?limit=, opaque ?cursor=. */
+#ifndef REFLECTD_PAGINATION_H
+#define REFLECTD_PAGINATION_H
+
+#include "core/arena.h"
+
+/* A cursor names the last row of the previous page by its sort key: a
+ * timestamp (microseconds since the epoch) and a UUID tie-breaker. The
+ * client sees only base64url; the statements decode nothing themselves.
+ *
+ * SQL_CURSOR(ts, id) renders the cursor for a row, inside a statement;
+ * SQL_AFTER(ts, id, micros_param, id_param) is the keyset condition. */
+/* clang-format off */
+#define SQL_CURSOR(ts, id)                                                                         \
+    "rtrim(translate(encode(convert_to((extract(epoch FROM " ts ") * 1000000)::bigint::text"      \
+    " || '|' || " id "::text, 'UTF8'), 'base64'), '+/', '-_'), '=')"
+#define SQL_AFTER(ts, id, micros, uuid)                                                            \
+    "(" micros "::bigint IS NULL OR (" ts ", " id ") > ('epoch'::timestamptz + " micros            \
+    "::bigint * interval '1 microsecond', " uuid "::uuid))"
+
+/* The body of a list answer, from two CTEs of the statement: "page" (up
+ * to limit + 1 rows after the cursor) and "shown" (the first limit of
+ * them). item renders one row of shown; ts and id are its sort key. */
+#define SQL_PAGE_BODY(item, ts, id, limit)                                                         \
+    "json_build_object('items', coalesce((SELECT json_agg(" item " ORDER BY " ts ", " id ")"       \
+    " FROM shown), '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > " limit    \
+    "::int THEN (SELECT " SQL_CURSOR(ts, id) " FROM shown ORDER BY " ts " DESC, " id              \
+    " DESC LIMIT 1) END)"
+/* clang-format on */
+
+struct page {
+    char limit[8];  /* decimal, 1..100 */
+    char *after_ts; /* micros as text, or NULL for the first page */
+    char *after_id; /* uuid, or NULL */
+};
+
+/* Reads ?limit and ?cursor. Returns NULL, or the name of the bad parameter. */
+const char *page_parse(struct arena *a, const char *limit, const char *cursor, struct page *out);
+/* Decodes a cursor made by SQL_CURSOR; 0 or -1. Exposed for tests. */
+int cursor_decode(struct arena *a, const char *cursor, char **micros, char **uuid);
+
+#endif

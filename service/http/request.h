@@ -1,0 +1,108 @@
+/* request.h - one HTTP request from arrival to response. */
+#ifndef REFLECTD_REQUEST_H
+#define REFLECTD_REQUEST_H
+
+#include "core/arena.h"
+#include "db/db.h"
+#include "http/router.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct event;
+struct evhttp_request;
+struct evkeyvalq;
+struct worker;
+struct app;
+
+/* The authenticated caller, from a verified access token. */
+struct req;
+struct actor {
+    char user_id[37];
+    char org_id[37];
+    char session_id[37];
+    int is_admin, is_praktijkopleider;
+};
+
+typedef void (*req_db_continue)(struct req *r, struct db_result *res);
+typedef void (*req_close_cb)(struct req *r, void *arg);
+
+struct req {
+    struct evhttp_request *ev;
+    struct worker *worker;
+    struct app *app;
+    struct arena arena;
+    struct route_match match;
+    struct evkeyvalq *query; /* parsed query string, lazily */
+    const char *query_raw;
+    int method;
+    char id[40]; /* request id */
+    uint64_t start_usec;
+    int status;
+    struct actor actor;
+    int authenticated;
+    req_db_continue db_next; /* where req_db() resumes */
+    json_t *kept;            /* released when the request ends */
+    req_close_cb on_close;   /* streams: the client went away */
+    void *on_close_arg;
+    struct event *close_ev; /* on_close, deferred to the next loop turn */
+    int streaming;
+    /* Handler scratch: what the next step of a multi-step handler needs. */
+    void *state;
+};
+
+/* Path parameter i (0-based, in pattern order). */
+const char *req_param(struct req *r, int i);
+/* Decoded query-string value, or NULL when absent. */
+const char *req_query(struct req *r, const char *name);
+const char *req_header(struct req *r, const char *name);
+/* The client's address as text (for throttling and logs). */
+const char *req_peer(struct req *r);
+
+/* Parses the body as a JSON object. On failure it has already answered the
+ * client (400/415/413) and returns NULL. The value belongs to the request. */
+json_t *req_json_body(struct req *r);
+
+/* The raw body (len bytes, not NUL-terminated; "" when empty), valid
+ * until the request ends. The size limit was checked on arrival. */
+const char *req_body(struct req *r, size_t *len);
+
+/* Keeps a JSON value alive until the request ends (one at a time). */
+void req_keep_json(struct req *r, json_t *j);
+
+/* Responses: each sends exactly one reply and finishes the request; r must
+ * not be touched afterwards. json is stolen. */
+void req_reply_json(struct req *r, int status, json_t *json);
+void req_reply_empty(struct req *r, int status);
+void req_reply_text(struct req *r, int status, const char *ctype, const char *body);
+void req_problem(struct req *r, int status, const char *detail);
+/* The same with a machine-readable code (problem_new_code). */
+void req_problem_code(struct req *r, int status, const char *code, const char *detail);
+/* json must be from problem_new(); stolen. */
+void req_reply_problem(struct req *r, json_t *problem);
+void req_set_header(struct req *r, const char *name, const char *value);
+
+/* Streaming responses (server-sent events). req_stream_start sends the
+ * status line and headers and keeps the request open; req_stream_write adds
+ * a chunk; req_stream_end completes it and finishes the request. on_close,
+ * when set, runs (later, from the event loop) if the client goes away first;
+ * after it the request must still be ended with req_stream_end. */
+void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, void *arg);
+void req_stream_write(struct req *r, const char *data, size_t len);
+void req_stream_end(struct req *r);
+
+/* Runs one SQL statement for the request. When the database is unavailable
+ * or saturated the client gets 503 with Retry-After and next is not called;
+ * otherwise next gets DB_OK or DB_ERROR. */
+void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next);
+/* For a DB_ERROR the handler does not expect: 503 for a statement timeout,
+ * 500 (logged with the request id) otherwise. */
+void req_db_failed(struct req *r, struct db_result *res);
+/* 503 with Retry-After: 1, for capacity the client may retry for. */
+void req_busy(struct req *r, const char *detail);
+
+/* Called by the HTTP layer for every request. */
+void req_dispatch(struct evhttp_request *ev, struct worker *w);
+uint64_t now_usec(void);
+
+#endif
