@@ -19,6 +19,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -704,7 +705,8 @@ Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 
     char adev[40], fdev[40], refl[40];
     token_device(t.s.addr, &t.w.coach, "apns", apns_tok, adev);
     token_device(t.s.addr, &t.w.coach, "fcm", fcm_tok, fdev);
-    share_new(t.s.addr, &t.w, refl);
+    char first[40];
+    share_new(t.s.addr, &t.w, first);
     share_new(t.s.addr, &t.w, refl);
     json_t *st = NULL;
     for (int i = 0; i < 300; i++, sleep_ms(50)) {
@@ -716,11 +718,26 @@ Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 
     }
     cr_assert_eq(json_array_size(json_object_get(st, "apns")), 2, "%s", jdump(st));
     cr_assert_eq(json_array_size(json_object_get(st, "fcm")), 2, "%s", jdump(st));
-    json_t *ap = json_object_get(json_array_get(json_object_get(st, "apns"), 1), "payload");
+    /* The two shares' pushes may arrive in either order (the sender sends
+     * a batch at once): find the second share's. */
+    json_t *apns = json_object_get(st, "apns"), *fcm = json_object_get(st, "fcm");
+    size_t ai = strcmp(jstr(json_object_get(json_array_get(apns, 0), "payload"), "reflection_id"),
+                       refl) == 0
+                    ? 0
+                    : 1;
+    json_t *ap = json_object_get(json_array_get(apns, ai), "payload");
     cr_assert_str_eq(jstr(json_object_get(json_object_get(ap, "aps"), "alert"), "body"),
                      "Er is een reflectie met je gedeeld");
     cr_assert_str_eq(jstr(ap, "reflection_id"), refl);
-    json_t *fm = json_object_get(json_array_get(json_object_get(st, "fcm"), 1), "message");
+    cr_assert_str_eq(
+        jstr(json_object_get(json_array_get(apns, 1 - ai), "payload"), "reflection_id"), first);
+    size_t fi =
+        strcmp(jstr(json_object_get(json_object_get(json_array_get(fcm, 0), "message"), "data"),
+                    "reflection_id"),
+               refl) == 0
+            ? 0
+            : 1;
+    json_t *fm = json_object_get(json_array_get(fcm, fi), "message");
     cr_assert_str_eq(jstr(fm, "token"), fcm_tok);
     cr_assert_str_eq(jstr(json_object_get(fm, "data"), "reflection_id"), refl);
     /* One OAuth exchange for both sends: the access token is cached. */
@@ -1063,6 +1080,42 @@ static size_t pushes_of(struct doubles *d, const char *sid, const char *kind)
     }
     json_decref(got);
     return n;
+}
+
+/* Two reminder runs at the same moment (the janitors of two instances, or
+ * a janitor and an operator) send one reminder, not two: run A holds its
+ * transaction open after reminders_run, run B starts meanwhile and must
+ * find A's reminder once A commits. Without the lock of migration 0015, B
+ * waits only for A's reminder_log row and then counts a second sending. */
+Test(notify, concurrent_reminder_runs_send_once, .timeout = 60)
+{
+    struct notify_test t;
+    notify_start(&t, NULL);
+    json_decref(fix_call(t.s.addr, "POST", "/v1/goals", &t.w.student,
+                         json_pack("{s:s,s:s,s:s,s:s}", "what", "Overdracht SBAR", "why", "Veilig",
+                                   "due_on", test_day(2), "status", "active"),
+                         201));
+    pid_t a = fork();
+    cr_assert(a >= 0);
+    if (a == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        execlp("psql", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", getenv("DATABASE_URL"),
+               "-c", "BEGIN; SELECT reminders_run(now()); SELECT pg_sleep(1.5); COMMIT;",
+               (char *)NULL);
+        _exit(127);
+    }
+    sleep_ms(500);
+    long long sent_b = test_sql_int("SELECT reminders_run(now())");
+    int st;
+    cr_assert_eq(waitpid(a, &st, 0), a);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run A failed");
+    cr_assert_eq(sent_b, 0, "the second run sent %lld reminders", sent_b);
+    cr_assert_eq(test_sql_int("SELECT sent FROM reminder_log WHERE user_id = '%s'"
+                              " AND kind = 'reminder_goal_due'",
+                              t.w.student.id),
+                 1);
+    cleanup(&t);
 }
 
 Test(notify, reminders_for_goals_and_reflections_stop_once_done, .timeout = 90)
