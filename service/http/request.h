@@ -2,6 +2,7 @@
 #ifndef REFLECTD_REQUEST_H
 #define REFLECTD_REQUEST_H
 
+#include "auth/actor.h"
 #include "core/arena.h"
 #include "db/db.h"
 #include "http/router.h"
@@ -12,24 +13,17 @@
 struct event;
 struct evhttp_request;
 struct evkeyvalq;
-struct worker;
+struct loop;
 struct app;
 
-/* The authenticated caller, from a verified access token. */
 struct req;
-struct actor {
-    char user_id[37];
-    char org_id[37];
-    char session_id[37];
-    int is_admin, is_praktijkopleider;
-};
 
 typedef void (*req_db_continue)(struct req *r, struct db_result *res);
 typedef void (*req_close_cb)(struct req *r, void *arg);
 
 struct req {
     struct evhttp_request *ev;
-    struct worker *worker;
+    struct loop *loop; /* the thread it runs on; handlers use req_base() etc. */
     struct app *app;
     struct arena arena;
     struct route_match match;
@@ -101,8 +95,17 @@ void req_db_failed(struct req *r, struct db_result *res);
 /* 503 with Retry-After: 1, for capacity the client may retry for. */
 void req_busy(struct req *r, const char *detail);
 
-/* Called by the HTTP layer for every request. */
-void req_dispatch(struct evhttp_request *ev, struct worker *w);
+/* The event loop the request runs on, for work handed to another thread
+ * whose answer must come back to this loop (the hasher, the OIDC keys). */
+struct event_base *req_base(struct req *r);
+/* 1 when this request's loop is shutting down (new streams are refused). */
+int req_draining(const struct req *r);
+/* The index of that loop (0 .. cfg.workers-1), for modules with per-loop
+ * state (event streams). */
+int req_loop_index(const struct req *r);
+
+/* Called by the server for every request evhttp hands it on loop l. */
+void req_dispatch(struct evhttp_request *ev, struct loop *l);
 uint64_t now_usec(void);
 
 #endif
