@@ -22,8 +22,9 @@
 #include "handlers/handlers.h"
 #include "core/log.h"
 #include "handlers/policy.h"
-#include "http/server.h"
+#include "http/loop.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -56,12 +57,18 @@ struct listener {
 };
 
 struct events_worker {
-    struct worker *w;
+    struct loop *l;
     // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, stream) streams;
     struct event *heartbeat;
     struct listener *listener;
 };
+
+/* Every loop's state, by loop index: filled by events_worker_start before
+ * any loop runs and emptied after all have ended, so the loops read it
+ * without a lock (a wake goes to every loop). */
+static struct events_worker **loops;
+static int nloops;
 
 /* ---- streams per user, across the process ------------------------------ */
 
@@ -186,7 +193,7 @@ static void stream_fetch(struct stream *s)
     api_actor_params(s->r, p);
     p[3] = last;
     p[4] = batch;
-    db_query(s->ew->w->db, SQL_EVENTS_AFTER, 5, p, stream_fetched, s);
+    db_query(s->ew->l->db, SQL_EVENTS_AFTER, 5, p, stream_fetched, s);
 }
 
 static void stream_client_gone(struct req *r, void *arg)
@@ -238,7 +245,7 @@ static void events_opened(struct req *r, struct db_result *res)
     struct stream *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
-    s->ew = r->worker->events;
+    s->ew = loops[req_loop_index(r)];
     s->r = r;
     long long *given = r->state;
     s->last = *given >= 0 ? *given : atoll(PQgetvalue(res->res, 0, 1));
@@ -261,7 +268,7 @@ void h_events(struct req *r)
         req_problem(r, 400, "Last-Event-ID must be an event id this service sent.");
         return;
     }
-    if (r->worker->draining) {
+    if (req_draining(r)) {
         req_set_header(r, "Retry-After", "1");
         req_problem(r, 503, "The service is restarting; reconnect shortly.");
         return;
@@ -294,16 +301,16 @@ static void events_wake(evutil_socket_t fd, short what, void *arg)
     free(wk);
 }
 
-static void events_broadcast(struct app *app, const char *user)
+static void events_broadcast(const char *user)
 {
-    for (int i = 0; i < app->cfg.workers; i++) {
-        struct events_worker *ew = app->workers[i]->events;
+    for (int i = 0; i < nloops; i++) {
+        struct events_worker *ew = loops[i];
         struct wake *wk = calloc(1, sizeof(*wk));
         if (!wk)
             abort();
         wk->ew = ew;
         snprintf(wk->user, sizeof(wk->user), "%s", user ? user : "");
-        if (event_base_once(ew->w->base, -1, EV_TIMEOUT, events_wake, wk, NULL) < 0)
+        if (event_base_once(ew->l->base, -1, EV_TIMEOUT, events_wake, wk, NULL) < 0)
             free(wk);
     }
 }
@@ -336,7 +343,7 @@ static void listener_arm(struct listener *l, short what)
 {
     if (l->io)
         event_free(l->io);
-    l->io = event_new(l->ew->w->base, PQsocket(l->pg), what, listener_io, l);
+    l->io = event_new(l->ew->l->base, PQsocket(l->pg), what, listener_io, l);
     if (!l->io || event_add(l->io, NULL) < 0)
         abort();
 }
@@ -346,7 +353,7 @@ static void listener_drain(struct listener *l)
 {
     PGnotify *n;
     while ((n = PQnotifies(l->pg))) {
-        events_broadcast(l->ew->w->app, n->extra);
+        events_broadcast(n->extra);
         PQfreemem(n);
     }
 }
@@ -365,7 +372,7 @@ static void listener_read(struct listener *l)
                 log_info("event listener re-established");
             l->backoff_ms = 0;
             /* Whatever was notified while we were away: everyone looks. */
-            events_broadcast(l->ew->w->app, NULL);
+            events_broadcast(NULL);
             break;
         }
         int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -423,7 +430,7 @@ static void listener_retry(evutil_socket_t fd, short what, void *arg)
 static void listener_connect(struct listener *l)
 {
     const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {l->ew->w->app->cfg.database_url, "reflectd-events", "5", NULL};
+    const char *vals[] = {l->ew->l->app->cfg.database_url, "reflectd-events", "5", NULL};
     l->pg = PQconnectStartParams(keys, vals, 1);
     if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD || PQsocket(l->pg) < 0) {
         listener_down(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
@@ -439,7 +446,7 @@ static struct listener *listener_new(struct events_worker *ew)
     if (!l)
         abort();
     l->ew = ew;
-    l->retry = evtimer_new(ew->w->base, listener_retry, l);
+    l->retry = evtimer_new(ew->l->base, listener_retry, l);
     if (!l->retry)
         abort();
     listener_connect(l);
@@ -477,25 +484,32 @@ static void events_heartbeat(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the worker's life cycle ------------------------------------------- */
 
-void events_worker_start(struct worker *w)
+void events_worker_start(struct loop *l)
 {
+    if (!loops) {
+        nloops = l->app->cfg.workers;
+        loops = calloc((size_t)nloops, sizeof(*loops));
+        if (!loops)
+            abort();
+    }
+    assert(l->index < nloops && !loops[l->index]);
     struct events_worker *ew = calloc(1, sizeof(*ew));
     if (!ew)
         abort();
-    ew->w = w;
+    ew->l = l;
     TAILQ_INIT(&ew->streams);
-    w->events = ew;
-    struct timeval beat = {w->app->cfg.events_heartbeat_s, 0};
-    ew->heartbeat = event_new(w->base, -1, EV_PERSIST, events_heartbeat, ew);
+    loops[l->index] = ew;
+    struct timeval beat = {l->app->cfg.events_heartbeat_s, 0};
+    ew->heartbeat = event_new(l->base, -1, EV_PERSIST, events_heartbeat, ew);
     if (!ew->heartbeat || event_add(ew->heartbeat, &beat) < 0)
         abort();
-    if (w->index == 0)
+    if (l->index == 0)
         ew->listener = listener_new(ew);
 }
 
-void events_worker_drain(struct worker *w)
+void events_worker_drain(struct loop *l)
 {
-    struct events_worker *ew = w->events;
+    struct events_worker *ew = loops[l->index];
     struct stream *s = TAILQ_FIRST(&ew->streams);
     while (s) {
         struct stream *next = TAILQ_NEXT(s, next);
@@ -510,15 +524,21 @@ void events_worker_drain(struct worker *w)
     ew->listener = NULL;
 }
 
-void events_worker_free(struct worker *w)
+void events_worker_free(struct loop *l)
 {
-    struct events_worker *ew = w->events;
+    struct events_worker *ew = loops ? loops[l->index] : NULL;
     if (!ew)
         return;
     listener_free(ew->listener);
     event_free(ew->heartbeat);
     free(ew);
-    w->events = NULL;
+    loops[l->index] = NULL;
+    for (int i = 0; i < nloops; i++)
+        if (loops[i])
+            return;
+    free(loops); /* the last one */
+    loops = NULL;
+    nloops = 0;
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -23,7 +23,6 @@
 #include "core/log.h"
 #include "auth/oidc_keys.h"
 #include "handlers/policy.h"
-#include "http/server.h"
 #include "db/statements.h"
 #include "auth/tokens.h"
 #include "handlers/users_sql.h"
@@ -243,7 +242,7 @@ static void oidc_clients_found(struct req *r, struct db_result *res)
     for (size_t i = 0; i < l->nclients; i++)
         l->clients[i] = arena_strdup(&r->arena, json_string_value(json_array_get(ids, i)));
     json_decref(ids);
-    if (oidc_keys_verify(r->app->oidc_keys, r->worker->base, l->issuer, l->token, oidc_verified,
+    if (oidc_keys_verify(r->app->oidc_keys, req_base(r), l->issuer, l->token, oidc_verified,
                          r) < 0)
         req_busy(r, "Too many sign-ins at once; try again shortly.");
 }

@@ -21,7 +21,6 @@
 #include "handlers/handlers.h"
 #include "auth/hasher.h"
 #include "handlers/policy.h"
-#include "http/server.h"
 #include "auth/tokens.h"
 #include "handlers/users_sql.h"
 
@@ -187,7 +186,7 @@ static void login_looked_up(struct req *r, struct db_result *res)
         hash = PQgetvalue(pg, 0, 2);
         l->stored_hash = arena_strdup(&r->arena, hash); /* the result goes before the verdict */
     }
-    if (hasher_verify(r->app->hasher, r->worker->base, hash, l->password, login_verified, r) < 0)
+    if (hasher_verify(r->app->hasher, req_base(r), hash, l->password, login_verified, r) < 0)
         req_busy(r, "Too many logins at once; try again shortly.");
 }
 

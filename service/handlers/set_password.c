@@ -15,7 +15,6 @@
 #include "app.h"
 #include "handlers/handlers.h"
 #include "auth/hasher.h"
-#include "http/server.h"
 #include "db/statements.h"
 
 #include <string.h>
@@ -87,7 +86,7 @@ static void set_password_checked(struct req *r, struct db_result *res)
         set_password_refuse(r);
         return;
     }
-    if (hasher_hash(r->app->hasher, r->worker->base, s->password, set_password_hashed, r) < 0)
+    if (hasher_hash(r->app->hasher, req_base(r), s->password, set_password_hashed, r) < 0)
         req_busy(r, "Too many passwords being set; try again shortly.");
 }
 

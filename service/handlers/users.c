@@ -11,7 +11,6 @@
 #include "auth/hasher.h"
 #include "http/pagination.h"
 #include "handlers/policy.h"
-#include "http/server.h"
 #include "handlers/users_sql.h"
 
 #include <string.h>
@@ -83,7 +82,7 @@ static void user_prechecked(struct req *r, struct db_result *res)
         api_reply_row(r, res);
         return;
     }
-    if (hasher_hash(r->app->hasher, r->worker->base, u->password, user_hashed, r) < 0)
+    if (hasher_hash(r->app->hasher, req_base(r), u->password, user_hashed, r) < 0)
         req_busy(r, "Too many passwords being checked; try again shortly.");
 }
 
