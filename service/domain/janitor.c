@@ -64,8 +64,7 @@ static void janitor_tick(evutil_socket_t fd, short what, void *arg)
     publish_tick(&j->publish);
 }
 
-struct janitor *janitor_start(struct event_base *base, struct db_pool *db,
-                              const struct config *cfg)
+struct janitor *janitor_start(struct event_base *base, struct db_pool *db, const struct config *cfg)
 {
     struct janitor *j = calloc(1, sizeof(*j));
     if (!j)

@@ -163,15 +163,14 @@ static void stream_fetched(struct db_result *res, void *arg)
         stream_end(s);
         return;
     }
-    if (res->status == DB_OK && PQntuples(res->res) == 1 &&
-        atoi(PQgetvalue(res->res, 0, 0)) == 401) {
+    if (api_one_row_ok(res) && api_col_int(res, 0, 0) == 401) {
         stream_end(s); /* logged out, erased: the stream ends with the session */
         return;
     }
     size_t n = 0;
     s->failed = res->status != DB_OK;
-    if (res->status == DB_OK && !PQgetisnull(res->res, 0, 1))
-        n = stream_write_events(s, PQgetvalue(res->res, 0, 1));
+    if (api_one_row_ok(res) && !api_col_is_null(res, 0, 1))
+        n = stream_write_events(s, api_col(res, 0, 1));
     /* A failed query is retried at the next wake or heartbeat. */
     if (s->dirty || n == EVENTS_BATCH) {
         s->dirty = 0;
@@ -225,8 +224,7 @@ static long long events_last_id(struct req *r, int *bad)
 
 static void events_opened(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
-        atoi(PQgetvalue(res->res, 0, 0)) != 200) {
+    if (!api_one_row_ok(res) || api_col_int(res, 0, 0) != 200) {
         api_reply_row(r, res);
         return;
     }
@@ -248,7 +246,7 @@ static void events_opened(struct req *r, struct db_result *res)
     s->ew = loops[req_loop_index(r)];
     s->r = r;
     long long *given = r->state;
-    s->last = *given >= 0 ? *given : atoll(PQgetvalue(res->res, 0, 1));
+    s->last = *given >= 0 ? *given : api_col_ll(res, 0, 1);
     TAILQ_INSERT_TAIL(&s->ew->streams, s, next);
     req_stream_start(r, "text/event-stream", stream_client_gone, s);
     char hello[64];

@@ -140,20 +140,19 @@ static void oidc_refuse(struct req *r, const char *why)
 static void oidc_signed_in(struct req *r, struct db_result *res)
 {
     struct oidc_login *l = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pg = res->res;
-    const char *outcome = PQgetvalue(pg, 0, 0);
+    const char *outcome = api_col(res, 0, 0);
     if (strcmp(outcome, "ok") != 0) {
         oidc_refuse(r, strcmp(outcome, "replayed") == 0
                            ? "nonce already used"
                            : "no user for this account (or e-mail not verified)");
         return;
     }
-    auth_reply_pair(r, PQgetvalue(pg, 0, 2), PQgetvalue(pg, 0, 3), PQgetvalue(pg, 0, 1), l->refresh,
-                    PQgetvalue(pg, 0, 4));
+    auth_reply_pair(r, api_col(res, 0, 2), api_col(res, 0, 3), api_col(res, 0, 1), l->refresh,
+                    api_col(res, 0, 4));
 }
 
 /* Step 4, with verified claims. */
@@ -226,12 +225,11 @@ static void oidc_verified(int status, json_t *claims, void *arg)
 static void oidc_clients_found(struct req *r, struct db_result *res)
 {
     struct oidc_login *l = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    json_t *ids =
-        PQgetisnull(res->res, 0, 0) ? NULL : json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+    json_t *ids = api_col_is_null(res, 0, 0) ? NULL : json_loads(api_col(res, 0, 0), 0, NULL);
     if (!json_is_array(ids) || json_array_size(ids) == 0) {
         json_decref(ids);
         oidc_refuse(r, "issuer not configured");
@@ -242,8 +240,7 @@ static void oidc_clients_found(struct req *r, struct db_result *res)
     for (size_t i = 0; i < l->nclients; i++)
         l->clients[i] = arena_strdup(&r->arena, json_string_value(json_array_get(ids, i)));
     json_decref(ids);
-    if (oidc_keys_verify(r->app->oidc_keys, req_base(r), l->issuer, l->token, oidc_verified,
-                         r) < 0)
+    if (oidc_keys_verify(r->app->oidc_keys, req_base(r), l->issuer, l->token, oidc_verified, r) < 0)
         req_busy(r, "Too many sign-ins at once; try again shortly.");
 }
 

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
+#include "http/api.h"
 #include "http/request.h"
 #include "http/server.h"
 
@@ -26,7 +27,7 @@ static void readyz_result(struct req *r, struct db_result *res)
         req_problem(r, 503, "The database is not answering.");
         return;
     }
-    int version = atoi(PQgetvalue(res->res, 0, 0));
+    int version = api_col_int(res, 0, 0);
     if (version != r->app->schema_version) {
         req_set_header(r, "Retry-After", "5");
         req_problem(r, 503, "The database schema is not the one this version expects.");

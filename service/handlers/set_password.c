@@ -53,11 +53,11 @@ static void set_password_refuse(struct req *r)
 
 static void set_password_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    if (strcmp(PQgetvalue(res->res, 0, 0), "1") != 0)
+    if (strcmp(api_col(res, 0, 0), "1") != 0)
         set_password_refuse(r); /* used by a concurrent request meanwhile */
     else
         req_reply_empty(r, 204);
@@ -78,11 +78,11 @@ static void set_password_hashed(int ok, const char *encoded, void *arg)
 static void set_password_checked(struct req *r, struct db_result *res)
 {
     struct set_password *s = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    if (strcmp(PQgetvalue(res->res, 0, 0), "1") != 0) {
+    if (strcmp(api_col(res, 0, 0), "1") != 0) {
         set_password_refuse(r);
         return;
     }

@@ -77,8 +77,7 @@ static void user_hashed(int ok, const char *encoded, void *arg)
 static void user_prechecked(struct req *r, struct db_result *res)
 {
     struct new_user *u = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
-        strcmp(PQgetvalue(res->res, 0, 0), "200") != 0) {
+    if (!api_one_row_ok(res) || strcmp(api_col(res, 0, 0), "200") != 0) {
         api_reply_row(r, res);
         return;
     }

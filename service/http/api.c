@@ -10,8 +10,68 @@
 #include "app.h"
 #include "http/problem.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- reading results ---------------------------------------------------- */
+
+int api_one_row_ok(const struct db_result *res)
+{
+    return res->status == DB_OK && PQntuples(res->res) == 1;
+}
+
+int api_rows(const struct db_result *res)
+{
+    assert(res->status == DB_OK && res->res);
+    return PQntuples(res->res);
+}
+
+static void api_check_cell(const struct db_result *res, int row, int col)
+{
+    assert(res->status == DB_OK && res->res);
+    assert(row >= 0 && row < PQntuples(res->res));
+    assert(col >= 0 && col < PQnfields(res->res));
+    (void)res, (void)row, (void)col; /* with NDEBUG */
+}
+
+const char *api_col(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return PQgetvalue(res->res, row, col);
+}
+
+const char *api_col_opt(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return PQgetisnull(res->res, row, col) ? NULL : PQgetvalue(res->res, row, col);
+}
+
+int api_col_is_null(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return PQgetisnull(res->res, row, col);
+}
+
+int api_col_int(const struct db_result *res, int row, int col)
+{
+    return atoi(api_col(res, row, col));
+}
+
+long long api_col_ll(const struct db_result *res, int row, int col)
+{
+    return atoll(api_col(res, row, col));
+}
+
+int api_col_index(const struct db_result *res, const char *name)
+{
+    assert(res->status == DB_OK && res->res);
+    int i = PQfnumber(res->res, name);
+    assert(i >= 0);
+    return i;
+}
+
+/* ---- the caller and the common replies ---------------------------------- */
 
 void api_actor_params(struct req *r, const char **params)
 {

@@ -27,6 +27,28 @@
     " FROM jsonb_each(" j ") AS e(k, v))"
 /* clang-format on */
 
+/* Reading a statement's result: handlers read rows only through these, never
+ * libpq. Columns are by index, in the statement's SELECT order (api_col_index
+ * finds one by name, for statements whose columns are many). Each asserts
+ * that res is DB_OK and that row and column exist: reading a row that is not
+ * there is a bug, not bad input. Values stay valid until the callback
+ * returns; copy what must live longer. */
+/* 1 when res is DB_OK with exactly one row (the usual answer), else 0. */
+int api_one_row_ok(const struct db_result *res);
+/* The number of rows of a DB_OK result. */
+int api_rows(const struct db_result *res);
+/* The column's text; "" for SQL NULL (as libpq gives it). */
+const char *api_col(const struct db_result *res, int row, int col);
+/* The column's text, or NULL for SQL NULL. */
+const char *api_col_opt(const struct db_result *res, int row, int col);
+/* 1 when the column is SQL NULL. */
+int api_col_is_null(const struct db_result *res, int row, int col);
+/* The column as a number (atoi/atoll of its text; 0 for SQL NULL). */
+int api_col_int(const struct db_result *res, int row, int col);
+long long api_col_ll(const struct db_result *res, int row, int col);
+/* The index of the column called name; asserts that there is one. */
+int api_col_index(const struct db_result *res, const char *name);
+
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */
 const char *api_if_match(struct req *r);
 /* Fills params[0..2] with the caller ($1 user, $2 organisation, $3 session). */
