@@ -3,17 +3,19 @@
  * Events are rows (migrations/0006): a write that creates one calls
  * emit_event in its own statement, which numbers it per recipient and
  * NOTIFYs at commit. Each service instance keeps one LISTEN connection, on
- * worker 0's event loop; a notification names the recipient, and is passed
- * to every worker, which wakes that user's streams. A woken stream asks the
+ * loop 0 (a listening pool of one, db.c: the connection layer the queries
+ * use); a notification names the recipient, and is passed to every loop,
+ * which wakes that user's streams. A woken stream asks the
  * database for its events after the last one it sent, so the notification
  * itself carries nothing that could be lost or seen twice: resuming with
  * Last-Event-ID, waking twice, or missing a notification while the listener
  * reconnects all end in the same "seq > last" query. Every such query also
  * re-checks the caller's session, so logout or erasure ends the stream.
  *
- * State per worker: its open streams, a heartbeat timer (comments keep
- * proxies and phones from dropping an idle stream), and on worker 0 the
- * listener. Old events are removed by the janitor (janitor.c). */
+ * State per loop: its open streams, a heartbeat timer (comments keep
+ * proxies and phones from dropping an idle stream), and on loop 0 the
+ * listener. This file keeps only the streams' logic: no libpq. Old events are removed by the
+ * janitor (janitor.c). */
 #include "db/statements.h"
 #include "handlers/events.h"
 #include "http/api.h"
@@ -46,22 +48,12 @@ struct stream {
     int failed;     /* the last query failed: the heartbeat asks again */
 };
 
-enum listener_state { LS_DOWN, LS_CONNECTING, LS_LISTEN_SENT, LS_LISTENING };
-
-struct listener {
-    struct events_worker *ew;
-    PGconn *pg;
-    enum listener_state state;
-    struct event *io, *retry;
-    int backoff_ms;
-};
-
 struct events_worker {
     struct loop *l;
     // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, stream) streams;
     struct event *heartbeat;
-    struct listener *listener;
+    struct db_pool *listener; /* loop 0: LISTEN reflectd_events */
 };
 
 /* Every loop's state, by loop index: filled by events_worker_start before
@@ -303,6 +295,8 @@ static void events_broadcast(const char *user)
 {
     for (int i = 0; i < nloops; i++) {
         struct events_worker *ew = loops[i];
+        if (!ew)
+            continue; /* not started, or already freed */
         struct wake *wk = calloc(1, sizeof(*wk));
         if (!wk)
             abort();
@@ -313,154 +307,32 @@ static void events_broadcast(const char *user)
     }
 }
 
-/* ---- the LISTEN connection (worker 0) ----------------------------------- */
+/* ---- the LISTEN connection (loop 0) ------------------------------------- */
 
-static void listener_connect(struct listener *l);
-
-static void listener_down(struct listener *l, const char *why)
+/* A notification names its recipient; NULL (LISTENing again after a
+ * reconnect, when some may have been missed): every stream looks. */
+static void events_notified(const char *user, void *arg)
 {
-    if (l->state == LS_LISTENING)
-        log_warn("event listener lost its connection: %s", why);
-    if (l->io) {
-        event_free(l->io);
-        l->io = NULL;
-    }
-    if (l->pg) {
-        PQfinish(l->pg);
-        l->pg = NULL;
-    }
-    l->state = LS_DOWN;
-    l->backoff_ms = l->backoff_ms ? (l->backoff_ms * 2 > 2000 ? 2000 : l->backoff_ms * 2) : 100;
-    struct timeval tv = {l->backoff_ms / 1000, (l->backoff_ms % 1000) * 1000};
-    evtimer_add(l->retry, &tv);
+    (void)arg;
+    events_broadcast(user);
 }
 
-static void listener_io(evutil_socket_t fd, short what, void *arg);
-
-static void listener_arm(struct listener *l, short what)
+/* A listening pool of one (db.c): the same connect, reconnect and back-off
+ * as the query pools, and nothing else on it. */
+static struct db_pool *listener_new(struct events_worker *ew)
 {
-    if (l->io)
-        event_free(l->io);
-    l->io = event_new(l->ew->l->base, PQsocket(l->pg), what, listener_io, l);
-    if (!l->io || event_add(l->io, NULL) < 0)
+    struct db_pool_config pc = {
+        .conninfo = ew->l->app->cfg.database_url,
+        .size = 1,
+        .listen = "reflectd_events",
+        .on_notify = events_notified,
+        .notify_arg = ew,
+        .application_name = "reflectd-events",
+    };
+    struct db_pool *p = db_pool_new(ew->l->base, &pc);
+    if (!p)
         abort();
-}
-
-/* Notifications name recipients; each goes to every worker. */
-static void listener_drain(struct listener *l)
-{
-    PGnotify *n;
-    while ((n = PQnotifies(l->pg))) {
-        events_broadcast(n->extra);
-        PQfreemem(n);
-    }
-}
-
-static void listener_read(struct listener *l)
-{
-    if (!PQconsumeInput(l->pg)) {
-        listener_down(l, PQerrorMessage(l->pg));
-        return;
-    }
-    while (l->state == LS_LISTEN_SENT && !PQisBusy(l->pg)) {
-        PGresult *res = PQgetResult(l->pg);
-        if (!res) {
-            l->state = LS_LISTENING;
-            if (l->backoff_ms)
-                log_info("event listener re-established");
-            l->backoff_ms = 0;
-            /* Whatever was notified while we were away: everyone looks. */
-            events_broadcast(NULL);
-            break;
-        }
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        if (!ok) {
-            listener_down(l, "LISTEN failed");
-            return;
-        }
-    }
-    listener_drain(l);
-    listener_arm(l, EV_READ);
-}
-
-static void listener_poll_connect(struct listener *l)
-{
-    switch (PQconnectPoll(l->pg)) {
-    case PGRES_POLLING_READING:
-        listener_arm(l, EV_READ);
-        return;
-    case PGRES_POLLING_WRITING:
-        listener_arm(l, EV_WRITE);
-        return;
-    case PGRES_POLLING_OK:
-        if (PQsetnonblocking(l->pg, 1) != 0 || !PQsendQuery(l->pg, "LISTEN reflectd_events")) {
-            listener_down(l, PQerrorMessage(l->pg));
-            return;
-        }
-        l->state = LS_LISTEN_SENT;
-        PQflush(l->pg);
-        listener_arm(l, EV_READ);
-        return;
-    default:
-        listener_down(l, PQerrorMessage(l->pg));
-    }
-}
-
-static void listener_io(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct listener *l = arg;
-    if (l->state == LS_CONNECTING)
-        listener_poll_connect(l);
-    else if (l->state != LS_DOWN)
-        listener_read(l);
-}
-
-static void listener_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    listener_connect(arg);
-}
-
-static void listener_connect(struct listener *l)
-{
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {l->ew->l->app->cfg.database_url, "reflectd-events", "5", NULL};
-    l->pg = PQconnectStartParams(keys, vals, 1);
-    if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD || PQsocket(l->pg) < 0) {
-        listener_down(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
-        return;
-    }
-    l->state = LS_CONNECTING;
-    listener_arm(l, EV_WRITE);
-}
-
-static struct listener *listener_new(struct events_worker *ew)
-{
-    struct listener *l = calloc(1, sizeof(*l));
-    if (!l)
-        abort();
-    l->ew = ew;
-    l->retry = evtimer_new(ew->l->base, listener_retry, l);
-    if (!l->retry)
-        abort();
-    listener_connect(l);
-    return l;
-}
-
-static void listener_free(struct listener *l)
-{
-    if (!l)
-        return;
-    if (l->io)
-        event_free(l->io);
-    event_free(l->retry);
-    if (l->pg)
-        PQfinish(l->pg);
-    free(l);
+    return p;
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -518,7 +390,7 @@ void events_worker_drain(struct loop *l)
         s = next;
     }
     event_del(ew->heartbeat);
-    listener_free(ew->listener);
+    db_pool_free(ew->listener);
     ew->listener = NULL;
 }
 
@@ -527,7 +399,7 @@ void events_worker_free(struct loop *l)
     struct events_worker *ew = loops ? loops[l->index] : NULL;
     if (!ew)
         return;
-    listener_free(ew->listener);
+    db_pool_free(ew->listener);
     event_free(ew->heartbeat);
     free(ew);
     loops[l->index] = NULL;
