@@ -7,6 +7,7 @@
 #include "http/router.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 struct metrics;
 struct metrics_http;
@@ -41,6 +42,9 @@ struct app {
     void (*worker_start)(struct loop *l);
     void (*worker_drain)(struct loop *l);
     void (*worker_stop)(struct loop *l);
+    /* The outbox sender's figures for /metrics, Prometheus text into buf (the
+     * metrics listener is below the sender's layer, so main.c hands it this). */
+    void (*outbox_metrics)(const struct app *app, char *buf, size_t n);
 };
 
 #endif

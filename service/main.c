@@ -71,6 +71,12 @@ static void main_worker_stop(struct loop *l)
     events_worker_free(l);
 }
 
+static void main_outbox_metrics(const struct app *app, char *buf, size_t n)
+{
+    if (app->sender)
+        sender_metrics(app->sender, buf, n);
+}
+
 static void main_print_routes(void)
 {
     for (size_t i = 0; i < routes_count; i++)
@@ -208,6 +214,7 @@ int main(int argc, char **argv)
     app.worker_start = main_worker_start;
     app.worker_drain = main_worker_drain;
     app.worker_stop = main_worker_stop;
+    app.outbox_metrics = main_outbox_metrics;
     app.routes = routes;
     app.nroutes = routes_count;
     app.schema_version = migrations_count;

@@ -13,7 +13,6 @@
  * metrics' and pools' atomics, the connection table and hash queue under
  * their locks). One more mostly idle thread is the whole cost. */
 #include "http/metrics_http.h"
-#include "notify/sender.h"
 #include "app.h"
 #include "http/conns.h"
 #include "db/db.h"
@@ -50,8 +49,8 @@ static void metrics_http_gauges(struct app *app, struct metrics_gauges *g)
     g->workers = app->cfg.workers;
     g->connections = conns_count(app->conns);
     g->hash_queued = app->hasher ? hasher_queued(app->hasher) : 0;
-    if (app->sender)
-        sender_metrics(app->sender, g->outbox, sizeof(g->outbox));
+    if (app->outbox_metrics) /* the sender sits above http: main.c connects them */
+        app->outbox_metrics(app, g->outbox, sizeof(g->outbox));
 }
 
 static void metrics_http_reply(struct evhttp_request *ev, int status, const char *reason,
