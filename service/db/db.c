@@ -186,6 +186,9 @@ static int db_pool_count(const struct db_pool *p, enum db_conn_state st)
 /* The only place a connection changes state. */
 static void db_conn_set(struct db_conn *c, enum db_conn_state st)
 {
+    /* A connection is BUSY exactly while it holds a query. */
+    assert((st == DBC_BUSY) == (c->query != NULL) || st == DBC_DOWN);
+    assert(db_pool_count(c->pool, c->state) > 0);
     atomic_fetch_sub_explicit(&c->pool->in_state[c->state], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->pool->in_state[st], 1, memory_order_relaxed);
     c->state = st;
@@ -344,6 +347,7 @@ static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
 static void db_conn_send(struct db_conn *c)
 {
     struct db_query *q = c->query;
+    assert(q && c->pg);
     db_conn_set(c, DBC_BUSY);
     if (!db_conn_send_statement(c, q)) {
         db_conn_down(c, PQerrorMessage(c->pg));
@@ -483,6 +487,7 @@ static void db_conn_dispatch(struct db_conn *c)
         event_free(q->timer);
         q->timer = NULL;
     }
+    assert(c->state == DBC_IDLE && !c->query); /* checked out once */
     c->query = q;
     db_conn_send(c);
 }
@@ -548,6 +553,7 @@ void db_query(struct db_pool *p, const char *sql, int nparams, const char *const
         if (c->state == DBC_IDLE) {
             /* Sending directly keeps the caller's stack free of callbacks:
              * results only ever arrive through the event loop. */
+            assert(!c->query); /* checked out once */
             c->query = q;
             db_conn_send(c);
             return;

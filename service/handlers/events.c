@@ -237,7 +237,7 @@ static void events_opened(struct req *r, struct db_result *res)
         abort();
     s->ew = loops[req_loop_index(r)];
     s->r = r;
-    long long *given = r->state;
+    const long long *given = req_state_get(r, events_last);
     s->last = *given >= 0 ? *given : api_col_ll(res, 0, 1);
     TAILQ_INSERT_TAIL(&s->ew->streams, s, next);
     req_stream_start(r, "text/event-stream", stream_client_gone, s);
@@ -263,7 +263,7 @@ void h_events(struct req *r)
         req_problem(r, 503, "The service is restarting; reconnect shortly.");
         return;
     }
-    r->state = last;
+    req_state_set(r, events_last, last);
     const char *p[3];
     api_actor_params(r, p);
     req_db(r, SQL_EVENTS_OPEN, 3, p, events_opened);

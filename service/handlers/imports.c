@@ -341,7 +341,7 @@ static void import_analyzed(struct req *r, struct db_result *res)
         req_db_failed(r, res);
         return;
     }
-    api_reply_json_text(r, 200, r->state);
+    api_reply_json_text(r, 200, req_state_get(r, text));
 }
 
 /* A bulk load leaves the planner's statistics behind by thousands of rows
@@ -371,7 +371,7 @@ static void import_done(struct req *r, struct db_result *res)
     }
     int status = api_col_int(res, 0, 0);
     if (status == 200 && import_needs_analyze(api_col(res, 0, 1))) {
-        r->state = arena_strdup(&r->arena, api_col(res, 0, 1));
+        req_state_set(r, text, arena_strdup(&r->arena, api_col(res, 0, 1)));
         req_db(r, SQL_IMPORT_ANALYZE, 0, NULL, import_analyzed);
         return;
     }

@@ -512,7 +512,7 @@ static int invite_is_form_type(const char *ct)
 
 static void invite_answered(struct req *r, struct db_result *res)
 {
-    const struct invite_form *f = r->state;
+    const struct invite_form *f = req_state_get(r, invite_form);
     const struct invite_text *t = invite_text_for(r);
     if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
@@ -574,7 +574,7 @@ void h_invite_answer(struct req *r)
         *f->value[F_TIP] ? f->value[F_TIP] : NULL,
         *f->value[F_QUESTION] ? f->value[F_QUESTION] : NULL,
     };
-    r->state = f;
+    req_state_set(r, invite_form, f);
     req_db(r, SQL_INVITE_ANSWER, 11, p, invite_answered);
 }
 

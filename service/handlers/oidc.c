@@ -139,7 +139,7 @@ static void oidc_refuse(struct req *r, const char *why)
 
 static void oidc_signed_in(struct req *r, struct db_result *res)
 {
-    struct oidc_login *l = r->state;
+    struct oidc_login *l = req_state_get(r, oidc);
     if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
@@ -158,7 +158,7 @@ static void oidc_signed_in(struct req *r, struct db_result *res)
 /* Step 4, with verified claims. */
 static void oidc_sign_in(struct req *r, json_t *claims)
 {
-    struct oidc_login *l = r->state;
+    struct oidc_login *l = req_state_get(r, oidc);
     char exp[24], ttl[16];
     char *claims_text = json_dumps(claims, JSON_COMPACT);
     const char *sub = json_string_value(json_object_get(claims, "sub"));
@@ -199,7 +199,7 @@ static const char *oidc_status_reason(int status)
 static void oidc_verified(int status, json_t *claims, void *arg)
 {
     struct req *r = arg;
-    struct oidc_login *l = r->state;
+    struct oidc_login *l = req_state_get(r, oidc);
     if (status == OIDC_KEYS_UNAVAILABLE) {
         json_decref(claims);
         req_set_header(r, "Retry-After", "10");
@@ -224,7 +224,7 @@ static void oidc_verified(int status, json_t *claims, void *arg)
 /* Step 1 answered: the issuer's client ids, or NULL (not configured). */
 static void oidc_clients_found(struct req *r, struct db_result *res)
 {
-    struct oidc_login *l = r->state;
+    struct oidc_login *l = req_state_get(r, oidc);
     if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
@@ -279,7 +279,7 @@ void h_oidc_login(struct req *r)
     l->nonce = v_text(&v, "nonce", V_REQUIRED, 16, 255, 0);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = l;
+    req_state_set(r, oidc, l);
     const char *issuer = oidc_peek_issuer(r, l->token);
     if (!issuer)
         return; /* answered: l is gone with the request */

@@ -125,7 +125,7 @@ static void auth_unauthorized(struct req *r)
 
 static void login_session_done(struct req *r, struct db_result *res)
 {
-    struct login *l = r->state;
+    struct login *l = req_state_get(r, login);
     if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
@@ -145,7 +145,7 @@ static void login_failure_counted(struct req *r, struct db_result *res)
 static void login_verified(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
-    struct login *l = r->state;
+    struct login *l = req_state_get(r, login);
     char ttl[16], window[16];
     snprintf(window, sizeof(window), "%d", r->app->cfg.login_window_s);
     if (!ok) {
@@ -166,7 +166,7 @@ static void login_verified(int ok, const char *encoded, void *arg)
 
 static void login_looked_up(struct req *r, struct db_result *res)
 {
-    struct login *l = r->state;
+    struct login *l = req_state_get(r, login);
     if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
@@ -200,7 +200,7 @@ void h_login(struct req *r)
     l->password = v_text(&v, "password", V_REQUIRED, 1, 256, 0);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = l;
+    req_state_set(r, login, l);
     char max_acct[16], max_addr[16], window[16];
     snprintf(max_acct, sizeof(max_acct), "%d", r->app->cfg.login_max_failures);
     snprintf(max_addr, sizeof(max_addr), "%d", r->app->cfg.login_max_failures_addr);
@@ -219,8 +219,8 @@ static void refresh_done(struct req *r, struct db_result *res)
         req_problem(r, 401, "The refresh token is not valid; log in again.");
         return;
     }
-    auth_reply_pair(r, api_col(res, 0, 0), api_col(res, 0, 1), api_col(res, 0, 2), r->state,
-                    api_col(res, 0, 3));
+    auth_reply_pair(r, api_col(res, 0, 0), api_col(res, 0, 1), api_col(res, 0, 2),
+                    req_state_get(r, text), api_col(res, 0, 3));
 }
 
 /* Reads {refresh_token}; NULL when the reply has been sent. */
@@ -244,7 +244,7 @@ void h_refresh(struct req *r)
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
-    r->state = fresh;
+    req_state_set(r, text, fresh);
     char ttl[16];
     snprintf(ttl, sizeof(ttl), "%d", r->app->cfg.refresh_ttl_s);
     const char *p[] = {token, fresh, ttl};

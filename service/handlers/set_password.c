@@ -66,7 +66,7 @@ static void set_password_done(struct req *r, struct db_result *res)
 static void set_password_hashed(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
-    struct set_password *s = r->state;
+    struct set_password *s = req_state_get(r, set_password);
     if (!ok) {
         req_problem(r, 500, "Something went wrong on our side.");
         return;
@@ -77,7 +77,7 @@ static void set_password_hashed(int ok, const char *encoded, void *arg)
 
 static void set_password_checked(struct req *r, struct db_result *res)
 {
-    struct set_password *s = r->state;
+    struct set_password *s = req_state_get(r, set_password);
     if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
@@ -101,7 +101,7 @@ void h_set_password(struct req *r)
     s->password = v_text(&v, "password", V_REQUIRED, 12, 256, 0);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = s;
+    req_state_set(r, set_password, s);
     const char *p[] = {s->token};
     req_db(r, SQL_TOKEN_CHECK, 1, p, set_password_checked);
 }

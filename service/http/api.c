@@ -298,7 +298,7 @@ struct api_create {
 
 static void api_create_done(struct req *r, struct db_result *res)
 {
-    struct api_create *c = r->state;
+    struct api_create *c = req_state_get(r, create);
     if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0 && !c->tried) {
         c->tried = 1;
         req_db(r, c->sql, c->n, c->params, api_create_done);
@@ -316,7 +316,7 @@ void api_db_create(struct req *r, const char *sql, int n, const char **params, r
     memcpy(c->params, params, (size_t)n * sizeof(char *));
     c->next = next;
     c->tried = 0;
-    r->state = c;
+    req_state_set(r, create, c);
     req_db(r, sql, n, params, api_create_done);
 }
 

@@ -208,6 +208,8 @@ static void req_common_headers(struct req *r)
 
 static void req_send(struct req *r, int status, struct evbuffer *body)
 {
+    assert(!r->streaming); /* a stream ends with req_stream_end */
+    assert(!r->db_next);   /* no statement of this request is still out */
     r->status = status;
     req_common_headers(r);
     if (r->method == M_HEAD && body) {
@@ -248,6 +250,7 @@ static void req_conn_closed(struct evhttp_connection *evcon, void *arg)
 
 void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, void *arg)
 {
+    assert(!r->streaming && !r->db_next);
     r->status = 200;
     r->streaming = 1;
     r->on_close = on_close;
@@ -269,6 +272,7 @@ void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, v
 
 void req_stream_write(struct req *r, const char *data, size_t len)
 {
+    assert(r->streaming);
     struct evbuffer *b = evbuffer_new();
     if (!b)
         abort();
@@ -279,6 +283,7 @@ void req_stream_write(struct req *r, const char *data, size_t len)
 
 void req_stream_end(struct req *r)
 {
+    assert(r->streaming);
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
     if (c)
         evhttp_connection_set_closecb(c, conns_closed, r->loop->conns);
@@ -399,6 +404,8 @@ static void req_db_done(struct db_result *res, void *arg)
 {
     struct req *r = arg;
     req_db_continue next = r->db_next;
+    assert(next);
+    r->db_next = NULL; /* next may send the next statement */
     if (res->status == DB_UNAVAILABLE || res->status == DB_BUSY) {
         req_busy(r, res->status == DB_BUSY ? "The service is busy; try again shortly."
                                            : "The database is unavailable; try again shortly.");
@@ -409,6 +416,7 @@ static void req_db_done(struct db_result *res, void *arg)
 
 void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next)
 {
+    assert(!r->db_next && next); /* one statement out at a time */
     r->db_next = next;
     db_query(r->loop->db, sql, n, params, req_db_done, r);
 }

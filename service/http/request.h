@@ -7,6 +7,7 @@
 #include "db/db.h"
 #include "http/router.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdint.h>
 
@@ -19,6 +20,48 @@ struct app;
 struct req;
 
 typedef void (*req_db_continue)(struct req *r, struct db_result *res);
+
+/* Handler scratch: what the next step of a multi-step handler needs. One
+ * typed pointer per handler family, tagged with the family: set it with
+ * req_state_set(r, family, value) and read it with req_state_get(r,
+ * family). A value of the wrong type does not compile; reading another
+ * family's state trips an assert. A new family adds a member here. */
+struct api_create;   /* http/api.c: api_db_create */
+struct login;        /* handlers/sessions.c: POST /v1/auth/login */
+struct oidc_login;   /* handlers/oidc.c */
+struct new_user;     /* handlers/users.c */
+struct set_password; /* handlers/set_password.c */
+struct invite_form;  /* handlers/invite_page.c */
+struct range;        /* handlers/summaries.c */
+enum req_state_family {
+    REQ_STATE_none,
+    REQ_STATE_create,
+    REQ_STATE_login,
+    REQ_STATE_oidc,
+    REQ_STATE_new_user,
+    REQ_STATE_set_password,
+    REQ_STATE_invite_form,
+    REQ_STATE_summary,
+    REQ_STATE_events_last, /* handlers/events.c: Last-Event-ID */
+    REQ_STATE_text,        /* a string: sessions.c's new refresh token, imports.c's answer */
+};
+struct req_state {
+    enum req_state_family family;
+    union {
+        struct api_create *create;
+        struct login *login;
+        struct oidc_login *oidc;
+        struct new_user *new_user;
+        struct set_password *set_password;
+        const struct invite_form *invite_form;
+        const struct range *summary;
+        const long long *events_last;
+        const char *text;
+    } as;
+};
+#define req_state_set(r, fam, value)                                                               \
+    ((r)->state.family = REQ_STATE_##fam, (r)->state.as.fam = (value))
+#define req_state_get(r, fam) (assert((r)->state.family == REQ_STATE_##fam), (r)->state.as.fam)
 typedef void (*req_close_cb)(struct req *r, void *arg);
 
 struct req {
@@ -41,8 +84,7 @@ struct req {
     void *on_close_arg;
     struct event *close_ev; /* on_close, deferred to the next loop turn */
     int streaming;
-    /* Handler scratch: what the next step of a multi-step handler needs. */
-    void *state;
+    struct req_state state;
 };
 
 /* Path parameter i (0-based, in pattern order). */
