@@ -20,7 +20,12 @@
  *
  * Idle connections keep a read event armed: when PostgreSQL goes away the
  * socket turns readable (EOF) and the connection is marked DOWN before the
- * next query would have found out the hard way. */
+ * next query would have found out the hard way.
+ *
+ * A listening pool (cfg.listen: the event streams' LISTEN connection) is the
+ * same machine with one more step: a new connection sends LISTEN before it
+ * becomes IDLE, and notifications, which libpq queues while reading, are
+ * handed to cfg.on_notify wherever results are read. */
 #include "db/db.h"
 #include "core/log.h"
 
@@ -320,7 +325,6 @@ static void db_conn_poll_connect(struct db_conn *c, short what)
     }
 }
 
-/* Sends c->query; the connection is BUSY until its last result is read. */
 /* Prepared statements: the first use of a statement on a connection
  * prepares it (one extra round trip), every later one only binds and
  * executes, so PostgreSQL parses and plans it once per connection instead
@@ -344,6 +348,7 @@ static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
     return PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL);
 }
 
+/* Sends c->query; the connection is BUSY until its last result is read. */
 static void db_conn_send(struct db_conn *c)
 {
     struct db_query *q = c->query;

@@ -1,10 +1,10 @@
 /* db.h - per-worker pool of asynchronous PostgreSQL connections, and the
  * one connection kind for LISTEN (a pool with cfg.listen set).
  *
- * Return convention (all of db/, http/, auth/): operations return 0 on
- * success and -1 on failure; functions named *_ok or is_* answer 1 for true
- * and 0 for false; counts are counts. Asynchronous results arrive in a
- * callback with a status instead. */
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count.
+ * Asynchronous results arrive in a callback, with a db_status, instead. */
 #ifndef REFLECTD_DB_H
 #define REFLECTD_DB_H
 

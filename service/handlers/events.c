@@ -258,7 +258,7 @@ void h_events(struct req *r)
         req_problem(r, 400, "Last-Event-ID must be an event id this service sent.");
         return;
     }
-    if (req_draining(r)) {
+    if (req_is_draining(r)) {
         req_set_header(r, "Retry-After", "1");
         req_problem(r, 503, "The service is restarting; reconnect shortly.");
         return;

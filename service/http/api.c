@@ -203,7 +203,7 @@ int api_reject_invalid(struct req *r, struct validator *v)
     json_t *p = v->problem;
     v->problem = NULL;
     req_reply_problem(r, p);
-    return 1;
+    return -1;
 }
 
 const char *api_uuid_param(struct req *r, int i)
@@ -238,14 +238,14 @@ int api_page(struct req *r, struct page *pg)
 {
     const char *bad = page_parse(&r->arena, req_query(r, "limit"), req_query(r, "cursor"), pg);
     if (!bad)
-        return 1;
+        return 0;
     struct validator v;
     v_init(&v, NULL, &r->arena);
     v_error(&v, bad,
             strcmp(bad, "limit") == 0 ? "must be an integer from 1 to 100"
                                       : "is not a cursor this service gave out");
     api_reject_invalid(r, &v);
-    return 0;
+    return -1;
 }
 
 int api_sync_since(struct req *r, const char **since)
@@ -253,16 +253,16 @@ int api_sync_since(struct req *r, const char **since)
     const char *s = req_query(r, "updated_since");
     *since = NULL;
     if (!s)
-        return 1;
+        return 0;
     if (!valid_timestamp(s)) {
         struct validator v;
         v_init(&v, NULL, &r->arena);
         v_error(&v, "updated_since", "must be an RFC 3339 date-time with a time zone");
         api_reject_invalid(r, &v);
-        return 0;
+        return -1;
     }
     *since = s;
-    return 1;
+    return 0;
 }
 
 /* A row's updated_at is the start time of the transaction that wrote it,
@@ -323,26 +323,26 @@ void api_db_create(struct req *r, const char *sql, int n, const char **params, r
 int api_page_params(struct req *r, const char **p)
 {
     struct page *pg = arena_alloc(&r->arena, sizeof(*pg));
-    if (!api_page(r, pg))
-        return 0;
+    if (api_page(r, pg) < 0)
+        return -1;
     api_actor_params(r, p);
     p[3] = pg->limit;
     p[4] = pg->after_ts;
     p[5] = pg->after_id;
-    return 1;
+    return 0;
 }
 
 void api_list(struct req *r, const char *sql)
 {
     const char *p[6];
-    if (api_page_params(r, p))
+    if (api_page_params(r, p) == 0)
         req_db(r, sql, 6, p, api_reply_row);
 }
 
 void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql)
 {
     const char *p[8], *since = NULL;
-    if (!api_page_params(r, p) || !api_sync_since(r, &since))
+    if (api_page_params(r, p) < 0 || api_sync_since(r, &since) < 0)
         return;
     if (!since) {
         req_db(r, list_sql, 6, p, api_reply_row);

@@ -1,4 +1,9 @@
-/* api.h - helpers every resource handler shares. */
+/* api.h - helpers every resource handler shares.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count.
+ * Functions that take r and return -1 have already answered the client. */
 #ifndef REFLECTD_API_H
 #define REFLECTD_API_H
 
@@ -58,16 +63,16 @@ void api_actor_params(struct req *r, const char **params);
  * 204/304 and errors); etag, when not NULL, becomes the ETag header. An
  * error status gets a problem body with detail, or a standard one. */
 void api_reply_row(struct req *r, struct db_result *res);
-/* Sends the validator's 422 when it failed; returns 1 when it did. */
+/* Sends the validator's 422 when it failed and returns -1; 0 when valid. */
 int api_reject_invalid(struct req *r, struct validator *v);
 /* A path parameter that must be a UUID: NULL (and 404 sent) otherwise. */
 const char *api_uuid_param(struct req *r, int i);
 /* Parses the body, then checks it has only the allowed fields. */
 json_t *api_body(struct req *r, struct validator *v, const char *const *fields);
-/* Reads ?limit and ?cursor; 0 (and 422 sent) when either is invalid. */
+/* Reads ?limit and ?cursor: 0, or -1 (and 422 sent) when either is invalid. */
 int api_page(struct req *r, struct page *pg);
-/* Reads ?updated_since (RFC 3339); *since stays NULL when absent. 0 (and
- * 422 sent) when it is not a valid timestamp. */
+/* Reads ?updated_since (RFC 3339); *since stays NULL when absent. 0, or -1
+ * (and 422 sent) when it is not a valid timestamp. */
 int api_sync_since(struct req *r, const char **since);
 /* Seconds a sync looks back before updated_since (see api.c). */
 const char *api_sync_overlap(struct req *r);
@@ -83,7 +88,7 @@ const char *api_enum_query(struct req *r, const char *name, const char *value,
 void api_db_create(struct req *r, const char *sql, int n, const char **params,
                    req_db_continue next);
 /* Fills p[0..5]: the caller, then limit, cursor time and cursor id from
- * ?limit and ?cursor. 0 (and 422 sent) when they are invalid. */
+ * ?limit and ?cursor. 0, or -1 (and 422 sent) when they are invalid. */
 int api_page_params(struct req *r, const char **p);
 /* A keyset-paged list: sql takes the caller ($1..$3), then limit, cursor
  * time and cursor id ($4..$6), and answers with api_reply_row's row. */

@@ -6,7 +6,12 @@
  * read parameters, headers and the JSON body through req_*, run SQL through
  * req_db(), and answer with req_reply_*() or req_problem(). Every response
  * carries the request id and the headers an API holding personal data needs
- * (no caching, no sniffing). */
+ * (no caching, no sniffing).
+ *
+ * The server hands each request the struct loop of its thread (loop.h): the
+ * request layer counts requests on it and tells the server through on_idle
+ * when a draining loop has answered its last one, so it never needs
+ * server.h, and handlers reach the loop's base only through req_base(). */
 #include "http/request.h"
 #include "app.h"
 #include "http/conns.h"
@@ -508,7 +513,7 @@ struct event_base *req_base(struct req *r)
     return r->loop->base;
 }
 
-int req_draining(const struct req *r)
+int req_is_draining(const struct req *r)
 {
     return r->loop->draining;
 }

@@ -1,4 +1,8 @@
-/* request.h - one HTTP request from arrival to response. */
+/* request.h - one HTTP request from arrival to response.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_REQUEST_H
 #define REFLECTD_REQUEST_H
 
@@ -141,7 +145,7 @@ void req_busy(struct req *r, const char *detail);
  * whose answer must come back to this loop (the hasher, the OIDC keys). */
 struct event_base *req_base(struct req *r);
 /* 1 when this request's loop is shutting down (new streams are refused). */
-int req_draining(const struct req *r);
+int req_is_draining(const struct req *r);
 /* The index of that loop (0 .. cfg.workers-1), for modules with per-loop
  * state (event streams). */
 int req_loop_index(const struct req *r);
