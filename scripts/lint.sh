@@ -6,6 +6,8 @@
 #   2. cppcheck over service/.
 #   3. scripts/spec-check.sh: api-spec/openapi.yaml is valid OpenAPI 3.1 and
 #      documents exactly the routes bin/reflectd serves.
+#   4. scripts/layers.sh: service/'s includes run one way (no module pair
+#      includes each other, no cycle, folders only depend downwards).
 # Tools: scripts/deps.sh --with-tools (clang-format 14, cppcheck 2.10, node).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -72,6 +74,14 @@ if scripts/spec-check.sh; then
     echo "-- spec-check: ok"
 else
     fail spec-check
+fi
+
+# 4. One-way dependencies between modules and folders.
+step layers
+if scripts/layers.sh; then
+    echo "-- layers: ok"
+else
+    fail layers
 fi
 
 if [ -n "$failed" ]; then

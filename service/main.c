@@ -43,29 +43,38 @@ static const char *env_get(const char *name)
     return getenv(name);
 }
 
-/* Modules with per-worker state (see struct app for when each runs). */
-static void main_worker_start(struct worker *w)
+/* Modules with per-loop state (see struct app for when each runs). */
+static void main_worker_start(struct loop *l)
 {
-    events_worker_start(w);
-    janitor_start(w);
+    events_worker_start(l);
+    if (l->index == 0)
+        l->app->janitor = janitor_start(l->base, l->db, &l->app->cfg);
 }
 
-static void main_worker_drain(struct worker *w)
+static void main_worker_drain(struct loop *l)
 {
-    events_worker_drain(w);
-    janitor_stop(w);
+    events_worker_drain(l);
+    if (l->index == 0)
+        janitor_stop(l->app->janitor);
 }
 
-static void main_worker_stop(struct worker *w)
+static void main_worker_stop(struct loop *l)
 {
     /* Every loop has ended and none is freed yet: the fetch thread stops
      * before a result of it could reach a freed loop. */
-    if (w->index == 0) {
-        oidc_keys_free(w->app->oidc_keys);
-        w->app->oidc_keys = NULL;
+    if (l->index == 0) {
+        oidc_keys_free(l->app->oidc_keys);
+        l->app->oidc_keys = NULL;
+        janitor_free(l->app->janitor);
+        l->app->janitor = NULL;
     }
-    janitor_stop(w);
-    events_worker_free(w);
+    events_worker_free(l);
+}
+
+static void main_outbox_metrics(const struct app *app, char *buf, size_t n)
+{
+    if (app->sender)
+        sender_metrics(app->sender, buf, n);
 }
 
 static void main_print_routes(void)
@@ -205,6 +214,7 @@ int main(int argc, char **argv)
     app.worker_start = main_worker_start;
     app.worker_drain = main_worker_drain;
     app.worker_stop = main_worker_stop;
+    app.outbox_metrics = main_outbox_metrics;
     app.routes = routes;
     app.nroutes = routes_count;
     app.schema_version = migrations_count;

@@ -1,5 +1,9 @@
 /* idtoken.h - OpenID Connect ID tokens: a provider's key set (JWKS), the
- * signature, the claims. Pure functions, no I/O (oidc_keys.c fetches). */
+ * signature, the claims. Pure functions, no I/O (oidc_keys.c fetches).
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_IDTOKEN_H
 #define REFLECTD_IDTOKEN_H
 

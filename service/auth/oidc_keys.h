@@ -1,5 +1,9 @@
 /* oidc_keys.h - each provider's signing keys, fetched off the event loops
- * and cached per issuer. */
+ * and cached per issuer.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_OIDC_KEYS_H
 #define REFLECTD_OIDC_KEYS_H
 

@@ -1,4 +1,8 @@
-/* phc.h - reading the PHC string format of an argon2id hash. */
+/* phc.h - reading the PHC string format of an argon2id hash.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_PHC_H
 #define REFLECTD_PHC_H
 

@@ -13,7 +13,7 @@
  * once. */
 #include "auth/tokens.h"
 #include "core/config.h"
-#include "http/request.h"
+#include "auth/actor.h"
 
 #include <errno.h>
 #include <jwt.h>

@@ -38,11 +38,13 @@ struct config {
     int login_max_failures;      /* per e-mail address within the window */
     int login_max_failures_addr; /* per client address (many users share a NAT) */
     int login_window_s;
-    /* bootstrap */
+    /* browsers */
     char *cors_origins; /* comma-separated origins allowed to call from a browser; NULL: none */
+    /* bootstrap (the first organisation and its administrator) */
     char *bootstrap_org;
     char *bootstrap_email;
     char *bootstrap_password;
+    /* event streams, maintenance, retention */
     int events_heartbeat_s;  /* comment lines on idle event streams */
     int events_retention_h;  /* how long events stay for Last-Event-ID */
     int events_max_per_user; /* open streams per user and instance */

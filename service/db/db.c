@@ -20,10 +20,16 @@
  *
  * Idle connections keep a read event armed: when PostgreSQL goes away the
  * socket turns readable (EOF) and the connection is marked DOWN before the
- * next query would have found out the hard way. */
+ * next query would have found out the hard way.
+ *
+ * A listening pool (cfg.listen: the event streams' LISTEN connection) is the
+ * same machine with one more step: a new connection sends LISTEN before it
+ * becomes IDLE, and notifications, which libpq queues while reading, are
+ * handed to cfg.on_notify wherever results are read. */
 #include "db/db.h"
 #include "core/log.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +52,7 @@ struct db_query {
     void *arg;
     struct event *timer; /* queue wait limit, or the deferred failure */
     enum db_status fail_status;
+    int raw; /* simple protocol, never prepared (LISTEN cannot be) */
 };
 
 // cppcheck-suppress unusedStructMember
@@ -72,6 +79,7 @@ struct db_pool {
     struct db_pool_config cfg;
     char *conninfo;
     char options[128];
+    char listen_sql[80]; /* "LISTEN channel", when cfg.listen */
     struct db_conn *conns;
     struct db_query_list queue;
     /* Written only by the owning thread; atomic so /metrics, served by any
@@ -82,6 +90,8 @@ struct db_pool {
 };
 
 static void db_conn_connect(struct db_conn *c);
+static void db_conn_send(struct db_conn *c);
+static void db_conn_notifies(struct db_conn *c);
 static void db_conn_io(evutil_socket_t fd, short what, void *arg);
 static void db_conn_dispatch(struct db_conn *c);
 static void db_query_finish(struct db_query *q, enum db_status st, PGresult *res);
@@ -181,6 +191,9 @@ static int db_pool_count(const struct db_pool *p, enum db_conn_state st)
 /* The only place a connection changes state. */
 static void db_conn_set(struct db_conn *c, enum db_conn_state st)
 {
+    /* A connection is BUSY exactly while it holds a query. */
+    assert((st == DBC_BUSY) == (c->query != NULL) || st == DBC_DOWN);
+    assert(db_pool_count(c->pool, c->state) > 0);
     atomic_fetch_sub_explicit(&c->pool->in_state[c->state], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->pool->in_state[st], 1, memory_order_relaxed);
     c->state = st;
@@ -243,7 +256,8 @@ static void db_conn_connect(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
     const char *keys[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {p->conninfo, p->options, "reflectd", "5", NULL};
+    const char *app = p->cfg.application_name ? p->cfg.application_name : "reflectd";
+    const char *vals[] = {p->conninfo, p->options, app, "5", NULL};
     c->pg = PQconnectStartParams(keys, vals, 1);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD || PQsocket(c->pg) < 0) {
         db_conn_down(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -251,6 +265,30 @@ static void db_conn_connect(struct db_conn *c)
     }
     db_conn_set(c, DBC_CONNECTING);
     db_conn_watch(c, EV_WRITE, 5000);
+}
+
+/* A listening pool's connection: LISTEN is its first statement, ahead of
+ * any queued query; only its answer makes the connection IDLE. */
+static void db_conn_listened(struct db_result *res, void *arg)
+{
+    struct db_conn *c = arg;
+    if (res->status == DB_ERROR) {
+        db_conn_down(c, "LISTEN failed");
+        return;
+    }
+    if (res->status != DB_OK)
+        return; /* the connection went down (or the pool is closing): it retries */
+    const struct db_pool_config *cfg = &c->pool->cfg;
+    cfg->on_notify(NULL, cfg->notify_arg);
+}
+
+static void db_conn_listen(struct db_conn *c)
+{
+    struct db_query *q = db_query_new(c->pool, c->pool->listen_sql, 0, NULL, db_conn_listened, c);
+    q->raw = 1;
+    assert(!c->query);
+    c->query = q;
+    db_conn_send(c);
 }
 
 static void db_conn_poll_connect(struct db_conn *c, short what)
@@ -274,6 +312,10 @@ static void db_conn_poll_connect(struct db_conn *c, short what)
         if (c->backoff_ms)
             log_info("database connection re-established");
         c->backoff_ms = 0;
+        if (c->pool->cfg.listen) {
+            db_conn_listen(c);
+            return;
+        }
         db_conn_set(c, DBC_IDLE);
         db_conn_dispatch(c);
         return;
@@ -283,7 +325,6 @@ static void db_conn_poll_connect(struct db_conn *c, short what)
     }
 }
 
-/* Sends c->query; the connection is BUSY until its last result is read. */
 /* Prepared statements: the first use of a statement on a connection
  * prepares it (one extra round trip), every later one only binds and
  * executes, so PostgreSQL parses and plans it once per connection instead
@@ -292,6 +333,8 @@ static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
 {
     const char *const *values = (const char *const *)q->values;
     char name[16];
+    if (q->raw)
+        return PQsendQuery(c->pg, q->sql);
     for (int i = 0; i < c->nprepared; i++) {
         if (c->prepared[i] == q->sql) {
             snprintf(name, sizeof(name), "s%d", i);
@@ -305,9 +348,11 @@ static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
     return PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL);
 }
 
+/* Sends c->query; the connection is BUSY until its last result is read. */
 static void db_conn_send(struct db_conn *c)
 {
     struct db_query *q = c->query;
+    assert(q && c->pg);
     db_conn_set(c, DBC_BUSY);
     if (!db_conn_send_statement(c, q)) {
         db_conn_down(c, PQerrorMessage(c->pg));
@@ -372,20 +417,33 @@ static void db_conn_read(struct db_conn *c)
         db_conn_down(c, "connection bad after query");
     else if (c->state == DBC_IDLE && stale)
         db_conn_down(c, "prepared statements outdated by a schema change; reconnecting");
-    else if (c->state == DBC_IDLE)
+    else if (c->state == DBC_IDLE) {
+        db_conn_notifies(c);
         db_conn_dispatch(c);
+    }
+}
+
+/* Notifications arrive between results (libpq queues them as it reads):
+ * a listening pool hands them on, any other swallows them. */
+static void db_conn_notifies(struct db_conn *c)
+{
+    const struct db_pool_config *cfg = &c->pool->cfg;
+    PGnotify *n;
+    while (c->pg && (n = PQnotifies(c->pg))) {
+        if (cfg->on_notify)
+            cfg->on_notify(n->extra ? n->extra : "", cfg->notify_arg);
+        PQfreemem(n);
+    }
 }
 
 static void db_conn_idle_readable(struct db_conn *c)
 {
-    /* Nothing was asked: this is EOF, an error, or a notice to swallow. */
+    /* Nothing was asked: this is EOF, an error, or a notification. */
     if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD) {
         db_conn_down(c, "server closed the connection");
         return;
     }
-    PGnotify *n;
-    while ((n = PQnotifies(c->pg)))
-        PQfreemem(n);
+    db_conn_notifies(c);
     db_conn_watch(c, EV_READ, 0);
 }
 
@@ -434,6 +492,7 @@ static void db_conn_dispatch(struct db_conn *c)
         event_free(q->timer);
         q->timer = NULL;
     }
+    assert(c->state == DBC_IDLE && !c->query); /* checked out once */
     c->query = q;
     db_conn_send(c);
 }
@@ -457,6 +516,11 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     snprintf(p->options, sizeof(p->options),
              "-c statement_timeout=%d -c TimeZone=UTC -c client_encoding=UTF8",
              cfg->statement_timeout_ms);
+    if (cfg->listen) {
+        assert(cfg->on_notify && strspn(cfg->listen, "abcdefghijklmnopqrstuvwxyz_") ==
+                                     strlen(cfg->listen)); /* spliced into SQL */
+        snprintf(p->listen_sql, sizeof(p->listen_sql), "LISTEN %s", cfg->listen);
+    }
     TAILQ_INIT(&p->queue);
     atomic_store(&p->in_state[DBC_DOWN], cfg->size); /* calloc made every conn DOWN */
     for (int i = 0; i < cfg->size; i++) {
@@ -494,6 +558,7 @@ void db_query(struct db_pool *p, const char *sql, int nparams, const char *const
         if (c->state == DBC_IDLE) {
             /* Sending directly keeps the caller's stack free of callbacks:
              * results only ever arrive through the event loop. */
+            assert(!c->query); /* checked out once */
             c->query = q;
             db_conn_send(c);
             return;

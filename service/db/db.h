@@ -1,4 +1,10 @@
-/* db.h - per-worker pool of asynchronous PostgreSQL connections. */
+/* db.h - per-worker pool of asynchronous PostgreSQL connections, and the
+ * one connection kind for LISTEN (a pool with cfg.listen set).
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count.
+ * Asynchronous results arrive in a callback, with a db_status, instead. */
 #ifndef REFLECTD_DB_H
 #define REFLECTD_DB_H
 
@@ -21,6 +27,10 @@ struct db_result {
 };
 
 typedef void (*db_callback)(struct db_result *r, void *arg);
+/* A notification on a listening pool's channel: payload is its text
+ * ("" when none). NULL instead means the connection was (re)established and
+ * LISTENs again: whatever was notified meanwhile is lost, so look again. */
+typedef void (*db_notify_callback)(const char *payload, void *arg);
 
 struct db_pool_config {
     const char *conninfo;
@@ -28,12 +38,23 @@ struct db_pool_config {
     int queue_max;            /* queries that may wait for a connection */
     int wait_ms;              /* how long one may wait */
     int statement_timeout_ms; /* server-side cancel of a long statement */
+    /* Optional (zero: off). A listening pool LISTENs on this channel (a
+     * plain lower-case identifier) on every connection it opens, before the
+     * connection takes queries, and hands each notification to on_notify,
+     * from the event loop: the LISTEN connection of the event streams is a
+     * pool of one, with the same connect, reconnect and back-off. */
+    const char *listen;
+    db_notify_callback on_notify;
+    void *notify_arg;
+    const char *application_name; /* NULL: "reflectd" */
 };
 
 struct db_stats {
     int size, idle, busy, connecting, down, waiting;
 };
 
+/* Starts connecting (the connections come up from the loop); NULL when out
+ * of memory. cfg's strings must outlive the pool. */
 struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config *cfg);
 /* Queues one statement with text parameters (NULL = SQL NULL). The callback is
  * called exactly once, always from the event loop, never from inside

@@ -6,8 +6,11 @@
  * that several instances starting together apply each migration once; each
  * migration runs in its own transaction together with its row in
  * schema_migrations, so a failure leaves the database at the previous
- * version, never half-way. This is the only blocking libpq code in the
- * service: it runs before the event loops start. */
+ * version, never half-way. Blocking libpq, like the other code that runs
+ * before the event loops start or outside them (bootstrap.c, the
+ * `reflectd publish` and `--check-statements` commands in publish.c and
+ * statements.c, and the outbox sender's own thread, sender.c); nothing on
+ * an event loop blocks (db.c). */
 #include "db/migrate.h"
 #include "core/log.h"
 

@@ -1,4 +1,8 @@
-/* migrate.h - bringing the database schema up to date at start-up. */
+/* migrate.h - bringing the database schema up to date at start-up.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_MIGRATE_H
 #define REFLECTD_MIGRATE_H
 

@@ -4,7 +4,11 @@
  * next to the code that uses them; statements.c collects those lists for
  * `reflectd --statements` (print them) and `reflectd --check-statements`
  * (PREPARE each against the migrated schema: CI runs it, so a statement
- * that drifted from the schema fails there, not in production). */
+ * that drifted from the schema fails there, not in production).
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_STATEMENTS_H
 #define REFLECTD_STATEMENTS_H
 

@@ -1,6 +1,6 @@
 /* janitor.c - periodic maintenance (pgbouncer's janitor.c is the model).
  *
- * Every JANITOR_INTERVAL_S (a minute), on worker 0 only (one instance's worth of work per
+ * Every JANITOR_INTERVAL_S (a minute), on loop 0 only (one instance's worth of work per
  * instance; the statements are idempotent, so several instances doing it
  * is harmless), one statement runs janitor_run (migrations/0007, 0009): the
  * reflection retention period, events past their retention, expired refresh
@@ -9,15 +9,21 @@
  * that are due. The first round runs right at start-up, so an instance that
  * was down when a month closed publishes it at once. */
 #include "domain/janitor.h"
-#include "app.h"
-#include "db/db.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "domain/publish.h"
-#include "http/server.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+struct janitor {
+    struct event *ev;
+    struct db_pool *db;
+    const struct config *cfg;
+    struct publish_ctx publish;
+};
 
 static void janitor_done(struct db_result *res, void *arg)
 {
@@ -45,33 +51,46 @@ static void janitor_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct worker *w = arg;
-    const struct config *cfg = &w->app->cfg;
+    struct janitor *j = arg;
+    const struct config *cfg = j->cfg;
     char days[16], hours[16], window[16];
     snprintf(days, sizeof(days), "%d", cfg->retention_days);
     snprintf(hours, sizeof(hours), "%d", cfg->events_retention_h);
     snprintf(window, sizeof(window), "%d", cfg->login_window_s);
     const char *p[] = {days, hours, window};
-    db_query(w->db, "SELECT janitor_run($1::int, $2::int, $3::int)", 3, p, janitor_done, NULL);
-    db_query(w->db, "SELECT reminders_run(now()), digest_run(now()), notify_cleanup(now())", 0,
+    db_query(j->db, "SELECT janitor_run($1::int, $2::int, $3::int)", 3, p, janitor_done, NULL);
+    db_query(j->db, "SELECT reminders_run(now()), digest_run(now()), notify_cleanup(now())", 0,
              NULL, janitor_notify_done, NULL);
-    publish_tick(w);
+    publish_tick(&j->publish);
 }
 
-void janitor_start(struct worker *w)
+struct janitor *janitor_start(struct event_base *base, struct db_pool *db, const struct config *cfg)
 {
-    if (w->index != 0)
-        return;
-    w->janitor = event_new(w->base, -1, EV_PERSIST, janitor_tick, w);
-    struct timeval tv = {w->app->cfg.janitor_interval_s, 0};
-    if (!w->janitor || event_add(w->janitor, &tv) < 0)
+    struct janitor *j = calloc(1, sizeof(*j));
+    if (!j)
         abort();
-    janitor_tick(-1, 0, w);
+    j->db = db;
+    j->cfg = cfg;
+    j->publish.db = db;
+    j->publish.delay_h = cfg->publish_delay_h;
+    j->ev = event_new(base, -1, EV_PERSIST, janitor_tick, j);
+    struct timeval tv = {cfg->janitor_interval_s, 0};
+    if (!j->ev || event_add(j->ev, &tv) < 0)
+        abort();
+    janitor_tick(-1, 0, j);
+    return j;
 }
 
-void janitor_stop(struct worker *w)
+void janitor_stop(struct janitor *j)
 {
-    if (w->janitor)
-        event_free(w->janitor);
-    w->janitor = NULL;
+    if (j)
+        event_del(j->ev);
+}
+
+void janitor_free(struct janitor *j)
+{
+    if (!j)
+        return;
+    event_free(j->ev);
+    free(j);
 }

@@ -11,10 +11,8 @@
  * per-instance state, so a restart simply catches up. */
 #include "db/statements.h"
 #include "domain/publish.h"
-#include "app.h"
 #include "db/db.h"
 #include "core/log.h"
-#include "http/server.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -58,7 +56,7 @@ int publish_command(const char *conninfo, int delay_h)
 
 static void publish_done(struct db_result *res, void *arg)
 {
-    struct worker *w = arg;
+    const struct publish_ctx *ctx = arg;
     if (res->status == DB_ERROR) {
         log_warn("publish: database error %s", res->sqlstate);
         return;
@@ -69,15 +67,15 @@ static void publish_done(struct db_result *res, void *arg)
     if (n > 0)
         log_info("publish: %d month(s) published", n);
     if (n == PUBLISH_BATCH)
-        publish_tick(w);
+        publish_tick(ctx);
 }
 
-void publish_tick(struct worker *w)
+void publish_tick(const struct publish_ctx *ctx)
 {
     char delay[16], batch[16];
     const char *p[2];
-    publish_params(w->app->cfg.publish_delay_h, delay, batch, p);
-    db_query(w->db, SQL_PUBLISH_DUE, 2, p, publish_done, w);
+    publish_params(ctx->delay_h, delay, batch, p);
+    db_query(ctx->db, SQL_PUBLISH_DUE, 2, p, publish_done, (void *)ctx);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -3,17 +3,19 @@
  * Events are rows (migrations/0006): a write that creates one calls
  * emit_event in its own statement, which numbers it per recipient and
  * NOTIFYs at commit. Each service instance keeps one LISTEN connection, on
- * worker 0's event loop; a notification names the recipient, and is passed
- * to every worker, which wakes that user's streams. A woken stream asks the
+ * loop 0 (a listening pool of one, db.c: the connection layer the queries
+ * use); a notification names the recipient, and is passed to every loop,
+ * which wakes that user's streams. A woken stream asks the
  * database for its events after the last one it sent, so the notification
  * itself carries nothing that could be lost or seen twice: resuming with
  * Last-Event-ID, waking twice, or missing a notification while the listener
  * reconnects all end in the same "seq > last" query. Every such query also
  * re-checks the caller's session, so logout or erasure ends the stream.
  *
- * State per worker: its open streams, a heartbeat timer (comments keep
- * proxies and phones from dropping an idle stream), and on worker 0 the
- * listener. Old events are removed by the janitor (janitor.c). */
+ * State per loop: its open streams, a heartbeat timer (comments keep
+ * proxies and phones from dropping an idle stream), and on loop 0 the
+ * listener. This file keeps only the streams' logic: no libpq. Old events are removed by the
+ * janitor (janitor.c). */
 #include "db/statements.h"
 #include "handlers/events.h"
 #include "http/api.h"
@@ -22,8 +24,9 @@
 #include "handlers/handlers.h"
 #include "core/log.h"
 #include "handlers/policy.h"
-#include "http/server.h"
+#include "http/loop.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -45,23 +48,19 @@ struct stream {
     int failed;     /* the last query failed: the heartbeat asks again */
 };
 
-enum listener_state { LS_DOWN, LS_CONNECTING, LS_LISTEN_SENT, LS_LISTENING };
-
-struct listener {
-    struct events_worker *ew;
-    PGconn *pg;
-    enum listener_state state;
-    struct event *io, *retry;
-    int backoff_ms;
-};
-
 struct events_worker {
-    struct worker *w;
+    struct loop *l;
     // cppcheck-suppress unusedStructMember
     TAILQ_HEAD(, stream) streams;
     struct event *heartbeat;
-    struct listener *listener;
+    struct db_pool *listener; /* loop 0: LISTEN reflectd_events */
 };
+
+/* Every loop's state, by loop index: filled by events_worker_start before
+ * any loop runs and emptied after all have ended, so the loops read it
+ * without a lock (a wake goes to every loop). */
+static struct events_worker **loops;
+static int nloops;
 
 /* ---- streams per user, across the process ------------------------------ */
 
@@ -156,15 +155,14 @@ static void stream_fetched(struct db_result *res, void *arg)
         stream_end(s);
         return;
     }
-    if (res->status == DB_OK && PQntuples(res->res) == 1 &&
-        atoi(PQgetvalue(res->res, 0, 0)) == 401) {
+    if (api_one_row_ok(res) && api_col_int(res, 0, 0) == 401) {
         stream_end(s); /* logged out, erased: the stream ends with the session */
         return;
     }
     size_t n = 0;
     s->failed = res->status != DB_OK;
-    if (res->status == DB_OK && !PQgetisnull(res->res, 0, 1))
-        n = stream_write_events(s, PQgetvalue(res->res, 0, 1));
+    if (api_one_row_ok(res) && !api_col_is_null(res, 0, 1))
+        n = stream_write_events(s, api_col(res, 0, 1));
     /* A failed query is retried at the next wake or heartbeat. */
     if (s->dirty || n == EVENTS_BATCH) {
         s->dirty = 0;
@@ -186,7 +184,7 @@ static void stream_fetch(struct stream *s)
     api_actor_params(s->r, p);
     p[3] = last;
     p[4] = batch;
-    db_query(s->ew->w->db, SQL_EVENTS_AFTER, 5, p, stream_fetched, s);
+    db_query(s->ew->l->db, SQL_EVENTS_AFTER, 5, p, stream_fetched, s);
 }
 
 static void stream_client_gone(struct req *r, void *arg)
@@ -218,8 +216,7 @@ static long long events_last_id(struct req *r, int *bad)
 
 static void events_opened(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
-        atoi(PQgetvalue(res->res, 0, 0)) != 200) {
+    if (!api_one_row_ok(res) || api_col_int(res, 0, 0) != 200) {
         api_reply_row(r, res);
         return;
     }
@@ -238,10 +235,10 @@ static void events_opened(struct req *r, struct db_result *res)
     struct stream *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
-    s->ew = r->worker->events;
+    s->ew = loops[req_loop_index(r)];
     s->r = r;
-    long long *given = r->state;
-    s->last = *given >= 0 ? *given : atoll(PQgetvalue(res->res, 0, 1));
+    const long long *given = req_state_get(r, events_last);
+    s->last = *given >= 0 ? *given : api_col_ll(res, 0, 1);
     TAILQ_INSERT_TAIL(&s->ew->streams, s, next);
     req_stream_start(r, "text/event-stream", stream_client_gone, s);
     char hello[64];
@@ -261,12 +258,12 @@ void h_events(struct req *r)
         req_problem(r, 400, "Last-Event-ID must be an event id this service sent.");
         return;
     }
-    if (r->worker->draining) {
+    if (req_is_draining(r)) {
         req_set_header(r, "Retry-After", "1");
         req_problem(r, 503, "The service is restarting; reconnect shortly.");
         return;
     }
-    r->state = last;
+    req_state_set(r, events_last, last);
     const char *p[3];
     api_actor_params(r, p);
     req_db(r, SQL_EVENTS_OPEN, 3, p, events_opened);
@@ -294,168 +291,48 @@ static void events_wake(evutil_socket_t fd, short what, void *arg)
     free(wk);
 }
 
-static void events_broadcast(struct app *app, const char *user)
+static void events_broadcast(const char *user)
 {
-    for (int i = 0; i < app->cfg.workers; i++) {
-        struct events_worker *ew = app->workers[i]->events;
+    for (int i = 0; i < nloops; i++) {
+        struct events_worker *ew = loops[i];
+        if (!ew)
+            continue; /* not started, or already freed */
         struct wake *wk = calloc(1, sizeof(*wk));
         if (!wk)
             abort();
         wk->ew = ew;
         snprintf(wk->user, sizeof(wk->user), "%s", user ? user : "");
-        if (event_base_once(ew->w->base, -1, EV_TIMEOUT, events_wake, wk, NULL) < 0)
+        if (event_base_once(ew->l->base, -1, EV_TIMEOUT, events_wake, wk, NULL) < 0)
             free(wk);
     }
 }
 
-/* ---- the LISTEN connection (worker 0) ----------------------------------- */
+/* ---- the LISTEN connection (loop 0) ------------------------------------- */
 
-static void listener_connect(struct listener *l);
-
-static void listener_down(struct listener *l, const char *why)
+/* A notification names its recipient; NULL (LISTENing again after a
+ * reconnect, when some may have been missed): every stream looks. */
+static void events_notified(const char *user, void *arg)
 {
-    if (l->state == LS_LISTENING)
-        log_warn("event listener lost its connection: %s", why);
-    if (l->io) {
-        event_free(l->io);
-        l->io = NULL;
-    }
-    if (l->pg) {
-        PQfinish(l->pg);
-        l->pg = NULL;
-    }
-    l->state = LS_DOWN;
-    l->backoff_ms = l->backoff_ms ? (l->backoff_ms * 2 > 2000 ? 2000 : l->backoff_ms * 2) : 100;
-    struct timeval tv = {l->backoff_ms / 1000, (l->backoff_ms % 1000) * 1000};
-    evtimer_add(l->retry, &tv);
+    (void)arg;
+    events_broadcast(user);
 }
 
-static void listener_io(evutil_socket_t fd, short what, void *arg);
-
-static void listener_arm(struct listener *l, short what)
+/* A listening pool of one (db.c): the same connect, reconnect and back-off
+ * as the query pools, and nothing else on it. */
+static struct db_pool *listener_new(struct events_worker *ew)
 {
-    if (l->io)
-        event_free(l->io);
-    l->io = event_new(l->ew->w->base, PQsocket(l->pg), what, listener_io, l);
-    if (!l->io || event_add(l->io, NULL) < 0)
+    struct db_pool_config pc = {
+        .conninfo = ew->l->app->cfg.database_url,
+        .size = 1,
+        .listen = "reflectd_events",
+        .on_notify = events_notified,
+        .notify_arg = ew,
+        .application_name = "reflectd-events",
+    };
+    struct db_pool *p = db_pool_new(ew->l->base, &pc);
+    if (!p)
         abort();
-}
-
-/* Notifications name recipients; each goes to every worker. */
-static void listener_drain(struct listener *l)
-{
-    PGnotify *n;
-    while ((n = PQnotifies(l->pg))) {
-        events_broadcast(l->ew->w->app, n->extra);
-        PQfreemem(n);
-    }
-}
-
-static void listener_read(struct listener *l)
-{
-    if (!PQconsumeInput(l->pg)) {
-        listener_down(l, PQerrorMessage(l->pg));
-        return;
-    }
-    while (l->state == LS_LISTEN_SENT && !PQisBusy(l->pg)) {
-        PGresult *res = PQgetResult(l->pg);
-        if (!res) {
-            l->state = LS_LISTENING;
-            if (l->backoff_ms)
-                log_info("event listener re-established");
-            l->backoff_ms = 0;
-            /* Whatever was notified while we were away: everyone looks. */
-            events_broadcast(l->ew->w->app, NULL);
-            break;
-        }
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        if (!ok) {
-            listener_down(l, "LISTEN failed");
-            return;
-        }
-    }
-    listener_drain(l);
-    listener_arm(l, EV_READ);
-}
-
-static void listener_poll_connect(struct listener *l)
-{
-    switch (PQconnectPoll(l->pg)) {
-    case PGRES_POLLING_READING:
-        listener_arm(l, EV_READ);
-        return;
-    case PGRES_POLLING_WRITING:
-        listener_arm(l, EV_WRITE);
-        return;
-    case PGRES_POLLING_OK:
-        if (PQsetnonblocking(l->pg, 1) != 0 || !PQsendQuery(l->pg, "LISTEN reflectd_events")) {
-            listener_down(l, PQerrorMessage(l->pg));
-            return;
-        }
-        l->state = LS_LISTEN_SENT;
-        PQflush(l->pg);
-        listener_arm(l, EV_READ);
-        return;
-    default:
-        listener_down(l, PQerrorMessage(l->pg));
-    }
-}
-
-static void listener_io(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct listener *l = arg;
-    if (l->state == LS_CONNECTING)
-        listener_poll_connect(l);
-    else if (l->state != LS_DOWN)
-        listener_read(l);
-}
-
-static void listener_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    listener_connect(arg);
-}
-
-static void listener_connect(struct listener *l)
-{
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {l->ew->w->app->cfg.database_url, "reflectd-events", "5", NULL};
-    l->pg = PQconnectStartParams(keys, vals, 1);
-    if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD || PQsocket(l->pg) < 0) {
-        listener_down(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
-        return;
-    }
-    l->state = LS_CONNECTING;
-    listener_arm(l, EV_WRITE);
-}
-
-static struct listener *listener_new(struct events_worker *ew)
-{
-    struct listener *l = calloc(1, sizeof(*l));
-    if (!l)
-        abort();
-    l->ew = ew;
-    l->retry = evtimer_new(ew->w->base, listener_retry, l);
-    if (!l->retry)
-        abort();
-    listener_connect(l);
-    return l;
-}
-
-static void listener_free(struct listener *l)
-{
-    if (!l)
-        return;
-    if (l->io)
-        event_free(l->io);
-    event_free(l->retry);
-    if (l->pg)
-        PQfinish(l->pg);
-    free(l);
+    return p;
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -477,25 +354,32 @@ static void events_heartbeat(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the worker's life cycle ------------------------------------------- */
 
-void events_worker_start(struct worker *w)
+void events_worker_start(struct loop *l)
 {
+    if (!loops) {
+        nloops = l->app->cfg.workers;
+        loops = calloc((size_t)nloops, sizeof(*loops));
+        if (!loops)
+            abort();
+    }
+    assert(l->index < nloops && !loops[l->index]);
     struct events_worker *ew = calloc(1, sizeof(*ew));
     if (!ew)
         abort();
-    ew->w = w;
+    ew->l = l;
     TAILQ_INIT(&ew->streams);
-    w->events = ew;
-    struct timeval beat = {w->app->cfg.events_heartbeat_s, 0};
-    ew->heartbeat = event_new(w->base, -1, EV_PERSIST, events_heartbeat, ew);
+    loops[l->index] = ew;
+    struct timeval beat = {l->app->cfg.events_heartbeat_s, 0};
+    ew->heartbeat = event_new(l->base, -1, EV_PERSIST, events_heartbeat, ew);
     if (!ew->heartbeat || event_add(ew->heartbeat, &beat) < 0)
         abort();
-    if (w->index == 0)
+    if (l->index == 0)
         ew->listener = listener_new(ew);
 }
 
-void events_worker_drain(struct worker *w)
+void events_worker_drain(struct loop *l)
 {
-    struct events_worker *ew = w->events;
+    struct events_worker *ew = loops[l->index];
     struct stream *s = TAILQ_FIRST(&ew->streams);
     while (s) {
         struct stream *next = TAILQ_NEXT(s, next);
@@ -506,19 +390,25 @@ void events_worker_drain(struct worker *w)
         s = next;
     }
     event_del(ew->heartbeat);
-    listener_free(ew->listener);
+    db_pool_free(ew->listener);
     ew->listener = NULL;
 }
 
-void events_worker_free(struct worker *w)
+void events_worker_free(struct loop *l)
 {
-    struct events_worker *ew = w->events;
+    struct events_worker *ew = loops ? loops[l->index] : NULL;
     if (!ew)
         return;
-    listener_free(ew->listener);
+    db_pool_free(ew->listener);
     event_free(ew->heartbeat);
     free(ew);
-    w->events = NULL;
+    loops[l->index] = NULL;
+    for (int i = 0; i < nloops; i++)
+        if (loops[i])
+            return;
+    free(loops); /* the last one */
+    loops = NULL;
+    nloops = 0;
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

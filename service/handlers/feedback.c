@@ -162,7 +162,7 @@ static void feedback_thread(struct req *r, const char *sql)
 {
     struct page pg;
     const char *id = api_uuid_param(r, 0);
-    if (!id || !api_page(r, &pg))
+    if (!id || api_page(r, &pg) < 0)
         return;
     const char *p[7];
     api_actor_params(r, p);
@@ -216,7 +216,7 @@ void h_feedback_request_inbox(struct req *r)
     const char *status = req_query(r, "status");
     if (status && !(status = api_enum_query(r, "status", status, statuses)))
         return;
-    if (!api_page_params(r, p))
+    if (api_page_params(r, p) < 0)
         return;
     p[6] = status;
     req_db(r, SQL_REQUEST_INBOX, 7, p, api_reply_row);

@@ -341,7 +341,7 @@ static void import_analyzed(struct req *r, struct db_result *res)
         req_db_failed(r, res);
         return;
     }
-    api_reply_json_text(r, 200, r->state);
+    api_reply_json_text(r, 200, req_state_get(r, text));
 }
 
 /* A bulk load leaves the planner's statistics behind by thousands of rows
@@ -365,14 +365,13 @@ static void import_done(struct req *r, struct db_result *res)
         req_problem(r, 409, "The organisation changed during the import; run it again.");
         return;
     }
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pg = res->res;
-    int status = atoi(PQgetvalue(pg, 0, 0));
-    if (status == 200 && import_needs_analyze(PQgetvalue(pg, 0, 1))) {
-        r->state = arena_strdup(&r->arena, PQgetvalue(pg, 0, 1));
+    int status = api_col_int(res, 0, 0);
+    if (status == 200 && import_needs_analyze(api_col(res, 0, 1))) {
+        req_state_set(r, text, arena_strdup(&r->arena, api_col(res, 0, 1)));
         req_db(r, SQL_IMPORT_ANALYZE, 0, NULL, import_analyzed);
         return;
     }
@@ -380,7 +379,7 @@ static void import_done(struct req *r, struct db_result *res)
         api_reply_row(r, res);
         return;
     }
-    json_t *body = json_loads(PQgetvalue(pg, 0, 1), 0, NULL);
+    json_t *body = json_loads(api_col(res, 0, 1), 0, NULL);
     json_t *p =
         problem_new_code(422, "validation_failed", "The file has errors; nothing was changed.");
     json_object_set(p, "errors", json_object_get(body, "errors"));
@@ -427,12 +426,11 @@ void h_user_import(struct req *r)
 
 static void export_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
-        strcmp(PQgetvalue(res->res, 0, 0), "200") != 0) {
+    if (!api_one_row_ok(res) || strcmp(api_col(res, 0, 0), "200") != 0) {
         api_reply_row(r, res);
         return;
     }
-    json_t *rows = json_loads(PQgetvalue(res->res, 0, 1), 0, NULL);
+    json_t *rows = json_loads(api_col(res, 0, 1), 0, NULL);
     struct csv_out o = {0};
     for (int k = 0; k < NCOL; k++)
         csv_put_cell(&o, col_names[k], k == 0);

@@ -125,19 +125,19 @@ static int invitation_add_link(struct req *r, json_t *inv, const char *token)
 
 static void invitation_created(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    int status = atoi(PQgetvalue(res->res, 0, 0));
+    int status = api_col_int(res, 0, 0);
     if (status != 200 && status != 201) {
         api_reply_row(r, res);
         return;
     }
-    json_t *inv = json_loads(PQgetvalue(res->res, 0, 1), 0, NULL);
+    json_t *inv = json_loads(api_col(res, 0, 1), 0, NULL);
     /* The token comes back as the row's last column ($10): the one place
      * it is kept is this request's parameters. */
-    if (!inv || invitation_add_link(r, inv, PQgetvalue(res->res, 0, 4)) < 0) {
+    if (!inv || invitation_add_link(r, inv, api_col(res, 0, 4)) < 0) {
         json_decref(inv);
         req_problem(r, 500, "Something went wrong on our side.");
         return;

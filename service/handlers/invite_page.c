@@ -442,14 +442,12 @@ static void invite_viewed(struct req *r, struct db_result *res)
         req_db_failed(r, res);
         return;
     }
-    if (PQntuples(res->res) != 1) {
+    if (api_rows(res) != 1) {
         invite_gone(r);
         return;
     }
-    PGresult *pg = res->res;
-    invite_form_page(r, 200, PQgetvalue(pg, 0, 0),
-                     PQgetisnull(pg, 0, 1) ? NULL : PQgetvalue(pg, 0, 1),
-                     PQgetisnull(pg, 0, 2) ? NULL : PQgetvalue(pg, 0, 2), NULL);
+    invite_form_page(r, 200, api_col(res, 0, 0), api_col_opt(res, 0, 1), api_col_opt(res, 0, 2),
+                     NULL);
 }
 
 void h_invite_page(struct req *r)
@@ -514,21 +512,19 @@ static int invite_is_form_type(const char *ct)
 
 static void invite_answered(struct req *r, struct db_result *res)
 {
-    const struct invite_form *f = r->state;
+    const struct invite_form *f = req_state_get(r, invite_form);
     const struct invite_text *t = invite_text_for(r);
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pg = res->res;
-    switch (atoi(PQgetvalue(pg, 0, 0))) {
+    switch (api_col_int(res, 0, 0)) {
     case 200:
         invite_message(r, 200, t->thanks_title, t->thanks_body);
         break;
     case 422:
-        invite_form_page(r, 422, PQgetvalue(pg, 0, 1),
-                         PQgetisnull(pg, 0, 2) ? NULL : PQgetvalue(pg, 0, 2),
-                         PQgetisnull(pg, 0, 3) ? NULL : PQgetvalue(pg, 0, 3), f);
+        invite_form_page(r, 422, api_col(res, 0, 1), api_col_opt(res, 0, 2), api_col_opt(res, 0, 3),
+                         f);
         break;
     case 429:
         req_set_header(r, "Retry-After", arena_printf(&r->arena, "%d", r->app->cfg.form_window_s));
@@ -578,7 +574,7 @@ void h_invite_answer(struct req *r)
         *f->value[F_TIP] ? f->value[F_TIP] : NULL,
         *f->value[F_QUESTION] ? f->value[F_QUESTION] : NULL,
     };
-    r->state = f;
+    req_state_set(r, invite_form, f);
     req_db(r, SQL_INVITE_ANSWER, 11, p, invite_answered);
 }
 

@@ -23,7 +23,6 @@
 #include "core/log.h"
 #include "auth/oidc_keys.h"
 #include "handlers/policy.h"
-#include "http/server.h"
 #include "db/statements.h"
 #include "auth/tokens.h"
 #include "handlers/users_sql.h"
@@ -140,27 +139,26 @@ static void oidc_refuse(struct req *r, const char *why)
 
 static void oidc_signed_in(struct req *r, struct db_result *res)
 {
-    struct oidc_login *l = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    struct oidc_login *l = req_state_get(r, oidc);
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pg = res->res;
-    const char *outcome = PQgetvalue(pg, 0, 0);
+    const char *outcome = api_col(res, 0, 0);
     if (strcmp(outcome, "ok") != 0) {
         oidc_refuse(r, strcmp(outcome, "replayed") == 0
                            ? "nonce already used"
                            : "no user for this account (or e-mail not verified)");
         return;
     }
-    auth_reply_pair(r, PQgetvalue(pg, 0, 2), PQgetvalue(pg, 0, 3), PQgetvalue(pg, 0, 1), l->refresh,
-                    PQgetvalue(pg, 0, 4));
+    auth_reply_pair(r, api_col(res, 0, 2), api_col(res, 0, 3), api_col(res, 0, 1), l->refresh,
+                    api_col(res, 0, 4));
 }
 
 /* Step 4, with verified claims. */
 static void oidc_sign_in(struct req *r, json_t *claims)
 {
-    struct oidc_login *l = r->state;
+    struct oidc_login *l = req_state_get(r, oidc);
     char exp[24], ttl[16];
     char *claims_text = json_dumps(claims, JSON_COMPACT);
     const char *sub = json_string_value(json_object_get(claims, "sub"));
@@ -201,7 +199,7 @@ static const char *oidc_status_reason(int status)
 static void oidc_verified(int status, json_t *claims, void *arg)
 {
     struct req *r = arg;
-    struct oidc_login *l = r->state;
+    struct oidc_login *l = req_state_get(r, oidc);
     if (status == OIDC_KEYS_UNAVAILABLE) {
         json_decref(claims);
         req_set_header(r, "Retry-After", "10");
@@ -226,13 +224,12 @@ static void oidc_verified(int status, json_t *claims, void *arg)
 /* Step 1 answered: the issuer's client ids, or NULL (not configured). */
 static void oidc_clients_found(struct req *r, struct db_result *res)
 {
-    struct oidc_login *l = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    struct oidc_login *l = req_state_get(r, oidc);
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    json_t *ids =
-        PQgetisnull(res->res, 0, 0) ? NULL : json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+    json_t *ids = api_col_is_null(res, 0, 0) ? NULL : json_loads(api_col(res, 0, 0), 0, NULL);
     if (!json_is_array(ids) || json_array_size(ids) == 0) {
         json_decref(ids);
         oidc_refuse(r, "issuer not configured");
@@ -243,8 +240,7 @@ static void oidc_clients_found(struct req *r, struct db_result *res)
     for (size_t i = 0; i < l->nclients; i++)
         l->clients[i] = arena_strdup(&r->arena, json_string_value(json_array_get(ids, i)));
     json_decref(ids);
-    if (oidc_keys_verify(r->app->oidc_keys, r->worker->base, l->issuer, l->token, oidc_verified,
-                         r) < 0)
+    if (oidc_keys_verify(r->app->oidc_keys, req_base(r), l->issuer, l->token, oidc_verified, r) < 0)
         req_busy(r, "Too many sign-ins at once; try again shortly.");
 }
 
@@ -283,7 +279,7 @@ void h_oidc_login(struct req *r)
     l->nonce = v_text(&v, "nonce", V_REQUIRED, 16, 255, 0);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = l;
+    req_state_set(r, oidc, l);
     const char *issuer = oidc_peek_issuer(r, l->token);
     if (!issuer)
         return; /* answered: l is gone with the request */

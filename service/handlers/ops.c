@@ -8,6 +8,7 @@
 #include "app.h"
 #include "db/db.h"
 #include "handlers/handlers.h"
+#include "http/api.h"
 #include "http/request.h"
 #include "http/server.h"
 
@@ -26,7 +27,7 @@ static void readyz_result(struct req *r, struct db_result *res)
         req_problem(r, 503, "The database is not answering.");
         return;
     }
-    int version = atoi(PQgetvalue(res->res, 0, 0));
+    int version = api_col_int(res, 0, 0);
     if (version != r->app->schema_version) {
         req_set_header(r, "Retry-After", "5");
         req_problem(r, 503, "The database schema is not the one this version expects.");
@@ -39,14 +40,11 @@ void h_readyz(struct req *r)
 {
     /* Ready means every worker can reach the database, not just the one
      * that happens to answer this probe. */
-    for (int i = 0; i < r->app->cfg.workers; i++) {
-        struct db_stats st;
-        db_pool_stats(r->app->workers[i]->db, &st);
-        if (st.down == st.size) {
-            req_set_header(r, "Retry-After", "1");
-            req_problem(r, 503, "The database is not answering.");
-            return;
-        }
+    struct db_stats sum;
+    if (server_pool_stats(r->app, &sum) > 0) {
+        req_set_header(r, "Retry-After", "1");
+        req_problem(r, 503, "The database is not answering.");
+        return;
     }
     req_db(r, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, readyz_result);
 }

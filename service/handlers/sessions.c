@@ -21,7 +21,6 @@
 #include "handlers/handlers.h"
 #include "auth/hasher.h"
 #include "handlers/policy.h"
-#include "http/server.h"
 #include "auth/tokens.h"
 #include "handlers/users_sql.h"
 
@@ -126,13 +125,12 @@ static void auth_unauthorized(struct req *r)
 
 static void login_session_done(struct req *r, struct db_result *res)
 {
-    struct login *l = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    struct login *l = req_state_get(r, login);
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    auth_reply_pair(r, l->user_id, l->org_id, PQgetvalue(res->res, 0, 0), l->refresh,
-                    PQgetvalue(res->res, 0, 1));
+    auth_reply_pair(r, l->user_id, l->org_id, api_col(res, 0, 0), l->refresh, api_col(res, 0, 1));
 }
 
 static void login_failure_counted(struct req *r, struct db_result *res)
@@ -147,7 +145,7 @@ static void login_failure_counted(struct req *r, struct db_result *res)
 static void login_verified(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
-    struct login *l = r->state;
+    struct login *l = req_state_get(r, login);
     char ttl[16], window[16];
     snprintf(window, sizeof(window), "%d", r->app->cfg.login_window_s);
     if (!ok) {
@@ -168,26 +166,25 @@ static void login_verified(int ok, const char *encoded, void *arg)
 
 static void login_looked_up(struct req *r, struct db_result *res)
 {
-    struct login *l = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    struct login *l = req_state_get(r, login);
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pg = res->res;
-    if (!PQgetisnull(pg, 0, 3)) {
-        int wait = atoi(PQgetvalue(pg, 0, 3));
+    if (!api_col_is_null(res, 0, 3)) {
+        int wait = api_col_int(res, 0, 3);
         req_set_header(r, "Retry-After", arena_printf(&r->arena, "%d", wait > 0 ? wait : 1));
         req_problem(r, 429, "Too many failed logins; try again later.");
         return;
     }
     const char *hash = NULL;
-    if (!PQgetisnull(pg, 0, 0) && !PQgetisnull(pg, 0, 2)) {
-        snprintf(l->user_id, sizeof(l->user_id), "%s", PQgetvalue(pg, 0, 0));
-        snprintf(l->org_id, sizeof(l->org_id), "%s", PQgetvalue(pg, 0, 1));
-        hash = PQgetvalue(pg, 0, 2);
+    if (!api_col_is_null(res, 0, 0) && !api_col_is_null(res, 0, 2)) {
+        snprintf(l->user_id, sizeof(l->user_id), "%s", api_col(res, 0, 0));
+        snprintf(l->org_id, sizeof(l->org_id), "%s", api_col(res, 0, 1));
+        hash = api_col(res, 0, 2);
         l->stored_hash = arena_strdup(&r->arena, hash); /* the result goes before the verdict */
     }
-    if (hasher_verify(r->app->hasher, r->worker->base, hash, l->password, login_verified, r) < 0)
+    if (hasher_verify(r->app->hasher, req_base(r), hash, l->password, login_verified, r) < 0)
         req_busy(r, "Too many logins at once; try again shortly.");
 }
 
@@ -203,7 +200,7 @@ void h_login(struct req *r)
     l->password = v_text(&v, "password", V_REQUIRED, 1, 256, 0);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = l;
+    req_state_set(r, login, l);
     char max_acct[16], max_addr[16], window[16];
     snprintf(max_acct, sizeof(max_acct), "%d", r->app->cfg.login_max_failures);
     snprintf(max_addr, sizeof(max_addr), "%d", r->app->cfg.login_max_failures_addr);
@@ -214,17 +211,16 @@ void h_login(struct req *r)
 
 static void refresh_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    PGresult *pg = res->res;
-    if (PQgetisnull(pg, 0, 0)) {
+    if (api_col_is_null(res, 0, 0)) {
         req_problem(r, 401, "The refresh token is not valid; log in again.");
         return;
     }
-    auth_reply_pair(r, PQgetvalue(pg, 0, 0), PQgetvalue(pg, 0, 1), PQgetvalue(pg, 0, 2), r->state,
-                    PQgetvalue(pg, 0, 3));
+    auth_reply_pair(r, api_col(res, 0, 0), api_col(res, 0, 1), api_col(res, 0, 2),
+                    req_state_get(r, text), api_col(res, 0, 3));
 }
 
 /* Reads {refresh_token}; NULL when the reply has been sent. */
@@ -248,7 +244,7 @@ void h_refresh(struct req *r)
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
-    r->state = fresh;
+    req_state_set(r, text, fresh);
     char ttl[16];
     snprintf(ttl, sizeof(ttl), "%d", r->app->cfg.refresh_ttl_s);
     const char *p[] = {token, fresh, ttl};

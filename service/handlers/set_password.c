@@ -15,7 +15,6 @@
 #include "app.h"
 #include "handlers/handlers.h"
 #include "auth/hasher.h"
-#include "http/server.h"
 #include "db/statements.h"
 
 #include <string.h>
@@ -54,11 +53,11 @@ static void set_password_refuse(struct req *r)
 
 static void set_password_done(struct req *r, struct db_result *res)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    if (strcmp(PQgetvalue(res->res, 0, 0), "1") != 0)
+    if (strcmp(api_col(res, 0, 0), "1") != 0)
         set_password_refuse(r); /* used by a concurrent request meanwhile */
     else
         req_reply_empty(r, 204);
@@ -67,7 +66,7 @@ static void set_password_done(struct req *r, struct db_result *res)
 static void set_password_hashed(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
-    struct set_password *s = r->state;
+    struct set_password *s = req_state_get(r, set_password);
     if (!ok) {
         req_problem(r, 500, "Something went wrong on our side.");
         return;
@@ -78,16 +77,16 @@ static void set_password_hashed(int ok, const char *encoded, void *arg)
 
 static void set_password_checked(struct req *r, struct db_result *res)
 {
-    struct set_password *s = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    struct set_password *s = req_state_get(r, set_password);
+    if (!api_one_row_ok(res)) {
         req_db_failed(r, res);
         return;
     }
-    if (strcmp(PQgetvalue(res->res, 0, 0), "1") != 0) {
+    if (strcmp(api_col(res, 0, 0), "1") != 0) {
         set_password_refuse(r);
         return;
     }
-    if (hasher_hash(r->app->hasher, r->worker->base, s->password, set_password_hashed, r) < 0)
+    if (hasher_hash(r->app->hasher, req_base(r), s->password, set_password_hashed, r) < 0)
         req_busy(r, "Too many passwords being set; try again shortly.");
 }
 
@@ -102,7 +101,7 @@ void h_set_password(struct req *r)
     s->password = v_text(&v, "password", V_REQUIRED, 12, 256, 0);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = s;
+    req_state_set(r, set_password, s);
     const char *p[] = {s->token};
     req_db(r, SQL_TOKEN_CHECK, 1, p, set_password_checked);
 }

@@ -47,7 +47,7 @@ static const char SQL_STUDENT_REFLECTIONS[] =
 static void students_list(struct req *r, const char *sql, const char *student)
 {
     const char *p[7];
-    if (!api_page_params(r, p))
+    if (api_page_params(r, p) < 0)
         return;
     p[6] = student;
     req_db(r, sql, student ? 7 : 6, p, api_reply_row);

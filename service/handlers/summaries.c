@@ -428,7 +428,7 @@ static void team_summary_done(struct req *r, struct db_result *res)
 {
     if (!summary_status(r, res))
         return;
-    const struct range *rg = r->state;
+    const struct range *rg = req_state_get(r, summary);
     struct summary_data d;
     const char *team = req_param(r, 0);
     summary_data_load(&d, res->res);
@@ -442,7 +442,7 @@ static void org_summary_done(struct req *r, struct db_result *res)
 {
     if (!summary_status(r, res))
         return;
-    const struct range *rg = r->state;
+    const struct range *rg = req_state_get(r, summary);
     struct summary_data d;
     summary_data_load(&d, res->res);
     json_t *teams = json_array(), *totals = json_array();
@@ -470,7 +470,7 @@ static void summary_run(struct req *r, const char *sql, const char *team, req_db
     struct range *rg = arena_alloc(&r->arena, sizeof(*rg));
     if (!summary_range(r, rg))
         return;
-    r->state = rg;
+    req_state_set(r, summary, rg);
     char first[16], last[16];
     month_format(rg->first - 1, first, sizeof(first));
     month_format(rg->last, last, sizeof(last));

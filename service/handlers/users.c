@@ -11,7 +11,6 @@
 #include "auth/hasher.h"
 #include "http/pagination.h"
 #include "handlers/policy.h"
-#include "http/server.h"
 #include "handlers/users_sql.h"
 
 #include <string.h>
@@ -61,7 +60,7 @@ static void user_created(struct req *r, struct db_result *res)
 static void user_hashed(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
-    struct new_user *u = r->state;
+    struct new_user *u = req_state_get(r, new_user);
     if (!ok) {
         req_problem(r, 500, "Something went wrong on our side.");
         return;
@@ -77,13 +76,12 @@ static void user_hashed(int ok, const char *encoded, void *arg)
 
 static void user_prechecked(struct req *r, struct db_result *res)
 {
-    struct new_user *u = r->state;
-    if (res->status != DB_OK || PQntuples(res->res) != 1 ||
-        strcmp(PQgetvalue(res->res, 0, 0), "200") != 0) {
+    struct new_user *u = req_state_get(r, new_user);
+    if (!api_one_row_ok(res) || strcmp(api_col(res, 0, 0), "200") != 0) {
         api_reply_row(r, res);
         return;
     }
-    if (hasher_hash(r->app->hasher, r->worker->base, u->password, user_hashed, r) < 0)
+    if (hasher_hash(r->app->hasher, req_base(r), u->password, user_hashed, r) < 0)
         req_busy(r, "Too many passwords being checked; try again shortly.");
 }
 
@@ -100,7 +98,7 @@ void h_user_create(struct req *r)
     u->roles = v_enum_array(&v, "roles", org_roles);
     if (api_reject_invalid(r, &v))
         return;
-    r->state = u;
+    req_state_set(r, new_user, u);
     const char *p[4];
     api_actor_params(r, p);
     p[3] = u->email;

@@ -10,8 +10,68 @@
 #include "app.h"
 #include "http/problem.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- reading results ---------------------------------------------------- */
+
+int api_one_row_ok(const struct db_result *res)
+{
+    return res->status == DB_OK && PQntuples(res->res) == 1;
+}
+
+int api_rows(const struct db_result *res)
+{
+    assert(res->status == DB_OK && res->res);
+    return PQntuples(res->res);
+}
+
+static void api_check_cell(const struct db_result *res, int row, int col)
+{
+    assert(res->status == DB_OK && res->res);
+    assert(row >= 0 && row < PQntuples(res->res));
+    assert(col >= 0 && col < PQnfields(res->res));
+    (void)res, (void)row, (void)col; /* with NDEBUG */
+}
+
+const char *api_col(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return PQgetvalue(res->res, row, col);
+}
+
+const char *api_col_opt(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return PQgetisnull(res->res, row, col) ? NULL : PQgetvalue(res->res, row, col);
+}
+
+int api_col_is_null(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return PQgetisnull(res->res, row, col);
+}
+
+int api_col_int(const struct db_result *res, int row, int col)
+{
+    return atoi(api_col(res, row, col));
+}
+
+long long api_col_ll(const struct db_result *res, int row, int col)
+{
+    return atoll(api_col(res, row, col));
+}
+
+int api_col_index(const struct db_result *res, const char *name)
+{
+    assert(res->status == DB_OK && res->res);
+    int i = PQfnumber(res->res, name);
+    assert(i >= 0);
+    return i;
+}
+
+/* ---- the caller and the common replies ---------------------------------- */
 
 void api_actor_params(struct req *r, const char **params)
 {
@@ -143,7 +203,7 @@ int api_reject_invalid(struct req *r, struct validator *v)
     json_t *p = v->problem;
     v->problem = NULL;
     req_reply_problem(r, p);
-    return 1;
+    return -1;
 }
 
 const char *api_uuid_param(struct req *r, int i)
@@ -178,14 +238,14 @@ int api_page(struct req *r, struct page *pg)
 {
     const char *bad = page_parse(&r->arena, req_query(r, "limit"), req_query(r, "cursor"), pg);
     if (!bad)
-        return 1;
+        return 0;
     struct validator v;
     v_init(&v, NULL, &r->arena);
     v_error(&v, bad,
             strcmp(bad, "limit") == 0 ? "must be an integer from 1 to 100"
                                       : "is not a cursor this service gave out");
     api_reject_invalid(r, &v);
-    return 0;
+    return -1;
 }
 
 int api_sync_since(struct req *r, const char **since)
@@ -193,16 +253,16 @@ int api_sync_since(struct req *r, const char **since)
     const char *s = req_query(r, "updated_since");
     *since = NULL;
     if (!s)
-        return 1;
+        return 0;
     if (!valid_timestamp(s)) {
         struct validator v;
         v_init(&v, NULL, &r->arena);
         v_error(&v, "updated_since", "must be an RFC 3339 date-time with a time zone");
         api_reject_invalid(r, &v);
-        return 0;
+        return -1;
     }
     *since = s;
-    return 1;
+    return 0;
 }
 
 /* A row's updated_at is the start time of the transaction that wrote it,
@@ -238,7 +298,7 @@ struct api_create {
 
 static void api_create_done(struct req *r, struct db_result *res)
 {
-    struct api_create *c = r->state;
+    struct api_create *c = req_state_get(r, create);
     if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0 && !c->tried) {
         c->tried = 1;
         req_db(r, c->sql, c->n, c->params, api_create_done);
@@ -256,33 +316,33 @@ void api_db_create(struct req *r, const char *sql, int n, const char **params, r
     memcpy(c->params, params, (size_t)n * sizeof(char *));
     c->next = next;
     c->tried = 0;
-    r->state = c;
+    req_state_set(r, create, c);
     req_db(r, sql, n, params, api_create_done);
 }
 
 int api_page_params(struct req *r, const char **p)
 {
     struct page *pg = arena_alloc(&r->arena, sizeof(*pg));
-    if (!api_page(r, pg))
-        return 0;
+    if (api_page(r, pg) < 0)
+        return -1;
     api_actor_params(r, p);
     p[3] = pg->limit;
     p[4] = pg->after_ts;
     p[5] = pg->after_id;
-    return 1;
+    return 0;
 }
 
 void api_list(struct req *r, const char *sql)
 {
     const char *p[6];
-    if (api_page_params(r, p))
+    if (api_page_params(r, p) == 0)
         req_db(r, sql, 6, p, api_reply_row);
 }
 
 void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql)
 {
     const char *p[8], *since = NULL;
-    if (!api_page_params(r, p) || !api_sync_since(r, &since))
+    if (api_page_params(r, p) < 0 || api_sync_since(r, &since) < 0)
         return;
     if (!since) {
         req_db(r, list_sql, 6, p, api_reply_row);

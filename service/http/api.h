@@ -1,4 +1,9 @@
-/* api.h - helpers every resource handler shares. */
+/* api.h - helpers every resource handler shares.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count.
+ * Functions that take r and return -1 have already answered the client. */
 #ifndef REFLECTD_API_H
 #define REFLECTD_API_H
 
@@ -27,6 +32,28 @@
     " FROM jsonb_each(" j ") AS e(k, v))"
 /* clang-format on */
 
+/* Reading a statement's result: handlers read rows only through these, never
+ * libpq. Columns are by index, in the statement's SELECT order (api_col_index
+ * finds one by name, for statements whose columns are many). Each asserts
+ * that res is DB_OK and that row and column exist: reading a row that is not
+ * there is a bug, not bad input. Values stay valid until the callback
+ * returns; copy what must live longer. */
+/* 1 when res is DB_OK with exactly one row (the usual answer), else 0. */
+int api_one_row_ok(const struct db_result *res);
+/* The number of rows of a DB_OK result. */
+int api_rows(const struct db_result *res);
+/* The column's text; "" for SQL NULL (as libpq gives it). */
+const char *api_col(const struct db_result *res, int row, int col);
+/* The column's text, or NULL for SQL NULL. */
+const char *api_col_opt(const struct db_result *res, int row, int col);
+/* 1 when the column is SQL NULL. */
+int api_col_is_null(const struct db_result *res, int row, int col);
+/* The column as a number (atoi/atoll of its text; 0 for SQL NULL). */
+int api_col_int(const struct db_result *res, int row, int col);
+long long api_col_ll(const struct db_result *res, int row, int col);
+/* The index of the column called name; asserts that there is one. */
+int api_col_index(const struct db_result *res, const char *name);
+
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */
 const char *api_if_match(struct req *r);
 /* Fills params[0..2] with the caller ($1 user, $2 organisation, $3 session). */
@@ -36,16 +63,16 @@ void api_actor_params(struct req *r, const char **params);
  * 204/304 and errors); etag, when not NULL, becomes the ETag header. An
  * error status gets a problem body with detail, or a standard one. */
 void api_reply_row(struct req *r, struct db_result *res);
-/* Sends the validator's 422 when it failed; returns 1 when it did. */
+/* Sends the validator's 422 when it failed and returns -1; 0 when valid. */
 int api_reject_invalid(struct req *r, struct validator *v);
 /* A path parameter that must be a UUID: NULL (and 404 sent) otherwise. */
 const char *api_uuid_param(struct req *r, int i);
 /* Parses the body, then checks it has only the allowed fields. */
 json_t *api_body(struct req *r, struct validator *v, const char *const *fields);
-/* Reads ?limit and ?cursor; 0 (and 422 sent) when either is invalid. */
+/* Reads ?limit and ?cursor: 0, or -1 (and 422 sent) when either is invalid. */
 int api_page(struct req *r, struct page *pg);
-/* Reads ?updated_since (RFC 3339); *since stays NULL when absent. 0 (and
- * 422 sent) when it is not a valid timestamp. */
+/* Reads ?updated_since (RFC 3339); *since stays NULL when absent. 0, or -1
+ * (and 422 sent) when it is not a valid timestamp. */
 int api_sync_since(struct req *r, const char **since);
 /* Seconds a sync looks back before updated_since (see api.c). */
 const char *api_sync_overlap(struct req *r);
@@ -61,7 +88,7 @@ const char *api_enum_query(struct req *r, const char *name, const char *value,
 void api_db_create(struct req *r, const char *sql, int n, const char **params,
                    req_db_continue next);
 /* Fills p[0..5]: the caller, then limit, cursor time and cursor id from
- * ?limit and ?cursor. 0 (and 422 sent) when they are invalid. */
+ * ?limit and ?cursor. 0, or -1 (and 422 sent) when they are invalid. */
 int api_page_params(struct req *r, const char **p);
 /* A keyset-paged list: sql takes the caller ($1..$3), then limit, cursor
  * time and cursor id ($4..$6), and answers with api_reply_row's row. */

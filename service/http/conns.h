@@ -1,5 +1,9 @@
 /* conns.h - the connection table: connections per address, and a deadline
- * for each connection to deliver a whole request. */
+ * for each connection to deliver a whole request.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_CONNS_H
 #define REFLECTD_CONNS_H
 
@@ -31,7 +35,8 @@ int conns_request_begin(struct conns_worker *cw, struct evhttp_request *ev);
  * call it (arg: the worker's conns_worker). */
 void conns_closed(struct evhttp_connection *evcon, void *arg);
 
-/* Connections currently counted (for tests and /metrics). */
+/* Connections currently counted (for /metrics): a connection that went
+ * without completing a request may count for up to deadline_s (conns.c). */
 int conns_count(struct conns *c);
 
 #endif

@@ -1,4 +1,8 @@
-/* metrics.h - request counters, latency histogram and gauges (Prometheus text). */
+/* metrics.h - request counters, latency histogram and gauges (Prometheus text).
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_METRICS_H
 #define REFLECTD_METRICS_H
 

@@ -13,7 +13,6 @@
  * metrics' and pools' atomics, the connection table and hash queue under
  * their locks). One more mostly idle thread is the whole cost. */
 #include "http/metrics_http.h"
-#include "notify/sender.h"
 #include "app.h"
 #include "http/conns.h"
 #include "db/db.h"
@@ -46,21 +45,12 @@ struct metrics_http {
 static void metrics_http_gauges(struct app *app, struct metrics_gauges *g)
 {
     memset(g, 0, sizeof(*g));
-    for (int i = 0; i < app->cfg.workers; i++) {
-        struct db_stats one;
-        db_pool_stats(app->workers[i]->db, &one);
-        g->pool.size += one.size;
-        g->pool.idle += one.idle;
-        g->pool.busy += one.busy;
-        g->pool.connecting += one.connecting;
-        g->pool.down += one.down;
-        g->pool.waiting += one.waiting;
-    }
+    server_pool_stats(app, &g->pool); /* the count of unreachable pools is not a gauge */
     g->workers = app->cfg.workers;
     g->connections = conns_count(app->conns);
     g->hash_queued = app->hasher ? hasher_queued(app->hasher) : 0;
-    if (app->sender)
-        sender_metrics(app->sender, g->outbox, sizeof(g->outbox));
+    if (app->outbox_metrics) /* the sender sits above http: main.c connects them */
+        app->outbox_metrics(app, g->outbox, sizeof(g->outbox));
 }
 
 static void metrics_http_reply(struct evhttp_request *ev, int status, const char *reason,

@@ -1,4 +1,8 @@
-/* problem.h - RFC 9457 problem details, built as JSON values (no I/O). */
+/* problem.h - RFC 9457 problem details, built as JSON values (no I/O).
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_PROBLEM_H
 #define REFLECTD_PROBLEM_H
 

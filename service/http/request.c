@@ -6,14 +6,19 @@
  * read parameters, headers and the JSON body through req_*, run SQL through
  * req_db(), and answer with req_reply_*() or req_problem(). Every response
  * carries the request id and the headers an API holding personal data needs
- * (no caching, no sniffing). */
+ * (no caching, no sniffing).
+ *
+ * The server hands each request the struct loop of its thread (loop.h): the
+ * request layer counts requests on it and tells the server through on_idle
+ * when a draining loop has answered its last one, so it never needs
+ * server.h, and handlers reach the loop's base only through req_base(). */
 #include "http/request.h"
 #include "app.h"
 #include "http/conns.h"
 #include "core/log.h"
 #include "http/metrics.h"
+#include "http/loop.h"
 #include "http/problem.h"
-#include "http/server.h"
 #include "auth/tokens.h"
 
 #include <event2/buffer.h>
@@ -21,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -160,10 +166,13 @@ static void req_finish(struct req *r)
     if (r->query)
         evhttp_clear_headers(r->query);
     json_decref(r->kept);
-    struct worker *w = r->worker;
+    struct loop *l = r->loop;
     arena_free(&r->arena);
     free(r);
-    worker_request_end(w);
+    assert(l->inflight > 0);
+    l->inflight--;
+    if (l->draining && l->inflight == 0)
+        l->on_idle(l);
 }
 
 /* CORS is off unless CORS_ORIGINS lists the caller's Origin exactly: the
@@ -204,6 +213,8 @@ static void req_common_headers(struct req *r)
 
 static void req_send(struct req *r, int status, struct evbuffer *body)
 {
+    assert(!r->streaming); /* a stream ends with req_stream_end */
+    assert(!r->db_next);   /* no statement of this request is still out */
     r->status = status;
     req_common_headers(r);
     if (r->method == M_HEAD && body) {
@@ -236,14 +247,15 @@ static void req_closed_later(evutil_socket_t fd, short what, void *arg)
 static void req_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     struct req *r = arg;
-    conns_closed(evcon, r->worker->conns);
-    if (!r->close_ev && !(r->close_ev = event_new(r->worker->base, -1, 0, req_closed_later, r)))
+    conns_closed(evcon, r->loop->conns);
+    if (!r->close_ev && !(r->close_ev = event_new(r->loop->base, -1, 0, req_closed_later, r)))
         abort();
     event_active(r->close_ev, EV_TIMEOUT, 0);
 }
 
 void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, void *arg)
 {
+    assert(!r->streaming && !r->db_next);
     r->status = 200;
     r->streaming = 1;
     r->on_close = on_close;
@@ -265,6 +277,7 @@ void req_stream_start(struct req *r, const char *ctype, req_close_cb on_close, v
 
 void req_stream_write(struct req *r, const char *data, size_t len)
 {
+    assert(r->streaming);
     struct evbuffer *b = evbuffer_new();
     if (!b)
         abort();
@@ -275,9 +288,10 @@ void req_stream_write(struct req *r, const char *data, size_t len)
 
 void req_stream_end(struct req *r)
 {
+    assert(r->streaming);
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
     if (c)
-        evhttp_connection_set_closecb(c, conns_closed, r->worker->conns);
+        evhttp_connection_set_closecb(c, conns_closed, r->loop->conns);
     r->on_close = NULL;
     if (r->close_ev)
         event_free(r->close_ev); /* a pending on_close must not outlive r */
@@ -395,6 +409,8 @@ static void req_db_done(struct db_result *res, void *arg)
 {
     struct req *r = arg;
     req_db_continue next = r->db_next;
+    assert(next);
+    r->db_next = NULL; /* next may send the next statement */
     if (res->status == DB_UNAVAILABLE || res->status == DB_BUSY) {
         req_busy(r, res->status == DB_BUSY ? "The service is busy; try again shortly."
                                            : "The database is unavailable; try again shortly.");
@@ -405,8 +421,9 @@ static void req_db_done(struct db_result *res, void *arg)
 
 void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next)
 {
+    assert(!r->db_next && next); /* one statement out at a time */
     r->db_next = next;
-    db_query(r->worker->db, sql, n, params, req_db_done, r);
+    db_query(r->loop->db, sql, n, params, req_db_done, r);
 }
 
 void req_db_failed(struct req *r, struct db_result *res)
@@ -449,14 +466,14 @@ static void req_route_failed(struct req *r, int status)
     req_problem(r, 404, "No such resource.");
 }
 
-static struct req *req_new(struct evhttp_request *ev, struct worker *w)
+static struct req *req_new(struct evhttp_request *ev, struct loop *l)
 {
     struct req *r = calloc(1, sizeof(*r));
     if (!r)
         abort();
     r->ev = ev;
-    r->worker = w;
-    r->app = w->app;
+    r->loop = l;
+    r->app = l->app;
     r->start_usec = now_usec();
     r->method = req_method(ev);
     arena_init(&r->arena);
@@ -468,7 +485,7 @@ static struct req *req_new(struct evhttp_request *ev, struct worker *w)
         memcpy(r->id, given, gl + 1);
     else
         req_make_id(r->id, sizeof(r->id));
-    worker_request_begin(w);
+    l->inflight++;
     return r;
 }
 
@@ -491,13 +508,28 @@ static int req_framing_ok(struct req *r)
     return 1;
 }
 
-void req_dispatch(struct evhttp_request *ev, struct worker *w)
+struct event_base *req_base(struct req *r)
 {
-    struct req *r = req_new(ev, w);
+    return r->loop->base;
+}
+
+int req_is_draining(const struct req *r)
+{
+    return r->loop->draining;
+}
+
+int req_loop_index(const struct req *r)
+{
+    return r->loop->index;
+}
+
+void req_dispatch(struct evhttp_request *ev, struct loop *l)
+{
+    struct req *r = req_new(ev, l);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     r->query_raw = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (conns_request_begin(w->conns, ev) < 0) {
+    if (conns_request_begin(l->conns, ev) < 0) {
         req_set_header(r, "Connection", "close");
         req_set_header(r, "Retry-After", "1");
         req_problem(r, 429, "Too many connections from one address.");

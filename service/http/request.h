@@ -1,35 +1,76 @@
-/* request.h - one HTTP request from arrival to response. */
+/* request.h - one HTTP request from arrival to response.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_REQUEST_H
 #define REFLECTD_REQUEST_H
 
+#include "auth/actor.h"
 #include "core/arena.h"
 #include "db/db.h"
 #include "http/router.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdint.h>
 
 struct event;
 struct evhttp_request;
 struct evkeyvalq;
-struct worker;
+struct loop;
 struct app;
 
-/* The authenticated caller, from a verified access token. */
 struct req;
-struct actor {
-    char user_id[37];
-    char org_id[37];
-    char session_id[37];
-    int is_admin, is_praktijkopleider;
-};
 
 typedef void (*req_db_continue)(struct req *r, struct db_result *res);
+
+/* Handler scratch: what the next step of a multi-step handler needs. One
+ * typed pointer per handler family, tagged with the family: set it with
+ * req_state_set(r, family, value) and read it with req_state_get(r,
+ * family). A value of the wrong type does not compile; reading another
+ * family's state trips an assert. A new family adds a member here. */
+struct api_create;   /* http/api.c: api_db_create */
+struct login;        /* handlers/sessions.c: POST /v1/auth/login */
+struct oidc_login;   /* handlers/oidc.c */
+struct new_user;     /* handlers/users.c */
+struct set_password; /* handlers/set_password.c */
+struct invite_form;  /* handlers/invite_page.c */
+struct range;        /* handlers/summaries.c */
+enum req_state_family {
+    REQ_STATE_none,
+    REQ_STATE_create,
+    REQ_STATE_login,
+    REQ_STATE_oidc,
+    REQ_STATE_new_user,
+    REQ_STATE_set_password,
+    REQ_STATE_invite_form,
+    REQ_STATE_summary,
+    REQ_STATE_events_last, /* handlers/events.c: Last-Event-ID */
+    REQ_STATE_text,        /* a string: sessions.c's new refresh token, imports.c's answer */
+};
+struct req_state {
+    enum req_state_family family;
+    union {
+        struct api_create *create;
+        struct login *login;
+        struct oidc_login *oidc;
+        struct new_user *new_user;
+        struct set_password *set_password;
+        const struct invite_form *invite_form;
+        const struct range *summary;
+        const long long *events_last;
+        const char *text;
+    } as;
+};
+#define req_state_set(r, fam, value)                                                               \
+    ((r)->state.family = REQ_STATE_##fam, (r)->state.as.fam = (value))
+#define req_state_get(r, fam) (assert((r)->state.family == REQ_STATE_##fam), (r)->state.as.fam)
 typedef void (*req_close_cb)(struct req *r, void *arg);
 
 struct req {
     struct evhttp_request *ev;
-    struct worker *worker;
+    struct loop *loop; /* the thread it runs on; handlers use req_base() etc. */
     struct app *app;
     struct arena arena;
     struct route_match match;
@@ -47,8 +88,7 @@ struct req {
     void *on_close_arg;
     struct event *close_ev; /* on_close, deferred to the next loop turn */
     int streaming;
-    /* Handler scratch: what the next step of a multi-step handler needs. */
-    void *state;
+    struct req_state state;
 };
 
 /* Path parameter i (0-based, in pattern order). */
@@ -101,8 +141,17 @@ void req_db_failed(struct req *r, struct db_result *res);
 /* 503 with Retry-After: 1, for capacity the client may retry for. */
 void req_busy(struct req *r, const char *detail);
 
-/* Called by the HTTP layer for every request. */
-void req_dispatch(struct evhttp_request *ev, struct worker *w);
+/* The event loop the request runs on, for work handed to another thread
+ * whose answer must come back to this loop (the hasher, the OIDC keys). */
+struct event_base *req_base(struct req *r);
+/* 1 when this request's loop is shutting down (new streams are refused). */
+int req_is_draining(const struct req *r);
+/* The index of that loop (0 .. cfg.workers-1), for modules with per-loop
+ * state (event streams). */
+int req_loop_index(const struct req *r);
+
+/* Called by the server for every request evhttp hands it on loop l. */
+void req_dispatch(struct evhttp_request *ev, struct loop *l);
 uint64_t now_usec(void);
 
 #endif

@@ -1,4 +1,9 @@
-/* router.h - the routing table: method + path pattern -> handler. */
+/* router.h - the routing table: method + path pattern -> handler.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count.
+ * router_match is the exception: it returns an HTTP status (200/404/405). */
 #ifndef REFLECTD_ROUTER_H
 #define REFLECTD_ROUTER_H
 

@@ -62,7 +62,7 @@ int server_listen(const char *host, int port)
 
 static void worker_exit_loop(struct worker *w)
 {
-    event_base_loopexit(w->base, NULL);
+    event_base_loopexit(w->loop.base, NULL);
 }
 
 static void worker_grace_expired(evutil_socket_t fd, short what, void *arg)
@@ -70,8 +70,8 @@ static void worker_grace_expired(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    log_warn("worker %d: shutdown grace period over with %d requests in flight", w->index,
-             w->inflight);
+    log_warn("worker %d: shutdown grace period over with %d requests in flight", w->loop.index,
+             w->loop.inflight);
     worker_exit_loop(w);
 }
 
@@ -80,44 +80,39 @@ static void worker_stop_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    if (w->draining)
+    if (w->loop.draining)
         return;
-    w->draining = 1;
-    if (w->app->worker_drain)
-        w->app->worker_drain(w);
+    w->loop.draining = 1;
+    if (w->loop.app->worker_drain)
+        w->loop.app->worker_drain(&w->loop);
     if (w->bound) {
         evhttp_del_accept_socket(w->http, w->bound); /* closes our dup */
         w->bound = NULL;
     }
-    if (w->inflight == 0) {
+    if (w->loop.inflight == 0) {
         worker_exit_loop(w);
         return;
     }
-    struct timeval tv = {w->app->cfg.shutdown_grace_s, 0};
+    struct timeval tv = {w->loop.app->cfg.shutdown_grace_s, 0};
     evtimer_add(w->grace_ev, &tv);
 }
 
-void worker_request_begin(struct worker *w)
+/* The request layer's word that a draining loop answered its last request. */
+static void worker_idle(struct loop *l)
 {
-    w->inflight++;
-}
-
-void worker_request_end(struct worker *w)
-{
-    w->inflight--;
-    if (w->draining && w->inflight == 0)
-        worker_exit_loop(w);
+    worker_exit_loop((struct worker *)l); /* the loop is the worker's first member */
 }
 
 static void worker_http_cb(struct evhttp_request *ev, void *arg)
 {
-    req_dispatch(ev, arg);
+    struct worker *w = arg;
+    req_dispatch(ev, &w->loop);
 }
 
 static int worker_setup_http(struct worker *w)
 {
-    const struct config *cfg = &w->app->cfg;
-    w->http = evhttp_new(w->base);
+    const struct config *cfg = &w->loop.app->cfg;
+    w->http = evhttp_new(w->loop.base);
     if (!w->http)
         return -1;
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
@@ -130,7 +125,7 @@ static int worker_setup_http(struct worker *w)
     evhttp_set_timeout(w->http, cfg->request_timeout_s);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_gencb(w->http, worker_http_cb, w);
-    evhttp_set_bevcb(w->http, conns_bevcb, w->conns);
+    evhttp_set_bevcb(w->http, conns_bevcb, w->loop.conns);
     w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
     return w->bound ? 0 : -1;
 }
@@ -140,19 +135,20 @@ static struct worker *worker_new(struct app *app, int index, int listen_fd)
     struct worker *w = calloc(1, sizeof(*w));
     if (!w)
         return NULL;
-    w->index = index;
-    w->app = app;
+    w->loop.index = index;
+    w->loop.app = app;
+    w->loop.on_idle = worker_idle;
     w->listen_fd = dup(listen_fd);
-    w->base = event_base_new();
-    if (w->listen_fd < 0 || !w->base)
+    w->loop.base = event_base_new();
+    if (w->listen_fd < 0 || !w->loop.base)
         goto fail;
-    w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
-    w->grace_ev = evtimer_new(w->base, worker_grace_expired, w);
+    w->stop_ev = event_new(w->loop.base, -1, 0, worker_stop_cb, w);
+    w->grace_ev = evtimer_new(w->loop.base, worker_grace_expired, w);
     struct db_pool_config pc = {app->cfg.database_url, app->cfg.db_pool_size, app->cfg.db_queue_max,
                                 app->cfg.db_wait_ms, app->cfg.statement_timeout_ms};
-    w->db = db_pool_new(w->base, &pc);
-    w->conns = conns_worker_new(app->conns, w->base, index);
-    if (!w->stop_ev || !w->grace_ev || !w->db || !w->conns || worker_setup_http(w) < 0)
+    w->loop.db = db_pool_new(w->loop.base, &pc);
+    w->loop.conns = conns_worker_new(app->conns, w->loop.base, index);
+    if (!w->stop_ev || !w->grace_ev || !w->loop.db || !w->loop.conns || worker_setup_http(w) < 0)
         goto fail;
     return w;
 fail:
@@ -163,10 +159,10 @@ fail:
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    event_base_dispatch(w->base);
+    event_base_dispatch(w->loop.base);
     /* Answer whatever still waits on the database before the HTTP side goes. */
-    db_pool_free(w->db);
-    w->db = NULL;
+    db_pool_free(w->loop.db);
+    w->loop.db = NULL;
     return NULL;
 }
 
@@ -184,7 +180,7 @@ int server_start(struct app *app, int fd)
     /* Module state of every worker exists before any loop runs, because
      * worker 0's listener may reach the others' state at once. */
     for (int i = 0; i < app->cfg.workers && app->worker_start; i++)
-        app->worker_start(app->workers[i]);
+        app->worker_start(&app->workers[i]->loop);
     for (int i = 0; i < app->cfg.workers; i++)
         if (pthread_create(&app->workers[i]->thread, NULL, worker_main, app->workers[i]) != 0)
             return -1;
@@ -204,21 +200,39 @@ void server_join(struct app *app, struct hasher *hasher)
         pthread_join(app->workers[i]->thread, NULL);
     /* ...and goes only when no loop is left to reach it. */
     for (int i = 0; i < app->cfg.workers && app->worker_stop; i++)
-        app->worker_stop(app->workers[i]);
+        app->worker_stop(&app->workers[i]->loop);
     hasher_free(hasher);
     for (int i = 0; i < app->cfg.workers; i++) {
         struct worker *w = app->workers[i];
         if (w->bound)
             evhttp_del_accept_socket(w->http, w->bound);
         evhttp_free(w->http);
-        conns_worker_free(w->conns);
+        conns_worker_free(w->loop.conns);
         event_free(w->stop_ev);
         event_free(w->grace_ev);
-        event_base_free(w->base);
+        event_base_free(w->loop.base);
         free(w);
     }
     free(app->workers);
     app->workers = NULL;
     conns_free(app->conns);
     app->conns = NULL;
+}
+
+int server_pool_stats(const struct app *app, struct db_stats *sum)
+{
+    int unreachable = 0;
+    memset(sum, 0, sizeof(*sum));
+    for (int i = 0; i < app->cfg.workers; i++) {
+        struct db_stats one;
+        db_pool_stats(app->workers[i]->loop.db, &one);
+        sum->size += one.size;
+        sum->idle += one.idle;
+        sum->busy += one.busy;
+        sum->connecting += one.connecting;
+        sum->down += one.down;
+        sum->waiting += one.waiting;
+        unreachable += one.down == one.size;
+    }
+    return unreachable;
 }

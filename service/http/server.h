@@ -1,35 +1,31 @@
-/* server.h - the listening socket and the worker threads that serve it. */
+/* server.h - the listening socket and the worker threads that serve it.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count. */
 #ifndef REFLECTD_SERVER_H
 #define REFLECTD_SERVER_H
+
+#include "http/loop.h"
 
 #include <pthread.h>
 
 struct app;
 struct event;
-struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
-struct db_pool;
-struct events_worker;
-struct conns_worker;
+struct db_stats;
 
-/* One event loop thread: its own evhttp, its own database pool. */
+/* One event loop thread: its own evhttp, its own database pool. Only
+ * server.c and main.c see it; every other module is given the loop. */
 struct worker {
-    int index;
+    struct loop loop; /* first: on_idle's loop is the worker */
     pthread_t thread;
-    struct app *app;
-    struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
-    struct db_pool *db;
-    struct event *stop_ev;        /* activated from the main thread */
-    struct event *grace_ev;       /* shutdown deadline */
-    int listen_fd;                /* this worker's dup of the listening socket */
-    int inflight;                 /* requests not yet answered */
-    struct events_worker *events; /* live event streams (events.c) */
-    struct conns_worker *conns;   /* connection table (conns.c) */
-    struct event *janitor;        /* periodic maintenance (janitor.c) */
-    int draining;
+    struct event *stop_ev;  /* activated from the main thread */
+    struct event *grace_ev; /* shutdown deadline */
+    int listen_fd;          /* this worker's dup of the listening socket */
 };
 
 /* Binds and listens; returns the socket or -1. */
@@ -42,8 +38,10 @@ void server_stop(struct app *app);
  * workers' loops, so it must stop before they are freed), then frees them. */
 struct hasher;
 void server_join(struct app *app, struct hasher *hasher);
-/* Bookkeeping from the request layer. */
-void worker_request_begin(struct worker *w);
-void worker_request_end(struct worker *w);
+/* The database pools' figures summed over the workers (the metrics
+ * listener and /readyz read them; any thread may call it while the workers
+ * run). Returns how many workers have no connection up: 0 when every
+ * worker can reach the database. */
+int server_pool_stats(const struct app *app, struct db_stats *sum);
 
 #endif

@@ -1,4 +1,9 @@
-/* validate.h - checking request input, collecting every error at once. */
+/* validate.h - checking request input, collecting every error at once.
+ *
+ * Returns (the house rule in db/, http/, auth/): operations 0 on success
+ * and -1 on failure; predicates (is_*, *_ok, valid_*, *_allowed, *_is_null)
+ * 1 for yes and 0 for no; look-ups a pointer or NULL; counts a count.
+ * v_int and v_bool are predicates: 1 when a valid value was set. */
 #ifndef REFLECTD_VALIDATE_H
 #define REFLECTD_VALIDATE_H
 

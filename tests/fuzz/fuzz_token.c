@@ -25,7 +25,7 @@
  * Build and run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/token/). */
 #include "core/b64url.h"
 #include "core/config.h"
-#include "http/request.h"
+#include "auth/actor.h"
 #include "auth/tokens.h"
 
 #include <jansson.h>
