@@ -183,7 +183,9 @@ def check_server():
             comm = f.read().strip()
     except OSError:
         comm = None
-    if comm != "reflectd" or proc_ppid(pid) != os.getppid():  # (bench.sh runs a copy)
+    # (BENCH_SERVER_PPID: bench.sh's pid, for steps run by hand during BENCH_HOLD)
+    parent = int(os.environ.get("BENCH_SERVER_PPID") or os.getppid())
+    if comm != "reflectd" or proc_ppid(pid) != parent:  # (bench.sh runs a copy)
         server_gone()
 
 
@@ -836,6 +838,47 @@ def cmd_openloop(args):
         die(f"{name}: {bad[0]} failed, {missing} unanswered")
 
 
+def cmd_openloop_c(args):
+    """openloopc NAME FROM FRACTION SECS [CONNS]: the same offered load as openloop, from
+    bench/openloop.c (built by bench.sh into BENCH_OUT/openloop): one C thread on epoll and
+    a timerfd, so that the generator's own lateness stays far below the tail measured
+    (the asyncio one is late by milliseconds on a loaded machine). Same schedule, same
+    requests, latency from the due time."""
+    name, src, frac, secs = args[0], args[1], float(args[2]), float(args[3])
+    conns = int(args[4]) if len(args) > 4 else 64
+    base = load_results().get(src)
+    if not base:
+        die(f"openloopc: no result {src} to take the rate from")
+    rate = base["rps"] * frac
+    host, port = os.environ["BENCH_HTTP"].rsplit(":", 1)
+    reqfile = os.path.join(OUT, "openloop_requests.txt")
+    with open(reqfile, "w") as f:
+        for _, _, tok in read_actors("students.txt"):
+            f.write(f"GET /v1/reflections?limit=20 HTTP/1.1\\r\\nHost: {host}\\r\\n"
+                    f"Authorization: Bearer {tok}\\r\\n\\r\\n\n")
+    cmd = [os.path.join(OUT, "openloop"), host, port, f"{rate:.1f}", str(secs), str(conns),
+           reqfile]
+    rc, text, m = run_measured(cmd, os.path.join(OUT, f"{name}.txt"))
+    try:
+        o = json.loads(text.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        die(f"{name}: the generator said: {text.strip()[-300:]}")
+    r = {"kind": "openloop", "generator": "bench/openloop.c (C, epoll + timerfd, open loop, "
+         "latency from the scheduled send time)", "fraction": frac, "of": src,
+         "of_rps": base["rps"], "rps": round(o["requests"] / max(o["secs"], 1e-9), 1),
+         "non2xx": o["bad"] + o["missing"], "socket_errors": ""}
+    r.update({k: o[k] for k in ("offered_rps", "requests", "missing", "p50_ms", "p90_ms",
+                                "p99_ms", "p999_ms", "max_ms", "send_lag_p99_ms")})
+    r.update(m, conns=conns, secs=secs)
+    save_result(name, r)
+    print_line(name, r)
+    print(f"  {name}: offered {rate:.0f}/s ({frac:g} x {base['rps']:.0f}), answered "
+          f"{o['requests']}, send lag p99 {o['send_lag_p99_ms']} ms (max "
+          f"{o['send_lag_max_ms']}), p99.9 {o['p999_ms']:.2f} ms")
+    if rc or o["bad"] or o["missing"]:
+        die(f"{name}: {o['bad']} failed, {o['missing']} unanswered")
+
+
 # ---- scenario 5: idle keep-alive connections -------------------------------
 
 
@@ -1260,7 +1303,7 @@ def cmd_set(args):
 
 COMMANDS = {"login": cmd_login, "capture": cmd_capture, "wrk": cmd_wrk, "pgbench": cmd_pgbench,
             "idle": cmd_idle, "oneteam": cmd_oneteam, "pgbest": cmd_pgbest,
-            "etags": cmd_etags, "openloop": cmd_openloop, "burst": cmd_burst, "report": cmd_report, "set": cmd_set,
+            "etags": cmd_etags, "openloop": cmd_openloop, "openloopc": cmd_openloop_c, "burst": cmd_burst, "report": cmd_report, "set": cmd_set,
             "load": cmd_load}
 
 if __name__ == "__main__":
