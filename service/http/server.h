@@ -24,7 +24,7 @@ struct worker {
     struct db_pool *db;
     struct event *stop_ev;        /* activated from the main thread */
     struct event *grace_ev;       /* shutdown deadline */
-    int listen_fd;                /* this worker's dup of the listening socket */
+    int listen_fd;                /* this worker's listening socket (see server.c) */
     int inflight;                 /* requests not yet answered */
     struct events_worker *events; /* live event streams (events.c) */
     struct conns_worker *conns;   /* connection table (conns.c) */
