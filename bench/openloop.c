@@ -164,7 +164,8 @@ static int on_readable(struct conn *c)
                 continue;
             char *cl = strcasestr(c->buf, "\r\ncontent-length:");
             c->status = atoi(c->buf + 9);
-            c->need = (size_t)(end + 4 - c->buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+            c->need =
+                (size_t)(end + 4 - c->buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
         }
         if (c->have >= c->need) {
             /* large bodies: keep counting without keeping them */
