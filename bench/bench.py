@@ -1054,9 +1054,17 @@ def targets_table(R):
             L.append(f"| {label} | {r['rps']:.0f} req/s: **{r['rps'] / OLD_SUMMARY_RPS:.2f}x** "
                      f"the old {OLD_SUMMARY_RPS} req/s (p99 {fmt_ms(r['p99_ms'])} ms{sts}) | "
                      f"— | — |")
+    o = R.get("read_open_c")
+    if o:
+        L.append(f"| reads' p99 at half the maximum read rate, open loop (C generator) | "
+                 f"**{o['p99_ms']:.2f} ms** ({o['offered_rps']:.0f}/s offered = {o['fraction']:g}"
+                 f" x {o['of_rps']:.0f}, {o['rps']:.0f}/s answered; p50 {o['p50_ms']:.2f}, "
+                 f"p99.9 {o['p999_ms']:.2f} ms; generator: bench/openloop.c, {o['conns']} "
+                 f"keep-alive connections, latency from the scheduled send time, its send lag "
+                 f"p99 {o['send_lag_p99_ms']} ms) | < 5 ms | {yn(o['p99_ms'] < 5)} |")
     o = R.get("read_open")
     if o:
-        L.append(f"| reads' p99 at half the maximum read rate, open loop | "
+        L.append(f"| reads' p99 at half the maximum read rate, open loop (asyncio generator) | "
                  f"**{o['p99_ms']:.2f} ms** ({o['offered_rps']:.0f}/s offered = {o['fraction']:g}"
                  f" x {o['of_rps']:.0f}, {o['rps']:.0f}/s answered; p50 {o['p50_ms']:.2f}, "
                  f"p99.9 {o['p999_ms']:.2f} ms; generator: bench.py openloop, {o['conns']} "
@@ -1100,7 +1108,9 @@ def cmd_report(args):
     rows = [("1", "GET /v1/reflections?limit=20 (student)", R.get("read"), "read", "read_min"),
             ("1", "the same at 1 connection (unloaded latency)", R.get("read_1conn"), None, None),
             ("1", "the same offered open-loop at half the rate above (latency from the "
-             "scheduled send)", R.get("read_open"), None, None),
+             "scheduled send), C generator", R.get("read_open_c"), None, None),
+            ("1", "the same offered open-loop at half the rate above (latency from the "
+             "scheduled send), asyncio generator", R.get("read_open"), None, None),
             ("2", "POST /v1/reflections (final, synchronous_commit on), writers spread over "
              "50 teams", R.get("write"), "write", "write_min"),
             ("2", "the same, all 64 writers in one team (each connection a different student)",
@@ -1188,7 +1198,10 @@ def cmd_report(args):
                  "idle connection, and its latency runs from its due time to the end of the "
                  "answer, so a queue in front of the server counts (no coordinated omission). "
                  f"The generator's own lateness (due to sent) had p99 {o['send_lag_p99_ms']} ms; "
-                 "it is included in the figures.")
+                 "it is included in the figures."
+                 + (" The C generator's row (bench/openloop.c: one thread, epoll, a timerfd "
+                    "for the due times) has the same schedule and requests; its send lag p99: "
+                    f"{R['read_open_c']['send_lag_p99_ms']} ms." if "read_open_c" in R else ""))
         L.append("")
     L.append("CPU is % of one core (the machine has "
              f"{meta.get('cores', '?')}), from /proc/<pid>/stat utime+stime over the run; "
