@@ -27,9 +27,12 @@
 #
 # Knobs (environment): BENCH_SECS (15, per wrk/pgbench run), BENCH_CONNS (64),
 # BENCH_POOL (8, DB_POOL_SIZE per worker), BENCH_IDLE_CONNS (10000),
-# BENCH_ONLY (scenario numbers to run, e.g. "1 2"; default all seven).
-# Tools: wrk, pgbench, psql, python3 (the open-loop latency uses bench.py's own
-# generator, so nothing else needs installing).
+# BENCH_ONLY (scenario numbers to run, e.g. "1 2"; default all seven),
+# BENCH_HOLD (1: after the scenarios, keep PostgreSQL and reflectd running and
+# write their settings to bench/out/hold.env until bench/out/hold is removed,
+# for experiments by hand against the same data set).
+# Tools: wrk, pgbench, psql, python3, cc (the open-loop latency is measured by
+# two generators of our own: bench.py's asyncio one and bench/openloop.c).
 set -euo pipefail
 unset PG_FSYNC # pg.sh would pass it on; durability stays on here
 cd "$(dirname "$0")/.."
@@ -143,10 +146,11 @@ note() { python3 bench/bench.py set "$1" "$2"; }
 
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
-for tool in wrk pgbench psql python3; do
+for tool in wrk pgbench psql python3 cc; do
     command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 [ -x bin/reflectd ] || fail "bin/reflectd is missing (make build)"
+cc -O2 -Wall -Wextra -Werror -o "$BENCH_OUT/openloop" bench/openloop.c || fail "cannot build bench/openloop.c"
 # The run uses its own copy of the binary: one build for the whole run even
 # if bin/reflectd is rebuilt meanwhile, and out of reach of anything that
 # stops processes running bin/reflectd (on a shared machine, that happens).
@@ -303,6 +307,8 @@ if want 1; then
     py pgbest read_min read_min "4 16 $CONNS" "$SECS"
     py wrk read_1conn read.lua 1 5
     # latency at half the rate just measured, offered open-loop
+    # (two generators: the C one's own lateness is far below the tail measured)
+    py openloopc read_open_c read 0.5 "$SECS" "$CONNS"
     py openloop read_open read 0.5 "$SECS" "$CONNS"
 fi
 if want 2; then
@@ -348,6 +354,15 @@ if want 7; then
     note seed10x_secs "$SEED10_SECS"
     note seed10x_note "the extra 9x rows (teams 51-500) were inserted with triggers disabled (session_replication_role = replica), then every month was published again; the summaries asked are those of the same 50 teams as before"
     py wrk summary_10x summary.lua 16 10
+fi
+
+if [ -n "${BENCH_HOLD:-}" ]; then
+    printf 'export DATABASE_URL=%q BENCH_HTTP=%q SERVER_PID=%q PG_PID=%q PG_LOG=%q BENCH_OUT=%q BENCH_DIR=%q BENCH_PASSWORD=%q BENCH_FROM=%q BENCH_TO=%q BENCH_SERVER_PPID=%q\n' \
+        "$DATABASE_URL" "$BENCH_HTTP" "$SERVER_PID" "$PG_PID" "$PG_LOG" "$BENCH_OUT" "$BENCH_DIR" \
+        "$PASSWORD" "$BENCH_FROM" "$BENCH_TO" "$$" >"$BENCH_OUT/hold.env"
+    touch "$BENCH_OUT/hold"
+    say "== holding (BENCH_HOLD): settings in bench/out/hold.env; rm bench/out/hold to finish"
+    while [ -e "$BENCH_OUT/hold" ]; do sleep 1; done
 fi
 
 note total_secs "$(($(date +%s) - T_START))"

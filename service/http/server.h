@@ -25,7 +25,7 @@ struct worker {
     struct evhttp_bound_socket *bound;
     struct event *stop_ev;  /* activated from the main thread */
     struct event *grace_ev; /* shutdown deadline */
-    int listen_fd;          /* this worker's dup of the listening socket */
+    int listen_fd;          /* this worker's listening socket (see server.c) */
 };
 
 /* Binds and listens; returns the socket or -1. */
