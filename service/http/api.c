@@ -10,6 +10,7 @@
 #include "app.h"
 #include "http/problem.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,42 @@ void api_actor_params(struct req *r, const char **params)
     params[0] = r->actor.user_id;
     params[1] = r->actor.org_id;
     params[2] = r->actor.session_id;
+}
+
+void api_params_none(struct api_params *p)
+{
+    p->n = 0;
+}
+
+void api_params_actor(struct api_params *p, struct req *r)
+{
+    api_params_none(p);
+    api_param(p, r->actor.user_id);
+    api_param(p, r->actor.org_id);
+    api_param(p, r->actor.session_id);
+}
+
+int api_param(struct api_params *p, const char *value)
+{
+    assert(p->n < API_PARAMS_MAX);
+    p->v[p->n++] = value;
+    return p->n;
+}
+
+int api_params_page(struct api_params *p, struct req *r)
+{
+    struct page *pg = arena_alloc(&r->arena, sizeof(*pg));
+    if (!api_page(r, pg))
+        return -1;
+    api_param(p, pg->limit);
+    api_param(p, pg->after_ts);
+    api_param(p, pg->after_id);
+    return 0;
+}
+
+void api_db(struct req *r, const char *sql, const struct api_params *p, req_db_continue next)
+{
+    req_db(r, sql, p->n, p->v, next);
 }
 
 void api_reply_json_text(struct req *r, int status, const char *json)

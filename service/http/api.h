@@ -27,6 +27,33 @@
     " FROM jsonb_each(" j ") AS e(k, v))"
 /* clang-format on */
 
+/* The parameters of one statement, numbered as they are added, so that the
+ * n-th api_param call fills $n and the count passed to the database is
+ * always the number filled: none can be skipped, doubled or miscounted.
+ * Handlers add them in the order of the "$n:" list in the comment above
+ * the statement. Generic: no statement-specific names live here. */
+#define API_PARAMS_MAX 24
+struct api_params {
+    const char *v[API_PARAMS_MAX];
+    int n; /* how many are filled: $1..$n */
+};
+
+/* Starts p with the caller: $1 user, $2 organisation, $3 session (the
+ * parameters SQL_ACTOR in handlers/policy.h expects). */
+void api_params_actor(struct api_params *p, struct req *r);
+/* Starts p empty, for statements that run without a caller. */
+void api_params_none(struct api_params *p);
+/* Adds value (NULL is SQL NULL) as the next parameter; returns the n of
+ * the $n it filled. More than API_PARAMS_MAX is a programming error
+ * (assert). */
+int api_param(struct api_params *p, const char *value);
+/* Adds ?limit and ?cursor as the next three parameters (limit, cursor time
+ * in microseconds, cursor id: the arguments of SQL_AFTER and
+ * SQL_PAGE_BODY). 0, or -1 (and 422 sent) when either is invalid. */
+int api_params_page(struct api_params *p, struct req *r);
+/* req_db with the statement's parameters. */
+void api_db(struct req *r, const char *sql, const struct api_params *p, req_db_continue next);
+
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */
 const char *api_if_match(struct req *r);
 /* Fills params[0..2] with the caller ($1 user, $2 organisation, $3 session). */
