@@ -10,6 +10,11 @@
 /* clang-format off */
 #define SQL_ETAG(ts) "('\"' || (extract(epoch FROM " ts ") * 1000000)::bigint || '\"')"
 
+/* The condition of a conditional write: the row's ETag (from its updated_at
+ * ts) equals the If-Match value in parameter param ("$5"), or If-Match is
+ * "*" (any version). The handler gets the value from api_if_match. */
+#define SQL_IF_MATCH(ts, param) "(" SQL_ETAG(ts) " = " param " OR " param " = '*')"
+
 /* Every timestamp the API sends, in one fixed form: RFC 3339 UTC with 'Z'
  * and always six fraction digits (2026-12-01T09:32:27.123456Z).
  * json_build_object would give "+00:00" and drop trailing zeros of the
