@@ -8,6 +8,7 @@
  * response is never parsed and re-serialised on the way out. */
 #include "http/api.h"
 #include "app.h"
+#include "core/uuid.h"
 #include "http/problem.h"
 
 #include <assert.h>
@@ -190,11 +191,7 @@ const char *api_uuid_param(struct req *r, int i)
         req_problem(r, 404, "No such resource.");
         return NULL;
     }
-    char *lower = arena_strdup(&r->arena, s);
-    for (char *c = lower; *c; c++)
-        if (*c >= 'A' && *c <= 'F')
-            *c = (char)(*c - 'A' + 'a');
-    return lower;
+    return uuid_lower(arena_strdup(&r->arena, s));
 }
 
 /* The parsed body is kept alive by the arena's owner: we register it for
