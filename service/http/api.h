@@ -15,6 +15,12 @@
  * "*" (any version). The handler gets the value from api_if_match. */
 #define SQL_IF_MATCH(ts, param) "(" SQL_ETAG(ts) " = " param " OR " param " = '*')"
 
+/* A deleted row as a sync list shows it (a tombstone): its id, deleted:
+ * true and when it was deleted, so a phone can drop its copy. x is the
+ * row's alias. */
+#define SQL_TOMBSTONE(x)                                                                           \
+    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " SQL_TS(x ".updated_at") ")"
+
 /* Every timestamp the API sends, in one fixed form: RFC 3339 UTC with 'Z'
  * and always six fraction digits (2026-12-01T09:32:27.123456Z).
  * json_build_object would give "+00:00" and drop trailing zeros of the
