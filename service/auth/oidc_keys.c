@@ -18,6 +18,7 @@
  * The cache lock is held while a token is checked against a cached key set
  * (a signature check takes tens of microseconds), never during a fetch. */
 #include "auth/oidc_keys.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <curl/curl.h>
@@ -61,13 +62,6 @@ struct oidc_keys {
     int queued, ncache, stopping, started;
     pthread_t thread;
 };
-
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Only an exact host after the scheme: "http://127.0.0.1.evil.example" is
  * not loopback. */
@@ -228,7 +222,7 @@ static void job_hand_back(struct oidc_keys *k, struct fetch_job *j)
 static int cache_decide(struct oidc_keys *k, struct issuer_keys *e, struct fetch_job *j,
                         double since)
 {
-    double now = monotonic_s();
+    double now = clock_mono_s();
     if (e->ks) {
         j->status = idtoken_verify(e->ks, j->token, &j->claims);
         if (j->status != IDTOKEN_UNKNOWN_KEY)
@@ -260,10 +254,10 @@ static void fetch_run(struct oidc_keys *k, struct fetch_job *j)
     if (ks) {
         jwks_free(e->ks);
         e->ks = ks;
-        e->fetched_at = monotonic_s();
+        e->fetched_at = clock_mono_s();
     } else {
         log_info("oidc: cannot fetch the keys of %s", j->issuer);
-        e->failed_at = monotonic_s();
+        e->failed_at = clock_mono_s();
     }
     cache_decide(k, e, j, 0);
     pthread_mutex_unlock(&k->lock);
@@ -358,7 +352,7 @@ int oidc_keys_verify(struct oidc_keys *k, struct event_base *base, const char *i
     j->base = base;
     j->done = done;
     j->arg = arg;
-    j->queued_at = monotonic_s();
+    j->queued_at = clock_mono_s();
     pthread_mutex_lock(&k->lock);
     struct issuer_keys *e = cache_get(k, issuer, 0);
     int decided = e && cache_decide(k, e, j, j->queued_at + 1);

@@ -1,4 +1,7 @@
-/* arena.h - per-request bump allocator; everything dies with the request. */
+/* arena.h - per-request bump allocator; everything dies with the request.
+ *
+ * Return convention: allocations return the memory, never NULL: running out
+ * of memory mid-request aborts (arena.c); init and free cannot fail. */
 #ifndef REFLECTD_ARENA_H
 #define REFLECTD_ARENA_H
 

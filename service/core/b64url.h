@@ -7,7 +7,10 @@
  *   OpenID Connect ID tokens    B64_URLSAFE | B64_CANONICAL;
  *   pagination cursors          B64_URLSAFE | B64_ANY_LENGTH;
  *   PHC strings (argon2id)      B64_CANONICAL (standard alphabet);
- *   QR images in JSON           B64_PAD (standard, padded). */
+ *   QR images in JSON           B64_PAD (standard, padded).
+ *
+ * Return convention: encoders return the length written; decoders return the
+ * byte count, or -1 on bad input. */
 #ifndef REFLECTD_B64URL_H
 #define REFLECTD_B64URL_H
 

@@ -1,4 +1,10 @@
-/* config.h - the service's settings, read once from the environment. */
+/* config.h - the service's settings, read once from the environment at
+ * start-up (config.c; the notification channels' own settings are in
+ * notify/notify_config.h). The environment variable of each field, its
+ * default and its range are in config.c's table and in the README.
+ *
+ * Return convention: operations return 0 on success and -1 on failure (with
+ * a message in err); getters return the value. */
 #ifndef REFLECTD_CONFIG_H
 #define REFLECTD_CONFIG_H
 
@@ -40,25 +46,26 @@ struct config {
     int login_window_s;
     /* browsers */
     char *cors_origins; /* comma-separated origins allowed to call from a browser; NULL: none */
-    /* bootstrap (the first organisation and its administrator) */
+    /* the first organisation and its admin (domain/bootstrap.c) */
     char *bootstrap_org;
     char *bootstrap_email;
     char *bootstrap_password;
-    /* event streams, maintenance, retention */
+    /* event streams (handlers/events.c), maintenance and publication */
     int events_heartbeat_s;  /* comment lines on idle event streams */
     int events_retention_h;  /* how long events stay for Last-Event-ID */
     int events_max_per_user; /* open streams per user and instance */
-    int janitor_interval_s;  /* how often janitor.c runs */
+    int janitor_interval_s;  /* how often domain/janitor.c runs */
     int retention_days;      /* reflections older than this are deleted (0: kept) */
     int publish_delay_h;     /* hours after a month closes before it is published */
     int backdate_max_days;   /* how far back occurred_on may lie */
-    /* feedback invitations (invitations.c, invite_page.c) */
+    /* feedback invitations (handlers/invitations.c, handlers/invite_page.c) */
     char *public_base_url;   /* scheme://host[:port][/prefix] of links, no trailing '/' */
     int form_max_posts_addr; /* answers through the form per client address and window */
     int form_max_posts_link; /* ... per invitation link and window */
     int form_window_s;
-    int quiet;             /* no access log */
-    int dev_defaults_used; /* count of development defaults taken */
+    int quiet;             /* ACCESS_LOG=off: no access log */
+    int dev_defaults_used; /* how many development defaults were taken (DATABASE_URL, JWT_KEY, ...)
+                            */
 
     /* identity providers, import, invitations (issue 17) */
     int oidc_fetch_timeout_ms; /* one request to an identity provider */

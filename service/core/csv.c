@@ -23,7 +23,7 @@ static const unsigned short cp1252_high[32] = {
     0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
 
-int csv_utf8_valid(const unsigned char *s, size_t n)
+int csv_utf8_ok(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -109,7 +109,7 @@ static int csv_decode(const unsigned char *d, size_t len, enum csv_encoding enc,
         n += utf8_put(buf + n, cp);
     }
     if (enc == CSV_UTF8) {
-        if (!csv_utf8_valid(d, len)) {
+        if (!csv_utf8_ok(d, len)) {
             free(buf);
             csv_fail(err, 0, 0,
                      "The file is not valid UTF-8; save it as CSV UTF-8 or declare "
@@ -334,37 +334,22 @@ void csv_free(struct csv *c)
     memset(c, 0, sizeof(*c));
 }
 
-int csv_formula_like(const char *s)
+int csv_is_formula(const char *s)
 {
     return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
 }
 
-static void out_put(struct csv_out *o, const char *s, size_t n)
+/* A failed append is kept in o->failed, which the caller checks once. */
+static void out_put(struct buf *o, const char *s, size_t n)
 {
-    if (o->failed)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(o->data, cap);
-        if (!grown) {
-            o->failed = 1;
-            return;
-        }
-        o->data = grown;
-        o->cap = cap;
-    }
-    memcpy(o->data + o->len, s, n);
-    o->len += n;
-    o->data[o->len] = '\0';
+    (void)buf_append(o, s, n);
 }
 
-void csv_put_cell(struct csv_out *o, const char *s, int first)
+void csv_put_cell(struct buf *o, const char *s, int first)
 {
     if (!first)
         out_put(o, ",", 1);
-    int formula = csv_formula_like(s);
+    int formula = csv_is_formula(s);
     /* A cell starting with U+FEFF would read back as a byte order mark. */
     int bom = strncmp(s, "\xEF\xBB\xBF", 3) == 0;
     if (!formula && !bom && !s[strcspn(s, ",;\"\r\n\t")]) {
@@ -382,13 +367,7 @@ void csv_put_cell(struct csv_out *o, const char *s, int first)
     out_put(o, "\"", 1);
 }
 
-void csv_end_row(struct csv_out *o)
+void csv_end_row(struct buf *o)
 {
     out_put(o, "\r\n", 2);
-}
-
-void csv_out_free(struct csv_out *o)
-{
-    free(o->data);
-    memset(o, 0, sizeof(*o));
 }

@@ -1,7 +1,13 @@
 /* csv.h - a strict RFC 4180 reader and writer for the user import and
- * export. Pure functions, no I/O. */
+ * export. Pure functions, no I/O.
+ *
+ * Return convention: operations return 0 on success and -1 on failure;
+ * predicates (csv_is_formula, csv_utf8_ok) return 1 for true, 0 for false;
+ * writers record a failed allocation in the buffer (core/buf.h). */
 #ifndef REFLECTD_CSV_H
 #define REFLECTD_CSV_H
+
+#include "core/buf.h"
 
 #include <stddef.h>
 
@@ -39,24 +45,19 @@ void csv_free(struct csv *c);
 
 /* Would a spreadsheet read the cell as a formula (= + - @, tab, CR first)?
  * Imports refuse such cells; exports defuse them. */
-int csv_formula_like(const char *s);
+int csv_is_formula(const char *s);
 
-/* A growing output buffer for writing CSV. */
-struct csv_out {
-    char *data;
-    size_t len, cap;
-    int failed; /* an allocation failed: the output is incomplete */
-};
+/* CSV is written into a growing buffer (core/buf.h): check its failed
+ * once at the end; buf_free releases it. */
 
 /* Appends one cell (sep before it unless first), quoted when it holds the
  * separator, a quote or a line break; a formula-like cell gets a leading
  * apostrophe, so a spreadsheet shows it as text. */
-void csv_put_cell(struct csv_out *o, const char *s, int first);
+void csv_put_cell(struct buf *o, const char *s, int first);
 /* Ends a record with CRLF (RFC 4180). */
-void csv_end_row(struct csv_out *o);
-void csv_out_free(struct csv_out *o);
+void csv_end_row(struct buf *o);
 
 /* Is s (n bytes) valid UTF-8 (no overlongs, surrogates, or > U+10FFFF)? */
-int csv_utf8_valid(const unsigned char *s, size_t n);
+int csv_utf8_ok(const unsigned char *s, size_t n);
 
 #endif

@@ -35,7 +35,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-int utf8_valid(const char *s, size_t n)
+int utf8_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (n) {
@@ -85,7 +85,7 @@ static char *form_decode(struct arena *a, const char *s, size_t n)
         out[o++] = c;
     }
     out[o] = '\0';
-    return utf8_valid(out, o) ? out : NULL;
+    return utf8_ok(out, o) ? out : NULL;
 }
 
 static int form_field_index(const char *const *fields, const char *name)

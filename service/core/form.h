@@ -1,4 +1,7 @@
-/* form.h - strict parsing of application/x-www-form-urlencoded bodies. */
+/* form.h - strict parsing of application/x-www-form-urlencoded bodies.
+ *
+ * Return convention: form_parse returns 0 on success and -1 on failure; the
+ * predicate utf8_ok returns 1 for true, 0 for false. */
 #ifndef REFLECTD_FORM_H
 #define REFLECTD_FORM_H
 
@@ -15,6 +18,6 @@
 int form_parse(struct arena *a, const char *body, size_t len, const char *const *fields,
                const char **values);
 /* Is s (n bytes) well-formed UTF-8? */
-int utf8_valid(const char *s, size_t n);
+int utf8_ok(const char *s, size_t n);
 
 #endif

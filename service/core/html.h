@@ -1,4 +1,7 @@
-/* html.h - building HTML pages: escaping, a growing buffer, the language. */
+/* html.h - building HTML pages: escaping, a growing buffer, the language.
+ *
+ * Return convention: builders cannot fail (the arena aborts when memory runs
+ * out); getters return the value. */
 #ifndef REFLECTD_HTML_H
 #define REFLECTD_HTML_H
 

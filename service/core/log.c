@@ -1,8 +1,12 @@
 /* log.c - process log: every line is a JSON object on stderr.
  *
- * Lines are written with a single write(2) so lines from different worker
- * threads never interleave. The message is escaped with jansson so that a
- * value from a request can never forge a log field. */
+ * A line shorter than 8 KiB goes out with a single write(2), so lines from
+ * different threads do not interleave (on a pipe POSIX promises that only
+ * up to PIPE_BUF, 4 KiB on Linux); a longer one (an access log line with
+ * a huge path) takes two writes and may. log_info/warn/error cut the
+ * message at 1023 bytes and escape it with jansson, so that a value from
+ * a request can never forge a log field. Write errors are ignored: there
+ * is nowhere to report them. */
 #include "core/log.h"
 
 #include <jansson.h>

@@ -1,4 +1,7 @@
-/* log.h - one-line JSON logs to stderr. */
+/* log.h - one-line JSON logs to stderr.
+ *
+ * Return convention: none; logging never fails the caller (a lost line is
+ * lost). */
 #ifndef REFLECTD_LOG_H
 #define REFLECTD_LOG_H
 

@@ -1,4 +1,7 @@
-/* qr.h - QR codes of a link, as SVG and as PNG (libqrencode, zlib). */
+/* qr.h - QR codes of a link, as SVG and as PNG (libqrencode, zlib).
+ *
+ * Return convention: qr_make returns 0 on success and -1 on failure; the
+ * renderers return the image, or NULL on failure. */
 #ifndef REFLECTD_QR_H
 #define REFLECTD_QR_H
 

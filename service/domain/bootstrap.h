@@ -1,4 +1,7 @@
-/* bootstrap.h - creating the first organisation and admin, and demo data. */
+/* bootstrap.h - creating the first organisation and admin, and demo data.
+ *
+ * Return convention: operations return 0 on success (or nothing to do) and
+ * -1 on failure. */
 #ifndef REFLECTD_BOOTSTRAP_H
 #define REFLECTD_BOOTSTRAP_H
 

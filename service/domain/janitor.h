@@ -1,4 +1,8 @@
-/* janitor.h - periodic maintenance, on one loop (loop 0). */
+/* janitor.h - periodic maintenance, on one loop (loop 0).
+ *
+ * Return convention: janitor_start never returns NULL (out of memory at
+ * start-up aborts); the janitor's work logs its own failures and runs again
+ * on the next tick. */
 #ifndef REFLECTD_JANITOR_H
 #define REFLECTD_JANITOR_H
 

@@ -18,25 +18,39 @@
 #include "handlers/policy.h"
 
 /* clang-format off */
-#define SQL_AUDIT_JSON(a)                                                                          \
-    "json_build_object('id', " a ".id, 'at', " SQL_TS(a ".at") ", 'actor_id', " a ".actor_id, 'action', " a  \
-    ".action, 'subject_user_id', " a ".subject_user_id, 'object_type', " a ".object_type,"         \
-    " 'object_id', " a ".object_id, 'details', " a ".details)"
-
-/* Newest first, so the keyset runs backwards: rows before the cursor. */
+/* One page of the organisation's audit log for an admin, newest first (so
+ * the keyset runs backwards: rows before the cursor), without the
+ * students' and supervisors' own activity (see above).
+ * $1..$3 the caller, $4 limit, $5 and $6 the cursor.
+ * Returns (200 | 401 | 404, page JSON). */
 static const char SQL_AUDIT_LIST[] =
-    "WITH " SQL_ACTOR ", page AS (SELECT a.* FROM audit_log a WHERE a.organisation_id = $2"
-    " AND a.action NOT IN ('feedback.create', 'feedback_request.create', 'reflection.share',"
-    " 'reflection.unshare', 'goal.share', 'goal.unshare')"
-    " AND " SQL_IS_ADMIN " AND ($5::bigint IS NULL OR (a.at, a.id) < ('epoch'::timestamptz"
-    " + $5::bigint * interval '1 microsecond', $6::uuid))"
-    " ORDER BY a.at DESC, a.id DESC LIMIT $4::int + 1),"
+    "WITH " SQL_ACTOR ","
+    " page AS (SELECT a.* FROM audit_log a"
+    "          WHERE a.organisation_id = $2"
+    "            AND a.action NOT IN ('feedback.create', 'feedback_request.create',"
+    "                                 'reflection.share', 'reflection.unshare',"
+    "                                 'goal.share', 'goal.unshare')"
+    "            AND " SQL_IS_ADMIN
+    "            AND ($5::bigint IS NULL"
+    "                 OR (a.at, a.id) < ('epoch'::timestamptz + $5::bigint * interval '1 microsecond',"
+    "                                    $6::uuid))"
+    "          ORDER BY a.at DESC, a.id DESC LIMIT $4::int + 1),"
     " shown AS (SELECT * FROM page ORDER BY at DESC, id DESC LIMIT $4::int)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
-    " json_build_object('items', coalesce((SELECT json_agg(" SQL_AUDIT_JSON("shown")
-    " ORDER BY shown.at DESC, shown.id DESC) FROM shown), '[]'::json),"
-    " 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int THEN (SELECT "
-    SQL_CURSOR("shown.at", "shown.id") " FROM shown ORDER BY shown.at, shown.id LIMIT 1) END)";
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             ELSE 200 END,"
+    "        json_build_object("
+    "          'items', coalesce((SELECT json_agg(json_build_object("
+    "                                 'id', shown.id, 'at', " SQL_TS("shown.at") ","
+    "                                 'actor_id', shown.actor_id, 'action', shown.action,"
+    "                                 'subject_user_id', shown.subject_user_id,"
+    "                                 'object_type', shown.object_type,"
+    "                                 'object_id', shown.object_id, 'details', shown.details)"
+    "                               ORDER BY shown.at DESC, shown.id DESC)"
+    "                             FROM shown), '[]'::json),"
+    "          'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int"
+    "                              THEN (SELECT " SQL_CURSOR("shown.at", "shown.id")
+    "                                    FROM shown ORDER BY shown.at, shown.id LIMIT 1) END)";
 /* clang-format on */
 
 void h_audit_list(struct req *r)

@@ -1,4 +1,7 @@
-/* events.h - the live event streams' per-worker life cycle. */
+/* events.h - the live event streams' per-worker life cycle.
+ *
+ * Return convention: none; these cannot fail (out of memory at start-up
+ * aborts). */
 #ifndef REFLECTD_EVENTS_H
 #define REFLECTD_EVENTS_H
 

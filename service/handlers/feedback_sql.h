@@ -1,6 +1,8 @@
 /* feedback_sql.h - one feedback item as JSON, for every statement that
  * shows feedback (threads in feedback.c, invitations in invitations.c).
- * Needs api.h (SQL_TS). */
+ * Needs api.h (SQL_TS).
+ *
+ * Return convention: none (SQL text only). */
 #ifndef REFLECTD_FEEDBACK_SQL_H
 #define REFLECTD_FEEDBACK_SQL_H
 

@@ -1,4 +1,7 @@
-/* handlers.h - every route handler, one group per resource file. */
+/* handlers.h - every route handler, one group per resource file.
+ *
+ * Return convention: a handler returns nothing; it answers the request (now
+ * or after its database round trip), errors included, as a problem response. */
 #ifndef REFLECTD_HANDLERS_H
 #define REFLECTD_HANDLERS_H
 

@@ -230,7 +230,7 @@ static int import_cells_ok(struct import *im, const struct csv *c, size_t i, siz
     }
     int ok = 1;
     for (size_t j = 0; j < c->ncols[i]; j++)
-        if (csv_formula_like(trim(c->cells[i][j]))) {
+        if (csv_is_formula(trim(c->cells[i][j]))) {
             import_error(im, row, trim(c->cells[0][j]),
                          "A cell starts with =, +, - or @: spreadsheet formulas are not "
                          "imported.");
@@ -415,13 +415,13 @@ void h_user_import(struct req *r)
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
-    const char *p[6];
-    api_actor_params(r, p);
-    p[3] = arena_strdup(&r->arena, text);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, arena_strdup(&r->arena, text));
     free(text);
-    p[4] = dry && strcmp(dry, "false") == 0 ? "true" : "false";
-    p[5] = arena_printf(&r->arena, "%d", r->app->cfg.invitation_ttl_h);
-    req_db(r, SQL_USER_IMPORT, 6, p, import_done);
+    api_param(&p, dry && strcmp(dry, "false") == 0 ? "true" : "false");
+    api_param(&p, arena_printf(&r->arena, "%d", r->app->cfg.invitation_ttl_h));
+    api_db(r, SQL_USER_IMPORT, &p, import_done);
 }
 
 static void export_done(struct req *r, struct db_result *res)
@@ -431,7 +431,7 @@ static void export_done(struct req *r, struct db_result *res)
         return;
     }
     json_t *rows = json_loads(api_col(res, 0, 1), 0, NULL);
-    struct csv_out o = {0};
+    struct buf o = BUF_INIT;
     for (int k = 0; k < NCOL; k++)
         csv_put_cell(&o, col_names[k], k == 0);
     csv_end_row(&o);
@@ -445,20 +445,20 @@ static void export_done(struct req *r, struct db_result *res)
     }
     json_decref(rows);
     if (o.failed || !rows) {
-        csv_out_free(&o);
+        buf_free(&o);
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
     req_set_header(r, "Content-Disposition", "attachment; filename=\"users.csv\"");
     req_reply_text(r, 200, "text/csv; charset=utf-8", o.data);
-    csv_out_free(&o);
+    buf_free(&o);
 }
 
 void h_user_export(struct req *r)
 {
-    const char *p[3];
-    api_actor_params(r, p);
-    req_db(r, SQL_USER_EXPORT, 3, p, export_done);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_USER_EXPORT, &p, export_done);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

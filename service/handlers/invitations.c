@@ -33,6 +33,8 @@
 #define QR_PNG_SCALE             8 /* pixels per module: about 300 px for a link */
 
 /* clang-format off */
+/* An invitation as its student sees it, with the feedback it brought
+ * (the answer of every statement below). */
 #define SQL_INVITATION_JSON(i)                                                                     \
     "json_build_object('id', " i ".id, 'reflection_id', " i ".reflection_id, 'goal_id', " i       \
     ".goal_id, 'line', " i ".line, 'share_situation', " i ".share_situation, 'share_name', " i    \
@@ -44,68 +46,104 @@
     SQL_FEEDBACK_JSON("f") " ORDER BY f.created_at, f.id) FROM feedback f"                         \
     " WHERE f.invitation_id = " i ".id), '[]'::json))"
 
-/* $4 id (NULL: new), $5 reflection_id, $6 goal_id, $7 line, $8
- * share_situation, $9 share_name, $10 the token, $11 hours to expiry. */
+/* A student invites a colleague to give feedback on their own reflection,
+ * goal, or a moment (neither). A retry of the same create replaces the
+ * link, while it can still be answered; anything else with this id is a
+ * conflict.
+ * $1..$3 the caller, $4 id (NULL: new), $5 reflection_id, $6 goal_id,
+ * $7 line, $8 share_situation, $9 share_name, $10 the token, $11 hours to
+ * expiry.
+ * Returns (201 | 200 | 401 | 409 | 422, invitation JSON, NULL, detail, the
+ * token: the one place it is kept is this request's parameters). */
 static const char SQL_INVITATION_CREATE[] =
-    "WITH " SQL_ACTOR ", item AS (SELECT ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM reflections x"
-    " WHERE x.id = $5::uuid AND x.organisation_id = $2 AND x.owner_id = $1 AND x.deleted_at IS NULL))"
-    " AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM goals g WHERE g.id = $6::uuid"
-    " AND g.organisation_id = $2 AND g.owner_id = $1 AND g.deleted_at IS NULL)) AS ok),"
-    " ins AS (INSERT INTO feedback_invitations AS i (id, organisation_id, student_id, reflection_id,"
-    " goal_id, line, share_situation, share_name, token_hash, expires_at)"
-    " SELECT coalesce($4::uuid, gen_random_uuid()), $2, $1, $5, $6, $7, $8, $9,"
-    " sha256(convert_to($10, 'UTF8')), now() + make_interval(hours => $11::int)"
-    " FROM actor, item WHERE item.ok"
-    /* A retry of the same create replaces the link, while it can still
-     * be answered; anything else with this id is a conflict. */
-    " ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, updated_at = now()"
-    " WHERE i.student_id = $1 AND i.organisation_id = $2"
-    " AND i.reflection_id IS NOT DISTINCT FROM excluded.reflection_id"
-    " AND i.goal_id IS NOT DISTINCT FROM excluded.goal_id AND i.line = excluded.line"
-    " AND i.share_situation = excluded.share_situation AND i.share_name = excluded.share_name"
-    " AND i.answered_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()"
-    " RETURNING i.*, xmax = 0 AS fresh),"
+    "WITH " SQL_ACTOR ","
+    " item AS (SELECT ($5::uuid IS NULL"
+    "                  OR EXISTS (SELECT 1 FROM reflections x"
+    "                             WHERE x.id = $5::uuid AND x.organisation_id = $2"
+    "                               AND x.owner_id = $1 AND x.deleted_at IS NULL))"
+    "             AND ($6::uuid IS NULL"
+    "                  OR EXISTS (SELECT 1 FROM goals g"
+    "                             WHERE g.id = $6::uuid AND g.organisation_id = $2"
+    "                               AND g.owner_id = $1 AND g.deleted_at IS NULL)) AS ok),"
+    " ins AS (INSERT INTO feedback_invitations AS i (id, organisation_id, student_id,"
+    "                                                reflection_id, goal_id, line,"
+    "                                                share_situation, share_name, token_hash,"
+    "                                                expires_at)"
+    "         SELECT coalesce($4::uuid, gen_random_uuid()), $2, $1, $5, $6, $7, $8, $9,"
+    "                sha256(convert_to($10, 'UTF8')), now() + make_interval(hours => $11::int)"
+    "         FROM actor, item WHERE item.ok"
+    "         ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, updated_at = now()"
+    "         WHERE i.student_id = $1 AND i.organisation_id = $2"
+    "           AND i.reflection_id IS NOT DISTINCT FROM excluded.reflection_id"
+    "           AND i.goal_id IS NOT DISTINCT FROM excluded.goal_id AND i.line = excluded.line"
+    "           AND i.share_situation = excluded.share_situation"
+    "           AND i.share_name = excluded.share_name"
+    "           AND i.answered_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()"
+    "         RETURNING i.*, xmax = 0 AS fresh),"
     " aud AS (" SQL_AUDIT("'feedback_invitation.create'", "$1::uuid", "'feedback_invitation'",
-                          "ins.id") " FROM ins)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT item.ok THEN 422"
-    " WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201 WHEN EXISTS (SELECT 1 FROM ins)"
-    " THEN 200 ELSE 409 END, (SELECT " SQL_INVITATION_JSON("ins") " FROM ins), NULL,"
-    " CASE WHEN NOT item.ok THEN 'No such reflection or learning goal of yours.'"
-    " ELSE 'Another invitation has this id, or it can no longer be answered.' END,"
-    " $10 FROM item";
+                          "ins.id")
+    "         FROM ins)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT item.ok THEN 422"
+    "             WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201"
+    "             WHEN EXISTS (SELECT 1 FROM ins) THEN 200"
+    "             ELSE 409 END,"
+    "        (SELECT " SQL_INVITATION_JSON("ins") " FROM ins),"
+    "        NULL,"
+    "        CASE WHEN NOT item.ok THEN 'No such reflection or learning goal of yours.'"
+    "             ELSE 'Another invitation has this id, or it can no longer be answered.' END,"
+    "        $10"
+    " FROM item";
 
-#define SQL_OWN_INVITATION                                                                         \
-    "SELECT i.* FROM feedback_invitations i, actor WHERE i.id = $4::uuid"                          \
-    " AND i.organisation_id = $2 AND i.student_id = $1"
-
+/* One of the caller's invitations.
+ * $1..$3 the caller, $4 invitation id.
+ * Returns (200 | 401 | 404, invitation JSON, ETag). */
 static const char SQL_INVITATION_GET[] =
-    "WITH " SQL_ACTOR ", i AS (" SQL_OWN_INVITATION ")"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN i.id IS NULL THEN 404 ELSE 200 END,"
-    " CASE WHEN i.id IS NOT NULL THEN " SQL_INVITATION_JSON("i") " END,"
-    " CASE WHEN i.id IS NOT NULL THEN " SQL_ETAG("i.updated_at") " END"
+    "WITH " SQL_ACTOR ","
+    " i AS (SELECT i.* FROM feedback_invitations i, actor"
+    "       WHERE i.id = $4::uuid AND i.organisation_id = $2 AND i.student_id = $1)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN i.id IS NULL THEN 404"
+    "             ELSE 200 END,"
+    "        CASE WHEN i.id IS NOT NULL THEN " SQL_INVITATION_JSON("i") " END,"
+    "        CASE WHEN i.id IS NOT NULL THEN " SQL_ETAG("i.updated_at") " END"
     " FROM (SELECT 1) one LEFT JOIN i ON true";
 
-/* Revoking twice, or after the answer, changes nothing and says so. */
+/* The caller revokes one of their invitations. Revoking twice, or after
+ * the answer, changes nothing and says so (the invitation as it is).
+ * $1..$3 the caller, $4 invitation id.
+ * Returns (200 | 401 | 404, invitation JSON, ETag). */
 static const char SQL_INVITATION_REVOKE[] =
-    "WITH " SQL_ACTOR ", cur AS (" SQL_OWN_INVITATION "),"
+    "WITH " SQL_ACTOR ","
+    " cur AS (SELECT i.* FROM feedback_invitations i, actor"
+    "         WHERE i.id = $4::uuid AND i.organisation_id = $2 AND i.student_id = $1),"
     " upd AS (UPDATE feedback_invitations i SET revoked_at = now(), updated_at = now() FROM cur"
-    " WHERE i.id = cur.id AND i.revoked_at IS NULL AND i.answered_at IS NULL RETURNING i.*),"
+    "         WHERE i.id = cur.id AND i.revoked_at IS NULL AND i.answered_at IS NULL"
+    "         RETURNING i.*),"
     " aud AS (" SQL_AUDIT("'feedback_invitation.revoke'", "$1::uuid", "'feedback_invitation'",
-                          "upd.id") " FROM upd),"
-    " now_ AS (SELECT * FROM upd UNION ALL SELECT cur.* FROM cur"
-    " WHERE NOT EXISTS (SELECT 1 FROM upd))"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
-    " ELSE 200 END, (SELECT " SQL_INVITATION_JSON("now_") " FROM now_),"
-    " (SELECT " SQL_ETAG("now_.updated_at") " FROM now_)";
+                          "upd.id")
+    "         FROM upd),"
+    " now_ AS (SELECT * FROM upd"
+    "          UNION ALL"
+    "          SELECT cur.* FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd))"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
+    "             ELSE 200 END,"
+    "        (SELECT " SQL_INVITATION_JSON("now_") " FROM now_),"
+    "        (SELECT " SQL_ETAG("now_.updated_at") " FROM now_)";
 
+/* One page of the caller's invitations, oldest first.
+ * $1..$3 the caller, $4 limit, $5 and $6 the cursor.
+ * Returns (200 | 401, page JSON). */
 static const char SQL_INVITATION_LIST[] =
-    "WITH " SQL_ACTOR ", page AS (SELECT i.* FROM feedback_invitations i, actor"
-    " WHERE i.student_id = $1 AND i.organisation_id = $2"
-    " AND " SQL_AFTER("i.created_at", "i.id", "$5", "$6")
-    " ORDER BY i.created_at, i.id LIMIT $4::int + 1),"
+    "WITH " SQL_ACTOR ","
+    " page AS (SELECT i.* FROM feedback_invitations i, actor"
+    "          WHERE i.student_id = $1 AND i.organisation_id = $2"
+    "            AND " SQL_AFTER("i.created_at", "i.id", "$5", "$6")
+    "          ORDER BY i.created_at, i.id LIMIT $4::int + 1),"
     " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
-        SQL_INVITATION_JSON("shown"), "shown.created_at", "shown.id", "$4");
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
+    "        " SQL_PAGE_BODY(SQL_INVITATION_JSON("shown"), "shown.created_at", "shown.id", "$4");
 /* clang-format on */
 
 /* Adds the link and its QR codes to the invitation's JSON. */
@@ -135,8 +173,7 @@ static void invitation_created(struct req *r, struct db_result *res)
         return;
     }
     json_t *inv = json_loads(api_col(res, 0, 1), 0, NULL);
-    /* The token comes back as the row's last column ($10): the one place
-     * it is kept is this request's parameters. */
+    /* The token comes back as the row's last column (see the statement). */
     if (!inv || invitation_add_link(r, inv, api_col(res, 0, 4)) < 0) {
         json_decref(inv);
         req_problem(r, 500, "Something went wrong on our side.");
@@ -167,13 +204,12 @@ void h_invitation_create(struct req *r)
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
-    const char *p[11];
+    const char *reflection, *goal;
     int share_situation, share_name = 0;
     long hours = INVITATION_HOURS_DEFAULT;
-    api_actor_params(r, p);
-    p[3] = v_uuid(&v, "id", V_OPTIONAL);
-    invitation_target(&v, &p[4], &p[5], &share_situation);
-    p[6] = v_text(&v, "line", V_REQUIRED, 1, INVITATION_LINE_MAX, 0);
+    const char *id = v_uuid(&v, "id", V_OPTIONAL);
+    invitation_target(&v, &reflection, &goal, &share_situation);
+    const char *line = v_text(&v, "line", V_REQUIRED, 1, INVITATION_LINE_MAX, 0);
     v_bool(&v, "share_name", V_OPTIONAL, &share_name);
     v_int(&v, "expires_in_hours", V_OPTIONAL, 1, INVITATION_HOURS_MAX, &hours);
     if (api_reject_invalid(r, &v))
@@ -183,11 +219,17 @@ void h_invitation_create(struct req *r)
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
-    p[7] = share_situation ? "true" : "false";
-    p[8] = share_name ? "true" : "false";
-    p[9] = token;
-    p[10] = arena_printf(&r->arena, "%ld", hours);
-    api_db_create(r, SQL_INVITATION_CREATE, 11, p, invitation_created);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, id);
+    api_param(&p, reflection);
+    api_param(&p, goal);
+    api_param(&p, line);
+    api_param(&p, share_situation ? "true" : "false");
+    api_param(&p, share_name ? "true" : "false");
+    api_param(&p, token);
+    api_param(&p, arena_printf(&r->arena, "%ld", hours));
+    api_db_create(r, SQL_INVITATION_CREATE, p.n, p.v, invitation_created);
 }
 
 static void invitation_one(struct req *r, const char *sql)
@@ -195,10 +237,10 @@ static void invitation_one(struct req *r, const char *sql)
     const char *id = api_uuid_param(r, 0);
     if (!id)
         return;
-    const char *p[4];
-    api_actor_params(r, p);
-    p[3] = id;
-    req_db(r, sql, 4, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, id);
+    api_db(r, sql, &p, api_reply_row);
 }
 
 void h_invitation_get(struct req *r)

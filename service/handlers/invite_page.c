@@ -33,68 +33,104 @@
 #define INVITE_TEXT_MAX       2000
 
 /* clang-format off */
-/* The invitation behind token tok, while it can be answered. */
-#define SQL_OPEN_INVITATION(tok)                                                                   \
-    "SELECT i.id, i.organisation_id, i.student_id, i.reflection_id, i.goal_id, i.line,"           \
-    " CASE WHEN i.share_situation THEN x.situation END AS situation,"                              \
-    " CASE WHEN i.share_name THEN u.name END AS student_name"                                      \
-    " FROM feedback_invitations i JOIN users u ON u.id = i.student_id AND u.deleted_at IS NULL"    \
-    " LEFT JOIN reflections x ON x.id = i.reflection_id LEFT JOIN goals g ON g.id = i.goal_id"     \
-    " WHERE i.token_hash = sha256(convert_to(" tok ", 'UTF8')) AND i.revoked_at IS NULL"           \
-    " AND i.answered_at IS NULL AND i.expires_at > now()"                                          \
-    " AND (i.reflection_id IS NULL OR x.deleted_at IS NULL)"                                       \
-    " AND (i.goal_id IS NULL OR g.deleted_at IS NULL)"
-
-/* A view of the form is a read of the student's data: audited. */
+/* The form behind a link. A view of the form is a read of the student's
+ * data: audited. inv is the invitation behind the token while it can be
+ * answered (the same as in SQL_INVITE_ANSWER).
+ * $1 the token.
+ * Returns no row (the neutral page), or one (line, situation or NULL,
+ * student name or NULL). */
 static const char SQL_INVITE_VIEW[] =
-    "WITH inv AS (" SQL_OPEN_INVITATION("$1") "),"
+    "WITH inv AS ("
+    "      SELECT i.id, i.organisation_id, i.student_id, i.reflection_id, i.goal_id, i.line,"
+    "             CASE WHEN i.share_situation THEN x.situation END AS situation,"
+    "             CASE WHEN i.share_name THEN u.name END AS student_name"
+    "       FROM feedback_invitations i"
+    "       JOIN users u ON u.id = i.student_id AND u.deleted_at IS NULL"
+    "       LEFT JOIN reflections x ON x.id = i.reflection_id"
+    "       LEFT JOIN goals g ON g.id = i.goal_id"
+    "       WHERE i.token_hash = sha256(convert_to($1, 'UTF8'))"
+    "         AND i.revoked_at IS NULL AND i.answered_at IS NULL AND i.expires_at > now()"
+    "         AND (i.reflection_id IS NULL OR x.deleted_at IS NULL)"
+    "         AND (i.goal_id IS NULL OR g.deleted_at IS NULL)),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT organisation_id, NULL, 'feedback_invitation.view',"
-    " student_id, 'feedback_invitation', id FROM inv)"
+    "                                object_type, object_id)"
+    "         SELECT organisation_id, NULL, 'feedback_invitation.view', student_id,"
+    "                'feedback_invitation', id"
+    "         FROM inv)"
     " SELECT line, situation, student_name FROM inv";
 
-/* $1 token, $2 client address, $3/$4 the limits per address and per
- * link, $5 the window (s), $6 whether the form was valid, $7 name, $8
- * role, $9..$11 top, tip, question (NULL when empty). The throttle counts
- * every post, valid or not, for a live link or not. Two posts racing for
- * one link: the second waits for the first's row lock, then finds it
- * answered, and gets the neutral page. */
+/* The colleague's answer. The throttle counts every post, valid or not,
+ * for a live link or not. Two posts racing for one link: the second waits
+ * for the first's row lock, then finds it answered, and gets the neutral
+ * page.
+ * $1 token, $2 client address, $3/$4 the limits per address and per link,
+ * $5 the window (s), $6 whether the form was valid, $7 name, $8 role,
+ * $9..$11 top, tip, question (NULL when empty).
+ * Returns (200 | 404 | 422 | 429, line, situation, student name, events
+ * emitted). */
 static const char SQL_INVITE_ANSWER[] =
     "WITH gone AS (DELETE FROM feedback_form_throttle"
-    " WHERE window_start < now() - make_interval(secs => $5::int)"
-    " AND key <> 'addr:' || $2 AND key <> 'link:' || encode(sha256(convert_to($1, 'UTF8')), 'hex')),"
+    "              WHERE window_start < now() - make_interval(secs => $5::int)"
+    "                AND key <> 'addr:' || $2"
+    "                AND key <> 'link:' || encode(sha256(convert_to($1, 'UTF8')), 'hex')),"
     " thr AS (INSERT INTO feedback_form_throttle AS t (key, window_start, posts)"
-    " VALUES ('addr:' || $2, now(), 1),"
-    " ('link:' || encode(sha256(convert_to($1, 'UTF8')), 'hex'), now(), 1)"
-    " ON CONFLICT (key) DO UPDATE SET window_start = CASE WHEN t.window_start"
-    " < now() - make_interval(secs => $5::int) THEN now() ELSE t.window_start END,"
-    " posts = CASE WHEN t.window_start < now() - make_interval(secs => $5::int) THEN 1"
-    " ELSE t.posts + 1 END RETURNING t.key, t.posts),"
+    "         VALUES ('addr:' || $2, now(), 1),"
+    "                ('link:' || encode(sha256(convert_to($1, 'UTF8')), 'hex'), now(), 1)"
+    "         ON CONFLICT (key) DO UPDATE"
+    "         SET window_start = CASE WHEN t.window_start < now() - make_interval(secs => $5::int)"
+    "                                 THEN now() ELSE t.window_start END,"
+    "             posts = CASE WHEN t.window_start < now() - make_interval(secs => $5::int)"
+    "                          THEN 1 ELSE t.posts + 1 END"
+    "         RETURNING t.key, t.posts),"
     " limited AS (SELECT coalesce(bool_or((key LIKE 'addr:%' AND posts > $3::int)"
-    " OR (key LIKE 'link:%' AND posts > $4::int)), false) AS v FROM thr),"
-    " inv AS (" SQL_OPEN_INVITATION("$1") "),"
+    "                                     OR (key LIKE 'link:%' AND posts > $4::int)), false) AS v"
+    "             FROM thr),"
+    " inv AS ("
+    "      SELECT i.id, i.organisation_id, i.student_id, i.reflection_id, i.goal_id, i.line,"
+    "             CASE WHEN i.share_situation THEN x.situation END AS situation,"
+    "             CASE WHEN i.share_name THEN u.name END AS student_name"
+    "       FROM feedback_invitations i"
+    "       JOIN users u ON u.id = i.student_id AND u.deleted_at IS NULL"
+    "       LEFT JOIN reflections x ON x.id = i.reflection_id"
+    "       LEFT JOIN goals g ON g.id = i.goal_id"
+    "       WHERE i.token_hash = sha256(convert_to($1, 'UTF8'))"
+    "         AND i.revoked_at IS NULL AND i.answered_at IS NULL AND i.expires_at > now()"
+    "         AND (i.reflection_id IS NULL OR x.deleted_at IS NULL)"
+    "         AND (i.goal_id IS NULL OR g.deleted_at IS NULL)),"
     " ans AS (UPDATE feedback_invitations i SET answered_at = now(), updated_at = now()"
-    " FROM inv, limited WHERE i.id = inv.id AND NOT limited.v AND $6::boolean"
-    " AND i.answered_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()"
-    " RETURNING i.id, i.organisation_id, i.student_id, i.reflection_id, i.goal_id),"
+    "         FROM inv, limited"
+    "         WHERE i.id = inv.id AND NOT limited.v AND $6::boolean"
+    "           AND i.answered_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()"
+    "         RETURNING i.id, i.organisation_id, i.student_id, i.reflection_id, i.goal_id),"
     " ins AS (INSERT INTO feedback (organisation_id, reflection_id, goal_id, author_id, by_owner,"
-    " kind, body, invitation_id, external_name, external_role)"
-    " SELECT ans.organisation_id, ans.reflection_id, ans.goal_id, NULL, false, k.kind, k.body,"
-    " ans.id, $7, $8 FROM ans, (VALUES ('top', $9::text), ('tip', $10::text),"
-    " ('question', $11::text)) k (kind, body) WHERE k.body IS NOT NULL RETURNING *),"
+    "                               kind, body, invitation_id, external_name, external_role)"
+    "         SELECT ans.organisation_id, ans.reflection_id, ans.goal_id, NULL, false, k.kind,"
+    "                k.body, ans.id, $7, $8"
+    "         FROM ans, (VALUES ('top', $9::text), ('tip', $10::text),"
+    "                           ('question', $11::text)) k (kind, body)"
+    "         WHERE k.body IS NOT NULL"
+    "         RETURNING *),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT organisation_id, NULL, 'feedback_invitation.answer',"
-    " student_id, 'feedback_invitation', id FROM ans),"
+    "                                object_type, object_id)"
+    "         SELECT organisation_id, NULL, 'feedback_invitation.answer', student_id,"
+    "                'feedback_invitation', id"
+    "         FROM ans),"
     /* The student hears of it like of any feedback (and push, hooked on
      * emit_event, with it). */
     " ev AS (SELECT emit_event(ans.student_id, ans.organisation_id, 'feedback.created',"
-    " jsonb_strip_nulls(jsonb_build_object('feedback_id', ins.id, 'reflection_id',"
-    " ins.reflection_id, 'goal_id', ins.goal_id, 'invitation_id', ans.id, 'kind', ins.kind))"
-    " || jsonb_build_object('from_user_id', NULL::uuid, 'external', true))"
-    " FROM ans JOIN ins ON ins.invitation_id = ans.id)"
-    " SELECT CASE WHEN limited.v THEN 429 WHEN inv.id IS NULL THEN 404"
-    " WHEN NOT $6::boolean THEN 422 WHEN EXISTS (SELECT 1 FROM ans) THEN 200 ELSE 404 END,"
-    " inv.line, inv.situation, inv.student_name, (SELECT count(*) FROM ev)"
+    "                          jsonb_strip_nulls(jsonb_build_object("
+    "                            'feedback_id', ins.id, 'reflection_id', ins.reflection_id,"
+    "                            'goal_id', ins.goal_id, 'invitation_id', ans.id,"
+    "                            'kind', ins.kind))"
+    "                          || jsonb_build_object('from_user_id', NULL::uuid,"
+    "                                                'external', true))"
+    "        FROM ans JOIN ins ON ins.invitation_id = ans.id)"
+    " SELECT CASE WHEN limited.v THEN 429"
+    "             WHEN inv.id IS NULL THEN 404"
+    "             WHEN NOT $6::boolean THEN 422"
+    "             WHEN EXISTS (SELECT 1 FROM ans) THEN 200"
+    "             ELSE 404 END,"
+    "        inv.line, inv.situation, inv.student_name, (SELECT count(*) FROM ev)"
     " FROM limited LEFT JOIN inv ON true";
 /* clang-format on */
 
@@ -457,8 +493,10 @@ void h_invite_page(struct req *r)
         invite_gone(r);
         return;
     }
-    const char *p[1] = {token};
-    req_db(r, SQL_INVITE_VIEW, 1, p, invite_viewed);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, token);
+    api_db(r, SQL_INVITE_VIEW, &p, invite_viewed);
 }
 
 /* Trims s (in place; it is ours, in the arena) of surrounding white space. */
@@ -561,21 +599,21 @@ void h_invite_answer(struct req *r)
     }
     invite_validate(r, f);
     const struct config *c = &r->app->cfg;
-    const char *p[11] = {
-        token,
-        req_peer(r),
-        arena_printf(&r->arena, "%d", c->form_max_posts_addr),
-        arena_printf(&r->arena, "%d", c->form_max_posts_link),
-        arena_printf(&r->arena, "%d", c->form_window_s),
-        f->valid ? "true" : "false",
-        f->value[F_NAME],
-        f->value[F_ROLE],
-        *f->value[F_TOP] ? f->value[F_TOP] : NULL,
-        *f->value[F_TIP] ? f->value[F_TIP] : NULL,
-        *f->value[F_QUESTION] ? f->value[F_QUESTION] : NULL,
-    };
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, token);
+    api_param(&p, req_peer(r));
+    api_param(&p, arena_printf(&r->arena, "%d", c->form_max_posts_addr));
+    api_param(&p, arena_printf(&r->arena, "%d", c->form_max_posts_link));
+    api_param(&p, arena_printf(&r->arena, "%d", c->form_window_s));
+    api_param(&p, f->valid ? "true" : "false");
+    api_param(&p, f->value[F_NAME]);
+    api_param(&p, f->value[F_ROLE]);
+    api_param(&p, *f->value[F_TOP] ? f->value[F_TOP] : NULL);
+    api_param(&p, *f->value[F_TIP] ? f->value[F_TIP] : NULL);
+    api_param(&p, *f->value[F_QUESTION] ? f->value[F_QUESTION] : NULL);
     req_state_set(r, invite_form, f);
-    req_db(r, SQL_INVITE_ANSWER, 11, p, invite_answered);
+    api_db(r, SQL_INVITE_ANSWER, &p, invite_answered);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -21,54 +21,99 @@
 #include <string.h>
 
 /* clang-format off */
+/* The caller registers a device for push (apns/fcm: a token; webpush: a
+ * subscription), at most 20 per person. A token belongs to the phone:
+ * signing in as someone else on a shared ward phone moves it, and what was
+ * queued for the previous person (moved) never reaches the new one.
+ * $1..$3 the caller, $4 platform, $5 token (apns, fcm), $6 endpoint,
+ * $7 p256dh, $8 auth (webpush).
+ * Returns (201 | 401 | 422, device JSON, NULL, detail). */
 static const char SQL_DEVICE_CREATE[] =
     "WITH " SQL_ACTOR ","
-    " n AS (SELECT count(*) AS c FROM devices WHERE user_id = $1"
-    " AND NOT (platform = $4 AND address = coalesce($5, $6))),"
-    /* A token belongs to the phone: signing in as someone else on a shared
-     * ward phone moves it, and what was queued for the previous person
-     * (moved) never reaches the new one. */
-    " ins AS (INSERT INTO devices (organisation_id, user_id, platform, token, endpoint, p256dh, auth)"
-    " SELECT $2, $1, $4, $5, $6, $7, $8 FROM actor, n WHERE n.c < 20"
-    " ON CONFLICT (platform, address) DO UPDATE SET organisation_id = excluded.organisation_id,"
-    " user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth,"
-    " created_at = now() RETURNING id, platform, created_at),"
+    " n AS (SELECT count(*) AS c FROM devices"
+    "       WHERE user_id = $1 AND NOT (platform = $4 AND address = coalesce($5, $6))),"
+    " ins AS (INSERT INTO devices (organisation_id, user_id, platform, token, endpoint, p256dh,"
+    "                              auth)"
+    "         SELECT $2, $1, $4, $5, $6, $7, $8 FROM actor, n WHERE n.c < 20"
+    "         ON CONFLICT (platform, address) DO UPDATE"
+    "         SET organisation_id = excluded.organisation_id, user_id = excluded.user_id,"
+    "             p256dh = excluded.p256dh, auth = excluded.auth, created_at = now()"
+    "         RETURNING id, platform, created_at),"
     " moved AS (DELETE FROM outbox o USING ins WHERE o.device_id = ins.id AND o.user_id <> $1)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 422"
-    " ELSE 201 END, (SELECT json_build_object('id', id, 'platform', platform, 'created_at', "
-    SQL_TS("created_at") ") FROM ins), NULL,"
-    " 'At most 20 devices per person: remove one you no longer use first.'";
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 422"
+    "             ELSE 201 END,"
+    "        (SELECT json_build_object('id', id, 'platform', platform,"
+    "                                  'created_at', " SQL_TS("created_at") ")"
+    "         FROM ins),"
+    "        NULL,"
+    "        'At most 20 devices per person: remove one you no longer use first.'";
 
+/* The caller removes one of their devices.
+ * $1..$3 the caller, $4 device id.
+ * Returns (204 | 401 | 404). */
 static const char SQL_DEVICE_DELETE[] =
-    "WITH " SQL_ACTOR ", del AS (DELETE FROM devices d USING actor WHERE d.id = $4"
-    " AND d.user_id = $1 RETURNING d.id)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM del) THEN 404"
-    " ELSE 204 END";
+    "WITH " SQL_ACTOR ","
+    " del AS (DELETE FROM devices d USING actor"
+    "         WHERE d.id = $4 AND d.user_id = $1"
+    "         RETURNING d.id)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT EXISTS (SELECT 1 FROM del) THEN 404"
+    "             ELSE 204 END";
 
+/* The caller's notification preferences (notification_prefs_json,
+ * migrations/0011).
+ * $1..$3 the caller.
+ * Returns (200 | 401, preferences JSON). */
 static const char SQL_PREFS_GET[] =
-    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
-    " (SELECT notification_prefs_json($1) FROM actor)";
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
+    "        (SELECT notification_prefs_json($1) FROM actor)";
 
-#define SQL_TZ_OK(p) "(" p "::text IS NULL OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = " p "))"
-
+/* The caller sets their preferences; the time zone must be one PostgreSQL
+ * knows (tz).
+ * $1..$3 the caller, $4 locale, $5 time zone, $6 whether quiet hours are
+ * given, $7 and $8 their start and end, $9 the kinds (JSON).
+ * Returns (200 | 401 | 422, preferences JSON, NULL, detail). */
 static const char SQL_PREFS_PUT[] =
-    "WITH " SQL_ACTOR ", tz AS (SELECT " SQL_TZ_OK("$5") " AS ok)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT tz.ok THEN 422 ELSE 200 END,"
-    " (SELECT notification_prefs_put($1, $2, $4, $5, $6::boolean, $7::time, $8::time, $9::jsonb)"
-    " FROM actor WHERE tz.ok), NULL, 'time_zone is not a known IANA time zone.' FROM tz";
+    "WITH " SQL_ACTOR ","
+    " tz AS (SELECT ($5::text IS NULL"
+    "                OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $5)) AS ok)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT tz.ok THEN 422"
+    "             ELSE 200 END,"
+    "        (SELECT notification_prefs_put($1, $2, $4, $5, $6::boolean, $7::time, $8::time,"
+    "                                       $9::jsonb)"
+    "         FROM actor WHERE tz.ok),"
+    "        NULL,"
+    "        'time_zone is not a known IANA time zone.'"
+    " FROM tz";
 
+/* The organisation's defaults, for an admin.
+ * $1..$3 the caller.
+ * Returns (200 | 401 | 404, defaults JSON). */
 static const char SQL_DEFAULTS_GET[] =
-    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN
-    " THEN 404 ELSE 200 END, (SELECT notification_defaults_json($2) FROM actor WHERE "
-    SQL_IS_ADMIN ")";
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             ELSE 200 END,"
+    "        (SELECT notification_defaults_json($2) FROM actor WHERE " SQL_IS_ADMIN ")";
 
+/* An admin sets the organisation's defaults.
+ * $1..$3 the caller, $4 locale, $5 and $6 quiet hours' start and end,
+ * $7 the kinds (JSON).
+ * Returns (200 | 401 | 404, defaults JSON). */
 static const char SQL_DEFAULTS_PUT[] =
-    "WITH " SQL_ACTOR ", upd AS (SELECT notification_defaults_put($2, $4, $5::time, $6::time,"
-    " $7::jsonb) AS j FROM actor WHERE " SQL_IS_ADMIN "),"
+    "WITH " SQL_ACTOR ","
+    " upd AS (SELECT notification_defaults_put($2, $4, $5::time, $6::time, $7::jsonb) AS j"
+    "         FROM actor WHERE " SQL_IS_ADMIN "),"
     " aud AS (" SQL_AUDIT("'organisation.notification_defaults'", "NULL::uuid", "'organisation'",
-                          "$2::uuid") " FROM upd)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
-    " (SELECT j FROM upd)";
+                          "$2::uuid")
+    "         FROM upd)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             ELSE 200 END,"
+    "        (SELECT j FROM upd)";
 /* clang-format on */
 
 static const char *const PLATFORMS[] = {"apns", "fcm", "webpush", NULL};
@@ -107,8 +152,8 @@ static int notify_endpoint_ok(const struct notify_config *cfg, const char *e)
 }
 
 /* The browser's PushSubscription.toJSON(): {endpoint, expirationTime?, keys:
- * {p256dh, auth}}. Fills p[5..7]. */
-static void notify_subscription(struct req *r, struct validator *v, const char **p)
+ * {p256dh, auth}}. Fills sub with endpoint, p256dh and auth. */
+static void notify_subscription(struct req *r, struct validator *v, const char *sub[3])
 {
     json_t *s = json_object_get(v->body, "subscription");
     json_t *keys = json_object_get(s, "keys");
@@ -126,7 +171,7 @@ static void notify_subscription(struct req *r, struct validator *v, const char *
         v_error(v, "subscription.keys.p256dh", "must be an uncompressed P-256 point, base64url");
     if (!au || strlen(au) > 40 || b64url_decode(au, sec, sizeof(sec)) != 16)
         v_error(v, "subscription.keys.auth", "must be 16 bytes, base64url");
-    p[5] = ep, p[6] = dh, p[7] = au;
+    sub[0] = ep, sub[1] = dh, sub[2] = au;
 }
 
 void h_device_create(struct req *r)
@@ -135,36 +180,43 @@ void h_device_create(struct req *r)
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
-    const char *p[8] = {0};
-    api_actor_params(r, p);
+    const char *token = NULL, *sub[3] = {NULL, NULL, NULL};
     const char *platform = v_enum(&v, "platform", V_REQUIRED, PLATFORMS);
-    if (platform && !notify_platform_configured(&r->app->notify, platform))
+    if (platform && !notify_platform_is_configured(&r->app->notify, platform))
         v_error(&v, "platform", "is not enabled on this server");
     if (platform && strcmp(platform, "webpush") == 0) {
         if (json_object_get(v.body, "token"))
             v_error(&v, "token", "is for apns and fcm; webpush takes a subscription");
-        notify_subscription(r, &v, p);
+        notify_subscription(r, &v, sub);
     } else if (platform) {
         const char *t = json_string_value(json_object_get(v.body, "token"));
         if (json_object_get(v.body, "subscription"))
             v_error(&v, "subscription", "is for webpush only");
         if (!t || !notify_token_ok(platform, t))
             v_error(&v, "token", "must be the device token the push service issued");
-        p[4] = t;
+        token = t;
     }
     if (api_reject_invalid(r, &v))
         return;
-    p[3] = platform;
-    req_db(r, SQL_DEVICE_CREATE, 8, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, platform);
+    api_param(&p, token);
+    api_param(&p, sub[0]);
+    api_param(&p, sub[1]);
+    api_param(&p, sub[2]);
+    api_db(r, SQL_DEVICE_CREATE, &p, api_reply_row);
 }
 
 void h_device_delete(struct req *r)
 {
-    const char *p[4];
-    api_actor_params(r, p);
-    if (!(p[3] = api_uuid_param(r, 0)))
+    const char *id = api_uuid_param(r, 0);
+    if (!id)
         return;
-    req_db(r, SQL_DEVICE_DELETE, 4, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, id);
+    api_db(r, SQL_DEVICE_DELETE, &p, api_reply_row);
 }
 
 void h_webpush_key(struct req *r)
@@ -262,9 +314,9 @@ static const char *notify_kinds(struct req *r, struct validator *v)
 
 void h_notify_prefs_get(struct req *r)
 {
-    const char *p[3];
-    api_actor_params(r, p);
-    req_db(r, SQL_PREFS_GET, 3, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_PREFS_GET, &p, api_reply_row);
 }
 
 void h_notify_prefs_put(struct req *r)
@@ -273,28 +325,34 @@ void h_notify_prefs_put(struct req *r)
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
-    const char *p[9];
-    api_actor_params(r, p);
     int custom;
-    p[3] = v_enum(&v, "locale", V_OPTIONAL, LOCALES);
-    p[4] = v_text(&v, "time_zone", V_OPTIONAL, 1, 64, 0);
-    notify_quiet(&v, &custom, &p[6], &p[7]);
-    p[5] = custom ? "true" : "false";
-    p[8] = notify_kinds(r, &v);
+    const char *start, *end;
+    const char *locale = v_enum(&v, "locale", V_OPTIONAL, LOCALES);
+    const char *zone = v_text(&v, "time_zone", V_OPTIONAL, 1, 64, 0);
+    notify_quiet(&v, &custom, &start, &end);
+    const char *kinds = notify_kinds(r, &v);
     if (api_reject_invalid(r, &v))
         return;
-    if (!p[8]) {
+    if (!kinds) {
         req_problem(r, 503, "Out of memory; try again.");
         return;
     }
-    req_db(r, SQL_PREFS_PUT, 9, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, locale);
+    api_param(&p, zone);
+    api_param(&p, custom ? "true" : "false");
+    api_param(&p, start);
+    api_param(&p, end);
+    api_param(&p, kinds);
+    api_db(r, SQL_PREFS_PUT, &p, api_reply_row);
 }
 
 void h_notify_defaults_get(struct req *r)
 {
-    const char *p[3];
-    api_actor_params(r, p);
-    req_db(r, SQL_DEFAULTS_GET, 3, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_DEFAULTS_GET, &p, api_reply_row);
 }
 
 void h_notify_defaults_put(struct req *r)
@@ -303,23 +361,26 @@ void h_notify_defaults_put(struct req *r)
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
-    const char *p[7];
-    api_actor_params(r, p);
     int custom;
-    p[3] = v_enum(&v, "locale", V_OPTIONAL, LOCALES);
-    notify_quiet(&v, &custom, &p[4], &p[5]);
-    p[6] = notify_kinds(r, &v);
+    const char *start, *end;
+    const char *locale = v_enum(&v, "locale", V_OPTIONAL, LOCALES);
+    notify_quiet(&v, &custom, &start, &end);
+    const char *kinds = notify_kinds(r, &v);
     if (api_reject_invalid(r, &v))
         return;
-    if (!p[3])
-        p[3] = "nl";
     if (!custom)
-        p[4] = "22:00", p[5] = "07:00"; /* care staff sleep; night workers opt out */
-    if (!p[6]) {
+        start = "22:00", end = "07:00"; /* care staff sleep; night workers opt out */
+    if (!kinds) {
         req_problem(r, 503, "Out of memory; try again.");
         return;
     }
-    req_db(r, SQL_DEFAULTS_PUT, 7, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, locale ? locale : "nl");
+    api_param(&p, start);
+    api_param(&p, end);
+    api_param(&p, kinds);
+    api_db(r, SQL_DEFAULTS_PUT, &p, api_reply_row);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -42,93 +42,148 @@ struct oidc_login {
 };
 
 /* clang-format off */
+/* Step 1: the client ids of every organisation configured with issuer.
+ * $1 issuer.
+ * Returns one row (JSON array of client ids, or NULL: none). */
 static const char SQL_OIDC_CLIENTS[] =
-    "SELECT json_agg(DISTINCT c) FROM oidc_providers p, unnest(p.client_ids) c"
+    "SELECT json_agg(DISTINCT c)"
+    " FROM oidc_providers p, unnest(p.client_ids) c"
     " WHERE p.issuer = $1";
 
+/* Step 4: the user the verified token names (linked by (issuer, sub), or
+ * the first time by a verified address), the nonce spent, the identity
+ * linked, the name brought up to date, and a login session opened.
+ * $1 issuer, $2 sub, $3 the claims (JSON), $4 nonce, $5 the token's exp
+ * (seconds since the epoch), $6 refresh token, $7 its lifetime in seconds.
+ * Returns one row ('ok' | 'unknown' | 'replayed', session id, user id,
+ * organisation id, profile JSON). */
 static const char SQL_OIDC_SIGN_IN[] =
     "WITH c AS (SELECT $3::jsonb AS j),"
-    " aud AS (SELECT CASE jsonb_typeof(j->'aud') WHEN 'array'"
-    " THEN ARRAY(SELECT jsonb_array_elements_text(j->'aud')) ELSE ARRAY[j->>'aud'] END AS ids"
-    " FROM c),"
-    " p AS (SELECT p.* FROM oidc_providers p, aud WHERE p.issuer = $1 AND p.client_ids && aud.ids),"
+    " aud AS (SELECT CASE jsonb_typeof(j->'aud')"
+    "                WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(j->'aud'))"
+    "                ELSE ARRAY[j->>'aud'] END AS ids"
+    "         FROM c),"
+    " p AS (SELECT p.* FROM oidc_providers p, aud"
+    "       WHERE p.issuer = $1 AND p.client_ids && aud.ids),"
     " linked AS (SELECT u.id, u.organisation_id FROM user_identities i"
-    " JOIN p ON p.organisation_id = i.organisation_id"
-    " JOIN users u ON u.id = i.user_id AND u.deleted_at IS NULL"
-    " WHERE i.issuer = $1 AND i.subject = $2),"
+    "            JOIN p ON p.organisation_id = i.organisation_id"
+    "            JOIN users u ON u.id = i.user_id AND u.deleted_at IS NULL"
+    "            WHERE i.issuer = $1 AND i.subject = $2),"
     /* First sign-in: an address the provider says it verified, of an
      * allowed domain, of a user not yet linked to another account there. */
     " matched AS (SELECT u.id, u.organisation_id FROM p, c, users u"
-    " WHERE NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.issuer = $1 AND i.subject = $2)"
-    " AND jsonb_typeof(c.j -> p.email_verified_claim) = 'boolean'"
-    " AND (c.j ->> p.email_verified_claim)::boolean"
-    " AND u.email = lower(c.j ->> p.email_claim) AND u.organisation_id = p.organisation_id"
-    " AND u.deleted_at IS NULL"
-    " AND (cardinality(p.email_domains) = 0 OR split_part(u.email, '@', 2) = ANY (p.email_domains))"
-    " AND NOT EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.issuer = $1)),"
+    "             WHERE NOT EXISTS (SELECT 1 FROM user_identities i"
+    "                               WHERE i.issuer = $1 AND i.subject = $2)"
+    "               AND jsonb_typeof(c.j -> p.email_verified_claim) = 'boolean'"
+    "               AND (c.j ->> p.email_verified_claim)::boolean"
+    "               AND u.email = lower(c.j ->> p.email_claim)"
+    "               AND u.organisation_id = p.organisation_id"
+    "               AND u.deleted_at IS NULL"
+    "               AND (cardinality(p.email_domains) = 0"
+    "                    OR split_part(u.email, '@', 2) = ANY (p.email_domains))"
+    "               AND NOT EXISTS (SELECT 1 FROM user_identities i"
+    "                               WHERE i.user_id = u.id AND i.issuer = $1)),"
     " who AS (SELECT * FROM linked UNION ALL SELECT * FROM matched LIMIT 1),"
     " used AS (INSERT INTO oidc_nonces (issuer, nonce_hash, expires_at)"
-    " SELECT $1, sha256(convert_to($4, 'UTF8')),"
-    " to_timestamp($5::bigint) + interval '2 minutes' FROM who"
-    " ON CONFLICT DO NOTHING RETURNING 1),"
+    "          SELECT $1, sha256(convert_to($4, 'UTF8')),"
+    "                 to_timestamp($5::bigint) + interval '2 minutes'"
+    "          FROM who"
+    "          ON CONFLICT DO NOTHING"
+    "          RETURNING 1),"
     " ok AS (SELECT who.* FROM who WHERE EXISTS (SELECT 1 FROM used)),"
     " link AS (INSERT INTO user_identities (issuer, subject, organisation_id, user_id,"
-    " last_login_at) SELECT $1, $2, ok.organisation_id, ok.id, now() FROM ok"
-    " ON CONFLICT (issuer, subject) DO UPDATE SET last_login_at = now()),"
+    "                                       last_login_at)"
+    "          SELECT $1, $2, ok.organisation_id, ok.id, now() FROM ok"
+    "          ON CONFLICT (issuer, subject) DO UPDATE SET last_login_at = now()),"
     " s AS (INSERT INTO sessions (organisation_id, user_id, expires_at)"
-    " SELECT ok.organisation_id, ok.id, now() + make_interval(secs => $7) FROM ok"
-    " RETURNING id, user_id, organisation_id),"
+    "       SELECT ok.organisation_id, ok.id, now() + make_interval(secs => $7) FROM ok"
+    "       RETURNING id, user_id, organisation_id),"
     " rt AS (INSERT INTO refresh_tokens (token_hash, session_id, organisation_id, user_id,"
-    " expires_at) SELECT sha256(convert_to($6, 'UTF8')), s.id, s.organisation_id, s.user_id,"
-    " now() + make_interval(secs => $7) FROM s),"
+    "                                    expires_at)"
+    "        SELECT sha256(convert_to($6, 'UTF8')), s.id, s.organisation_id, s.user_id,"
+    "               now() + make_interval(secs => $7)"
+    "        FROM s),"
     /* The provider is where names are kept up to date. */
-    " nm AS (UPDATE users u SET name = c.j ->> p.name_claim, updated_at = now() FROM ok, p, c"
-    " WHERE u.id = ok.id AND p.organisation_id = ok.organisation_id"
-    " AND (c.j ->> p.name_claim) ~ '^[^[:cntrl:]]{1,200}$'"
-    " AND btrim(c.j ->> p.name_claim) = c.j ->> p.name_claim"
-    " AND u.name IS DISTINCT FROM c.j ->> p.name_claim),"
+    " nm AS (UPDATE users u SET name = c.j ->> p.name_claim, updated_at = now()"
+    "        FROM ok, p, c"
+    "        WHERE u.id = ok.id AND p.organisation_id = ok.organisation_id"
+    "          AND (c.j ->> p.name_claim) ~ '^[^[:cntrl:]]{1,200}$'"
+    "          AND btrim(c.j ->> p.name_claim) = c.j ->> p.name_claim"
+    "          AND u.name IS DISTINCT FROM c.j ->> p.name_claim),"
     " aud_log AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT s.organisation_id, s.user_id, 'auth.oidc', s.user_id,"
-    " 'session', s.id FROM s),"
+    "                                    object_type, object_id)"
+    "             SELECT s.organisation_id, s.user_id, 'auth.oidc', s.user_id, 'session', s.id"
+    "             FROM s),"
     " gc AS (DELETE FROM oidc_nonces WHERE expires_at < now() - interval '1 hour')"
     " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM who) THEN 'unknown'"
-    " WHEN NOT EXISTS (SELECT 1 FROM used) THEN 'replayed' ELSE 'ok' END,"
-    " s.id, s.user_id, s.organisation_id, " SQL_ME_JSON("s.user_id")
+    "             WHEN NOT EXISTS (SELECT 1 FROM used) THEN 'replayed'"
+    "             ELSE 'ok' END,"
+    "        s.id, s.user_id, s.organisation_id, " SQL_ME_JSON("s.user_id")
     " FROM (SELECT 1) AS one LEFT JOIN s ON true";
 
+/* The organisation's provider configuration, as JSON (the answer of
+ * SQL_OIDC_GET and SQL_OIDC_PUT). */
 #define SQL_OIDC_JSON(p)                                                                           \
     "json_build_object('issuer', " p ".issuer, 'client_ids', to_json(" p ".client_ids),"           \
     " 'email_domains', to_json(" p ".email_domains), 'email_claim', " p ".email_claim,"            \
     " 'email_verified_claim', " p ".email_verified_claim, 'name_claim', " p ".name_claim,"        \
     " 'password_login', " p ".password_login, 'updated_at', " SQL_TS(p ".updated_at") ")"
 
+/* An admin reads the organisation's provider configuration.
+ * $1..$3 the caller.
+ * Returns (200 | 401 | 404, configuration JSON). */
 static const char SQL_OIDC_GET[] =
-    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN
-    " THEN 404 WHEN p.organisation_id IS NULL THEN 404 ELSE 200 END, " SQL_OIDC_JSON("p")
-    " FROM (SELECT 1) AS one LEFT JOIN oidc_providers p ON p.organisation_id = $2";
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             WHEN p.organisation_id IS NULL THEN 404"
+    "             ELSE 200 END,"
+    "        " SQL_OIDC_JSON("p")
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN oidc_providers p ON p.organisation_id = $2";
 
+/* An admin sets the organisation's provider configuration.
+ * $1..$3 the caller, $4 issuer, $5 client ids (JSON array), $6 e-mail
+ * domains (JSON array), $7 e-mail claim, $8 e-mail-verified claim, $9 name
+ * claim, $10 whether password login stays allowed.
+ * Returns (200 | 401 | 404, configuration JSON). */
 static const char SQL_OIDC_PUT[] =
-    "WITH " SQL_ACTOR ", up AS (INSERT INTO oidc_providers (organisation_id, issuer, client_ids,"
-    " email_domains, email_claim, email_verified_claim, name_claim, password_login)"
-    " SELECT $2, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
-    " ARRAY(SELECT lower(jsonb_array_elements_text($6::jsonb))), $7, $8, $9, $10::boolean"
-    " WHERE " SQL_IS_ADMIN " ON CONFLICT (organisation_id) DO UPDATE SET issuer = EXCLUDED.issuer,"
-    " client_ids = EXCLUDED.client_ids, email_domains = EXCLUDED.email_domains,"
-    " email_claim = EXCLUDED.email_claim, email_verified_claim = EXCLUDED.email_verified_claim,"
-    " name_claim = EXCLUDED.name_claim, password_login = EXCLUDED.password_login,"
-    " updated_at = now() RETURNING *),"
+    "WITH " SQL_ACTOR ","
+    " up AS (INSERT INTO oidc_providers (organisation_id, issuer, client_ids, email_domains,"
+    "                                    email_claim, email_verified_claim, name_claim,"
+    "                                    password_login)"
+    "        SELECT $2, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)),"
+    "               ARRAY(SELECT lower(jsonb_array_elements_text($6::jsonb))), $7, $8, $9,"
+    "               $10::boolean"
+    "        WHERE " SQL_IS_ADMIN
+    "        ON CONFLICT (organisation_id) DO UPDATE"
+    "        SET issuer = EXCLUDED.issuer, client_ids = EXCLUDED.client_ids,"
+    "            email_domains = EXCLUDED.email_domains, email_claim = EXCLUDED.email_claim,"
+    "            email_verified_claim = EXCLUDED.email_verified_claim,"
+    "            name_claim = EXCLUDED.name_claim, password_login = EXCLUDED.password_login,"
+    "            updated_at = now()"
+    "        RETURNING *),"
     " aud AS (" SQL_AUDIT("'organisation.oidc_update'", "NULL::uuid", "'organisation'", "$2::uuid")
-    " FROM up)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
-    " (SELECT " SQL_OIDC_JSON("up") " FROM up)";
+    "         FROM up)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             ELSE 200 END,"
+    "        (SELECT " SQL_OIDC_JSON("up") " FROM up)";
 
+/* An admin removes the provider configuration.
+ * $1..$3 the caller.
+ * Returns (204 | 401 | 404). */
 static const char SQL_OIDC_DELETE[] =
-    "WITH " SQL_ACTOR ", del AS (DELETE FROM oidc_providers WHERE organisation_id = $2 AND "
-    SQL_IS_ADMIN " RETURNING 1),"
+    "WITH " SQL_ACTOR ","
+    " del AS (DELETE FROM oidc_providers"
+    "         WHERE organisation_id = $2 AND " SQL_IS_ADMIN
+    "         RETURNING 1),"
     " aud AS (" SQL_AUDIT("'organisation.oidc_delete'", "NULL::uuid", "'organisation'", "$2::uuid")
-    " FROM del)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
-    " WHEN NOT EXISTS (SELECT 1 FROM del) THEN 404 ELSE 204 END";
+    "         FROM del)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             WHEN NOT EXISTS (SELECT 1 FROM del) THEN 404"
+    "             ELSE 204 END";
 /* clang-format on */
 
 static void oidc_refuse(struct req *r, const char *why)
@@ -170,15 +225,17 @@ static void oidc_sign_in(struct req *r, json_t *claims)
     snprintf(exp, sizeof(exp), "%lld",
              (long long)json_integer_value(json_object_get(claims, "exp")));
     snprintf(ttl, sizeof(ttl), "%d", r->app->cfg.refresh_ttl_s);
-    const char *p[] = {l->issuer,
-                       arena_strdup(&r->arena, sub),
-                       arena_strdup(&r->arena, claims_text),
-                       l->nonce,
-                       exp,
-                       l->refresh,
-                       ttl};
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, l->issuer);
+    api_param(&p, arena_strdup(&r->arena, sub));
+    api_param(&p, arena_strdup(&r->arena, claims_text));
+    api_param(&p, l->nonce);
+    api_param(&p, exp);
+    api_param(&p, l->refresh);
+    api_param(&p, ttl);
     free(claims_text);
-    req_db(r, SQL_OIDC_SIGN_IN, 7, p, oidc_signed_in);
+    api_db(r, SQL_OIDC_SIGN_IN, &p, oidc_signed_in);
 }
 
 static const char *oidc_status_reason(int status)
@@ -284,22 +341,24 @@ void h_oidc_login(struct req *r)
     if (!issuer)
         return; /* answered: l is gone with the request */
     l->issuer = issuer;
-    const char *p[] = {l->issuer};
-    req_db(r, SQL_OIDC_CLIENTS, 1, p, oidc_clients_found);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, l->issuer);
+    api_db(r, SQL_OIDC_CLIENTS, &p, oidc_clients_found);
 }
 
 void h_oidc_get(struct req *r)
 {
-    const char *p[3];
-    api_actor_params(r, p);
-    req_db(r, SQL_OIDC_GET, 3, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_OIDC_GET, &p, api_reply_row);
 }
 
 void h_oidc_delete(struct req *r)
 {
-    const char *p[3];
-    api_actor_params(r, p);
-    req_db(r, SQL_OIDC_DELETE, 3, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_OIDC_DELETE, &p, api_reply_row);
 }
 
 /* A claim name: letters, digits, _ - . : (no JSON path tricks). */
@@ -393,16 +452,16 @@ void h_oidc_put(struct req *r)
     v_bool(&v, "password_login", V_OPTIONAL, &password_login);
     if (api_reject_invalid(r, &v))
         return;
-    const char *p[10];
-    api_actor_params(r, p);
-    p[3] = issuer;
-    p[4] = clients;
-    p[5] = domains;
-    p[6] = email_claim;
-    p[7] = verified_claim;
-    p[8] = name_claim;
-    p[9] = password_login ? "true" : "false";
-    req_db(r, SQL_OIDC_PUT, 10, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, issuer);
+    api_param(&p, clients);
+    api_param(&p, domains);
+    api_param(&p, email_claim);
+    api_param(&p, verified_claim);
+    api_param(&p, name_claim);
+    api_param(&p, password_login ? "true" : "false");
+    api_db(r, SQL_OIDC_PUT, &p, api_reply_row);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -10,37 +10,57 @@
 #include "handlers/policy.h"
 
 /* clang-format off */
+/* The organisation, as JSON (the answer of both statements). */
 #define SQL_ORG_JSON(o)                                                                            \
     "json_build_object('id', " o ".id, 'name', " o ".name, 'anonymity_threshold', " o              \
     ".anonymity_threshold, 'created_at', " SQL_TS(o ".created_at") ", 'updated_at', " SQL_TS(o ".updated_at") ")"
 
+/* The caller's organisation.
+ * $1..$3 the caller.
+ * Returns (200 | 401, organisation JSON, ETag). */
 static const char SQL_ORG_GET[] =
-    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
-    " " SQL_ORG_JSON("o") ", " SQL_ETAG("o.updated_at")
-    " FROM organisations o WHERE o.id = $2";
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
+    "        " SQL_ORG_JSON("o") ","
+    "        " SQL_ETAG("o.updated_at")
+    " FROM organisations o"
+    " WHERE o.id = $2";
 
+/* An admin changes the anonymity threshold k, if the organisation is still
+ * the version the caller read; the audit row keeps the old and new k.
+ * FOR UPDATE: the old k is read from the row version the update replaces,
+ * even when another PATCH committed in between.
+ * $1..$3 the caller, $4 If-Match, $5 the new k.
+ * Returns (200 | 401 | 404 | 412, organisation JSON, ETag). */
 static const char SQL_ORG_PATCH[] =
-    /* FOR UPDATE: the old k is read from the row version the update
-     * replaces, even when another PATCH committed in between. */
-    "WITH " SQL_ACTOR ", cur AS (SELECT o.anonymity_threshold AS old_k FROM organisations o"
-    " WHERE o.id = $2 FOR UPDATE),"
+    "WITH " SQL_ACTOR ","
+    " cur AS (SELECT o.anonymity_threshold AS old_k FROM organisations o"
+    "         WHERE o.id = $2"
+    "         FOR UPDATE),"
     " upd AS (UPDATE organisations o SET anonymity_threshold = $5::int, updated_at = now()"
-    " FROM cur WHERE o.id = $2 AND " SQL_IS_ADMIN " AND (" SQL_ETAG("o.updated_at") " = $4 OR $4 = '*')"
-    " RETURNING o.*, cur.old_k),"
+    "         FROM cur"
+    "         WHERE o.id = $2 AND " SQL_IS_ADMIN " AND " SQL_IF_MATCH("o.updated_at", "$4")
+    "         RETURNING o.*, cur.old_k),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id, details) SELECT $2::uuid, $1::uuid, 'organisation.update', NULL,"
-    " 'organisation', upd.id, jsonb_build_object('anonymity_threshold',"
-    " jsonb_build_object('old', upd.old_k, 'new', upd.anonymity_threshold)) FROM upd)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
-    " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
-    " (SELECT " SQL_ORG_JSON("upd") " FROM upd), (SELECT " SQL_ETAG("upd.updated_at") " FROM upd)";
+    "                                object_type, object_id, details)"
+    "         SELECT $2::uuid, $1::uuid, 'organisation.update', NULL, 'organisation', upd.id,"
+    "                jsonb_build_object('anonymity_threshold',"
+    "                                   jsonb_build_object('old', upd.old_k,"
+    "                                                      'new', upd.anonymity_threshold))"
+    "         FROM upd)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412"
+    "             ELSE 200 END,"
+    "        (SELECT " SQL_ORG_JSON("upd") " FROM upd),"
+    "        (SELECT " SQL_ETAG("upd.updated_at") " FROM upd)";
 /* clang-format on */
 
 void h_org_get(struct req *r)
 {
-    const char *p[3];
-    api_actor_params(r, p);
-    req_db(r, SQL_ORG_GET, 3, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_ORG_GET, &p, api_reply_row);
 }
 
 void h_org_patch(struct req *r)
@@ -54,11 +74,11 @@ void h_org_patch(struct req *r)
     v_int(&v, "anonymity_threshold", V_REQUIRED, 3, 100, &k);
     if (api_reject_invalid(r, &v))
         return;
-    const char *p[5];
-    api_actor_params(r, p);
-    p[3] = if_match;
-    p[4] = arena_printf(&r->arena, "%ld", k);
-    req_db(r, SQL_ORG_PATCH, 5, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, if_match);
+    api_param(&p, arena_printf(&r->arena, "%ld", k));
+    api_db(r, SQL_ORG_PATCH, &p, api_reply_row);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -1,5 +1,10 @@
 /* policy.h - who may do what: the authorization rules, as SQL.
  *
+ * Return convention: none (SQL text only). Each fragment is a boolean
+ * condition or a CTE; the parameters it names ($1..$3, the caller) are the
+ * ones every authenticated statement starts with, so no fragment hides a
+ * statement-specific $n.
+ *
  * Authorization is decided inside the statement that does the work, so a
  * request costs one round trip and the rule is checked against the same
  * snapshot the work sees (no window between "may I?" and "do it"). These
@@ -7,7 +12,7 @@
  *
  * Every authenticated statement takes the caller as its first three
  * parameters ($1 user id, $2 organisation id, $3 session id, filled by
- * api_actor_params) and starts with WITH SQL_ACTOR. The actor row exists
+ * api_params_actor in http/api.h) and starts with WITH SQL_ACTOR. The actor row exists
  * only while the user exists, is not erased, belongs to that organisation
  * and the login session is open: logout and erasure therefore take effect
  * on the next request, not when the access token expires.

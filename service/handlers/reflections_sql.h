@@ -1,5 +1,7 @@
 /* reflections_sql.h - JSON shapes of a reflection, shared by the statements
- * that return one (reflections.c, students.c). */
+ * that return one (reflections.c, students.c).
+ *
+ * Return convention: none (SQL text only). */
 #ifndef REFLECTD_REFLECTIONS_SQL_H
 #define REFLECTD_REFLECTIONS_SQL_H
 

@@ -38,66 +38,105 @@ struct login {
 };
 
 /* clang-format off */
+/* Step (1) of a login: the account (or NULLs), and how many seconds the
+ * e-mail address or the client address is still throttled (NULL: not).
+ * $1 e-mail address, $2 client address, $3 failures allowed per account,
+ * $4 per client address, $5 the throttle window in seconds.
+ * Returns one row (user id, organisation id, password hash, seconds). */
 static const char SQL_LOGIN_LOOKUP[] =
     "SELECT u.id, u.organisation_id, u.password_hash,"
-    " (SELECT ceil(extract(epoch FROM max(t.window_start) + make_interval(secs => $5) - now()))"
-    "::int FROM login_throttle t WHERE t.window_start > now() - make_interval(secs => $5)"
-    " AND ((t.key = 'email:' || lower($1) AND t.failures >= $3)"
-    " OR (t.key = 'addr:' || $2 AND t.failures >= $4)))"
-    " FROM (SELECT 1) AS one LEFT JOIN users u ON u.email = lower($1) AND u.deleted_at IS NULL"
+    "       (SELECT ceil(extract(epoch FROM max(t.window_start) + make_interval(secs => $5)"
+    "                                       - now()))::int"
+    "        FROM login_throttle t"
+    "        WHERE t.window_start > now() - make_interval(secs => $5)"
+    "          AND ((t.key = 'email:' || lower($1) AND t.failures >= $3)"
+    "               OR (t.key = 'addr:' || $2 AND t.failures >= $4)))"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN users u ON u.email = lower($1) AND u.deleted_at IS NULL"
     /* An organisation that signs in only through its identity provider:
      * its people are unknown here (the same 401, the same work). */
-    " AND NOT EXISTS (SELECT 1 FROM oidc_providers op WHERE op.organisation_id = u.organisation_id"
-    " AND NOT op.password_login)";
+    "                  AND NOT EXISTS (SELECT 1 FROM oidc_providers op"
+    "                                  WHERE op.organisation_id = u.organisation_id"
+    "                                    AND NOT op.password_login)";
 
+/* Step (3) when the password was wrong: counts the failure for the
+ * address and the client, in a window that restarts once it has passed.
+ * $1 e-mail address, $2 client address, $3 the window in seconds.
+ * Returns nothing. */
 static const char SQL_LOGIN_FAILED[] =
     "INSERT INTO login_throttle AS t (key, window_start, failures)"
     " VALUES ('email:' || lower($1), now(), 1), ('addr:' || $2, now(), 1)"
-    " ON CONFLICT (key) DO UPDATE SET"
-    " failures = CASE WHEN t.window_start > now() - make_interval(secs => $3)"
-    " THEN t.failures + 1 ELSE 1 END,"
-    " window_start = CASE WHEN t.window_start > now() - make_interval(secs => $3)"
-    " THEN t.window_start ELSE now() END";
+    " ON CONFLICT (key) DO UPDATE"
+    " SET failures = CASE WHEN t.window_start > now() - make_interval(secs => $3)"
+    "                     THEN t.failures + 1 ELSE 1 END,"
+    "     window_start = CASE WHEN t.window_start > now() - make_interval(secs => $3)"
+    "                         THEN t.window_start ELSE now() END";
 
+/* Step (3) when the password was right: a session and its first refresh
+ * token, the address's failures forgotten, the login audited, and the
+ * rehash stored where the stored hash is still the one verified.
+ * $1 user id, $2 organisation id, $3 refresh token, $4 its lifetime in
+ * seconds, $5 e-mail address, $6 new hash or NULL, $7 the hash verified.
+ * Returns one row (session id, profile JSON). */
 static const char SQL_LOGIN_SESSION[] =
     "WITH s AS (INSERT INTO sessions (organisation_id, user_id, expires_at)"
-    " VALUES ($2, $1, now() + make_interval(secs => $4)) RETURNING id),"
+    "           VALUES ($2, $1, now() + make_interval(secs => $4))"
+    "           RETURNING id),"
     " rt AS (INSERT INTO refresh_tokens (token_hash, session_id, organisation_id, user_id,"
-    " expires_at) SELECT sha256(convert_to($3, 'UTF8')), s.id, $2, $1,"
-    " now() + make_interval(secs => $4) FROM s),"
+    "                                    expires_at)"
+    "        SELECT sha256(convert_to($3, 'UTF8')), s.id, $2, $1, now() + make_interval(secs => $4)"
+    "        FROM s),"
     " clr AS (DELETE FROM login_throttle WHERE key = 'email:' || lower($5)),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT $2, $1, 'auth.login', $1, 'session', s.id FROM s),"
+    "                                object_type, object_id)"
+    "         SELECT $2, $1, 'auth.login', $1, 'session', s.id FROM s),"
     " rehash AS (UPDATE users SET password_hash = $6::text"
-    " WHERE id = $1 AND $6::text IS NOT NULL AND password_hash = $7::text)"
-    " SELECT s.id, " SQL_ME_JSON("$1") " FROM s";
+    "            WHERE id = $1 AND $6::text IS NOT NULL AND password_hash = $7::text)"
+    " SELECT s.id, " SQL_ME_JSON("$1")
+    " FROM s";
 
+/* A refresh: spends the token and issues the next one, when token and
+ * session are live. A token used before revokes its session (reuse).
+ * $1 the refresh token, $2 the next one, $3 its lifetime in seconds.
+ * Returns one row (user id, organisation id, session id, profile JSON),
+ * all NULL when the token is not good. */
 static const char SQL_REFRESH[] =
     "WITH t AS (SELECT rt.token_hash, rt.session_id, rt.used_at, rt.expires_at AS rt_exp,"
-    " s.revoked_at, s.expires_at AS s_exp, s.user_id, s.organisation_id"
-    " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
-    " JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL"
-    " WHERE rt.token_hash = sha256(convert_to($1, 'UTF8')) FOR UPDATE OF rt),"
+    "                  s.revoked_at, s.expires_at AS s_exp, s.user_id, s.organisation_id"
+    "           FROM refresh_tokens rt"
+    "           JOIN sessions s ON s.id = rt.session_id"
+    "           JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL"
+    "           WHERE rt.token_hash = sha256(convert_to($1, 'UTF8'))"
+    "           FOR UPDATE OF rt),"
     " used AS (UPDATE refresh_tokens r SET used_at = now() FROM t"
-    " WHERE r.token_hash = t.token_hash AND t.used_at IS NULL AND t.revoked_at IS NULL"
-    " AND t.rt_exp > now() AND t.s_exp > now()"
-    " RETURNING t.session_id, t.user_id, t.organisation_id),"
+    "          WHERE r.token_hash = t.token_hash AND t.used_at IS NULL AND t.revoked_at IS NULL"
+    "            AND t.rt_exp > now() AND t.s_exp > now()"
+    "          RETURNING t.session_id, t.user_id, t.organisation_id),"
     " reuse AS (UPDATE sessions s SET revoked_at = now(), revoke_reason = 'refresh_reuse'"
-    " FROM t WHERE s.id = t.session_id AND t.used_at IS NOT NULL AND s.revoked_at IS NULL"
-    " RETURNING s.id, t.user_id, t.organisation_id),"
+    "           FROM t"
+    "           WHERE s.id = t.session_id AND t.used_at IS NOT NULL AND s.revoked_at IS NULL"
+    "           RETURNING s.id, t.user_id, t.organisation_id),"
     " fresh AS (INSERT INTO refresh_tokens (token_hash, session_id, organisation_id, user_id,"
-    " expires_at) SELECT sha256(convert_to($2, 'UTF8')), used.session_id,"
-    " used.organisation_id, used.user_id, now() + make_interval(secs => $3) FROM used),"
+    "                                       expires_at)"
+    "           SELECT sha256(convert_to($2, 'UTF8')), used.session_id, used.organisation_id,"
+    "                  used.user_id, now() + make_interval(secs => $3)"
+    "           FROM used),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT reuse.organisation_id, NULL, 'auth.refresh_reuse',"
-    " reuse.user_id, 'session', reuse.id FROM reuse)"
+    "                                object_type, object_id)"
+    "         SELECT reuse.organisation_id, NULL, 'auth.refresh_reuse', reuse.user_id, 'session',"
+    "                reuse.id"
+    "         FROM reuse)"
     " SELECT used.user_id, used.organisation_id, used.session_id, " SQL_ME_JSON("used.user_id")
     " FROM (SELECT 1) AS one LEFT JOIN used ON true";
 
+/* A logout ends the session the refresh token belongs to.
+ * $1 the refresh token.
+ * Returns nothing. */
 static const char SQL_LOGOUT[] =
     "UPDATE sessions SET revoked_at = now(), revoke_reason = 'logout'"
     " WHERE id = (SELECT session_id FROM refresh_tokens"
-    " WHERE token_hash = sha256(convert_to($1, 'UTF8'))) AND revoked_at IS NULL";
+    "             WHERE token_hash = sha256(convert_to($1, 'UTF8')))"
+    "   AND revoked_at IS NULL";
 /* clang-format on */
 
 void auth_reply_pair(struct req *r, const char *user_id, const char *org_id, const char *session_id,
@@ -149,8 +188,12 @@ static void login_verified(int ok, const char *encoded, void *arg)
     char ttl[16], window[16];
     snprintf(window, sizeof(window), "%d", r->app->cfg.login_window_s);
     if (!ok) {
-        const char *p[] = {l->email, req_peer(r), window};
-        req_db(r, SQL_LOGIN_FAILED, 3, p, login_failure_counted);
+        struct api_params p;
+        api_params_none(&p);
+        api_param(&p, l->email);
+        api_param(&p, req_peer(r));
+        api_param(&p, window);
+        api_db(r, SQL_LOGIN_FAILED, &p, login_failure_counted);
         return;
     }
     if (tokens_new_refresh(l->refresh) < 0) {
@@ -159,9 +202,16 @@ static void login_verified(int ok, const char *encoded, void *arg)
     }
     snprintf(ttl, sizeof(ttl), "%d", r->app->cfg.refresh_ttl_s);
     l->new_hash = encoded ? arena_strdup(&r->arena, encoded) : NULL;
-    const char *p[] = {l->user_id, l->org_id,   l->refresh,    ttl,
-                       l->email,   l->new_hash, l->stored_hash};
-    req_db(r, SQL_LOGIN_SESSION, 7, p, login_session_done);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, l->user_id);
+    api_param(&p, l->org_id);
+    api_param(&p, l->refresh);
+    api_param(&p, ttl);
+    api_param(&p, l->email);
+    api_param(&p, l->new_hash);
+    api_param(&p, l->stored_hash);
+    api_db(r, SQL_LOGIN_SESSION, &p, login_session_done);
 }
 
 static void login_looked_up(struct req *r, struct db_result *res)
@@ -205,8 +255,14 @@ void h_login(struct req *r)
     snprintf(max_acct, sizeof(max_acct), "%d", r->app->cfg.login_max_failures);
     snprintf(max_addr, sizeof(max_addr), "%d", r->app->cfg.login_max_failures_addr);
     snprintf(window, sizeof(window), "%d", r->app->cfg.login_window_s);
-    const char *p[] = {l->email, req_peer(r), max_acct, max_addr, window};
-    req_db(r, SQL_LOGIN_LOOKUP, 5, p, login_looked_up);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, l->email);
+    api_param(&p, req_peer(r));
+    api_param(&p, max_acct);
+    api_param(&p, max_addr);
+    api_param(&p, window);
+    api_db(r, SQL_LOGIN_LOOKUP, &p, login_looked_up);
 }
 
 static void refresh_done(struct req *r, struct db_result *res)
@@ -247,8 +303,12 @@ void h_refresh(struct req *r)
     req_state_set(r, text, fresh);
     char ttl[16];
     snprintf(ttl, sizeof(ttl), "%d", r->app->cfg.refresh_ttl_s);
-    const char *p[] = {token, fresh, ttl};
-    req_db(r, SQL_REFRESH, 3, p, refresh_done);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, token);
+    api_param(&p, fresh);
+    api_param(&p, ttl);
+    api_db(r, SQL_REFRESH, &p, refresh_done);
 }
 
 static void logout_done(struct req *r, struct db_result *res)
@@ -265,8 +325,10 @@ void h_logout(struct req *r)
     const char *token = auth_refresh_token(r);
     if (!token)
         return;
-    const char *p[] = {token};
-    req_db(r, SQL_LOGOUT, 1, p, logout_done);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, token);
+    api_db(r, SQL_LOGOUT, &p, logout_done);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -1,4 +1,7 @@
-/* sessions.h - what the sign-in handlers (sessions.c, oidc.c) share. */
+/* sessions.h - what the sign-in handlers (sessions.c, oidc.c) share.
+ *
+ * Return convention: auth_reply_pair answers the request (200, or a 500
+ * problem); it returns nothing. */
 #ifndef REFLECTD_AUTH_H
 #define REFLECTD_AUTH_H
 

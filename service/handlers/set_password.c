@@ -24,25 +24,37 @@ struct set_password {
 };
 
 /* clang-format off */
-#define SQL_LIVE_TOKEN                                                                             \
-    " pt.token_hash = sha256(convert_to($1, 'UTF8')) AND pt.used_at IS NULL"                        \
-    " AND pt.expires_at > now()"
-
+/* Whether the link's token is live: unused, unexpired, of a user not
+ * erased (the same test as SQL_SET_PASSWORD's, before the expensive hash).
+ * $1 the token.
+ * Returns one row (1 when live, else 0). */
 static const char SQL_TOKEN_CHECK[] =
-    "SELECT count(*) FROM password_tokens pt JOIN users u ON u.id = pt.user_id"
-    " AND u.deleted_at IS NULL WHERE" SQL_LIVE_TOKEN;
+    "SELECT count(*)"
+    " FROM password_tokens pt"
+    " JOIN users u ON u.id = pt.user_id AND u.deleted_at IS NULL"
+    " WHERE pt.token_hash = sha256(convert_to($1, 'UTF8'))"
+    "   AND pt.used_at IS NULL AND pt.expires_at > now()";
 
+/* Spends the token and sets the password, audited. The link is spent: no
+ * copy of it stays in the outbox queue (mail).
+ * $1 the token, $2 the password hash (PHC).
+ * Returns one row (1 when the password was set, 0 when the token was not
+ * live any more). */
 static const char SQL_SET_PASSWORD[] =
-    "WITH used AS (UPDATE password_tokens pt SET used_at = now() FROM users u"
-    " WHERE u.id = pt.user_id AND u.deleted_at IS NULL AND" SQL_LIVE_TOKEN
-    " RETURNING pt.user_id, pt.organisation_id),"
+    "WITH used AS (UPDATE password_tokens pt SET used_at = now()"
+    "              FROM users u"
+    "              WHERE u.id = pt.user_id AND u.deleted_at IS NULL"
+    "                AND pt.token_hash = sha256(convert_to($1, 'UTF8'))"
+    "                AND pt.used_at IS NULL AND pt.expires_at > now()"
+    "              RETURNING pt.user_id, pt.organisation_id),"
     " pw AS (UPDATE users u SET password_hash = $2, updated_at = now() FROM used"
-    " WHERE u.id = used.user_id),"
-    /* The link is spent: no copy of it stays in the outbox queue. */
-    " mail AS (UPDATE password_emails e SET token = NULL FROM used WHERE e.user_id = used.user_id),"
+    "        WHERE u.id = used.user_id),"
+    " mail AS (UPDATE password_emails e SET token = NULL FROM used"
+    "          WHERE e.user_id = used.user_id),"
     " aud AS (INSERT INTO audit_log (organisation_id, actor_id, action, subject_user_id,"
-    " object_type, object_id) SELECT organisation_id, user_id, 'user.set_password', user_id,"
-    " 'user', user_id FROM used)"
+    "                                object_type, object_id)"
+    "         SELECT organisation_id, user_id, 'user.set_password', user_id, 'user', user_id"
+    "         FROM used)"
     " SELECT count(*) FROM used";
 /* clang-format on */
 
@@ -71,8 +83,11 @@ static void set_password_hashed(int ok, const char *encoded, void *arg)
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
-    const char *p[] = {s->token, encoded};
-    req_db(r, SQL_SET_PASSWORD, 2, p, set_password_done);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, s->token);
+    api_param(&p, encoded);
+    api_db(r, SQL_SET_PASSWORD, &p, set_password_done);
 }
 
 static void set_password_checked(struct req *r, struct db_result *res)
@@ -102,8 +117,10 @@ void h_set_password(struct req *r)
     if (api_reject_invalid(r, &v))
         return;
     req_state_set(r, set_password, s);
-    const char *p[] = {s->token};
-    req_db(r, SQL_TOKEN_CHECK, 1, p, set_password_checked);
+    struct api_params p;
+    api_params_none(&p);
+    api_param(&p, s->token);
+    api_db(r, SQL_TOKEN_CHECK, &p, set_password_checked);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

@@ -22,30 +22,54 @@ struct new_user {
 static const char *const org_roles[] = {"admin", "praktijkopleider", NULL};
 
 /* clang-format off */
+/* The cheap checks before the password is hashed: the caller is an admin
+ * and no live user has the address.
+ * $1..$3 the caller, $4 e-mail address.
+ * Returns (200 | 401 | 404 | 409, NULL, NULL, detail). */
 static const char SQL_USER_PRECHECK[] =
-    "WITH " SQL_ACTOR " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
-    " WHEN NOT " SQL_IS_ADMIN " THEN 404"
-    " WHEN EXISTS (SELECT 1 FROM users WHERE email = lower($4) AND deleted_at IS NULL) THEN 409"
-    " ELSE 200 END, NULL, NULL, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = lower($4)"
-    " AND deleted_at IS NULL) THEN 'A user with this e-mail address exists.' END";
+    "WITH " SQL_ACTOR ","
+    " taken AS (SELECT EXISTS (SELECT 1 FROM users"
+    "                          WHERE email = lower($4) AND deleted_at IS NULL) AS v)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             WHEN taken.v THEN 409"
+    "             ELSE 200 END,"
+    "        NULL, NULL,"
+    "        CASE WHEN taken.v THEN 'A user with this e-mail address exists.' END"
+    " FROM taken";
 
+/* An admin creates a user with a hashed password. The address may have
+ * been taken since the precheck: then nothing is inserted (409).
+ * $1..$3 the caller, $4 e-mail address, $5 name, $6 password hash (PHC),
+ * $7 organisation roles (a text[] literal).
+ * Returns (201 | 401 | 404 | 409, user JSON). */
 static const char SQL_USER_CREATE[] =
-    "WITH " SQL_ACTOR ", ins AS (INSERT INTO users (organisation_id, email, name, password_hash,"
-    " roles) SELECT $2, lower($4), $5, $6, $7::text[] WHERE " SQL_IS_ADMIN
-    " ON CONFLICT (email) WHERE deleted_at IS NULL DO NOTHING RETURNING *),"
+    "WITH " SQL_ACTOR ","
+    " ins AS (INSERT INTO users (organisation_id, email, name, password_hash, roles)"
+    "         SELECT $2, lower($4), $5, $6, $7::text[] WHERE " SQL_IS_ADMIN
+    "         ON CONFLICT (email) WHERE deleted_at IS NULL DO NOTHING"
+    "         RETURNING *),"
     " aud AS (" SQL_AUDIT("'user.create'", "ins.id", "'user'", "ins.id") " FROM ins)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404"
-    " WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 409 ELSE 201 END,"
-    " (SELECT " SQL_USER_JSON("ins") " FROM ins)";
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             WHEN NOT EXISTS (SELECT 1 FROM ins) THEN 409"
+    "             ELSE 201 END,"
+    "        (SELECT " SQL_USER_JSON("ins") " FROM ins)";
 
+/* One page of the organisation's live users, for an admin.
+ * $1..$3 the caller, $4 limit, $5 and $6 the cursor.
+ * Returns (200 | 401 | 404, page JSON). */
 static const char SQL_USER_LIST[] =
-    "WITH " SQL_ACTOR ", page AS (SELECT * FROM users u WHERE u.organisation_id = $2"
-    " AND u.deleted_at IS NULL AND " SQL_IS_ADMIN " AND " SQL_AFTER("u.created_at", "u.id", "$5",
-                                                                   "$6")
-    " ORDER BY u.created_at, u.id LIMIT $4::int + 1),"
+    "WITH " SQL_ACTOR ","
+    " page AS (SELECT * FROM users u"
+    "          WHERE u.organisation_id = $2 AND u.deleted_at IS NULL AND " SQL_IS_ADMIN
+    "            AND " SQL_AFTER("u.created_at", "u.id", "$5", "$6")
+    "          ORDER BY u.created_at, u.id LIMIT $4::int + 1),"
     " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT " SQL_IS_ADMIN " THEN 404 ELSE 200 END,"
-    " " SQL_PAGE_BODY(SQL_USER_JSON("shown"), "shown.created_at", "shown.id", "$4");
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "             WHEN NOT " SQL_IS_ADMIN " THEN 404"
+    "             ELSE 200 END,"
+    "        " SQL_PAGE_BODY(SQL_USER_JSON("shown"), "shown.created_at", "shown.id", "$4");
 /* clang-format on */
 
 static void user_created(struct req *r, struct db_result *res)
@@ -65,13 +89,13 @@ static void user_hashed(int ok, const char *encoded, void *arg)
         req_problem(r, 500, "Something went wrong on our side.");
         return;
     }
-    const char *p[7];
-    api_actor_params(r, p);
-    p[3] = u->email;
-    p[4] = u->name;
-    p[5] = encoded;
-    p[6] = u->roles;
-    req_db(r, SQL_USER_CREATE, 7, p, user_created);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, u->email);
+    api_param(&p, u->name);
+    api_param(&p, encoded);
+    api_param(&p, u->roles);
+    api_db(r, SQL_USER_CREATE, &p, user_created);
 }
 
 static void user_prechecked(struct req *r, struct db_result *res)
@@ -99,10 +123,10 @@ void h_user_create(struct req *r)
     if (api_reject_invalid(r, &v))
         return;
     req_state_set(r, new_user, u);
-    const char *p[4];
-    api_actor_params(r, p);
-    p[3] = u->email;
-    req_db(r, SQL_USER_PRECHECK, 4, p, user_prechecked);
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, u->email);
+    api_db(r, SQL_USER_PRECHECK, &p, user_prechecked);
 }
 
 void h_user_list(struct req *r)

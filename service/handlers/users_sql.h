@@ -1,4 +1,6 @@
-/* users_sql.h - JSON shapes of a user, shared by the statements that return one. */
+/* users_sql.h - JSON shapes of a user, shared by the statements that return one.
+ *
+ * Return convention: none (SQL text only). */
 #ifndef REFLECTD_USERS_SQL_H
 #define REFLECTD_USERS_SQL_H
 

@@ -8,6 +8,7 @@
  * response is never parsed and re-serialised on the way out. */
 #include "http/api.h"
 #include "app.h"
+#include "core/uuid.h"
 #include "http/problem.h"
 
 #include <assert.h>
@@ -78,6 +79,42 @@ void api_actor_params(struct req *r, const char **params)
     params[0] = r->actor.user_id;
     params[1] = r->actor.org_id;
     params[2] = r->actor.session_id;
+}
+
+void api_params_none(struct api_params *p)
+{
+    p->n = 0;
+}
+
+void api_params_actor(struct api_params *p, struct req *r)
+{
+    api_params_none(p);
+    api_param(p, r->actor.user_id);
+    api_param(p, r->actor.org_id);
+    api_param(p, r->actor.session_id);
+}
+
+int api_param(struct api_params *p, const char *value)
+{
+    assert(p->n < API_PARAMS_MAX);
+    p->v[p->n++] = value;
+    return p->n;
+}
+
+int api_params_page(struct api_params *p, struct req *r)
+{
+    struct page *pg = arena_alloc(&r->arena, sizeof(*pg));
+    if (api_page(r, pg) < 0)
+        return -1;
+    api_param(p, pg->limit);
+    api_param(p, pg->after_ts);
+    api_param(p, pg->after_id);
+    return 0;
+}
+
+void api_db(struct req *r, const char *sql, const struct api_params *p, req_db_continue next)
+{
+    req_db(r, sql, p->n, p->v, next);
 }
 
 void api_reply_json_text(struct req *r, int status, const char *json)
@@ -213,11 +250,7 @@ const char *api_uuid_param(struct req *r, int i)
         req_problem(r, 404, "No such resource.");
         return NULL;
     }
-    char *lower = arena_strdup(&r->arena, s);
-    for (char *c = lower; *c; c++)
-        if (*c >= 'A' && *c <= 'F')
-            *c = (char)(*c - 'A' + 'a');
-    return lower;
+    return uuid_lower(arena_strdup(&r->arena, s));
 }
 
 /* The parsed body is kept alive by the arena's owner: we register it for

@@ -15,6 +15,17 @@
 /* clang-format off */
 #define SQL_ETAG(ts) "('\"' || (extract(epoch FROM " ts ") * 1000000)::bigint || '\"')"
 
+/* The condition of a conditional write: the row's ETag (from its updated_at
+ * ts) equals the If-Match value in parameter param ("$5"), or If-Match is
+ * "*" (any version). The handler gets the value from api_if_match. */
+#define SQL_IF_MATCH(ts, param) "(" SQL_ETAG(ts) " = " param " OR " param " = '*')"
+
+/* A deleted row as a sync list shows it (a tombstone): its id, deleted:
+ * true and when it was deleted, so a phone can drop its copy. x is the
+ * row's alias. */
+#define SQL_TOMBSTONE(x)                                                                           \
+    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " SQL_TS(x ".updated_at") ")"
+
 /* Every timestamp the API sends, in one fixed form: RFC 3339 UTC with 'Z'
  * and always six fraction digits (2026-12-01T09:32:27.123456Z).
  * json_build_object would give "+00:00" and drop trailing zeros of the
@@ -53,6 +64,33 @@ int api_col_int(const struct db_result *res, int row, int col);
 long long api_col_ll(const struct db_result *res, int row, int col);
 /* The index of the column called name; asserts that there is one. */
 int api_col_index(const struct db_result *res, const char *name);
+
+/* The parameters of one statement, numbered as they are added, so that the
+ * n-th api_param call fills $n and the count passed to the database is
+ * always the number filled: none can be skipped, doubled or miscounted.
+ * Handlers add them in the order of the "$n:" list in the comment above
+ * the statement. Generic: no statement-specific names live here. */
+#define API_PARAMS_MAX 24
+struct api_params {
+    const char *v[API_PARAMS_MAX];
+    int n; /* how many are filled: $1..$n */
+};
+
+/* Starts p with the caller: $1 user, $2 organisation, $3 session (the
+ * parameters SQL_ACTOR in handlers/policy.h expects). */
+void api_params_actor(struct api_params *p, struct req *r);
+/* Starts p empty, for statements that run without a caller. */
+void api_params_none(struct api_params *p);
+/* Adds value (NULL is SQL NULL) as the next parameter; returns the n of
+ * the $n it filled. More than API_PARAMS_MAX is a programming error
+ * (assert). */
+int api_param(struct api_params *p, const char *value);
+/* Adds ?limit and ?cursor as the next three parameters (limit, cursor time
+ * in microseconds, cursor id: the arguments of SQL_AFTER and
+ * SQL_PAGE_BODY). 0, or -1 (and 422 sent) when either is invalid. */
+int api_params_page(struct api_params *p, struct req *r);
+/* req_db with the statement's parameters. */
+void api_db(struct req *r, const char *sql, const struct api_params *p, req_db_continue next);
 
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */
 const char *api_if_match(struct req *r);

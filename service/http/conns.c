@@ -30,6 +30,7 @@
  * stores). A slot is changed by its owning worker, except when a new
  * connection reuses its descriptor, which proves the old one closed. */
 #include "http/conns.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <event2/bufferevent.h>
@@ -86,13 +87,6 @@ struct conns_worker {
     struct bufferevent **pending;
     int npending, cap;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct conns *conns_new(int per_addr_max, int deadline_s)
 {
@@ -265,7 +259,7 @@ static void conns_adopt_fd(struct conns_worker *cw, int fd)
         a->count++;
         c->counted++;
     }
-    c->slots[fd] = (struct slot){st.st_ino, refuse ? NULL : a, mono_ms(), (short)cw->index,
+    c->slots[fd] = (struct slot){st.st_ino, refuse ? NULL : a, clock_coarse_ms(), (short)cw->index,
                                  refuse ? S_REJECTED : S_WAITING};
     if (fd >= c->high)
         c->high = fd + 1;
@@ -324,7 +318,7 @@ static void conns_request_done(struct evhttp_request *ev, void *arg)
     struct slot *s = slot_of(cw, evhttp_request_get_connection(ev));
     if (s && s->state == S_BUSY) {
         s->state = S_WAITING;
-        s->since = mono_ms();
+        s->since = clock_coarse_ms();
     }
     pthread_mutex_unlock(&cw->c->lock);
 }
@@ -366,7 +360,7 @@ static void conns_sweep(evutil_socket_t unused, short what, void *arg)
     (void)what;
     struct conns_worker *cw = arg;
     struct conns *c = cw->c;
-    int64_t limit = mono_ms() - (int64_t)c->deadline * 1000;
+    int64_t limit = clock_coarse_ms() - (int64_t)c->deadline * 1000;
     struct stat st;
     pthread_mutex_lock(&c->lock);
     for (int fd = 0; fd < c->high; fd++) {

@@ -12,8 +12,8 @@
  * scrape may see a count a moment old, which Prometheus tolerates, and the
  * hot path pays no lock. */
 #include "http/metrics.h"
+#include "core/buf.h"
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,44 +55,20 @@ void metrics_observe(struct metrics *m, int status, uint64_t usec)
     atomic_fetch_add_explicit(&m->usec_sum, usec, memory_order_relaxed);
 }
 
-/* A growing string buffer for the rendered page. */
-struct strbuf {
-    char *s;
-    size_t len, cap;
-};
+/* The page grows in a core/buf.h buffer. A failed append is remembered in
+ * it and checked once, in metrics_render: running out of memory while
+ * rendering is fatal, as before (a half page would read as counters going
+ * backwards). */
 
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...)
+static void metrics_render_requests(struct buf *b, struct metrics *m)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = (b->cap + (size_t)n) * 2;
-        char *ns = realloc(b->s, b->cap);
-        if (!ns)
-            abort();
-        b->s = ns;
-    }
-}
-
-static void metrics_render_requests(struct strbuf *b, struct metrics *m)
-{
-    sb_printf(b, "# HELP reflectd_requests_total HTTP requests answered, by status class.\n"
-                 "# TYPE reflectd_requests_total counter\n");
+    buf_printf(b, "# HELP reflectd_requests_total HTTP requests answered, by status class.\n"
+                  "# TYPE reflectd_requests_total counter\n");
     for (size_t i = 0; i < NCLASS; i++)
-        sb_printf(b, "reflectd_requests_total{status=\"%s\"} %llu\n", status_class[i],
-                  (unsigned long long)atomic_load_explicit(&m->count[i], memory_order_relaxed));
-    sb_printf(b, "# HELP reflectd_request_duration_seconds Time from request to response.\n"
-                 "# TYPE reflectd_request_duration_seconds histogram\n");
+        buf_printf(b, "reflectd_requests_total{status=\"%s\"} %llu\n", status_class[i],
+                   (unsigned long long)atomic_load_explicit(&m->count[i], memory_order_relaxed));
+    buf_printf(b, "# HELP reflectd_request_duration_seconds Time from request to response.\n"
+                  "# TYPE reflectd_request_duration_seconds histogram\n");
     uint64_t cum = 0;
     for (size_t i = 0; i <= NBUCKET; i++) {
         cum += atomic_load_explicit(&m->bucket[i], memory_order_relaxed);
@@ -101,47 +77,46 @@ static void metrics_render_requests(struct strbuf *b, struct metrics *m)
             snprintf(le, sizeof(le), "%g", bucket_ms[i] / 1000.0);
         else
             snprintf(le, sizeof(le), "+Inf");
-        sb_printf(b, "reflectd_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le,
-                  (unsigned long long)cum);
+        buf_printf(b, "reflectd_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le,
+                   (unsigned long long)cum);
     }
-    sb_printf(b, "reflectd_request_duration_seconds_sum %.6f\n",
-              (double)atomic_load_explicit(&m->usec_sum, memory_order_relaxed) / 1e6);
-    sb_printf(b, "reflectd_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    buf_printf(b, "reflectd_request_duration_seconds_sum %.6f\n",
+               (double)atomic_load_explicit(&m->usec_sum, memory_order_relaxed) / 1e6);
+    buf_printf(b, "reflectd_request_duration_seconds_count %llu\n", (unsigned long long)cum);
 }
 
-static void metrics_render_gauges(struct strbuf *b, const struct metrics_gauges *g)
+static void metrics_render_gauges(struct buf *b, const struct metrics_gauges *g)
 {
     const struct db_stats *pool = &g->pool;
-    sb_printf(b,
-              "# HELP reflectd_db_pool_connections Database connections by state, all "
-              "workers.\n# TYPE reflectd_db_pool_connections gauge\n"
-              "reflectd_db_pool_connections{state=\"idle\"} %d\n"
-              "reflectd_db_pool_connections{state=\"busy\"} %d\n"
-              "reflectd_db_pool_connections{state=\"connecting\"} %d\n"
-              "reflectd_db_pool_connections{state=\"down\"} %d\n"
-              "# HELP reflectd_db_pool_size Configured connections, all workers.\n"
-              "# TYPE reflectd_db_pool_size gauge\nreflectd_db_pool_size %d\n"
-              "# HELP reflectd_db_pool_waiting Requests waiting for a connection.\n"
-              "# TYPE reflectd_db_pool_waiting gauge\nreflectd_db_pool_waiting %d\n",
-              pool->idle, pool->busy, pool->connecting, pool->down, pool->size, pool->waiting);
-    sb_printf(b,
-              "# HELP reflectd_workers Event-loop threads.\n"
-              "# TYPE reflectd_workers gauge\nreflectd_workers %d\n"
-              "# HELP reflectd_connections Open API connections.\n"
-              "# TYPE reflectd_connections gauge\nreflectd_connections %d\n"
-              "# HELP reflectd_hasher_queued Password checks waiting for a hash thread.\n"
-              "# TYPE reflectd_hasher_queued gauge\nreflectd_hasher_queued %d\n",
-              g->workers, g->connections, g->hash_queued);
+    buf_printf(b,
+               "# HELP reflectd_db_pool_connections Database connections by state, all "
+               "workers.\n# TYPE reflectd_db_pool_connections gauge\n"
+               "reflectd_db_pool_connections{state=\"idle\"} %d\n"
+               "reflectd_db_pool_connections{state=\"busy\"} %d\n"
+               "reflectd_db_pool_connections{state=\"connecting\"} %d\n"
+               "reflectd_db_pool_connections{state=\"down\"} %d\n"
+               "# HELP reflectd_db_pool_size Configured connections, all workers.\n"
+               "# TYPE reflectd_db_pool_size gauge\nreflectd_db_pool_size %d\n"
+               "# HELP reflectd_db_pool_waiting Requests waiting for a connection.\n"
+               "# TYPE reflectd_db_pool_waiting gauge\nreflectd_db_pool_waiting %d\n",
+               pool->idle, pool->busy, pool->connecting, pool->down, pool->size, pool->waiting);
+    buf_printf(b,
+               "# HELP reflectd_workers Event-loop threads.\n"
+               "# TYPE reflectd_workers gauge\nreflectd_workers %d\n"
+               "# HELP reflectd_connections Open API connections.\n"
+               "# TYPE reflectd_connections gauge\nreflectd_connections %d\n"
+               "# HELP reflectd_hasher_queued Password checks waiting for a hash thread.\n"
+               "# TYPE reflectd_hasher_queued gauge\nreflectd_hasher_queued %d\n",
+               g->workers, g->connections, g->hash_queued);
 }
 
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g)
 {
-    struct strbuf b = {malloc(4096), 0, 4096};
-    if (!b.s)
-        abort();
-    b.s[0] = '\0';
+    struct buf b = BUF_INIT;
     metrics_render_requests(&b, m);
     metrics_render_gauges(&b, g);
-    sb_printf(&b, "%s", g->outbox);
-    return b.s;
+    buf_printf(&b, "%s", g->outbox);
+    if (b.failed || !b.data)
+        abort();
+    return b.data;
 }

@@ -6,6 +6,7 @@
  * Nothing here talks to the client: the handler turns a failed validator
  * into one 422 with every error listed. */
 #include "http/validate.h"
+#include "core/uuid.h"
 #include "http/problem.h"
 
 #include <ctype.h>
@@ -155,10 +156,7 @@ const char *v_uuid(struct validator *v, const char *field, enum v_presence p)
         v_error(v, field, "must be a UUID");
         return NULL;
     }
-    char *s = arena_strdup(v->arena, json_string_value(j));
-    for (char *c = s; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    return s;
+    return uuid_lower(arena_strdup(v->arena, json_string_value(j)));
 }
 
 static const char *v_match_enum(const char *s, const char *const *allowed)
@@ -350,8 +348,5 @@ const char *v_uuid_array(struct validator *v, const char *field, size_t max, int
     }
     out[n++] = '}';
     out[n] = '\0';
-    for (char *c = out; *c; c++)
-        if (*c >= 'A' && *c <= 'F')
-            *c = (char)(*c - 'A' + 'a');
-    return out;
+    return uuid_lower(out);
 }

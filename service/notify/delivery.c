@@ -65,7 +65,7 @@ void channels_free(struct channels *c)
     memset(c, 0, sizeof(*c));
 }
 
-int channels_ready(const struct channels *c, const char *channel)
+int channels_is_ready(const struct channels *c, const char *channel)
 {
     const struct notify_config *cfg = c->cfg;
     if (strcmp(channel, "webpush") == 0)

@@ -2,7 +2,12 @@
  * (sender.c) and the channels (chan_webpush.c, chan_apns.c, chan_fcm.c,
  * chan_smtp.c) share it. A channel's prepare() turns the row into a libcurl
  * easy handle the sender runs on its multi handle; its done() reads the
- * answer and sets the outcome. Only the sender's thread touches these. */
+ * answer and sets the outcome. Only the sender's thread touches these.
+ *
+ * Return convention: operations (channels_init, delivery_easy, the
+ * prepare()s) return 0 on success and -1 on failure; the predicate
+ * channels_is_ready returns 1 for true, 0 for false; constructors return the
+ * object or NULL. */
 #ifndef REFLECTD_DELIVERY_H
 #define REFLECTD_DELIVERY_H
 
@@ -55,7 +60,7 @@ struct channels {
 int channels_init(struct channels *c, const struct notify_config *cfg);
 void channels_free(struct channels *c);
 /* Is the platform (apns, fcm, webpush) or e-mail configured? */
-int channels_ready(const struct channels *c, const char *channel);
+int channels_is_ready(const struct channels *c, const char *channel);
 
 /* Common to every channel: an easy handle for url with the timeouts, the
  * CA bundle, the answer captured into d->resp and d->body as the upload.

@@ -1,7 +1,11 @@
 /* jws.h - signing JWTs with OpenSSL: ES256 (VAPID, APNs provider tokens)
  * and RS256 (the FCM service-account assertion). libjwt 1.10 can sign
  * ES256 too, but VAPID and APNs also need the raw public point and key
- * loading from PEM, which OpenSSL gives directly; one library for it all. */
+ * loading from PEM, which OpenSSL gives directly; one library for it all.
+ *
+ * Return convention: operations return 0 on success and -1 on failure;
+ * constructors and signers return the result (malloc'd or a new reference),
+ * or NULL on failure. */
 #ifndef REFLECTD_JWS_H
 #define REFLECTD_JWS_H
 

@@ -106,7 +106,7 @@ int notify_webpush_endpoint_ok(const struct notify_config *c, const char *endpoi
     return 0;
 }
 
-int notify_platform_configured(const struct notify_config *c, const char *platform)
+int notify_platform_is_configured(const struct notify_config *c, const char *platform)
 {
     if (strcmp(platform, "webpush") == 0)
         return 1; /* a development key is generated when none is configured */

@@ -1,6 +1,10 @@
 /* notify_config.h - settings of the notification channels (issue 15), read
  * from the environment once at start-up, apart from config.c so that the
- * channels' many settings stay next to the code that uses them. */
+ * channels' many settings stay next to the code that uses them.
+ *
+ * Return convention: operations return 0 on success and -1 on failure;
+ * predicates (notify_platform_is_configured, notify_webpush_endpoint_ok)
+ * return 1 for true, 0 for false. */
 #ifndef REFLECTD_NOTIFY_CONFIG_H
 #define REFLECTD_NOTIFY_CONFIG_H
 
@@ -38,7 +42,7 @@ int notify_config_load(struct notify_config *c, const char *(*get)(const char *)
                        unsigned errlen);
 void notify_config_free(struct notify_config *c);
 /* Can devices of platform (apns, fcm, webpush) be registered here? */
-int notify_platform_configured(const struct notify_config *c, const char *platform);
+int notify_platform_is_configured(const struct notify_config *c, const char *platform);
 /* May the service POST to this Web Push endpoint? https, and the host ends
  * with one of WEBPUSH_ENDPOINT_HOSTS (the push services; never an address
  * a user picks, or the server could be made to call internal hosts). */

@@ -1,4 +1,7 @@
-/* notify_text.h - what a notification says, per kind and language. */
+/* notify_text.h - what a notification says, per kind and language.
+ *
+ * Return convention: each returns a static string, never NULL (an unknown
+ * language falls back to Dutch). */
 #ifndef REFLECTD_NOTIFY_TEXT_H
 #define REFLECTD_NOTIFY_TEXT_H
 

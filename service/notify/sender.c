@@ -241,7 +241,7 @@ static void sender_record(struct sender *s, struct delivery *d)
 
 static int sender_prepare(struct sender *s, struct delivery *d)
 {
-    if (!channels_ready(&s->ch, d->channel)) {
+    if (!channels_is_ready(&s->ch, d->channel)) {
         d->outcome = DELIVERY_FAILED;
         snprintf(d->error, sizeof(d->error), "%s not configured", d->channel);
         return -1;
@@ -415,7 +415,7 @@ struct sender *sender_start(const char *conninfo, const struct notify_config *cf
     }
     static const char *const chans[] = {"webpush", "apns", "fcm", "email"};
     for (size_t i = 0; i < 4; i++)
-        if (!channels_ready(&s->ch, chans[i]))
+        if (!channels_is_ready(&s->ch, chans[i]))
             log_info("sender: %s not configured; its notifications are marked failed", chans[i]);
     if (!(s->multi = curl_multi_init()) ||
         curl_multi_setopt(s->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK ||

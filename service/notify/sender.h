@@ -1,4 +1,7 @@
-/* sender.h - the outbox sender of this instance (one thread). */
+/* sender.h - the outbox sender of this instance (one thread).
+ *
+ * Return convention: sender_start returns the sender, or NULL on failure;
+ * the rest cannot fail. */
 #ifndef REFLECTD_SENDER_H
 #define REFLECTD_SENDER_H
 

@@ -1,5 +1,8 @@
 /* webpush.h - Web Push message encryption (RFC 8291, aes128gcm content
- * coding of RFC 8188) and VAPID authorization (RFC 8292). */
+ * coding of RFC 8188) and VAPID authorization (RFC 8292).
+ *
+ * Return convention: operations return 0 on success and -1 on failure;
+ * builders return a malloc'd result, or NULL on failure. */
 #ifndef REFLECTD_WEBPUSH_H
 #define REFLECTD_WEBPUSH_H
 

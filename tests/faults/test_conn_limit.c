@@ -43,12 +43,6 @@ static void limit_fini(void)
 
 TestSuite(conn_limit, .init = limit_init, .fini = limit_fini, .timeout = 60);
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* One keep-alive GET /healthz on fd; asserts a 200. */
 static void healthz_on(int fd, const char *what)
 {
@@ -104,7 +98,7 @@ Test(conn_limit, the_next_connection_gets_429_and_a_closed_one_makes_room)
     healthz_on(fds[0], "a held connection while others are refused");
     close(fds[0]);
     fds[0] = -1;
-    sleep_ms(100); /* the server sees the close */
+    test_sleep_ms(100); /* the server sees the close */
     expect_served("a connection after one was closed");
     release(fds);
 }
@@ -143,7 +137,7 @@ Test(conn_limit, silent_connections_count_until_their_deadline)
         fds[i] = http_connect(server.addr);
         cr_assert(fds[i] >= 0);
     }
-    sleep_ms(200);
+    test_sleep_ms(200);
     expect_refused_429("connection 5 beside four silent ones");
     release(fds);
     int ok = 0;
@@ -152,7 +146,7 @@ Test(conn_limit, silent_connections_count_until_their_deadline)
         ok = http_get(server.addr, "/healthz", NULL, &r) == 0 && r.status == 200;
         http_resp_free(&r);
         if (!ok)
-            sleep_ms(100);
+            test_sleep_ms(100);
     }
     cr_assert(ok, "still refused %d s after the silent connections closed", REQUEST_TIMEOUT_S + 4);
 }

@@ -67,20 +67,6 @@ static void crash_fini(void)
 
 TestSuite(crash, .fini = crash_fini, .timeout = 180);
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0)
-        ;
-}
-
 static void spawn(const char *const *env)
 {
     cr_assert_eq(server_spawn(&server, env), 0, "server did not start");
@@ -99,9 +85,9 @@ static void expect_process_alive(const char *when)
 static void expect_503_within(const char *path, const char *token, long long max_ms)
 {
     struct http_resp r;
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     int rc = http_get(server.addr, path, token, &r);
-    long long took = now_ms() - t0;
+    long long took = test_now_ms() - t0;
     cr_assert_eq(rc, 0, "%s got no answer (%lld ms)", path, took);
     expect_problem(&r, 503);
     const char *ra = http_header(&r, "Retry-After");
@@ -113,12 +99,12 @@ static void expect_503_within(const char *path, const char *token, long long max
 static void expect_healthz(void)
 {
     struct http_resp r;
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     int rc = http_get(server.addr, "/healthz", NULL, &r);
     cr_assert_eq(rc, 0, "/healthz got no answer");
     expect_status(&r, 200);
     http_resp_free(&r);
-    cr_assert_lt(now_ms() - t0, 1000, "/healthz took %lld ms", now_ms() - t0);
+    cr_assert_lt(test_now_ms() - t0, 1000, "/healthz took %lld ms", test_now_ms() - t0);
 }
 
 static void new_uuid(char out[37])
@@ -163,9 +149,9 @@ static void *writer_main(void *arg)
                  "\"status\":\"draft\",\"situation\":\"crash test %s\"}",
                  id, w->team, test_day(-10), id);
         struct http_resp r;
-        long long t0 = now_ms();
+        long long t0 = test_now_ms();
         int rc = http_call(w->addr, "POST", "/v1/reflections", w->token, body, NULL, &r);
-        long long took = now_ms() - t0;
+        long long took = test_now_ms() - t0;
         if (took > w->max_ms)
             w->max_ms = took;
         if (rc != 0) {
@@ -183,7 +169,7 @@ static void *writer_main(void *arg)
             w->n503++;
             if (!ra || atoi(ra) <= 0)
                 w->n503_bad++;
-            sleep_ms(20); /* the id is retried, as the app would */
+            test_sleep_ms(20); /* the id is retried, as the app would */
         } else {
             w->others++;
             w->other_status = r.status;
@@ -220,30 +206,30 @@ Test(crash, acknowledged_writes_survive_a_killed_database)
     for (int i = 0; i < WRITERS; i++)
         cr_assert_eq(pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]), 0);
 
-    sleep_ms(1500);
+    test_sleep_ms(1500);
     pid_t pm = test_postmaster_pid();
     cr_assert_gt(pm, 0, "no postmaster.pid in $PG_DIR/data");
     cr_assert_eq(test_pg("kill"), 0, "could not kill PostgreSQL");
     for (int i = 0; i < 200 && kill(pm, 0) == 0; i++)
-        sleep_ms(50);
+        test_sleep_ms(50);
     cr_assert(kill(pm, 0) != 0, "the killed postmaster %d is still there", (int)pm);
-    long long down_at = now_ms();
+    long long down_at = test_now_ms();
 
     /* While it is down: alive, 503 + Retry-After promptly, /healthz 200. */
-    while (now_ms() - down_at < 3000) {
+    while (test_now_ms() - down_at < 3000) {
         expect_process_alive("while PostgreSQL was down");
         expect_503_within("/readyz", NULL, 2000);
         expect_503_within("/v1/reflections", students[0].token, 2000);
         expect_healthz();
-        sleep_ms(250);
+        test_sleep_ms(250);
     }
 
     cr_assert_eq(test_pg("start"), 0, "PostgreSQL did not start again");
-    long long up_at = now_ms();
+    long long up_at = test_now_ms();
     cr_assert_eq(http_wait_status(server.addr, "/readyz", 200, 20000), 200,
                  "not ready within 20 s of the restart");
-    long long ready_ms = now_ms() - up_at;
-    sleep_ms(1500); /* writes go on after the recovery */
+    long long ready_ms = test_now_ms() - up_at;
+    test_sleep_ms(1500); /* writes go on after the recovery */
     atomic_store(&stop, 1);
     for (int i = 0; i < WRITERS; i++)
         pthread_join(ws[i].thread, NULL);
@@ -350,9 +336,9 @@ static void *flooder_main(void *arg)
     pthread_barrier_wait(f->start);
     for (int i = 0; i < PER_FLOODER; i++) {
         struct http_resp r;
-        long long t0 = now_ms();
+        long long t0 = test_now_ms();
         int rc = http_get(f->addr, "/v1/reflections?limit=100", f->token, &r);
-        long long took = now_ms() - t0;
+        long long took = test_now_ms() - t0;
         if (took > f->max_ms)
             f->max_ms = took;
         if (rc != 0) {
@@ -382,9 +368,9 @@ Test(crash, saturated_pool_answers_503)
     heavy_student(&u, 100);
     /* How long one page takes alone. */
     struct http_resp r;
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     cr_assert_eq(http_get(server.addr, "/v1/reflections?limit=100", u.token, &r), 0);
-    long long one_ms = now_ms() - t0;
+    long long one_ms = test_now_ms() - t0;
     expect_status(&r, 200);
     http_resp_free(&r);
 
@@ -477,7 +463,7 @@ static void hold_reflections_lock(int hold_s)
     for (int i = 0; i < 100 && !held; i++) {
         held = reflections_locked(url) == 1;
         if (!held)
-            sleep_ms(50);
+            test_sleep_ms(50);
     }
     cr_assert(held, "psql did not take the lock on reflections");
 }
@@ -493,9 +479,9 @@ static void *slow_call_main(void *arg)
 {
     struct slow_call *c = arg;
     struct http_resp r;
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     c->rc = http_get(c->addr, "/v1/reflections", c->token, &r);
-    c->ms = now_ms() - t0;
+    c->ms = test_now_ms() - t0;
     c->status = r.status;
     const char *ra = http_header(&r, "Retry-After");
     c->retry_after = ra ? atoi(ra) : 0;
@@ -518,7 +504,7 @@ Test(crash, slow_statement_is_cancelled)
     http_set_timeout_ms(5000);
     struct slow_call slow = {.addr = server.addr, .token = u.token};
     cr_assert_eq(pthread_create(&slow.thread, NULL, slow_call_main, &slow), 0);
-    sleep_ms(300);
+    test_sleep_ms(300);
     /* The pool's only connection now waits for the lock: other requests
      * needing the database get 503 once DB_WAIT_MS (200 ms) has passed. */
     for (int i = 0; i < 3; i++)
@@ -546,7 +532,7 @@ Test(crash, slow_statement_is_cancelled)
         ok = r.status == 200;
         http_resp_free(&r);
         if (!ok)
-            sleep_ms(100);
+            test_sleep_ms(100);
     }
     cr_assert(ok, "the pool did not serve again after the lock was released");
     cr_assert_eq(server_stop(&server), 0, "server exited uncleanly");
@@ -593,10 +579,10 @@ Test(crash, start_up_never_crashes)
     }
     static const char *const env[] = {"WORKERS=8", NULL};
     int failed = 0, runs = 0, last = 0;
-    long long t0 = now_ms();
-    for (runs = 0; runs < 80 && now_ms() - t0 < 45000; runs++) {
+    long long t0 = test_now_ms();
+    for (runs = 0; runs < 80 && test_now_ms() - t0 < 45000; runs++) {
         int rc = server_spawn(&server, env);
-        int st = rc == 0 ? (sleep_ms(100), server_stop(&server)) : server.exit_status;
+        int st = rc == 0 ? (test_sleep_ms(100), server_stop(&server)) : server.exit_status;
         if (st != 0) { /* a signal (128+n), or 1 from a sanitizer report */
             failed++;
             last = st;

@@ -42,20 +42,6 @@
 
 /* ---- time ------------------------------------------------------------------ */
 
-static long long ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void ms_sleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* ---- a server-sent events reader ---------------------------------------------- */
 
 struct sse {
@@ -183,7 +169,7 @@ static int sse_read(struct sse *s, long long deadline)
 {
     if (s->closed)
         return -1;
-    long long left = deadline - ms_now();
+    long long left = deadline - test_now_ms();
     if (left < 0)
         left = 0;
     struct pollfd pfd = {s->fd, POLLIN, 0};
@@ -219,7 +205,7 @@ static int sse_open(struct sse *s, const char *addr, const char *token, const ch
                      last_id ? "\r\n" : "");
     cr_assert(n > 0 && (size_t)n < sizeof(req));
     cr_assert_eq(send(s->fd, req, (size_t)n, MSG_NOSIGNAL), n, "cannot send the request");
-    long long deadline = ms_now() + 5000;
+    long long deadline = test_now_ms() + 5000;
     char *end = NULL;
     while (!(s->raw && (end = memmem(s->raw, s->rlen, "\r\n\r\n", 4)))) {
         int rc = sse_read(s, deadline);
@@ -326,7 +312,7 @@ static int sse_next(struct sse *s, struct sse_event *e, long long deadline)
         int rc = sse_read(s, deadline);
         if (rc > 0)
             sse_dechunk(s);
-        else if (rc == 0 && ms_now() >= deadline)
+        else if (rc == 0 && test_now_ms() >= deadline)
             return 0;
     }
 }
@@ -334,7 +320,7 @@ static int sse_next(struct sse *s, struct sse_event *e, long long deadline)
 /* Exactly n events within timeout_ms, else the test fails. */
 static void sse_expect(struct sse *s, const char *who, int n, struct sse_event *out, int timeout_ms)
 {
-    long long deadline = ms_now() + timeout_ms;
+    long long deadline = test_now_ms() + timeout_ms;
     for (int i = 0; i < n; i++) {
         int rc = sse_next(s, &out[i], deadline);
         cr_assert(rc != 0, "%s: got %d of %d events within %d ms", who, i, n, timeout_ms);
@@ -346,7 +332,7 @@ static void sse_expect(struct sse *s, const char *who, int n, struct sse_event *
 static void sse_quiet(struct sse *s, const char *who, int ms)
 {
     struct sse_event e;
-    int rc = sse_next(s, &e, ms_now() + ms);
+    int rc = sse_next(s, &e, test_now_ms() + ms);
     if (rc == 1) {
         char *d = json_dumps(e.data, JSON_COMPACT);
         cr_assert_fail("%s must receive nothing, got id %lld %s %s", who, e.id, e.type, d);
@@ -359,7 +345,7 @@ static void sse_quiet(struct sse *s, const char *who, int ms)
 static void sse_expect_end(struct sse *s, const char *who, int timeout_ms)
 {
     struct sse_event e;
-    int rc = sse_next(s, &e, ms_now() + timeout_ms);
+    int rc = sse_next(s, &e, test_now_ms() + timeout_ms);
     if (rc == 1) {
         char *d = json_dumps(e.data, JSON_COMPACT);
         cr_assert_fail("%s: the stream should end, but delivered id %lld %s %s", who, e.id, e.type,
@@ -716,12 +702,12 @@ Test(events, bad_last_event_id_missing_token_and_too_many_streams)
     /* Closing one frees its place (noticed at the latest by a failing heartbeat). */
     sse_close(&s1);
     int status = 0;
-    for (long long deadline = ms_now() + 10000; ms_now() < deadline;) {
+    for (long long deadline = test_now_ms() + 10000; test_now_ms() < deadline;) {
         status = sse_open(&s1, srv_a.addr, w.student.token, NULL);
         if (status == 200)
             break;
         cr_assert_eq(status, 429);
-        ms_sleep(250);
+        test_sleep_ms(250);
     }
     cr_assert_eq(status, 200, "a closed stream's place was not freed within 10 s");
     sse_close(&s1);
@@ -852,7 +838,7 @@ Test(events, listener_reconnects_after_postgresql_restart)
     event_clear(&e);
 
     /* And again, well after every reconnect back-off. */
-    ms_sleep(3000);
+    test_sleep_ms(3000);
     feedback(test_addr(), &w.coach, w.refl, "question", fb);
     sse_expect(&s, "later after the restart", 1, &e, 10000);
     cr_assert_eq(e.id, last + 2);
@@ -930,7 +916,7 @@ Test(events, event_is_delivered_after_the_woken_query_failed, .fini = hiccup_fin
              " SELECT pg_sleep(2); COMMIT;",
              w.student.id, w.o.id, w.refl, w.coach.id);
     pid_t px = psql_bg(x);
-    ms_sleep(700);
+    test_sleep_ms(700);
     pid_t py = psql_bg("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE;"
                        " SELECT pg_sleep(3); ROLLBACK;");
     cr_assert_eq(psql_wait(px), 0, "psql could not emit the event");
@@ -938,7 +924,7 @@ Test(events, event_is_delivered_after_the_woken_query_failed, .fini = hiccup_fin
 
     /* The database is fine again: the event must come, with heartbeats at 1 s. */
     struct sse_event e;
-    int rc = sse_next(&s, &e, ms_now() + 8000);
+    int rc = sse_next(&s, &e, test_now_ms() + 8000);
     cr_assert(rc >= 0, "the stream ended");
     if (rc == 0) {
         /* Diagnose: does it come with the next wake only? */
@@ -946,7 +932,7 @@ Test(events, event_is_delivered_after_the_woken_query_failed, .fini = hiccup_fin
         feedback(test_addr(), &w.coach, w.refl, "top", fb);
         struct sse_event later[2];
         int n = 0;
-        while (n < 2 && sse_next(&s, &later[n], ms_now() + 10000) == 1)
+        while (n < 2 && sse_next(&s, &later[n], test_now_ms() + 10000) == 1)
             n++;
         int with_next = n == 2 && later[0].id == 1 && later[1].id == 2;
         for (int i = 0; i < n; i++)
@@ -1013,7 +999,8 @@ Test(events, ended_streams_are_logged_and_the_server_survives)
     cr_assert_eq(sse_open(&s, srv_a.addr, w.coach.token, NULL), 200);
     sse_close(&s);
     int n = 0;
-    for (long long deadline = ms_now() + 8000; n < 1 && ms_now() < deadline; ms_sleep(200))
+    for (long long deadline = test_now_ms() + 8000; n < 1 && test_now_ms() < deadline;
+         test_sleep_ms(200))
         n = events_access_lines(&srv_a);
     expect_alive(&srv_a, "a client closed its stream");
     cr_assert_eq(n, 1, "the closed stream was never logged as finished");
@@ -1026,7 +1013,8 @@ Test(events, ended_streams_are_logged_and_the_server_survives)
     feedback(test_addr(), &w.coach, w.refl, "tip", fb);
     sse_expect_end(&s, "the logged-out stream", 10000);
     sse_close(&s);
-    for (long long deadline = ms_now() + 5000; n < 2 && ms_now() < deadline; ms_sleep(200))
+    for (long long deadline = test_now_ms() + 5000; n < 2 && test_now_ms() < deadline;
+         test_sleep_ms(200))
         n = events_access_lines(&srv_a);
     expect_alive(&srv_a, "a logout ended a stream");
     cr_assert_eq(n, 2, "the ended stream was never logged as finished");

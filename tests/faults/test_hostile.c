@@ -56,13 +56,6 @@ TestSuite(hostile, .init = hostile_init, .fini = hostile_fini, .timeout = 120);
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct world {
     struct fix_org o;
     char team[40];
@@ -162,9 +155,9 @@ static void expect_clean_exit(void)
 static int raw_bounded(const void *bytes, size_t n, struct http_resp *out, const char *what)
 {
     http_set_timeout_ms(CUT_OFF_MS);
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     int rc = http_raw(server.addr, bytes, n, out);
-    long long took = now_ms() - t0;
+    long long took = test_now_ms() - t0;
     http_set_timeout_ms(0);
     cr_assert(rc == 0 || took < CUT_OFF_MS - 200, "%s: neither answered nor closed within %lld ms",
               what, took);
@@ -237,17 +230,17 @@ static void expect_stall_cut_off(const char *bytes, size_t n, const char *what)
     int fd = http_connect(server.addr);
     cr_assert(fd >= 0, "cannot connect");
     cr_assert_eq(send(fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     /* Others are served meanwhile (an event loop, not a thread per client). */
     struct http_resp r;
     cr_assert_eq(http_get(server.addr, "/healthz", NULL, &r), 0, "%s: /healthz stalled", what);
     expect_status(&r, 200);
     http_resp_free(&r);
-    cr_assert_lt(now_ms() - t0, 1500, "%s: /healthz took %lld ms next to a stalled client", what,
-                 now_ms() - t0);
+    cr_assert_lt(test_now_ms() - t0, 1500, "%s: /healthz took %lld ms next to a stalled client",
+                 what, test_now_ms() - t0);
     char got[8192];
     int closed = wait_closed(fd, got, sizeof(got));
-    long long took = now_ms() - t0;
+    long long took = test_now_ms() - t0;
     close(fd);
     http_set_timeout_ms(0);
     cr_assert(closed, "%s: the connection was still open after %lld ms", what, took);
@@ -284,19 +277,19 @@ Test(hostile, many_stalled_clients_are_cut_off)
         cr_assert(fds[i] >= 0, "cannot open connection %d", i);
         cr_assert_eq(send(fds[i], "POST /v1/auth/lo", 16, MSG_NOSIGNAL), 16);
     }
-    long long t0 = now_ms();
+    long long t0 = test_now_ms();
     for (int i = 0; i < 5; i++)
         expect_alive("50 stalled connections");
-    cr_assert_lt(now_ms() - t0, 3000, "five /healthz took %lld ms next to 50 stalled clients",
-                 now_ms() - t0);
+    cr_assert_lt(test_now_ms() - t0, 3000, "five /healthz took %lld ms next to 50 stalled clients",
+                 test_now_ms() - t0);
     for (int i = 0; i < N; i++) {
         char got[4096];
         int closed = wait_closed(fds[i], got, sizeof(got));
         close(fds[i]);
-        cr_assert(closed, "stalled connection %d still open after %lld ms", i, now_ms() - t0);
+        cr_assert(closed, "stalled connection %d still open after %lld ms", i, test_now_ms() - t0);
         expect_no_success(got, "a stalled connection");
     }
-    long long took = now_ms() - t0;
+    long long took = test_now_ms() - t0;
     http_set_timeout_ms(0);
     cr_assert_leq(took, CUT_OFF_MS, "the last stalled connection closed after %lld ms", took);
     expect_clean_exit();
@@ -323,8 +316,8 @@ Test(hostile, stalled_body_is_cut_off_and_nothing_stored)
  * 0 when it is still open after 5 x REQUEST_TIMEOUT_S. */
 static int drip(int fd, long long *took)
 {
-    long long t0 = now_ms();
-    while (now_ms() - t0 < 5 * REQUEST_TIMEOUT_S * 1000) {
+    long long t0 = test_now_ms();
+    while (test_now_ms() - t0 < 5 * REQUEST_TIMEOUT_S * 1000) {
         int ms = REQUEST_TIMEOUT_S * 500;
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
@@ -335,7 +328,7 @@ static int drip(int fd, long long *took)
         if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
             break;
     }
-    *took = now_ms() - t0;
+    *took = test_now_ms() - t0;
     return *took < 5 * REQUEST_TIMEOUT_S * 1000;
 }
 

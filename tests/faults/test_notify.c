@@ -39,13 +39,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* ---- the doubles --------------------------------------------------------------- */
 
 struct doubles {
@@ -272,7 +265,7 @@ static json_t *webpush_wait(struct doubles *d, const char *sid, size_t n, int ti
         if (json_array_size(out) >= n || waited >= timeout_ms)
             return out;
         json_decref(out);
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
 }
 
@@ -291,7 +284,7 @@ static int outbox_drained(const char *user_id, int timeout_ms)
         if (sql_long("SELECT count(*) FROM outbox WHERE user_id = '%s' AND failed_at IS NULL",
                      user_id) == 0)
             return 1;
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
     return 0;
 }
@@ -387,7 +380,7 @@ static long long attempts_at(struct doubles *d, const char *key)
 static int outbox_attempts_reach(const char *user_id, int n)
 {
     int tries = 0;
-    for (int i = 0; i < 300 && tries < n; i++, sleep_ms(50))
+    for (int i = 0; i < 300 && tries < n; i++, test_sleep_ms(50))
         tries = (int)sql_long("SELECT coalesce(max(attempts), 0) FROM outbox WHERE user_id = '%s'",
                               user_id);
     return tries;
@@ -398,7 +391,7 @@ static int outbox_attempts_reach(const char *user_id, int n)
 static int devices_below(const char *user_id, int n)
 {
     int left = n;
-    for (int i = 0; i < 300 && left >= n; i++, sleep_ms(50))
+    for (int i = 0; i < 300 && left >= n; i++, test_sleep_ms(50))
         left = (int)sql_long("SELECT count(*) FROM devices WHERE user_id = '%s'", user_id);
     return left;
 }
@@ -609,7 +602,7 @@ Test(notify, webpush_410_removes_the_subscription, .timeout = 60)
     doubles_script(&t.d, sid, 410, 0);
     share_new(t.s.addr, &t.w, refl);
     int gone = 0;
-    for (int i = 0; i < 300 && !gone; i++, sleep_ms(50))
+    for (int i = 0; i < 300 && !gone; i++, test_sleep_ms(50))
         gone = sql_long("SELECT count(*) FROM devices WHERE id = '%s'", dev) == 0;
     cr_assert(gone, "the dead subscription is still registered");
     cr_assert(outbox_drained(t.w.coach.id, 1000));
@@ -709,7 +702,7 @@ Test(notify, apns_and_fcm_are_authenticated_and_dead_tokens_removed, .timeout = 
     share_new(t.s.addr, &t.w, first);
     share_new(t.s.addr, &t.w, refl);
     json_t *st = NULL;
-    for (int i = 0; i < 300; i++, sleep_ms(50)) {
+    for (int i = 0; i < 300; i++, test_sleep_ms(50)) {
         json_decref(st);
         st = doubles_state(&t.d);
         if (json_array_size(json_object_get(st, "apns")) >= 2 &&
@@ -780,7 +773,7 @@ static json_t *mails_to(struct doubles *d, const char *rcpt, size_t n, int timeo
         if (json_array_size(out) >= n || waited >= timeout_ms)
             return out;
         json_decref(out);
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
 }
 
@@ -814,7 +807,7 @@ Test(notify, smtp_digest_waits_for_the_server_and_arrives_once, .timeout = 90)
     /* The mail server is down: the digest is retried, not lost. */
     cr_assert(outbox_attempts_reach(t.w.coach.id, 2) >= 2, "the digest was not retried");
     double oldest = 0;
-    for (int i = 0; i < 100 && oldest <= 0; i++, sleep_ms(50))
+    for (int i = 0; i < 100 && oldest <= 0; i++, test_sleep_ms(50))
         oldest = metric(t.s.metrics_addr, "reflectd_outbox_oldest_waiting_seconds");
     cr_assert(oldest > 0, "the waiting digest is not in reflectd_outbox_oldest_waiting_seconds");
     smtp_start(&t.d);
@@ -1105,7 +1098,7 @@ Test(notify, concurrent_reminder_runs_send_once, .timeout = 60)
                (char *)NULL);
         _exit(127);
     }
-    sleep_ms(500);
+    test_sleep_ms(500);
     long long sent_b = test_sql_int("SELECT reminders_run(now())");
     int st;
     cr_assert_eq(waitpid(a, &st, 0), a);
@@ -1234,13 +1227,13 @@ Test(notify, the_sender_reconnects_after_a_postgresql_restart, .timeout = 90, .f
     char sid[32], dev[40], refl[40];
     webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
     cr_assert_eq(test_pg("stop"), 0, "could not stop PostgreSQL");
-    sleep_ms(1000); /* the sender loses its connection and retries meanwhile */
+    test_sleep_ms(1000); /* the sender loses its connection and retries meanwhile */
     cr_assert_eq(test_pg("start"), 0, "PostgreSQL did not start again");
     cr_assert_eq(http_wait_status(t.s.addr, "/readyz", 200, 20000), 200, "not ready again");
     /* The API's pool and the fixtures' server need a moment too. */
     struct http_resp r;
     int ok = 0;
-    for (int i = 0; i < 100 && !ok; i++, sleep_ms(100)) {
+    for (int i = 0; i < 100 && !ok; i++, test_sleep_ms(100)) {
         cr_assert_eq(http_get(test_addr(), "/readyz", NULL, &r), 0);
         ok = r.status == 200;
         http_resp_free(&r);

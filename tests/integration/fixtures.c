@@ -152,3 +152,14 @@ json_t *fix_call(const char *addr, const char *method, const char *path, const s
     http_resp_free(&r);
     return j;
 }
+
+json_t *fix_list(const struct fix_user *u, const char *path)
+{
+    struct http_resp r;
+    http_send("GET", path, u->token, NULL, NULL, &r);
+    expect_json(&r, 200);
+    cr_assert(json_is_array(json_object_get(r.json, "items")), "no items[]: %s", r.body);
+    json_t *l = json_incref(r.json);
+    http_resp_free(&r);
+    return l;
+}

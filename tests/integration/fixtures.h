@@ -49,6 +49,9 @@ json_t *fix_reflection_body(const char *team_id, const char *occurred_on, const 
  * Returns the parsed JSON body (a new reference, may be NULL). */
 json_t *fix_call(const char *addr, const char *method, const char *path, const struct fix_user *u,
                  json_t *body, int want);
+/* GET path on the shared server as u: a 200 list answer (items[]), as a
+ * new reference. */
+json_t *fix_list(const struct fix_user *u, const char *path);
 /* Logs in; returns the HTTP status and fills u's tokens on 200. */
 int fix_login(const char *email, const char *password, struct fix_user *u);
 

@@ -473,6 +473,45 @@ void expect_common_headers(const struct http_resp *r)
     cr_assert(xcto && strcasecmp(xcto, "nosniff") == 0, "nosniff missing:\n%s", r->head);
 }
 
+void expect_json(const struct http_resp *r, int status)
+{
+    expect_status(r, status);
+    const char *ct = http_header(r, "Content-Type");
+    cr_assert(ct && strncmp(ct, "application/json", 16) == 0,
+              "application/json expected, got %s; body %s", ct ? ct : "(none)", r->body);
+    cr_assert(json_is_object(r->json), "body is not a JSON object: %s", r->body);
+    expect_common_headers(r);
+}
+
+void expect_empty(const struct http_resp *r, int status)
+{
+    expect_status(r, status);
+    cr_assert_eq(r->body_len, 0, "a %d must have no body, got: %s", status, r->body);
+    expect_common_headers(r);
+}
+
+int problem_names_field(const struct http_resp *r, const char *field)
+{
+    json_t *errors = json_object_get(r->json, "errors");
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        const char *f = jstr(e, "field"), *m = jstr(e, "message");
+        if (f && strcmp(f, field) == 0 && m && *m)
+            return 1;
+    }
+    return 0;
+}
+
+void expect_invalid(const struct http_resp *r, const char *field)
+{
+    expect_problem(r, 422);
+    cr_assert(json_is_array(json_object_get(r->json, "errors")), "422 without errors[]: %s",
+              r->body);
+    cr_assert(problem_names_field(r, field), "errors[] should name \"%s\": %s", field, r->body);
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 const char *test_addr(void)
@@ -499,14 +538,14 @@ char *test_unique(char *buf, size_t n, const char *prefix)
     return buf;
 }
 
-static void sleep_ms(int ms)
+void test_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
 
-static long long now_ms(void)
+long long test_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -515,16 +554,16 @@ static long long now_ms(void)
 
 int http_wait_status(const char *addr, const char *path, int want, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = test_now_ms() + timeout_ms;
     int last = -1;
     for (;;) {
         struct http_resp r;
         if (http_get(addr, path, NULL, &r) == 0)
             last = r.status;
         http_resp_free(&r);
-        if (last == want || now_ms() >= deadline)
+        if (last == want || test_now_ms() >= deadline)
             return last;
-        sleep_ms(100);
+        test_sleep_ms(100);
     }
 }
 
@@ -710,8 +749,8 @@ static int listens_on(pid_t pid, int port)
 /* 1 when the server answers /healthz, 0 when it exited, -1 on timeout. */
 static int wait_healthy(struct spawned *s, int port, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
+    long long deadline = test_now_ms() + timeout_ms;
+    while (test_now_ms() < deadline) {
         int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
             s->pid = 0;
@@ -723,7 +762,7 @@ static int wait_healthy(struct spawned *s, int port, int timeout_ms)
         http_resp_free(&r);
         if (ok && listens_on(s->pid, port))
             return 1;
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
     return -1;
 }
@@ -757,7 +796,7 @@ int server_spawn(struct spawned *s, const char *const *extra_env)
 
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = test_now_ms() + timeout_ms;
     for (;;) {
         int st;
         pid_t w = waitpid(pid, &st, WNOHANG);
@@ -765,9 +804,9 @@ static int wait_exit(pid_t pid, int timeout_ms)
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         if (w < 0)
             return -1;
-        if (now_ms() >= deadline)
+        if (test_now_ms() >= deadline)
             return -2;
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
 }
 

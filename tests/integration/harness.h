@@ -118,6 +118,19 @@ void expect_status(const struct http_resp *r, int status);
 void expect_problem(const struct http_resp *r, int status);
 /* The headers every reflectd response carries (request id, no caching...). */
 void expect_common_headers(const struct http_resp *r);
+/* status, application/json, a JSON object body and the common headers. */
+void expect_json(const struct http_resp *r, int status);
+/* An answer without a body (204, 304), with the common headers. */
+void expect_empty(const struct http_resp *r, int status);
+/* Does a 422's errors[] name field (with a message)? 1 or 0. */
+int problem_names_field(const struct http_resp *r, const char *field);
+/* A 422 problem whose errors[] names field. */
+void expect_invalid(const struct http_resp *r, const char *field);
+
+/* Sleeps ms milliseconds (through signals). */
+void test_sleep_ms(int ms);
+/* Milliseconds on the monotonic clock. */
+long long test_now_ms(void);
 
 /* The shared server of this run ($REFLECTD_ADDR); fails the test if unset. */
 const char *test_addr(void);

@@ -41,54 +41,11 @@ static void call_text(const char *method, const char *path, const char *token, c
 
 /* ---- response assertions -------------------------------------------------- */
 
-/* status, application/json, a JSON object body and the common headers. */
-static void expect_json(const struct http_resp *r, int status)
-{
-    expect_status(r, status);
-    const char *ct = http_header(r, "Content-Type");
-    cr_assert(ct && strncmp(ct, "application/json", 16) == 0,
-              "application/json expected, got %s; body %s", ct ? ct : "(none)", r->body);
-    cr_assert(json_is_object(r->json), "body is not a JSON object: %s", r->body);
-    expect_common_headers(r);
-}
-
-/* An answer without a body (204, 304). */
-static void expect_empty(const struct http_resp *r, int status)
-{
-    expect_status(r, status);
-    cr_assert_eq(r->body_len, 0, "a %d must have no body, got: %s", status, r->body);
-    expect_common_headers(r);
-}
-
 /* The 404 every refusal looks like: a problem, never 403, never data. */
 static void expect_not_found(const struct http_resp *r)
 {
     expect_problem(r, 404);
     cr_assert_null(json_object_get(r->json, "items"), "a 404 carries data: %s", r->body);
-}
-
-/* Does a 422's errors[] name field (with a message)? */
-static int names_field(const struct http_resp *r, const char *field)
-{
-    json_t *errors = json_object_get(r->json, "errors");
-    size_t i;
-    json_t *e;
-    json_array_foreach(errors, i, e)
-    {
-        const char *f = jstr(e, "field"), *m = jstr(e, "message");
-        if (f && strcmp(f, field) == 0 && m && *m)
-            return 1;
-    }
-    return 0;
-}
-
-/* 422 problem whose errors[] names field. */
-static void expect_invalid(const struct http_resp *r, const char *field)
-{
-    expect_problem(r, 422);
-    cr_assert(json_is_array(json_object_get(r->json, "errors")), "422 without errors[]: %s",
-              r->body);
-    cr_assert(names_field(r, field), "errors[] should name \"%s\": %s", field, r->body);
 }
 
 static int is_uuid(const char *s)
@@ -799,7 +756,7 @@ Test(admin, short_password_is_422)
     http_send("POST", "/v1/users", o.admin.token, user_body(email, "Short", "elevenchars"), NULL,
               &r);
     expect_invalid(&r, "password");
-    cr_assert_not(names_field(&r, "email"), "only the password is wrong: %s", r.body);
+    cr_assert_not(problem_names_field(&r, "email"), "only the password is wrong: %s", r.body);
     cr_assert_null(strstr(r.body, "elevenchars"), "the refusal echoes the password: %s", r.body);
     http_resp_free(&r);
     expect_user_absent(&o, email);
@@ -908,7 +865,7 @@ Test(admin, missing_fields_are_all_listed_at_once)
     struct http_resp r;
     call_text("POST", "/v1/users", o.admin.token, "{}", NULL, &r);
     expect_invalid(&r, "email");
-    cr_assert(names_field(&r, "name") && names_field(&r, "password"),
+    cr_assert(problem_names_field(&r, "name") && problem_names_field(&r, "password"),
               "every missing field must be listed: %s", r.body);
     http_resp_free(&r);
     char email[128];

@@ -41,18 +41,6 @@ static int count(const json_t *list, const char *key, const char *value)
     return n;
 }
 
-/* GET path as u: a 200 list (new reference). */
-static json_t *list(const struct fix_user *u, const char *path)
-{
-    struct http_resp r;
-    http_send("GET", path, u->token, NULL, NULL, &r);
-    expect_status(&r, 200);
-    cr_assert(json_is_array(json_object_get(r.json, "items")), "no items[]: %s", r.body);
-    json_t *l = json_incref(r.json);
-    http_resp_free(&r);
-    return l;
-}
-
 static const char RANDOM_ID[] = "3f6b1d2e-9c4a-4e8b-a7d5-0c1e2f3a4b5c";
 
 /* ---- the scene ---------------------------------------------------------------- */
@@ -175,7 +163,7 @@ static void expect_intact(const struct scene *s)
     json_decref(rep);
     char path[160];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", s->id);
-    json_t *t = list(&s->owner, path);
+    json_t *t = fix_list(&s->owner, path);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), s->thread,
                  "the thread changed under an intruder: %s", jdump(t));
     json_decref(t);
@@ -209,7 +197,7 @@ static void expect_not_listed(const struct scene *s, const struct fix_user *u)
         "/v1/reflections?limit=100", "/v1/reflections?limit=100&updated_since=2000-01-01T00:00:00Z",
         "/v1/feedback-requests?limit=100", "/v1/feedback-requests?limit=100&status=open"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        json_t *l = list(u, paths[i]);
+        json_t *l = fix_list(u, paths[i]);
         cr_expect_eq(count(l, "id", s->id) + count(l, "reflection_id", s->id), 0,
                      "%s shows the reflection: %s", paths[i], jdump(l));
         char *text = json_dumps(l, 0);
@@ -261,7 +249,7 @@ static void expect_no_student_view(const struct scene *s, const struct fix_user 
     http_resp_free(&a);
     http_resp_free(&b);
     http_resp_free(&c);
-    json_t *l = list(u, "/v1/students?limit=100");
+    json_t *l = fix_list(u, "/v1/students?limit=100");
     cr_expect_eq(count(l, "id", s->owner.id), 0, "/v1/students lists the owner: %s", jdump(l));
     json_decref(l);
 }
@@ -271,7 +259,7 @@ static int in_student_view(const struct scene *s, const struct fix_user *u)
 {
     char path[128];
     snprintf(path, sizeof(path), "/v1/students/%s/reflections?limit=100", s->owner.id);
-    json_t *l = list(u, path);
+    json_t *l = fix_list(u, path);
     int n = count(l, "id", s->id);
     char *text = json_dumps(l, 0);
     if (!n)
@@ -328,13 +316,13 @@ Test(privacy, another_student_of_the_team_sees_nothing)
 
     expect_hidden(&s, &peer);
     expect_no_student_view(&s, &peer);
-    json_t *l = list(&peer, "/v1/reflections");
+    json_t *l = fix_list(&peer, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
     cr_expect_eq(count(l, "id", own), 1);
     json_decref(l);
 
     /* Nothing the peer tried was logged as a read. */
-    json_t *audit = list(&s.o.admin, "/v1/audit?limit=100");
+    json_t *audit = fix_list(&s.o.admin, "/v1/audit?limit=100");
     size_t i;
     json_t *it;
     json_array_foreach(json_object_get(audit, "items"), i, it)
@@ -373,7 +361,7 @@ Test(privacy, assigned_werkbegeleider_sees_nothing_before_sharing)
     cr_expect_eq(in_student_view(&s, &s.coach), 0);
     char path[128];
     snprintf(path, sizeof(path), "/v1/students/%s/reflections", s.owner.id);
-    json_t *l = list(&s.coach, path);
+    json_t *l = fix_list(&s.coach, path);
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "nothing shared yet: %s",
                  jdump(l));
     json_decref(l);
@@ -407,18 +395,18 @@ Test(privacy, unsharing_withdraws_the_open_feedback_request)
     scene(&s, 0);
     char req[40];
     cr_assert_eq(ask(&s, s.coach.id, req), 201);
-    json_t *l = list(&s.coach, "/v1/feedback-requests?status=open");
+    json_t *l = fix_list(&s.coach, "/v1/feedback-requests?status=open");
     cr_assert_eq(count(l, "id", req), 1, "control: the request reached the inbox");
     json_decref(l);
     cr_assert_eq(share(&s, "DELETE", s.coach.id), 204);
     scene_settle(&s);
     cr_expect_eq(read_status(&s, &s.coach), 404);
-    l = list(&s.coach, "/v1/feedback-requests?status=open");
+    l = fix_list(&s.coach, "/v1/feedback-requests?status=open");
     cr_expect_eq(count(l, "reflection_id", s.id), 0,
                  "the inbox still offers a request for a reflection no longer shared: %s",
                  jdump(l));
     json_decref(l);
-    l = list(&s.coach, "/v1/feedback-requests");
+    l = fix_list(&s.coach, "/v1/feedback-requests");
     cr_expect_eq(count(l, "reflection_id", s.id), 0, "unfiltered inbox: %s", jdump(l));
     json_decref(l);
 }
@@ -430,7 +418,7 @@ Test(privacy, ending_the_supervision_ends_access_while_still_shared)
     char req[40];
     cr_assert_eq(ask(&s, s.coach.id, req), 201);
     scene_settle(&s);
-    json_t *l = list(&s.coach, "/v1/feedback-requests?status=open");
+    json_t *l = fix_list(&s.coach, "/v1/feedback-requests?status=open");
     cr_assert_eq(count(l, "id", req), 1, "control: the request reached the inbox");
     json_decref(l);
     cr_assert_eq(read_status(&s, &s.coach), 200);
@@ -470,7 +458,7 @@ Test(privacy, teammanager_never_sees_an_individual_reflection)
     http_resp_free(&r);
     expect_hidden(&s, &tm);
     expect_no_student_view(&s, &tm);
-    json_t *l = list(&tm, "/v1/students");
+    json_t *l = fix_list(&tm, "/v1/students");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "%s", jdump(l));
     json_decref(l);
 }
@@ -588,7 +576,7 @@ Test(privacy, a_student_cannot_write_into_another_organisations_team)
     expect_problem(&r, 422);
     http_resp_free(&r);
     expect_intact(&s);
-    json_t *l = list(&s.owner, "/v1/reflections");
+    json_t *l = fix_list(&s.owner, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
     json_decref(l);
 }
@@ -642,7 +630,7 @@ Test(privacy, a_student_cannot_link_another_students_goal)
     json_t *rep = fetch(&s.owner, s.id, NULL);
     cr_expect_eq(json_array_size(json_object_get(rep, "goal_ids")), 0);
     json_decref(rep);
-    json_t *l = list(&s.owner, "/v1/reflections");
+    json_t *l = fix_list(&s.owner, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "a refused create was stored");
     json_decref(l);
     /* Control: the student's own goal links. */
@@ -680,7 +668,7 @@ static json_t *admin_audit(const struct fix_org *o)
     for (int page = 0; page < 100; page++) {
         char url[512];
         snprintf(url, sizeof(url), "/v1/audit?limit=100%s%s", *cursor ? "&cursor=" : "", cursor);
-        json_t *l = list(&o->admin, url);
+        json_t *l = fix_list(&o->admin, url);
         json_array_extend(all, json_object_get(l, "items"));
         const char *next = jstr(l, "next_cursor");
         snprintf(cursor, sizeof(cursor), "%s", next ? next : "");

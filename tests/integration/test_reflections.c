@@ -28,39 +28,6 @@
 
 /* ---- requests and assertions ----------------------------------------------- */
 
-/* status, application/json and a JSON object body. */
-static void expect_json(const struct http_resp *r, int status)
-{
-    expect_status(r, status);
-    const char *ct = http_header(r, "Content-Type");
-    cr_assert(ct && strncmp(ct, "application/json", 16) == 0,
-              "application/json expected, got %s; body %s", ct ? ct : "(none)", r->body);
-    cr_assert(json_is_object(r->json), "body is not a JSON object: %s", r->body);
-}
-
-static void expect_empty(const struct http_resp *r, int status)
-{
-    expect_status(r, status);
-    cr_assert_eq(r->body_len, 0, "a %d must have no body, got: %s", status, r->body);
-}
-
-/* 422 problem whose errors[] names field. */
-static void expect_invalid(const struct http_resp *r, const char *field)
-{
-    expect_problem(r, 422);
-    json_t *errors = json_object_get(r->json, "errors");
-    cr_assert(json_is_array(errors), "422 without errors[]: %s", r->body);
-    size_t i;
-    json_t *e;
-    json_array_foreach(errors, i, e)
-    {
-        const char *f = jstr(e, "field"), *m = jstr(e, "message");
-        if (f && strcmp(f, field) == 0 && m && *m)
-            return;
-    }
-    cr_assert_fail("errors[] should name \"%s\": %s", field, r->body);
-}
-
 /* How many items of a list answer have this id. */
 static int count_id(const json_t *list, const char *id)
 {
@@ -135,18 +102,6 @@ static json_t *fetch(const struct fix_user *u, const char *id, char etag[80])
     json_t *rep = json_incref(r.json);
     http_resp_free(&r);
     return rep;
-}
-
-/* GET path as u, 200 list answer (new reference). */
-static json_t *list(const struct fix_user *u, const char *path)
-{
-    struct http_resp r;
-    http_send("GET", path, u->token, NULL, NULL, &r);
-    expect_json(&r, 200);
-    cr_assert(json_is_array(json_object_get(r.json, "items")), "no items[]: %s", r.body);
-    json_t *l = json_incref(r.json);
-    http_resp_free(&r);
-    return l;
 }
 
 /* PATCH with If-Match etag; returns the status, fills r. */
@@ -251,7 +206,7 @@ Test(reflections, final_needs_every_starr_part)
         cr_expect_str_neq(jstr(json_array_get(errors, i), "field"), "task");
     http_resp_free(&r);
 
-    json_t *l = list(&w.student, "/v1/reflections");
+    json_t *l = fix_list(&w.student, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "a refused create was stored");
     json_decref(l);
 
@@ -351,7 +306,7 @@ Test(reflections, invalid_fields_are_422)
     expect_problem(&r, 415);
     http_resp_free(&r);
 
-    json_t *l = list(&w.student, "/v1/reflections");
+    json_t *l = fix_list(&w.student, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "a refused create was stored");
     json_decref(l);
 }
@@ -392,7 +347,7 @@ Test(reflections, c1_control_characters_are_refused)
                      (unsigned char)strchr(texts[i], '\xc2')[1], r.status, r.body);
         http_resp_free(&r);
     }
-    json_t *l = list(&w.student, "/v1/reflections");
+    json_t *l = fix_list(&w.student, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "stored: %s", jdump(l));
     json_decref(l);
 }
@@ -427,7 +382,7 @@ Test(reflections, teams_and_goals_must_be_the_students_own)
               &r);
     expect_problem(&r, 422);
     http_resp_free(&r);
-    json_t *l = list(&w.student, "/v1/reflections");
+    json_t *l = fix_list(&w.student, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "a refused create was stored");
     json_decref(l);
 
@@ -465,7 +420,7 @@ Test(reflections, create_with_client_id_is_idempotent)
     http_send("POST", "/v1/reflections", w.student.token, body, NULL, &c);
     expect_problem(&c, 409);
 
-    json_t *l = list(&w.student, "/v1/reflections");
+    json_t *l = fix_list(&w.student, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
     cr_expect_eq(count_id(l, id), 1);
     json_decref(l);
@@ -789,7 +744,7 @@ static void page(const struct world *w, char *cursor, size_t n, char seen[][40],
 {
     char path[512];
     snprintf(path, sizeof(path), "/v1/reflections?limit=2%s%s", *cursor ? "&cursor=" : "", cursor);
-    json_t *l = list(&w->student, path);
+    json_t *l = fix_list(&w->student, path);
     json_t *items = json_object_get(l, "items");
     cr_assert_leq(json_array_size(items), 2, "limit=2 gave %zu items", json_array_size(items));
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -866,7 +821,7 @@ Test(reflections, sync_reports_changes_and_deletions)
     http_resp_free(&r);
 
     /* The plain list forgets the deleted one. */
-    json_t *l = list(&w.student, "/v1/reflections");
+    json_t *l = fix_list(&w.student, "/v1/reflections");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 2);
     cr_expect_eq(count_id(l, b), 0);
     json_decref(l);
@@ -902,7 +857,7 @@ Test(reflections, sync_reports_changes_and_deletions)
     for (int guard = 0; guard < 10; guard++) {
         snprintf(url, sizeof(url), "/v1/reflections?updated_since=%s&limit=1%s%s", before,
                  *cursor ? "&cursor=" : "", cursor);
-        json_t *p = list(&w.student, url);
+        json_t *p = fix_list(&w.student, url);
         n += (int)json_array_size(json_object_get(p, "items"));
         seen_b += count_id(p, b);
         const char *next = jstr(p, "next_cursor");
@@ -914,7 +869,7 @@ Test(reflections, sync_reports_changes_and_deletions)
     cr_expect_eq(n, 3);
     cr_expect_eq(seen_b, 1);
 
-    l = list(&w.student, "/v1/reflections?updated_since=2999-01-01T00:00:00Z");
+    l = fix_list(&w.student, "/v1/reflections?updated_since=2999-01-01T00:00:00Z");
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 0, "nothing changed after 2999");
     json_decref(l);
 
@@ -998,13 +953,13 @@ Test(reflections, sharing_opens_the_reflection_to_the_supervisor)
     cr_expect_str_neq(now, etag, "sharing changes the representation, so the ETag");
     json_decref(rep);
 
-    json_t *students = list(&w.coach, "/v1/students");
+    json_t *students = fix_list(&w.coach, "/v1/students");
     cr_expect_eq(count_id(students, w.student.id), 1, "the coach's students: %s", jdump(students));
     json_decref(students);
 
     char path[160];
     snprintf(path, sizeof(path), "/v1/students/%s/reflections", w.student.id);
-    json_t *l = list(&w.coach, path);
+    json_t *l = fix_list(&w.coach, path);
     cr_expect_eq(json_array_size(json_object_get(l, "items")), 1, "only the shared one: %s",
                  jdump(l));
     cr_expect_eq(count_id(l, shared), 1);
@@ -1018,7 +973,7 @@ Test(reflections, sharing_opens_the_reflection_to_the_supervisor)
     json_decref(rep);
 
     /* The coach's own list is theirs alone. */
-    l = list(&w.coach, "/v1/reflections");
+    l = fix_list(&w.coach, "/v1/reflections");
     cr_expect_eq(count_id(l, shared), 0);
     json_decref(l);
 
@@ -1056,7 +1011,7 @@ Test(reflections, feedback_runs_both_ways_in_order)
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback", id);
     const struct fix_user *readers[] = {&w.student, &w.coach};
     for (int k = 0; k < 2; k++) {
-        json_t *t = list(readers[k], path);
+        json_t *t = fix_list(readers[k], path);
         json_t *items = json_object_get(t, "items");
         cr_expect_eq(json_array_size(items), 4, "thread: %s", jdump(t));
         for (size_t i = 0; i < 4 && i < json_array_size(items); i++)
@@ -1067,12 +1022,12 @@ Test(reflections, feedback_runs_both_ways_in_order)
     /* Pages of the thread chain like every list. */
     char p2[512];
     snprintf(p2, sizeof(p2), "%s?limit=3", path);
-    json_t *t = list(&w.student, p2);
+    json_t *t = fix_list(&w.student, p2);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), 3);
     cr_assert(jstr(t, "next_cursor"));
     snprintf(p2, sizeof(p2), "%s?limit=3&cursor=%s", path, jstr(t, "next_cursor"));
     json_decref(t);
-    t = list(&w.student, p2);
+    t = fix_list(&w.student, p2);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), 1);
     cr_expect_eq(count_id(t, jstr(f[3], "id")), 1);
     cr_expect(json_is_null(json_object_get(t, "next_cursor")));
@@ -1095,7 +1050,7 @@ Test(reflections, feedback_runs_both_ways_in_order)
     http_send("POST", path, w.coach.token, json_pack("{s:s}", "body", "zonder soort"), NULL, &r);
     expect_invalid(&r, "kind");
     http_resp_free(&r);
-    t = list(&w.student, path);
+    t = fix_list(&w.student, path);
     cr_expect_eq(json_array_size(json_object_get(t, "items")), 4, "a refused post was stored");
     json_decref(t);
     for (int i = 0; i < 4; i++)
@@ -1108,7 +1063,7 @@ static json_t *inbox(const struct fix_user *u, const char *status)
     char path[96];
     snprintf(path, sizeof(path), "/v1/feedback-requests%s%s", status ? "?status=" : "",
              status ? status : "");
-    return list(u, path);
+    return fix_list(u, path);
 }
 
 Test(reflections, feedback_request_from_open_to_answered)
@@ -1240,7 +1195,7 @@ Test(reflections, supervisor_reads_are_audited)
     /* The owner's own reads are not someone else's data. */
     json_decref(fetch(&w.student, id, NULL));
     json_decref(fetch(&w.coach, id, NULL));
-    json_t *audit = list(&w.o.admin, "/v1/audit?limit=100");
+    json_t *audit = fix_list(&w.o.admin, "/v1/audit?limit=100");
     int by_coach = 0, by_owner = 0;
     size_t i;
     json_t *it;

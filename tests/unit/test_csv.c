@@ -105,18 +105,18 @@ Test(csv, structure_errors_name_line_and_column)
 
 Test(csv, formula_cells)
 {
-    cr_assert(csv_formula_like("=1+1"));
-    cr_assert(csv_formula_like("+31612345678"));
-    cr_assert(csv_formula_like("-2"));
-    cr_assert(csv_formula_like("@SUM(A1)"));
-    cr_assert(csv_formula_like("\tx"));
-    cr_assert_not(csv_formula_like("Piet"));
-    cr_assert_not(csv_formula_like(""));
+    cr_assert(csv_is_formula("=1+1"));
+    cr_assert(csv_is_formula("+31612345678"));
+    cr_assert(csv_is_formula("-2"));
+    cr_assert(csv_is_formula("@SUM(A1)"));
+    cr_assert(csv_is_formula("\tx"));
+    cr_assert_not(csv_is_formula("Piet"));
+    cr_assert_not(csv_is_formula(""));
 }
 
 Test(csv, writer_quotes_and_defuses)
 {
-    struct csv_out o = {0};
+    struct buf o = BUF_INIT;
     csv_put_cell(&o, "plain", 1);
     csv_put_cell(&o, "a,b", 0);
     csv_put_cell(&o, "say \"hi\"", 0);
@@ -134,5 +134,5 @@ Test(csv, writer_quotes_and_defuses)
     cr_assert_str_eq(c.cells[0][3], "'=HYPERLINK(\"x\")");
     cr_assert_str_eq(c.cells[0][4], "two\nlines");
     csv_free(&c);
-    csv_out_free(&o);
+    buf_free(&o);
 }

@@ -112,11 +112,11 @@ Test(form, refuses_what_no_browser_sends)
 
 Test(form, utf8)
 {
-    cr_assert(utf8_valid("", 0));
-    cr_assert(utf8_valid("\xf0\x9f\x98\x80", 4));
-    cr_assert_not(utf8_valid("\xf0\x9f\x98", 3));
-    cr_assert_not(utf8_valid("\xff", 1));
-    cr_assert_not(utf8_valid("\xe0\x80\x80", 3));
+    cr_assert(utf8_ok("", 0));
+    cr_assert(utf8_ok("\xf0\x9f\x98\x80", 4));
+    cr_assert_not(utf8_ok("\xf0\x9f\x98", 3));
+    cr_assert_not(utf8_ok("\xff", 1));
+    cr_assert_not(utf8_ok("\xe0\x80\x80", 3));
 }
 
 Test(qr, svg_and_png_show_the_same_modules)

@@ -61,9 +61,9 @@ Test(notify_config, webpush_endpoints_only_at_the_configured_push_services)
     cr_assert(!notify_webpush_endpoint_ok(&c, "https://127.0.0.1/x"));
     cr_assert(!notify_webpush_endpoint_ok(&c, "https:///x"));
     /* Only the platforms with credentials can be registered. */
-    cr_assert(notify_platform_configured(&c, "webpush"));
-    cr_assert(!notify_platform_configured(&c, "apns"));
-    cr_assert(!notify_platform_configured(&c, "fcm"));
+    cr_assert(notify_platform_is_configured(&c, "webpush"));
+    cr_assert(!notify_platform_is_configured(&c, "apns"));
+    cr_assert(!notify_platform_is_configured(&c, "fcm"));
     notify_config_free(&c);
 }
 
