@@ -37,10 +37,12 @@ static const char *const starr_parts[] = {"situation", "task",       "action",
  * caller (SQL_ACTOR, policy.h), the columns of a reflection
  * (SQL_REFLECTION_COLS) and the pagination and ETag helpers. Create and
  * update name their parameters (api.h: args), with the indices below. */
+/* clang-format off */
 #define CREATE_ARGS(X, P)                                                                          \
     X(P, id) X(P, team_id) X(P, occurred_on) X(P, situation) X(P, task) X(P, action)               \
     X(P, result) X(P, reflection) X(P, transfer) X(P, status) X(P, vermogens) X(P, dimensions)     \
     X(P, goal_ids)
+/* clang-format on */
 enum { CREATE_FIRST = API_ARGS_FIRST - 1, CREATE_ARGS(API_ARG_INDEX, CREATE) CREATE_N };
 static const char *const create_args[] = {CREATE_ARGS(API_ARG_NAME, CREATE) NULL};
 

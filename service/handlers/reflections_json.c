@@ -18,9 +18,25 @@
 
 /* Column offsets within SQL_REFLECTION_COLS. */
 enum {
-    RC_ID, RC_OWNER, RC_TEAM, RC_OCCURRED, RC_SITUATION, RC_TASK, RC_ACTION, RC_RESULT,
-    RC_REFLECTION, RC_TRANSFER, RC_STATUS, RC_VERMOGENS, RC_DIMENSIONS, RC_GOALS, RC_SHARED,
-    RC_CREATED, RC_UPDATED, RC_DELETED, RC_N
+    RC_ID,
+    RC_OWNER,
+    RC_TEAM,
+    RC_OCCURRED,
+    RC_SITUATION,
+    RC_TASK,
+    RC_ACTION,
+    RC_RESULT,
+    RC_REFLECTION,
+    RC_TRANSFER,
+    RC_STATUS,
+    RC_VERMOGENS,
+    RC_DIMENSIONS,
+    RC_GOALS,
+    RC_SHARED,
+    RC_CREATED,
+    RC_UPDATED,
+    RC_DELETED,
+    RC_N
 };
 _Static_assert(RC_N == REFLECTION_NCOLS, "SQL_REFLECTION_COLS and RC_* disagree");
 
@@ -29,17 +45,26 @@ static const struct {
     const char *name;
     int col;
 } text_fields[] = {
-    {"id", RC_ID},         {"owner_id", RC_OWNER},     {"team_id", RC_TEAM},
-    {"occurred_on", RC_OCCURRED}, {"situation", RC_SITUATION}, {"task", RC_TASK},
-    {"action", RC_ACTION}, {"result", RC_RESULT},      {"reflection", RC_REFLECTION},
-    {"transfer", RC_TRANSFER}, {"status", RC_STATUS},
+    {"id", RC_ID},
+    {"owner_id", RC_OWNER},
+    {"team_id", RC_TEAM},
+    {"occurred_on", RC_OCCURRED},
+    {"situation", RC_SITUATION},
+    {"task", RC_TASK},
+    {"action", RC_ACTION},
+    {"result", RC_RESULT},
+    {"reflection", RC_REFLECTION},
+    {"transfer", RC_TRANSFER},
+    {"status", RC_STATUS},
 };
 static const struct {
     const char *name;
     int col;
 } array_fields[] = {
-    {"vermogens", RC_VERMOGENS}, {"dimensions", RC_DIMENSIONS},
-    {"goal_ids", RC_GOALS},      {"shared_with", RC_SHARED},
+    {"vermogens", RC_VERMOGENS},
+    {"dimensions", RC_DIMENSIONS},
+    {"goal_ids", RC_GOALS},
+    {"shared_with", RC_SHARED},
 };
 
 static const char *cell(PGresult *res, int row, int col)

@@ -293,17 +293,21 @@ void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql)
     req_db(r, sync_sql, 8, p, api_reply_row);
 }
 
-/* The args CTE's entries: "$<k>::<type> AS <name>", separated by ", ". */
+/* The args CTE's entries: "$<k>::<type> AS <name>", separated by commas
+ * (and any spaces: the SQL is laid out over lines). */
 static int api_args_entries(const struct api_args *a, const char *p, char *why, size_t n)
 {
     int k = API_ARGS_FIRST + 1;
     for (const char *const *name = a->args; *name; name++, k++) {
+        if (name != a->args && *p++ != ',')
+            p = "";
+        p += strspn(p, " ");
         char num[16];
-        int len = snprintf(num, sizeof(num), "%s$%d::", name == a->args ? "" : ", ", k);
+        int len = snprintf(num, sizeof(num), "$%d::", k);
         const char *as = strncmp(p, num, (size_t)len) == 0 ? strstr(p, " AS ") : NULL;
         size_t nl = strlen(*name);
-        if (!as || strncmp(as + 4, *name, nl) != 0 || strchr(",)", as[4 + nl]) == NULL ||
-            memchr(p, ',', (size_t)(as - p)) != (name == a->args ? NULL : p)) {
+        if (!as || memchr(p, ',', (size_t)(as - p)) || strncmp(as + 4, *name, nl) != 0 ||
+            !strchr(",)", as[4 + nl]) || !as[4 + nl]) {
             snprintf(why, n, "%s: args entry %d is not $%d::<type> AS %s", a->name, k, k, *name);
             return -1;
         }

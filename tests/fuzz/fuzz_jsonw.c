@@ -33,7 +33,11 @@
  * by decoding the code point and checking its range and shortest form. */
 static size_t ref_seq(const unsigned char *s, size_t n)
 {
-    size_t len = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
+    size_t len = s[0] < 0x80         ? 1
+                 : (s[0] >> 5) == 6  ? 2
+                 : (s[0] >> 4) == 14 ? 3
+                 : (s[0] >> 3) == 30 ? 4
+                                     : 0;
     if (len == 0 || len > n)
         return 0;
     unsigned long cp = len == 1 ? s[0] : s[0] & (0x7F >> len);

@@ -1346,8 +1346,8 @@ Test(reflections, shared_with_follows_shares_requests_and_revocations)
     /* A feedback request shares too (feedback.c writes the share). */
     char path[200];
     snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", id);
-    json_decref(fix_call(test_addr(), "POST", path, &w.student, json_pack("{s:s}", "to_user_id", po.id),
-                         201));
+    json_decref(fix_call(test_addr(), "POST", path, &w.student,
+                         json_pack("{s:s}", "to_user_id", po.id), 201));
     links_of(&w.student, id, "shared_with", got, sizeof(got));
     sorted_pair(w.coach.id, po.id, want, sizeof(want));
     cr_expect_str_eq(got, want, "both supervisors, sorted");

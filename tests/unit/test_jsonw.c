@@ -110,9 +110,9 @@ Test(jsonw, invalid_utf8_becomes_replacement_characters)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"\x80", "\"\xEF\xBF\xBD\""},                      /* lone continuation */
-        {"a\xC3", "\"a\xEF\xBF\xBD\""},                    /* truncated */
-        {"\xC0\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},      /* overlong */
+        {"\x80", "\"\xEF\xBF\xBD\""},                                 /* lone continuation */
+        {"a\xC3", "\"a\xEF\xBF\xBD\""},                               /* truncated */
+        {"\xC0\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},                 /* overlong */
         {"\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""}, /* surrogate */
         {"\xF4\x90\x80\x80x", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDx\""},
         {"\xFF", "\"\xEF\xBF\xBD\""},
@@ -146,7 +146,8 @@ Test(jsonw, postgres_arrays_become_json_arrays)
         {"{}", "[]"},
         {"{absorptie,lerend}", "[\"absorptie\",\"lerend\"]"},
         {"{0b7e1d5a-0000-4000-8000-000000000001}", "[\"0b7e1d5a-0000-4000-8000-000000000001\"]"},
-        {"{\"a b\",\"\",\"q\\\"\\\\\",NULL,\"NULL\"}", "[\"a b\",\"\",\"q\\\"\\\\\",null,\"NULL\"]"},
+        {"{\"a b\",\"\",\"q\\\"\\\\\",NULL,\"NULL\"}",
+         "[\"a b\",\"\",\"q\\\"\\\\\",null,\"NULL\"]"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *s = array_json(cases[i].in);
@@ -154,8 +155,8 @@ Test(jsonw, postgres_arrays_become_json_arrays)
         cr_assert_str_eq(s, cases[i].out, "case %zu", i);
         free(s);
     }
-    const char *bad[] = {"", "[1:1]={a}", "{a", "{a,}", "{,a}", "{{a}}", "{\"a}", "{a}x",
-                         "{a\"b}", NULL};
+    const char *bad[] = {"",      "[1:1]={a}", "{a",   "{a,}",   "{,a}",
+                         "{{a}}", "{\"a}",     "{a}x", "{a\"b}", NULL};
     for (int i = 0; bad[i]; i++)
         cr_assert_null(array_json(bad[i]), "refuses %s", bad[i]);
 }
@@ -188,9 +189,14 @@ Test(jsonw, timestamps_get_six_digits_and_a_z)
     s = ts_json("2024-02-29 12:00:00.000001+00", &us);
     cr_assert_eq(us, 1709208000000001LL);
     free(s);
-    const char *bad[] = {"2026-12-01 09:32:27+01", "2026-12-01T09:32:27Z", "2026-13-01 00:00:00+00",
-                         "2026-12-01 09:32:27.+00", "2026-12-01 09:32:27.1234567+00",
-                         "12-01-2026 09:32:27+00", "2026-12-01 09:32", NULL};
+    const char *bad[] = {"2026-12-01 09:32:27+01",
+                         "2026-12-01T09:32:27Z",
+                         "2026-13-01 00:00:00+00",
+                         "2026-12-01 09:32:27.+00",
+                         "2026-12-01 09:32:27.1234567+00",
+                         "12-01-2026 09:32:27+00",
+                         "2026-12-01 09:32",
+                         NULL};
     for (int i = 0; bad[i]; i++)
         cr_assert_null(ts_json(bad[i], &us), "refuses %s", bad[i]);
     cr_assert_null(ts_json(NULL, &us));
