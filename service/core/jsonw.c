@@ -3,6 +3,7 @@
  * array literals. */
 #include "core/jsonw.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,80 +162,95 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-/* One byte or sequence that needs more than copying: its escape. */
-static size_t jsonw_escape(const unsigned char *s, size_t n, char out[8], size_t *used)
+/* What a byte needs: 0 copy it, 1 an escape, 2 a check of the UTF-8
+ * sequence it starts (or of the stray byte it is). */
+static const unsigned char byte_class[256] = {
+    [0x00 ... 0x1F] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xFF] = 2,
+};
+
+/* The escape of the control character, quote or backslash c; its length. */
+static size_t escape_ascii(unsigned char c, char *o)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned c = s[0];
-    *used = 1;
-    switch (c) {
-    case '"':
-        return (size_t)snprintf(out, 8, "\\\"");
-    case '\\':
-        return (size_t)snprintf(out, 8, "\\\\");
-    case '\n':
-        return (size_t)snprintf(out, 8, "\\n");
-    case '\r':
-        return (size_t)snprintf(out, 8, "\\r");
-    case '\t':
-        return (size_t)snprintf(out, 8, "\\t");
-    case '\b':
-        return (size_t)snprintf(out, 8, "\\b");
-    case '\f':
-        return (size_t)snprintf(out, 8, "\\f");
-    default:
-        break;
+    char e = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r'
+           : c == '\t' ? 't' : c == '\b' ? 'b' : c == '\f' ? 'f' : 0;
+    o[0] = '\\';
+    if (e) {
+        o[1] = e;
+        return 2;
     }
-    if (c < 0x20) {
-        memcpy(out, "\\u00", 4);
-        out[4] = hex[c >> 4];
-        out[5] = hex[c & 15];
-        return 6;
-    }
-    /* U+2028/2029 (E2 80 A8/A9): valid JSON, but not valid JavaScript
-     * source in older engines; escaped so the text is safe there too. */
-    if (c == 0xE2 && n >= 3 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9)) {
-        *used = 3;
-        return (size_t)snprintf(out, 8, "\\u202%c", s[2] == 0xA8 ? '8' : '9');
-    }
-    size_t len = utf8_seq(s, n);
+    memcpy(o + 1, "u00", 3);
+    o[4] = hex[c >> 4];
+    o[5] = hex[c & 15];
+    return 6;
+}
+
+/* The non-ASCII sequence at s written to o: copied when valid, U+FFFD for
+ * one stray byte, and U+2028/2029 (E2 80 A8/A9) escaped: valid JSON, but
+ * not valid JavaScript source in older engines. Advances *i; the length. */
+static size_t escape_utf8(const unsigned char *s, size_t n, size_t *i, char *o)
+{
+    size_t len = utf8_seq(s + *i, n - *i);
     if (len == 0) {
-        memcpy(out, "\xEF\xBF\xBD", 3); /* U+FFFD for one bad byte */
+        (*i)++;
+        memcpy(o, "\xEF\xBF\xBD", 3);
         return 3;
     }
-    *used = len;
-    memcpy(out, s, len);
+    const unsigned char *q = s + *i;
+    *i += len;
+    if (len == 3 && q[0] == 0xE2 && q[1] == 0x80 && (q[2] == 0xA8 || q[2] == 0xA9)) {
+        memcpy(o, q[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+        return 6;
+    }
+    memcpy(o, q, len);
     return len;
 }
 
-static int plain(unsigned char c)
+/* Does any of the 8 bytes in v need more than copying: one below 0x20,
+ * a quote, a backslash or one of 0x80 and up? (The "has less than" and
+ * "has zero byte" tests of Bit Twiddling Hacks; exact as to whether any
+ * byte matches, which is all that is asked.) */
+static int word_needs_care(uint64_t v)
 {
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+    uint64_t hit = (v - ones * 0x20) & ~v;
+    hit |= (quote - ones) & ~quote;
+    hit |= (backslash - ones) & ~backslash;
+    return ((hit | v) & high) != 0;
 }
 
 void jsonw_str(struct jsonw *w, const char *str, size_t n)
 {
-    if (!jsonw_before(w, 0) || !jsonw_reserve(w, n + 2))
+    /* The worst case is known (6 bytes for every input byte), so the loop
+     * writes without checking for room: one reservation per string. */
+    if (!jsonw_before(w, 0) || n > ((size_t)-1 - 3) / 6 || !jsonw_reserve(w, 6 * n + 2))
         return;
     const unsigned char *s = (const unsigned char *)str;
-    jsonw_put(w, "\"", 1);
-    size_t i = 0;
-    while (i < n && !w->failed) {
-        size_t run = i;
-        while (run < n && plain(s[run]))
-            run++;
-        if (run > i) {
-            jsonw_put(w, str + i, run - i);
-            i = run;
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n;) {
+        uint64_t v;
+        if (i + 8 <= n && (memcpy(&v, s + i, 8), !word_needs_care(v))) {
+            memcpy(o, s + i, 8); /* eight plain bytes at once: most of a text */
+            o += 8;
+            i += 8;
             continue;
         }
-        char esc[8];
-        size_t used;
-        size_t k = jsonw_escape(s + i, n - i, esc, &used);
-        jsonw_put(w, esc, k);
-        i += used;
+        unsigned char c = s[i];
+        if (byte_class[c] == 0) {
+            *o++ = (char)c;
+            i++;
+        } else if (byte_class[c] == 1) {
+            o += escape_ascii(c, o);
+            i++;
+        } else {
+            o += escape_utf8(s, n, &i, o);
+        }
     }
-    jsonw_put(w, "\"", 1);
+    *o++ = '"';
+    *o = '\0';
+    w->len = (size_t)(o - w->buf);
 }
 
 void jsonw_key(struct jsonw *w, const char *name)
@@ -408,8 +424,14 @@ int jsonw_pg_ts(struct jsonw *w, const char *pg, long long *micros)
         w->failed = 1;
         return -1;
     }
-    char out[64]; /* 27 used: every field was checked above */
-    snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", y, mo, d, h, mi, sec, frac);
+    /* "2026-12-01T09:32:27.123400Z": the checked text, rearranged. */
+    char out[28];
+    memcpy(out, pg, 19);
+    out[10] = 'T';
+    out[19] = '.';
+    memcpy(out + 20, frac, 6);
+    out[26] = 'Z';
+    out[27] = '\0';
     if (micros) {
         long long days = days_from_civil(y, (unsigned)mo, (unsigned)d);
         *micros = ((days * 24 + h) * 60 + mi) * 60 + sec;

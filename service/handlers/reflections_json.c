@@ -94,8 +94,12 @@ int reflection_json(struct jsonw *w, PGresult *res, int row, int col, int tombst
         return tombstone_json(w, res, row, col, key);
     jsonw_obj_begin(w);
     for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++) {
+        int c = col + text_fields[i].col;
         jsonw_key(w, text_fields[i].name);
-        jsonw_cstr(w, cell(res, row, col + text_fields[i].col));
+        if (PQgetisnull(res, row, c))
+            jsonw_null(w);
+        else
+            jsonw_str(w, PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c));
     }
     for (size_t i = 0; i < sizeof(array_fields) / sizeof(array_fields[0]); i++) {
         jsonw_key(w, array_fields[i].name);
