@@ -165,15 +165,24 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 /* What a byte needs: 0 copy it, 1 an escape, 2 a check of the UTF-8
  * sequence it starts (or of the stray byte it is). */
 static const unsigned char byte_class[256] = {
-    [0x00 ... 0x1F] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xFF] = 2,
+    [0x00 ... 0x1F] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xFF] = 2,
 };
 
 /* The escape of the control character, quote or backslash c; its length. */
 static size_t escape_ascii(unsigned char c, char *o)
 {
     static const char hex[] = "0123456789abcdef";
-    char e = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r'
-           : c == '\t' ? 't' : c == '\b' ? 'b' : c == '\f' ? 'f' : 0;
+    char e = c == '"'    ? '"'
+             : c == '\\' ? '\\'
+             : c == '\n' ? 'n'
+             : c == '\r' ? 'r'
+             : c == '\t' ? 't'
+             : c == '\b' ? 'b'
+             : c == '\f' ? 'f'
+                         : 0;
     o[0] = '\\';
     if (e) {
         o[1] = e;
