@@ -114,7 +114,7 @@ BEGIN
     FOR chunk IN 0..n - 1 LOOP
         INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on, situation,
                                  task, action, result, reflection, transfer, status, vermogens,
-                                 dimensions, created_at, updated_at)
+                                 dimensions, shared_with, created_at, updated_at)
         SELECT g.id, ctx.org, g.owner_id, g.team_id, g.day,
                substr(ctx.lorem, 1 + (g.a * 900)::int, 120 + (g.b * 300)::int),
                substr(ctx.lorem, 1 + (g.b * 900)::int, 60 + (g.a * 200)::int),
@@ -130,6 +130,10 @@ BEGIN
                array_remove(ARRAY[CASE WHEN g.dmask & 1 > 0 THEN 'mensen' END,
                                   CASE WHEN g.dmask & 2 > 0 THEN 'processen' END,
                                   CASE WHEN g.dmask & 4 > 0 THEN 'systemen' END], NULL),
+               -- the share made below, already on the row (migration 0017's
+               -- trigger then has nothing to write; with triggers=off it
+               -- would not run at all)
+               CASE WHEN g.k % 2 = 0 THEN ARRAY[g.supervisor_id] ELSE '{}' END,
                g.at, g.at
         FROM ctx, gen g
         WHERE g.j % n = chunk;

@@ -96,9 +96,9 @@ static const char SQL_GOAL_DELETE[] =
     " WHERE x.id = o.id RETURNING x.id),"
     " sh AS (DELETE FROM goal_shares s USING del WHERE s.goal_id = del.id),"
     " gl AS (DELETE FROM reflection_goals l USING del WHERE l.goal_id = del.id"
-    " RETURNING l.reflection_id),"
-    " rt AS (UPDATE reflections rf SET updated_at = now() FROM gl"
-    " WHERE rf.id = gl.reflection_id),"
+    " RETURNING l.reflection_id, l.goal_id),"
+    " rt AS (UPDATE reflections rf SET updated_at = now(),"
+    " goal_ids = array_remove(rf.goal_ids, gl.goal_id) FROM gl WHERE rf.id = gl.reflection_id),"
     " fb AS (DELETE FROM feedback f USING del WHERE f.goal_id = del.id)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM del) THEN 404"
     " ELSE 204 END";

@@ -4,7 +4,9 @@
  * A reflection is private until its owner shares it, item by item, and
  * only with a werkbegeleider or praktijkopleider assigned to them. The
  * share is part of the reflection's representation (shared_with), so it
- * moves updated_at: a syncing phone sees the change and the ETag changes. */
+ * moves updated_at: a syncing phone sees the change and the ETag changes.
+ * The statements keep the reflection's shared_with array (migration 0017)
+ * themselves, so its trigger has nothing left to write. */
 #include "db/statements.h"
 #include "http/api.h"
 #include "handlers/handlers.h"
@@ -21,8 +23,9 @@ static const char SQL_SHARE_PUT[] =
     " AND sv.supervisor_id = $5::uuid) AS v),"
     " ins AS (INSERT INTO reflection_shares (organisation_id, reflection_id, user_id)"
     " SELECT $2, x.id, $5 FROM x, ok WHERE ok.v ON CONFLICT DO NOTHING RETURNING reflection_id),"
-    " touch AS (UPDATE reflections t SET updated_at = now() FROM ins"
-    " WHERE t.id = ins.reflection_id),"
+    " touch AS (UPDATE reflections t SET updated_at = now(),"
+    " shared_with = ARRAY(SELECT DISTINCT u FROM unnest(t.shared_with || $5::uuid) u ORDER BY u)"
+    " FROM ins WHERE t.id = ins.reflection_id),"
     " aud AS (" SQL_AUDIT("'reflection.share'", "$5::uuid", "'reflection'", "ins.reflection_id")
     " FROM ins),"
     " ev AS (SELECT emit_event($5::uuid, $2::uuid, 'reflection.shared', jsonb_build_object("
@@ -37,7 +40,8 @@ static const char SQL_SHARE_DELETE[] =
     "WITH " SQL_ACTOR ", " SQL_OWN_REFLECTION ","
     " del AS (DELETE FROM reflection_shares s USING x WHERE s.reflection_id = x.id"
     " AND s.user_id = $5 RETURNING s.reflection_id),"
-    " touch AS (UPDATE reflections t SET updated_at = now() FROM del"
+    " touch AS (UPDATE reflections t SET updated_at = now(),"
+    " shared_with = array_remove(t.shared_with, $5::uuid) FROM del"
     " WHERE t.id = del.reflection_id),"
     " withdraw AS (DELETE FROM feedback_requests q USING del WHERE q.reflection_id ="
     " del.reflection_id AND q.to_user_id = $5 AND q.status = 'open'),"

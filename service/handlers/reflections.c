@@ -33,121 +33,184 @@ static const char *const statuses[] = {"draft", "final", NULL};
 static const char *const starr_parts[] = {"situation", "task",       "action",
                                           "result",    "reflection", NULL};
 
-/* Checks shared by create and update: the team is one the student is in,
- * the goals are the student's own. $team and $goals may be NULL (unchanged). */
+/* Statements: one literal each, laid out as SQL. Shared fragments are the
+ * caller (SQL_ACTOR, policy.h), the columns of a reflection
+ * (SQL_REFLECTION_COLS) and the pagination and ETag helpers. Create and
+ * update name their parameters (api.h: args), with the indices below. */
 /* clang-format off */
-#define SQL_REFLECTION_CHECKS(team, goals)                                                         \
-    "chk AS (SELECT (" team "::uuid IS NULL OR EXISTS (SELECT 1 FROM team_members m"               \
-    " WHERE m.team_id = " team "::uuid AND m.user_id = $1::uuid)) AS team_ok,"                     \
-    " (" goals "::uuid[] IS NULL OR (SELECT count(*) FROM goals g WHERE g.id = ANY (" goals        \
-    "::uuid[]) AND g.owner_id = $1::uuid AND g.deleted_at IS NULL)"                                \
-    " = cardinality(" goals "::uuid[])) AS goals_ok)"
-#define SQL_CHECKS_STATUS                                                                          \
-    "WHEN NOT chk.team_ok THEN 422 WHEN NOT chk.goals_ok THEN 422"
-#define SQL_CHECKS_DETAIL                                                                          \
-    "CASE WHEN NOT chk.team_ok THEN 'not_team_member|team_id is not a team you belong to.'"                        \
-    " WHEN NOT chk.goals_ok THEN 'not_own_goal|goal_ids must name your own learning goals.' END"
+#define CREATE_ARGS(X, P)                                                                          \
+    X(P, id) X(P, team_id) X(P, occurred_on) X(P, situation) X(P, task) X(P, action)               \
+    X(P, result) X(P, reflection) X(P, transfer) X(P, status) X(P, vermogens) X(P, dimensions)     \
+    X(P, goal_ids)
+/* clang-format on */
+enum { CREATE_FIRST = API_ARGS_FIRST - 1, CREATE_ARGS(API_ARG_INDEX, CREATE) CREATE_N };
+static const char *const create_args[] = {CREATE_ARGS(API_ARG_NAME, CREATE) NULL};
 
 /* A retried create compares with what is stored. ON CONFLICT takes a no-op
  * update rather than DO NOTHING: it waits for a racing insert of the same id
  * and returns that row, which this statement's snapshot could not see. For
- * the same reason the goal links of such a row are not compared: a replay
- * is recognised by the reflection's own fields. */
+ * the same reason a replay is recognised by the reflection's own fields,
+ * not by its goal links. goal_ids is stored sorted, as the API sends it
+ * (migration 0017's trigger then finds it right and writes nothing). */
+/* clang-format off */
 static const char SQL_REFLECTION_CREATE[] =
-    "WITH " SQL_ACTOR ", " SQL_REFLECTION_CHECKS("$5", "$16") ","
+    "WITH " SQL_ACTOR ","
+    " args AS (SELECT $4::uuid AS id, $5::uuid AS team_id, $6::date AS occurred_on,"
+    "   $7::text AS situation, $8::text AS task, $9::text AS action, $10::text AS result,"
+    "   $11::text AS reflection, $12::text AS transfer, $13::text AS status,"
+    "   $14::text[] AS vermogens, $15::text[] AS dimensions, $16::uuid[] AS goal_ids),"
+    " chk AS (SELECT"
+    "   EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = args.team_id"
+    "     AND m.user_id = $1::uuid) AS team_ok,"
+    "   (args.goal_ids IS NULL OR (SELECT count(*) FROM goals g WHERE g.id = ANY (args.goal_ids)"
+    "     AND g.owner_id = $1::uuid AND g.deleted_at IS NULL) = cardinality(args.goal_ids))"
+    "     AS goals_ok,"
+    "   ARRAY(SELECT DISTINCT g FROM unnest(args.goal_ids) g ORDER BY g) AS goal_ids"
+    "   FROM args),"
     " ins AS (INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
-    " situation, task, action, result, reflection, transfer, status, vermogens, dimensions)"
-    " SELECT coalesce($4::uuid, gen_random_uuid()), $2, $1, $5, $6, $7, $8, $9, $10, $11, $12,"
-    " $13, $14, $15 FROM actor, chk WHERE chk.team_ok AND chk.goals_ok"
-    " ON CONFLICT (id) DO UPDATE SET updated_at = reflections.updated_at"
-    " WHERE reflections.owner_id = $1 AND reflections.deleted_at IS NULL"
-    " RETURNING *, xmax = 0 AS fresh),"
+    "     situation, task, action, result, reflection, transfer, status, vermogens, dimensions,"
+    "     goal_ids)"
+    "   SELECT coalesce(args.id, gen_random_uuid()), $2, $1, args.team_id, args.occurred_on,"
+    "     args.situation, args.task, args.action, args.result, args.reflection, args.transfer,"
+    "     args.status, args.vermogens, args.dimensions, chk.goal_ids"
+    "   FROM actor, args, chk WHERE chk.team_ok AND chk.goals_ok"
+    "   ON CONFLICT (id) DO UPDATE SET updated_at = reflections.updated_at"
+    "     WHERE reflections.owner_id = $1 AND reflections.deleted_at IS NULL"
+    "   RETURNING *, xmax = 0 AS fresh),"
     " links AS (INSERT INTO reflection_goals (organisation_id, reflection_id, goal_id)"
-    " SELECT $2, ins.id, unnest($16::uuid[]) FROM ins WHERE ins.fresh),"
-    " same AS (SELECT * FROM ins WHERE NOT ins.fresh AND ins.team_id = $5"
-    " AND ins.occurred_on = $6 AND ins.situation = $7 AND ins.task = $8 AND ins.action = $9"
-    " AND ins.result = $10 AND ins.reflection = $11 AND ins.transfer IS NOT DISTINCT FROM $12"
-    " AND ins.status = $13 AND ins.vermogens = $14 AND ins.dimensions = $15),"
+    "   SELECT $2, ins.id, unnest(ins.goal_ids) FROM ins WHERE ins.fresh),"
+    " same AS (SELECT ins.* FROM ins, args WHERE NOT ins.fresh AND ins.team_id = args.team_id"
+    "   AND ins.occurred_on = args.occurred_on AND ins.situation = args.situation"
+    "   AND ins.task = args.task AND ins.action = args.action AND ins.result = args.result"
+    "   AND ins.reflection = args.reflection"
+    "   AND ins.transfer IS NOT DISTINCT FROM args.transfer AND ins.status = args.status"
+    "   AND ins.vermogens = args.vermogens AND ins.dimensions = args.dimensions),"
     " shown AS (SELECT * FROM ins WHERE ins.fresh OR EXISTS (SELECT 1 FROM same))"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 " SQL_CHECKS_STATUS
-    " WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201"
-    " WHEN EXISTS (SELECT 1 FROM same) THEN 200 ELSE 409 END,"
-    " (SELECT " SQL_REFLECTION_JSON("shown", SQL_GIVEN_GOALS("$16")) " FROM shown),"
-    " (SELECT " SQL_ETAG("shown.updated_at") " FROM shown),"
-    " coalesce(" SQL_CHECKS_DETAIL ", 'A different reflection with this id exists.') FROM chk";
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"
+    "     WHEN NOT chk.team_ok THEN 422 WHEN NOT chk.goals_ok THEN 422"
+    "     WHEN EXISTS (SELECT 1 FROM ins WHERE fresh) THEN 201"
+    "     WHEN EXISTS (SELECT 1 FROM same) THEN 200 ELSE 409 END,"
+    "   NULL, NULL,"
+    "   CASE WHEN " SQL_NO_ACTOR " THEN NULL"
+    "     WHEN NOT chk.team_ok THEN 'not_team_member|team_id is not a team you belong to.'"
+    "     WHEN NOT chk.goals_ok THEN 'not_own_goal|goal_ids must name your own learning goals.'"
+    "     ELSE 'A different reflection with this id exists.' END,"
+    "   " SQL_REFLECTION_COLS("shown")
+    " FROM chk LEFT JOIN shown ON true";
 
+/* One reflection the caller may read (policy.h); $4 is its id. Reading
+ * someone else's is audited in the same statement. */
 static const char SQL_REFLECTION_GET[] =
-    "WITH " SQL_ACTOR ", x AS (SELECT x.* FROM reflections x, actor WHERE x.id = $4"
-    " AND x.organisation_id = $2 AND x.deleted_at IS NULL AND " SQL_READS_REFLECTION("x") "),"
+    "WITH " SQL_ACTOR ","
+    " x AS (SELECT x.* FROM reflections x, actor WHERE x.id = $4 AND x.organisation_id = $2"
+    "   AND x.deleted_at IS NULL AND " SQL_READS_REFLECTION("x") "),"
     " aud AS (" SQL_AUDIT("'reflection.read'", "x.owner_id", "'reflection'", "x.id")
-    " FROM x WHERE x.owner_id <> $1)"
+    "   FROM x WHERE x.owner_id <> $1)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN x.id IS NULL THEN 404 ELSE 200 END,"
-    " CASE WHEN x.id IS NOT NULL THEN " SQL_REFLECTION_JSON("x", SQL_STORED_GOALS("x")) " END,"
-    " CASE WHEN x.id IS NOT NULL THEN " SQL_ETAG("x.updated_at") " END"
+    "   NULL, NULL, NULL, " SQL_REFLECTION_COLS("x")
     " FROM (SELECT 1) one LEFT JOIN x ON true";
 
-/* $6..$18: NULL means "leave as it is"; $12 says whether transfer is set
- * (an explicit null clears it). */
-static const char SQL_REFLECTION_PATCH[] =
-    "WITH " SQL_ACTOR ", cur AS (SELECT x.id, " SQL_ETAG("x.updated_at") " AS etag"
-    " FROM reflections x, actor WHERE x.id = $4 AND x.organisation_id = $2 AND x.owner_id = $1"
-    " AND x.deleted_at IS NULL), " SQL_REFLECTION_CHECKS("$6", "$17") ","
-    " upd AS (UPDATE reflections x SET team_id = coalesce($6::uuid, x.team_id),"
-    " occurred_on = coalesce($7::date, x.occurred_on), situation = coalesce($8, x.situation),"
-    " task = coalesce($9, x.task), action = coalesce($10, x.action),"
-    " result = coalesce($11, x.result), reflection = coalesce($18, x.reflection),"
-    " transfer = CASE WHEN $12::boolean THEN $13 ELSE x.transfer END,"
-    " status = coalesce($14, x.status), vermogens = coalesce($15::text[], x.vermogens),"
-    " dimensions = coalesce($16::text[], x.dimensions), updated_at = now()"
-    " FROM cur, chk WHERE x.id = cur.id AND (" SQL_ETAG("x.updated_at") " = $5 OR $5 = '*') AND chk.team_ok AND chk.goals_ok"
-    " RETURNING x.*),"
-    " unlink AS (DELETE FROM reflection_goals rg USING upd WHERE rg.reflection_id = upd.id"
-    " AND $17::uuid[] IS NOT NULL AND rg.goal_id <> ALL ($17::uuid[])),"
-    " link AS (INSERT INTO reflection_goals (organisation_id, reflection_id, goal_id)"
-    " SELECT $2, upd.id, unnest($17::uuid[]) FROM upd WHERE $17::uuid[] IS NOT NULL"
-    " ON CONFLICT DO NOTHING)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
-    " " SQL_CHECKS_STATUS " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
-    " (SELECT " SQL_REFLECTION_JSON("upd", "CASE WHEN $17::uuid[] IS NULL THEN "
-                                           SQL_STORED_GOALS("upd") " ELSE " SQL_GIVEN_GOALS(
-                                               "$17") " END") " FROM upd),"
-    " (SELECT " SQL_ETAG("upd.updated_at") " FROM upd),"
-    " CASE WHEN EXISTS (SELECT 1 FROM cur) THEN " SQL_CHECKS_DETAIL " END FROM chk";
+/* NULL means "leave as it is", except for transfer, which can be cleared:
+ * transfer_given says whether it was sent (an explicit null clears it). */
+#define PATCH_ARGS(X, P)                                                                           \
+    X(P, id) X(P, if_match) X(P, team_id) X(P, occurred_on) X(P, situation) X(P, task)             \
+    X(P, action) X(P, result) X(P, reflection) X(P, transfer_given) X(P, transfer) X(P, status)    \
+    X(P, vermogens) X(P, dimensions) X(P, goal_ids)
+enum { PATCH_FIRST = API_ARGS_FIRST - 1, PATCH_ARGS(API_ARG_INDEX, PATCH) PATCH_N };
+static const char *const patch_args[] = {PATCH_ARGS(API_ARG_NAME, PATCH) NULL};
 
-/* Deleting wipes the content and leaves a tombstone for syncing phones. */
+/* The If-Match is compared in the UPDATE itself, on the row it locks, so a
+ * concurrent edit that commits first makes this one 412. */
+static const char SQL_REFLECTION_PATCH[] =
+    "WITH " SQL_ACTOR ","
+    " args AS (SELECT $4::uuid AS id, $5::text AS if_match, $6::uuid AS team_id,"
+    "   $7::date AS occurred_on, $8::text AS situation, $9::text AS task, $10::text AS action,"
+    "   $11::text AS result, $12::text AS reflection, $13::boolean AS transfer_given,"
+    "   $14::text AS transfer, $15::text AS status, $16::text[] AS vermogens,"
+    "   $17::text[] AS dimensions, $18::uuid[] AS goal_ids),"
+    " cur AS (SELECT x.id FROM reflections x, actor, args WHERE x.id = args.id"
+    "   AND x.organisation_id = $2 AND x.owner_id = $1 AND x.deleted_at IS NULL),"
+    " chk AS (SELECT"
+    "   (args.team_id IS NULL OR EXISTS (SELECT 1 FROM team_members m"
+    "     WHERE m.team_id = args.team_id AND m.user_id = $1::uuid)) AS team_ok,"
+    "   (args.goal_ids IS NULL OR (SELECT count(*) FROM goals g WHERE g.id = ANY (args.goal_ids)"
+    "     AND g.owner_id = $1::uuid AND g.deleted_at IS NULL) = cardinality(args.goal_ids))"
+    "     AS goals_ok,"
+    "   CASE WHEN args.goal_ids IS NOT NULL"
+    "     THEN ARRAY(SELECT DISTINCT g FROM unnest(args.goal_ids) g ORDER BY g) END AS goal_ids"
+    "   FROM args),"
+    " upd AS (UPDATE reflections x SET"
+    "     team_id = coalesce(args.team_id, x.team_id),"
+    "     occurred_on = coalesce(args.occurred_on, x.occurred_on),"
+    "     situation = coalesce(args.situation, x.situation), task = coalesce(args.task, x.task),"
+    "     action = coalesce(args.action, x.action), result = coalesce(args.result, x.result),"
+    "     reflection = coalesce(args.reflection, x.reflection),"
+    "     transfer = CASE WHEN args.transfer_given THEN args.transfer ELSE x.transfer END,"
+    "     status = coalesce(args.status, x.status),"
+    "     vermogens = coalesce(args.vermogens, x.vermogens),"
+    "     dimensions = coalesce(args.dimensions, x.dimensions),"
+    "     goal_ids = coalesce(chk.goal_ids, x.goal_ids), updated_at = now()"
+    "   FROM cur, chk, args WHERE x.id = cur.id AND chk.team_ok AND chk.goals_ok"
+    "     AND (" SQL_ETAG("x.updated_at") " = args.if_match OR args.if_match = '*')"
+    "   RETURNING x.*),"
+    " unlink AS (DELETE FROM reflection_goals rg USING upd, chk WHERE rg.reflection_id = upd.id"
+    "   AND chk.goal_ids IS NOT NULL AND rg.goal_id <> ALL (chk.goal_ids)),"
+    " link AS (INSERT INTO reflection_goals (organisation_id, reflection_id, goal_id)"
+    "   SELECT $2, upd.id, unnest(chk.goal_ids) FROM upd, chk WHERE chk.goal_ids IS NOT NULL"
+    "   ON CONFLICT DO NOTHING)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
+    "     WHEN NOT chk.team_ok THEN 422 WHEN NOT chk.goals_ok THEN 422"
+    "     WHEN upd.id IS NULL THEN 412 ELSE 200 END,"
+    "   NULL, NULL,"
+    "   CASE WHEN NOT EXISTS (SELECT 1 FROM cur) THEN NULL"
+    "     WHEN NOT chk.team_ok THEN 'not_team_member|team_id is not a team you belong to.'"
+    "     WHEN NOT chk.goals_ok THEN 'not_own_goal|goal_ids must name your own learning goals.'"
+    "     END,"
+    "   " SQL_REFLECTION_COLS("upd")
+    " FROM chk LEFT JOIN upd ON true";
+
+/* Deleting wipes the content and leaves a tombstone for syncing phones;
+ * $4 is the id. */
 static const char SQL_REFLECTION_DELETE[] =
-    "WITH " SQL_ACTOR ", del AS (UPDATE reflections x SET deleted_at = now(), updated_at = now(),"
-    " situation = '', task = '', action = '', result = '', reflection = '', transfer = NULL,"
-    " vermogens = '{}', dimensions = '{}' FROM actor WHERE x.id = $4 AND x.organisation_id = $2"
-    " AND x.owner_id = $1 AND x.deleted_at IS NULL RETURNING x.id),"
+    "WITH " SQL_ACTOR ","
+    " del AS (UPDATE reflections x SET deleted_at = now(), updated_at = now(),"
+    "     situation = '', task = '', action = '', result = '', reflection = '', transfer = NULL,"
+    "     vermogens = '{}', dimensions = '{}', goal_ids = '{}', shared_with = '{}'"
+    "   FROM actor WHERE x.id = $4 AND x.organisation_id = $2 AND x.owner_id = $1"
+    "     AND x.deleted_at IS NULL"
+    "   RETURNING x.id),"
     " sh AS (DELETE FROM reflection_shares s USING del WHERE s.reflection_id = del.id),"
     " gl AS (DELETE FROM reflection_goals g USING del WHERE g.reflection_id = del.id),"
     " fb AS (DELETE FROM feedback f USING del WHERE f.reflection_id = del.id),"
     " fr AS (DELETE FROM feedback_requests q USING del WHERE q.reflection_id = del.id)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM del) THEN 404"
-    " ELSE 204 END";
+    "   ELSE 204 END";
 
-/* The caller's own reflections, newest last, in keyset pages. */
+/* The caller's own reflections, oldest first, in keyset pages: $4 limit,
+ * $5 and $6 the cursor (api_page_params). One row per reflection, limit + 1
+ * at most (the last says there is a next page); one row with a NULL id
+ * when there is none, so that the status always arrives. */
 static const char SQL_REFLECTION_LIST[] =
-    "WITH " SQL_ACTOR ", page AS (SELECT x.* FROM reflections x, actor WHERE x.owner_id = $1"
-    " AND x.deleted_at IS NULL AND " SQL_AFTER("x.created_at", "x.id", "$5", "$6")
-    " ORDER BY x.created_at, x.id LIMIT $4::int + 1),"
-    " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
-        SQL_REFLECTION_JSON("shown", SQL_STORED_GOALS("shown")), "shown.created_at", "shown.id",
-        "$4");
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN a.id IS NULL THEN 401 ELSE 200 END, " SQL_REFLECTION_COLS("x")
+    " FROM (SELECT 1) one LEFT JOIN actor a ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM reflections x"
+    "   WHERE x.owner_id = a.id AND x.deleted_at IS NULL"
+    "     AND " SQL_AFTER("x.created_at", "x.id", "$5", "$6")
+    "   ORDER BY x.created_at, x.id LIMIT $4::int + 1) x ON true"
+    " ORDER BY x.created_at, x.id";
 
-/* Changes since $7 (minus the overlap), tombstones included. */
+/* Changes since $7 (minus the overlap of $8 seconds), tombstones included. */
 static const char SQL_REFLECTION_SYNC[] =
-    "WITH " SQL_ACTOR ", page AS (SELECT x.* FROM reflections x, actor WHERE x.owner_id = $1"
-    " AND x.updated_at > $7::timestamptz - make_interval(secs => $8::int)"
-    " AND " SQL_AFTER("x.updated_at", "x.id", "$5", "$6")
-    " ORDER BY x.updated_at, x.id LIMIT $4::int + 1),"
-    " shown AS (SELECT * FROM page ORDER BY updated_at, id LIMIT $4::int)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
-        "CASE WHEN shown.deleted_at IS NULL THEN " SQL_REFLECTION_JSON(
-            "shown", SQL_STORED_GOALS("shown")) " ELSE " SQL_TOMBSTONE("shown") " END",
-        "shown.updated_at", "shown.id", "$4");
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN a.id IS NULL THEN 401 ELSE 200 END, " SQL_REFLECTION_COLS("x")
+    " FROM (SELECT 1) one LEFT JOIN actor a ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM reflections x"
+    "   WHERE x.owner_id = a.id"
+    "     AND x.updated_at > $7::timestamptz - make_interval(secs => $8::int)"
+    "     AND " SQL_AFTER("x.updated_at", "x.id", "$5", "$6")
+    "   ORDER BY x.updated_at, x.id LIMIT $4::int + 1) x ON true"
+    " ORDER BY x.updated_at, x.id";
 /* clang-format on */
 
 static void reflection_write_done(struct req *r, struct db_result *res)
@@ -157,7 +220,7 @@ static void reflection_write_done(struct req *r, struct db_result *res)
                          "A final reflection needs all five STARR parts.");
         return;
     }
-    api_reply_row(r, res);
+    reflection_reply_one(r, res);
 }
 
 /* A final reflection must have every STARR part; say which are missing. */
@@ -190,27 +253,28 @@ void h_reflection_create(struct req *r)
     struct validator v;
     if (!api_body(r, &v, fields))
         return;
-    const char *p[16];
+    const char *p[CREATE_N];
     api_actor_params(r, p);
-    p[3] = v_uuid(&v, "id", V_OPTIONAL);
-    p[4] = v_uuid(&v, "team_id", V_REQUIRED);
+    p[CREATE_id] = v_uuid(&v, "id", V_OPTIONAL);
+    p[CREATE_team_id] = v_uuid(&v, "team_id", V_REQUIRED);
     char lo[16], hi[16];
     occurred_on_bounds(r, lo, hi);
-    p[5] = v_date_between(&v, "occurred_on", V_REQUIRED, lo, hi);
+    p[CREATE_occurred_on] = v_date_between(&v, "occurred_on", V_REQUIRED, lo, hi);
+    const char **parts = p + CREATE_situation; /* the five STARR parts, in order */
     for (int i = 0; i < 5; i++) {
-        p[6 + i] = v_text(&v, starr_parts[i], V_OPTIONAL, 0, STARR_MAX, 1);
-        if (!p[6 + i]) /* absent or null: empty (invalid ones fail v anyway) */
-            p[6 + i] = "";
+        parts[i] = v_text(&v, starr_parts[i], V_OPTIONAL, 0, STARR_MAX, 1);
+        if (!parts[i]) /* absent or null: empty (invalid ones fail v anyway) */
+            parts[i] = "";
     }
-    p[11] = v_text(&v, "transfer", V_OPTIONAL, 0, STARR_MAX, 1);
-    p[12] = v_enum(&v, "status", V_REQUIRED, statuses);
-    p[13] = v_enum_array(&v, "vermogens", vermogens);
-    p[14] = v_enum_array(&v, "dimensions", dimensions);
-    p[15] = v_uuid_array(&v, "goal_ids", REFLECTION_MAX_GOALS, NULL);
-    reflection_check_final(&v, p[12], p + 6);
+    p[CREATE_transfer] = v_text(&v, "transfer", V_OPTIONAL, 0, STARR_MAX, 1);
+    p[CREATE_status] = v_enum(&v, "status", V_REQUIRED, statuses);
+    p[CREATE_vermogens] = v_enum_array(&v, "vermogens", vermogens);
+    p[CREATE_dimensions] = v_enum_array(&v, "dimensions", dimensions);
+    p[CREATE_goal_ids] = v_uuid_array(&v, "goal_ids", REFLECTION_MAX_GOALS, NULL);
+    reflection_check_final(&v, p[CREATE_status], parts);
     if (api_reject_invalid(r, &v))
         return;
-    api_db_create(r, SQL_REFLECTION_CREATE, 16, p, reflection_write_done);
+    api_db_create(r, SQL_REFLECTION_CREATE, CREATE_N, p, reflection_write_done);
 }
 
 void h_reflection_get(struct req *r)
@@ -219,7 +283,7 @@ void h_reflection_get(struct req *r)
     api_actor_params(r, p);
     if (!(p[3] = api_uuid_param(r, 0)))
         return;
-    req_db(r, SQL_REFLECTION_GET, 4, p, api_reply_row);
+    req_db(r, SQL_REFLECTION_GET, 4, p, reflection_reply_one);
 }
 
 /* An optional enum array for PATCH: NULL when absent (unchanged). */
@@ -239,30 +303,28 @@ void h_reflection_patch(struct req *r)
     struct validator v;
     if (!if_match || !api_body(r, &v, fields))
         return;
-    const char *p[18], *parts[5];
+    const char *p[PATCH_N];
     api_actor_params(r, p);
-    p[3] = id;
-    p[4] = if_match;
-    p[5] = v_uuid(&v, "team_id", V_OPTIONAL);
+    p[PATCH_id] = id;
+    p[PATCH_if_match] = if_match;
+    p[PATCH_team_id] = v_uuid(&v, "team_id", V_OPTIONAL);
     char lo[16], hi[16];
     occurred_on_bounds(r, lo, hi);
-    p[6] = v_date_between(&v, "occurred_on", V_OPTIONAL, lo, hi);
+    p[PATCH_occurred_on] = v_date_between(&v, "occurred_on", V_OPTIONAL, lo, hi);
+    const char **parts = p + PATCH_situation; /* the five STARR parts, in order */
     for (int i = 0; i < 5; i++)
         parts[i] = v_text(&v, starr_parts[i], V_OPTIONAL, 0, STARR_MAX, 1);
-    for (int i = 0; i < 4; i++)
-        p[7 + i] = parts[i];
-    p[17] = parts[4];
-    p[11] = json_object_get(v.body, "transfer") ? "true" : "false";
-    p[12] = v_text(&v, "transfer", V_OPTIONAL, 0, STARR_MAX, 1);
-    p[13] = v_enum(&v, "status", V_OPTIONAL, statuses);
-    p[14] = patch_enum_array(&v, "vermogens", vermogens);
-    p[15] = patch_enum_array(&v, "dimensions", dimensions);
+    p[PATCH_transfer_given] = json_object_get(v.body, "transfer") ? "true" : "false";
+    p[PATCH_transfer] = v_text(&v, "transfer", V_OPTIONAL, 0, STARR_MAX, 1);
+    p[PATCH_status] = v_enum(&v, "status", V_OPTIONAL, statuses);
+    p[PATCH_vermogens] = patch_enum_array(&v, "vermogens", vermogens);
+    p[PATCH_dimensions] = patch_enum_array(&v, "dimensions", dimensions);
     int has_goals = 0;
-    p[16] = v_uuid_array(&v, "goal_ids", REFLECTION_MAX_GOALS, &has_goals);
-    reflection_check_final(&v, p[13], parts);
+    p[PATCH_goal_ids] = v_uuid_array(&v, "goal_ids", REFLECTION_MAX_GOALS, &has_goals);
+    reflection_check_final(&v, p[PATCH_status], parts);
     if (api_reject_invalid(r, &v))
         return;
-    req_db(r, SQL_REFLECTION_PATCH, 18, p, reflection_write_done);
+    req_db(r, SQL_REFLECTION_PATCH, PATCH_N, p, reflection_write_done);
 }
 
 void h_reflection_delete(struct req *r)
@@ -274,9 +336,19 @@ void h_reflection_delete(struct req *r)
     req_db(r, SQL_REFLECTION_DELETE, 4, p, api_reply_row);
 }
 
+/* A page of the list, or with ?updated_since= of the changes ($7, $8). */
 void h_reflection_list(struct req *r)
 {
-    api_sync_list(r, SQL_REFLECTION_LIST, SQL_REFLECTION_SYNC);
+    const char *p[8], *since = NULL;
+    if (!api_page_params(r, p) || !api_sync_since(r, &since))
+        return;
+    if (!since) {
+        reflection_page_query(r, SQL_REFLECTION_LIST, 6, p, 0);
+        return;
+    }
+    p[6] = since;
+    p[7] = api_sync_overlap(r);
+    reflection_page_query(r, SQL_REFLECTION_SYNC, 8, p, 1);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */
@@ -288,4 +360,14 @@ const struct statement reflections_statements[] = {
     STATEMENT(SQL_REFLECTION_LIST),
     STATEMENT(SQL_REFLECTION_SYNC),
     {NULL, NULL},
+};
+
+_Static_assert(CREATE_reflection == CREATE_situation + 4, "STARR parts in order");
+_Static_assert(PATCH_reflection == PATCH_situation + 4, "STARR parts in order");
+
+/* The statements with named parameters (api.h; tests/unit/test_api_args.c). */
+const struct api_args reflections_args[] = {
+    {"SQL_REFLECTION_CREATE", SQL_REFLECTION_CREATE, create_args},
+    {"SQL_REFLECTION_PATCH", SQL_REFLECTION_PATCH, patch_args},
+    {NULL, NULL, NULL},
 };

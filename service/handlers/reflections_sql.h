@@ -1,28 +1,67 @@
-/* reflections_sql.h - JSON shapes of a reflection, shared by the statements
- * that return one (reflections.c, students.c).
+/* reflections_sql.h - a reflection as the statements return it, and as
+ * the API sends it: the columns (SQL_REFLECTION_COLS) that every statement
+ * returning reflections selects, and the functions that render rows of
+ * them as JSON in C (reflections_json.c). Shared by reflections.c and
+ * students.c.
  *
- * Return convention: none (SQL text only). */
+ * PostgreSQL returns plain columns and the service writes the JSON:
+ * building it with json_build_object and json_agg was most of the
+ * database's work for a page (issue 18). goal_ids and shared_with are
+ * arrays on the row, kept by migration 0017's triggers.
+ *
+ * Return convention: render functions return 0, or -1 when out of memory. */
 #ifndef REFLECTD_REFLECTIONS_SQL_H
 #define REFLECTD_REFLECTIONS_SQL_H
 
-/* goals: an expression giving the goal ids as a json array. */
+#include "http/api.h"
+#include "http/request.h"
+
+/* The columns, in the order reflection_json reads them; x is the row's
+ * alias. deleted_at last: only a sync renders tombstones. */
 /* clang-format off */
-#define SQL_REFLECTION_JSON(x, goals)                                                              \
-    "json_build_object('id', " x ".id, 'owner_id', " x ".owner_id, 'team_id', " x ".team_id,"     \
-    " 'occurred_on', " x ".occurred_on, 'situation', " x ".situation, 'task', " x ".task,"        \
-    " 'action', " x ".action, 'result', " x ".result, 'reflection', " x ".reflection,"           \
-    " 'transfer', " x ".transfer, 'status', " x ".status, 'vermogens', to_json(" x ".vermogens),"  \
-    " 'dimensions', to_json(" x ".dimensions), 'goal_ids', " goals ", 'shared_with',"              \
-    " coalesce((SELECT json_agg(sw.user_id ORDER BY sw.user_id) FROM reflection_shares sw"        \
-    " WHERE sw.reflection_id = " x ".id), '[]'::json), 'created_at', " SQL_TS(x ".created_at") ","            \
-    " 'updated_at', " SQL_TS(x ".updated_at") ")"
-#define SQL_STORED_GOALS(x)                                                                        \
-    "coalesce((SELECT json_agg(rg.goal_id ORDER BY rg.goal_id) FROM reflection_goals rg"          \
-    " WHERE rg.reflection_id = " x ".id), '[]'::json)"
-#define SQL_GIVEN_GOALS(param)                                                                     \
-    "coalesce((SELECT json_agg(g ORDER BY g) FROM unnest(" param "::uuid[]) g), '[]'::json)"
-#define SQL_TOMBSTONE(x)                                                                           \
-    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " SQL_TS(x ".updated_at") ")"
+#define SQL_REFLECTION_COLS(x)                                                                     \
+    x ".id, " x ".owner_id, " x ".team_id, " x ".occurred_on, " x ".situation, " x ".task, "       \
+    x ".action, " x ".result, " x ".reflection, " x ".transfer, " x ".status, " x ".vermogens, "   \
+    x ".dimensions, " x ".goal_ids, " x ".shared_with, " x ".created_at, " x ".updated_at, "       \
+    x ".deleted_at"
 /* clang-format on */
+#define REFLECTION_NCOLS 18
+
+struct jsonw;
+
+/* What a reflection's row gives besides its JSON: the sort keys and ETag. */
+struct reflection_key {
+    const char *id;
+    long long created_micros, updated_micros;
+};
+
+/* Writes the reflection whose columns start at column col of row; a
+ * deleted one as a tombstone when tombstones is set. Fills *key. Returns
+ * 0, or -1 when a value is not what the schema gives. */
+int reflection_json(struct jsonw *w, const struct db_result *res, int row, int col, int tombstones,
+                    struct reflection_key *key);
+
+/* Answers a statement returning one reflection in one row: (status, NULL,
+ * NULL, detail, SQL_REFLECTION_COLS...). The first four are
+ * api_reply_row's, which answers when there is no reflection (its id is
+ * NULL: the status and detail say why); otherwise the reflection is sent
+ * with its ETag, honouring If-None-Match. */
+void reflection_reply_one(struct req *r, struct db_result *res);
+
+/* Answers a keyset page: rows of (status, SQL_REFLECTION_COLS...), in
+ * page order, at most limit + 1 (the extra one says there is a next page);
+ * a row with a NULL id carries only the status (an empty page, or a
+ * refusal). by_updated: the page is ordered by updated_at (a sync, with
+ * tombstones), otherwise by created_at. */
+void reflection_reply_page(struct req *r, struct db_result *res, int limit, int by_updated);
+
+/* Runs a page statement (params[3] is the limit, as api_page_params
+ * fills it) and answers with reflection_reply_page. Uses r->state
+ * (reflection_page). */
+void reflection_page_query(struct req *r, const char *sql, int n, const char *const *params,
+                           int by_updated);
+
+/* The statements of reflections.c that name their parameters (api.h). */
+extern const struct api_args reflections_args[];
 
 #endif

@@ -28,41 +28,35 @@ static const char SQL_STUDENTS[] =
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
         SQL_STUDENT_JSON("shown"), "shown.created_at", "shown.id", "$4");
 
+/* $7 is the student. One row per reflection, as SQL_REFLECTION_LIST's
+ * (reflections.c): only those shared with the caller. */
 static const char SQL_STUDENT_REFLECTIONS[] =
-    "WITH " SQL_ACTOR ", st AS (SELECT EXISTS (SELECT 1 FROM actor) AND " SQL_SUPERVISES("$7::uuid")
-    " AS v),"
+    "WITH " SQL_ACTOR ","
+    " st AS (SELECT EXISTS (SELECT 1 FROM actor) AND " SQL_SUPERVISES("$7::uuid") " AS v),"
     " aud AS (" SQL_AUDIT("'reflection.list'", "$7::uuid", "'user'", "$7::uuid")
-    " FROM st WHERE st.v),"
-    " page AS (SELECT x.* FROM reflections x JOIN reflection_shares sh ON sh.reflection_id = x.id"
-    " AND sh.user_id = $1, st WHERE st.v AND x.owner_id = $7 AND x.organisation_id = $2"
-    " AND x.deleted_at IS NULL AND " SQL_AFTER("x.created_at", "x.id", "$5", "$6")
-    " ORDER BY x.created_at, x.id LIMIT $4::int + 1),"
-    " shown AS (SELECT * FROM page ORDER BY created_at, id LIMIT $4::int)"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT st.v THEN 404 ELSE 200 END, " SQL_PAGE_BODY(
-        SQL_REFLECTION_JSON("shown", SQL_STORED_GOALS("shown")), "shown.created_at", "shown.id",
-        "$4") " FROM st";
+    "   FROM st WHERE st.v)"
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT st.v THEN 404 ELSE 200 END, "
+    SQL_REFLECTION_COLS("x")
+    " FROM st LEFT JOIN LATERAL (SELECT x.* FROM reflections x"
+    "   JOIN reflection_shares sh ON sh.reflection_id = x.id AND sh.user_id = $1"
+    "   WHERE st.v AND x.owner_id = $7 AND x.organisation_id = $2 AND x.deleted_at IS NULL"
+    "     AND " SQL_AFTER("x.created_at", "x.id", "$5", "$6")
+    "   ORDER BY x.created_at, x.id LIMIT $4::int + 1) x ON true"
+    " ORDER BY x.created_at, x.id";
 /* clang-format on */
-
-/* Both lists: the page parameters at $4..$6, and $7 when there is a student. */
-static void students_list(struct req *r, const char *sql, const char *student)
-{
-    const char *p[7];
-    if (api_page_params(r, p) < 0)
-        return;
-    p[6] = student;
-    req_db(r, sql, student ? 7 : 6, p, api_reply_row);
-}
 
 void h_students(struct req *r)
 {
-    students_list(r, SQL_STUDENTS, NULL);
+    api_list(r, SQL_STUDENTS);
 }
 
+/* The page parameters at $4..$6, the student at $7. */
 void h_student_reflections(struct req *r)
 {
-    const char *student = api_uuid_param(r, 0);
-    if (student)
-        students_list(r, SQL_STUDENT_REFLECTIONS, student);
+    const char *p[7];
+    if (!(p[6] = api_uuid_param(r, 0)) || api_page_params(r, p) < 0)
+        return;
+    reflection_page_query(r, SQL_STUDENT_REFLECTIONS, 7, p, 0);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

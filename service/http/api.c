@@ -12,6 +12,7 @@
 #include "http/problem.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,18 @@ const char *api_col(const struct db_result *res, int row, int col)
 {
     api_check_cell(res, row, col);
     return PQgetvalue(res->res, row, col);
+}
+
+size_t api_col_len(const struct db_result *res, int row, int col)
+{
+    api_check_cell(res, row, col);
+    return (size_t)PQgetlength(res->res, row, col);
+}
+
+int api_cols(const struct db_result *res)
+{
+    assert(res->status == DB_OK && res->res);
+    return PQnfields(res->res);
 }
 
 const char *api_col_opt(const struct db_result *res, int row, int col)
@@ -170,8 +183,7 @@ const char *api_if_match(struct req *r)
     return m;
 }
 
-/* Does an If-None-Match header name this ETag ("*", one, or a list)? */
-static int api_etag_matches(const char *header, const char *etag)
+int api_etag_matches(const char *header, const char *etag)
 {
     if (!header)
         return 0;
@@ -384,4 +396,51 @@ void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql)
     p[6] = since;
     p[7] = api_sync_overlap(r);
     req_db(r, sync_sql, 8, p, api_reply_row);
+}
+
+/* The args CTE's entries: "$<k>::<type> AS <name>", separated by commas
+ * (and any spaces: the SQL is laid out over lines). */
+static int api_args_entries(const struct api_args *a, const char *p, char *why, size_t n)
+{
+    int k = API_ARGS_FIRST + 1;
+    for (const char *const *name = a->args; *name; name++, k++) {
+        if (name != a->args && *p++ != ',')
+            p = "";
+        p += strspn(p, " ");
+        char num[16];
+        int len = snprintf(num, sizeof(num), "$%d::", k);
+        const char *as = strncmp(p, num, (size_t)len) == 0 ? strstr(p, " AS ") : NULL;
+        size_t nl = strlen(*name);
+        if (!as || memchr(p, ',', (size_t)(as - p)) || strncmp(as + 4, *name, nl) != 0 ||
+            !strchr(",)", as[4 + nl]) || !as[4 + nl]) {
+            snprintf(why, n, "%s: args entry %d is not $%d::<type> AS %s", a->name, k, k, *name);
+            return -1;
+        }
+        p = as + 4 + nl;
+    }
+    if (*p != ')') {
+        snprintf(why, n, "%s: args lists more than the %d names", a->name, k - 4);
+        return -1;
+    }
+    return 0;
+}
+
+int api_args_check(const struct api_args *a, char *why, size_t n)
+{
+    const char *start = strstr(a->sql, "args AS (SELECT ");
+    if (!start) {
+        snprintf(why, n, "%s: no args CTE", a->name);
+        return -1;
+    }
+    const char *p = start + strlen("args AS (SELECT ");
+    if (api_args_entries(a, p, why, n) < 0)
+        return -1;
+    const char *end = strchr(p, ')');
+    for (const char *d = a->sql; (d = strchr(d, '$')); d++) {
+        if (atoi(d + 1) > API_ARGS_FIRST && (d < p || d > end)) {
+            snprintf(why, n, "%s: $%d outside args", a->name, atoi(d + 1));
+            return -1;
+        }
+    }
+    return 0;
 }

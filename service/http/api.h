@@ -55,6 +55,10 @@ int api_one_row_ok(const struct db_result *res);
 int api_rows(const struct db_result *res);
 /* The column's text; "" for SQL NULL (as libpq gives it). */
 const char *api_col(const struct db_result *res, int row, int col);
+/* The length of the column's text in bytes (0 for SQL NULL). */
+size_t api_col_len(const struct db_result *res, int row, int col);
+/* The number of columns of a DB_OK result. */
+int api_cols(const struct db_result *res);
 /* The column's text, or NULL for SQL NULL. */
 const char *api_col_opt(const struct db_result *res, int row, int col);
 /* 1 when the column is SQL NULL. */
@@ -134,11 +138,37 @@ void api_list(struct req *r, const char *sql);
 /* The same, or with ?updated_since= the sync variant, which also takes the
  * time ($7) and the overlap in seconds ($8). */
 void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql);
+/* Does an If-None-Match header name this ETag ("*", one, or a list)? */
+int api_etag_matches(const char *header, const char *etag);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
 /* 200 with json and an ETag made from its bytes, or 304 when If-None-Match
  * names that ETag: for answers computed in the service rather than read
  * from a row with an updated_at (summaries). */
 void api_reply_json_etagged(struct req *r, const char *json);
+
+/* Named parameters, so that none can be misnumbered (issue 14). A
+ * statement with more than the caller and an id names its parameters once,
+ * at its top, in order from $4: "args AS (SELECT $4::uuid AS id,
+ * $5::uuid AS team_id, ...)", and uses args.<name> everywhere else. The
+ * handler declares the same names in the same order as an X-macro list,
+ *   #define CREATE_ARGS(X, P) X(P, id) X(P, team_id) ...
+ * from which API_ARG_INDEX makes the indices it fills (p[CREATE_team_id])
+ * and API_ARG_NAME the names api_args_check compares with the statement
+ * (tests/unit/test_api_args.c runs it on every such statement). */
+#define API_ARG_INDEX(prefix, name) prefix##_##name,
+#define API_ARG_NAME(prefix, name)  #name,
+/* The first index: p[0..2] are the caller's (api_actor_params). */
+#define API_ARGS_FIRST 3
+
+struct api_args {
+    const char *name; /* the statement's */
+    const char *sql;
+    const char *const *args; /* NULL-terminated */
+};
+/* 0 when sql's args CTE lists exactly a->args, as $4, $5, ... in order,
+ * and no parameter past $3 appears outside it; otherwise -1, and why (a
+ * message of at most n bytes). */
+int api_args_check(const struct api_args *a, char *why, size_t n);
 
 #endif

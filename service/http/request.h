@@ -30,13 +30,14 @@ typedef void (*req_db_continue)(struct req *r, struct db_result *res);
  * req_state_set(r, family, value) and read it with req_state_get(r,
  * family). A value of the wrong type does not compile; reading another
  * family's state trips an assert. A new family adds a member here. */
-struct api_create;   /* http/api.c: api_db_create */
-struct login;        /* handlers/sessions.c: POST /v1/auth/login */
-struct oidc_login;   /* handlers/oidc.c */
-struct new_user;     /* handlers/users.c */
-struct set_password; /* handlers/set_password.c */
-struct invite_form;  /* handlers/invite_page.c */
-struct range;        /* handlers/summaries.c */
+struct api_create;      /* http/api.c: api_db_create */
+struct login;           /* handlers/sessions.c: POST /v1/auth/login */
+struct oidc_login;      /* handlers/oidc.c */
+struct new_user;        /* handlers/users.c */
+struct set_password;    /* handlers/set_password.c */
+struct invite_form;     /* handlers/invite_page.c */
+struct range;           /* handlers/summaries.c */
+struct reflection_page; /* handlers/reflections_json.c */
 enum req_state_family {
     REQ_STATE_none,
     REQ_STATE_create,
@@ -46,8 +47,9 @@ enum req_state_family {
     REQ_STATE_set_password,
     REQ_STATE_invite_form,
     REQ_STATE_summary,
-    REQ_STATE_events_last, /* handlers/events.c: Last-Event-ID */
-    REQ_STATE_text,        /* a string: sessions.c's new refresh token, imports.c's answer */
+    REQ_STATE_reflection_page, /* handlers/reflections_json.c: limit and order */
+    REQ_STATE_events_last,     /* handlers/events.c: Last-Event-ID */
+    REQ_STATE_text,            /* a string: sessions.c's new refresh token, imports.c's answer */
 };
 struct req_state {
     enum req_state_family family;
@@ -59,6 +61,7 @@ struct req_state {
         struct set_password *set_password;
         const struct invite_form *invite_form;
         const struct range *summary;
+        struct reflection_page *reflection_page;
         const long long *events_last;
         const char *text;
     } as;

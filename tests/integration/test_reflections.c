@@ -1234,3 +1234,146 @@ Test(reflections, unauthenticated_calls_are_401)
     expect_problem(&r, 401);
     http_resp_free(&r);
 }
+
+/* ---- goal_ids and shared_with stay right (migration 0017 keeps them on
+ * the reflection's row; every way a link changes must show in the next
+ * GET, the owner's list and the supervisor's) ---------------------------- */
+
+/* The ids in a JSON array, as one comma-separated string, in order. */
+static void ids_of(const json_t *arr, char *out, size_t n)
+{
+    size_t i, k = 0;
+    json_t *v;
+    out[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        int w = snprintf(out + k, n - k, "%s%s", i ? "," : "", json_string_value(v));
+        cr_assert(w > 0 && (size_t)w < n - k, "ids_of: too many");
+        k += (size_t)w;
+    }
+}
+
+/* field of reflection id as the owner's GET and list show it; the two agree. */
+static void links_of(const struct fix_user *owner, const char *id, const char *field, char *out,
+                     size_t n)
+{
+    json_t *rep = fetch(owner, id, NULL);
+    ids_of(json_object_get(rep, field), out, n);
+    json_decref(rep);
+    json_t *l = fix_list(owner, "/v1/reflections?limit=100");
+    size_t i;
+    json_t *item;
+    int found = 0;
+    json_array_foreach(json_object_get(l, "items"), i, item)
+    {
+        if (strcmp(jstr(item, "id"), id) != 0)
+            continue;
+        char in_list[400];
+        ids_of(json_object_get(item, field), in_list, sizeof(in_list));
+        cr_expect_str_eq(in_list, out, "%s in the list and in GET", field);
+        found = 1;
+    }
+    cr_expect(found, "the reflection is in its owner's list");
+    json_decref(l);
+}
+
+static void sorted_pair(const char *a, const char *b, char *out, size_t n)
+{
+    snprintf(out, n, "%s,%s", strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a);
+}
+
+Test(reflections, shared_with_follows_shares_requests_and_revocations)
+{
+    struct world w;
+    world(&w);
+    struct fix_user po;
+    fix_user(&w.o, "praktijkopleider", &po);
+    fix_supervise(&w.o, &w.student, &po);
+    char id[40], got[400], want[400];
+    new_reflection(&w, "final", id, NULL);
+    links_of(&w.student, id, "shared_with", got, sizeof(got));
+    cr_expect_str_eq(got, "");
+
+    share(&w.student, id, w.coach.id, 204);
+    links_of(&w.student, id, "shared_with", got, sizeof(got));
+    cr_expect_str_eq(got, w.coach.id);
+
+    /* A feedback request shares too (feedback.c writes the share). */
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reflections/%s/feedback-requests", id);
+    json_decref(fix_call(test_addr(), "POST", path, &w.student,
+                         json_pack("{s:s}", "to_user_id", po.id), 201));
+    links_of(&w.student, id, "shared_with", got, sizeof(got));
+    sorted_pair(w.coach.id, po.id, want, sizeof(want));
+    cr_expect_str_eq(got, want, "both supervisors, sorted");
+    json_t *rep = fetch(&po, id, NULL);
+    ids_of(json_object_get(rep, "shared_with"), got, sizeof(got));
+    cr_expect_str_eq(got, want, "as the supervisor reads it");
+    json_decref(rep);
+
+    /* Revoking one share leaves the other, everywhere. */
+    snprintf(path, sizeof(path), "/v1/reflections/%s/shares/%s", id, w.coach.id);
+    json_decref(fix_call(test_addr(), "DELETE", path, &w.student, NULL, 204));
+    links_of(&w.student, id, "shared_with", got, sizeof(got));
+    cr_expect_str_eq(got, po.id);
+    snprintf(path, sizeof(path), "/v1/students/%s/reflections", w.student.id);
+    json_t *l = fix_list(&po, path);
+    cr_assert_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
+    ids_of(json_object_get(json_array_get(json_object_get(l, "items"), 0), "shared_with"), got,
+           sizeof(got));
+    cr_expect_str_eq(got, po.id, "in the supervisor's list");
+    json_decref(l);
+    /* The revoked coach reads nothing any more. */
+    struct http_resp r;
+    snprintf(path, sizeof(path), "/v1/reflections/%s", id);
+    http_send("GET", path, w.coach.token, NULL, NULL, &r);
+    expect_problem(&r, 404);
+    http_resp_free(&r);
+}
+
+Test(reflections, shared_with_forgets_an_erased_supervisor)
+{
+    struct world w;
+    world(&w);
+    char id[40], got[400];
+    new_reflection(&w, "final", id, NULL);
+    share(&w.student, id, w.coach.id, 204);
+    links_of(&w.student, id, "shared_with", got, sizeof(got));
+    cr_expect_str_eq(got, w.coach.id);
+    json_decref(fix_call(test_addr(), "DELETE", "/v1/me", &w.coach, NULL, 204));
+    links_of(&w.student, id, "shared_with", got, sizeof(got));
+    cr_expect_str_eq(got, "", "the erased coach's id is gone from shared_with");
+}
+
+Test(reflections, goal_ids_follow_goal_deletion_and_come_sorted)
+{
+    struct world w;
+    world(&w);
+    char g1[40], g2[40], id[40], got[400], want[400], path[160];
+    goal_of(&w.student, g1);
+    goal_of(&w.student, g2);
+    /* Given in descending order, stored and sent in ascending order. */
+    const char *hi = strcmp(g1, g2) > 0 ? g1 : g2, *lo = hi == g1 ? g2 : g1;
+    json_t *made = create(&w.student, with(&w, "goal_ids", json_pack("[s, s]", hi, lo)), id, NULL);
+    ids_of(json_object_get(made, "goal_ids"), got, sizeof(got));
+    sorted_pair(g1, g2, want, sizeof(want));
+    cr_expect_str_eq(got, want, "the create's answer");
+    json_decref(made);
+    links_of(&w.student, id, "goal_ids", got, sizeof(got));
+    cr_expect_str_eq(got, want);
+
+    char before[80], after[80];
+    json_decref(fetch(&w.student, id, before));
+    snprintf(path, sizeof(path), "/v1/goals/%s", g1);
+    json_decref(fix_call(test_addr(), "DELETE", path, &w.student, NULL, 204));
+    links_of(&w.student, id, "goal_ids", got, sizeof(got));
+    cr_expect_str_eq(got, g2, "the deleted goal is unlinked");
+    json_decref(fetch(&w.student, id, after));
+    cr_expect_str_neq(before, after, "and the reflection's ETag moved");
+
+    /* Deleting the reflection leaves a tombstone with nothing linked. */
+    snprintf(path, sizeof(path), "/v1/reflections/%s", id);
+    json_decref(fix_call(test_addr(), "DELETE", path, &w.student, NULL, 204));
+    snprintf(path, sizeof(path), "/v1/goals/%s", g2);
+    json_decref(fix_call(test_addr(), "DELETE", path, &w.student, NULL, 204));
+}

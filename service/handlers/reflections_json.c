@@ -1,0 +1,228 @@
+/* reflections_json.c - reflections rendered as the API's JSON, in C,
+ * straight from the rows of SQL_REFLECTION_COLS (reflections_sql.h):
+ * one reflection with its ETag, and keyset pages with their next cursor.
+ *
+ * The shape is the one PostgreSQL's json_build_object gave before
+ * (issue 18), field for field and in the same order: timestamps as
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ" (jsonw_pg_ts; the pool's sessions run in
+ * UTC), dates as PostgreSQL writes them in DateStyle ISO, SQL NULL as
+ * null, arrays sorted as they are stored. */
+#include "handlers/reflections_sql.h"
+#include "core/b64url.h"
+#include "core/jsonw.h"
+#include "http/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Column offsets within SQL_REFLECTION_COLS. */
+enum {
+    RC_ID,
+    RC_OWNER,
+    RC_TEAM,
+    RC_OCCURRED,
+    RC_SITUATION,
+    RC_TASK,
+    RC_ACTION,
+    RC_RESULT,
+    RC_REFLECTION,
+    RC_TRANSFER,
+    RC_STATUS,
+    RC_VERMOGENS,
+    RC_DIMENSIONS,
+    RC_GOALS,
+    RC_SHARED,
+    RC_CREATED,
+    RC_UPDATED,
+    RC_DELETED,
+    RC_N
+};
+_Static_assert(RC_N == REFLECTION_NCOLS, "SQL_REFLECTION_COLS and RC_* disagree");
+
+/* Text members, by column, in the order they are sent. */
+static const struct {
+    const char *name;
+    int col;
+} text_fields[] = {
+    {"id", RC_ID},
+    {"owner_id", RC_OWNER},
+    {"team_id", RC_TEAM},
+    {"occurred_on", RC_OCCURRED},
+    {"situation", RC_SITUATION},
+    {"task", RC_TASK},
+    {"action", RC_ACTION},
+    {"result", RC_RESULT},
+    {"reflection", RC_REFLECTION},
+    {"transfer", RC_TRANSFER},
+    {"status", RC_STATUS},
+};
+static const struct {
+    const char *name;
+    int col;
+} array_fields[] = {
+    {"vermogens", RC_VERMOGENS},
+    {"dimensions", RC_DIMENSIONS},
+    {"goal_ids", RC_GOALS},
+    {"shared_with", RC_SHARED},
+};
+
+static const char *cell(const struct db_result *res, int row, int col)
+{
+    return api_col_opt(res, row, col);
+}
+
+static int tombstone_json(struct jsonw *w, const struct db_result *res, int row, int col,
+                          struct reflection_key *key)
+{
+    jsonw_obj_begin(w);
+    jsonw_key(w, "id");
+    jsonw_cstr(w, key->id);
+    jsonw_key(w, "deleted");
+    jsonw_bool(w, 1);
+    jsonw_key(w, "updated_at");
+    int rc = jsonw_pg_ts(w, cell(res, row, col + RC_UPDATED), &key->updated_micros);
+    jsonw_obj_end(w);
+    return rc;
+}
+
+int reflection_json(struct jsonw *w, const struct db_result *res, int row, int col, int tombstones,
+                    struct reflection_key *key)
+{
+    key->id = cell(res, row, col + RC_ID);
+    if (tombstones && cell(res, row, col + RC_DELETED))
+        return tombstone_json(w, res, row, col, key);
+    jsonw_obj_begin(w);
+    for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++) {
+        int c = col + text_fields[i].col;
+        jsonw_key(w, text_fields[i].name);
+        if (api_col_is_null(res, row, c))
+            jsonw_null(w);
+        else
+            jsonw_str(w, api_col(res, row, c), api_col_len(res, row, c));
+    }
+    for (size_t i = 0; i < sizeof(array_fields) / sizeof(array_fields[0]); i++) {
+        jsonw_key(w, array_fields[i].name);
+        jsonw_pg_array(w, cell(res, row, col + array_fields[i].col));
+    }
+    jsonw_key(w, "created_at");
+    jsonw_pg_ts(w, cell(res, row, col + RC_CREATED), &key->created_micros);
+    jsonw_key(w, "updated_at");
+    jsonw_pg_ts(w, cell(res, row, col + RC_UPDATED), &key->updated_micros);
+    jsonw_obj_end(w);
+    return w->failed ? -1 : 0;
+}
+
+/* The writer failed on a row the schema should not allow: a 500 that
+ * says which, rather than a body that lies. */
+static void reflection_render_failed(struct req *r, struct jsonw *w)
+{
+    jsonw_free(w);
+    struct db_result bad = {.status = DB_ERROR, .res = NULL, .sqlstate = "XX000"};
+    req_db_failed(r, &bad);
+}
+
+void reflection_reply_one(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || api_rows(res) != 1 || api_cols(res) != 4 + REFLECTION_NCOLS ||
+        api_col_is_null(res, 0, 4)) {
+        api_reply_row(r, res); /* no reflection: the status (and detail) say it all */
+        return;
+    }
+    struct jsonw w;
+    struct reflection_key key;
+    jsonw_init(&w);
+    if (reflection_json(&w, res, 0, 4, 0, &key) < 0 || !jsonw_finish(&w)) {
+        reflection_render_failed(r, &w);
+        return;
+    }
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%lld\"", key.updated_micros);
+    req_set_header(r, "ETag", etag);
+    int status = api_col_int(res, 0, 0);
+    if (status == 200 && api_etag_matches(req_header(r, "If-None-Match"), etag))
+        req_reply_empty(r, 304);
+    else
+        api_reply_json_text(r, status, w.buf);
+    jsonw_free(&w);
+}
+
+/* The cursor naming a row by its sort key, as SQL_CURSOR makes it
+ * (pagination.h): base64url of "<micros>|<uuid>". */
+static void reflection_cursor(struct jsonw *w, long long micros, const char *id)
+{
+    char key[80], out[112];
+    int n = snprintf(key, sizeof(key), "%lld|%s", micros, id);
+    if (n < 0 || (size_t)n >= sizeof(key) || b64url_len((size_t)n) >= sizeof(out)) {
+        w->failed = 1;
+        return;
+    }
+    b64url_encode((const unsigned char *)key, (size_t)n, out);
+    jsonw_cstr(w, out);
+}
+
+/* {"items": [...], "next_cursor": ...} from the rows of a page. */
+static int reflection_page_json(struct jsonw *w, const struct db_result *pg, int limit,
+                                int by_updated)
+{
+    int rows = api_rows(pg), shown = 0;
+    struct reflection_key key = {0};
+    jsonw_obj_begin(w);
+    jsonw_key(w, "items");
+    jsonw_arr_begin(w);
+    for (int i = 0; i < rows && shown < limit; i++) {
+        if (api_col_is_null(pg, i, 1))
+            continue;
+        if (reflection_json(w, pg, i, 1, by_updated, &key) < 0)
+            return -1;
+        shown++;
+    }
+    jsonw_arr_end(w);
+    jsonw_key(w, "next_cursor");
+    if (shown == limit && rows > limit && !api_col_is_null(pg, limit, 1))
+        reflection_cursor(w, by_updated ? key.updated_micros : key.created_micros, key.id);
+    else
+        jsonw_null(w);
+    jsonw_obj_end(w);
+    return w->failed ? -1 : 0;
+}
+
+void reflection_reply_page(struct req *r, struct db_result *res, int limit, int by_updated)
+{
+    if (res->status != DB_OK || api_rows(res) < 1 || api_cols(res) != 1 + REFLECTION_NCOLS) {
+        req_db_failed(r, res);
+        return;
+    }
+    if (api_col_int(res, 0, 0) != 200) {
+        api_reply_row(r, res); /* a refusal: one row, only the status */
+        return;
+    }
+    struct jsonw w;
+    jsonw_init(&w);
+    if (reflection_page_json(&w, res, limit, by_updated) < 0 || !jsonw_finish(&w)) {
+        reflection_render_failed(r, &w);
+        return;
+    }
+    api_reply_json_text(r, 200, w.buf);
+    jsonw_free(&w);
+}
+
+struct reflection_page {
+    int limit, by_updated;
+};
+
+static void reflection_page_done(struct req *r, struct db_result *res)
+{
+    struct reflection_page *pg = req_state_get(r, reflection_page);
+    reflection_reply_page(r, res, pg->limit, pg->by_updated);
+}
+
+void reflection_page_query(struct req *r, const char *sql, int n, const char *const *params,
+                           int by_updated)
+{
+    struct reflection_page *pg = arena_alloc(&r->arena, sizeof(*pg));
+    pg->limit = atoi(params[3]);
+    pg->by_updated = by_updated;
+    req_state_set(r, reflection_page, pg);
+    req_db(r, sql, n, params, reflection_page_done);
+}
