@@ -55,13 +55,13 @@ if cmp -s "$stubs.$$" "$stubs"; then rm -f "$stubs.$$"; else mv "$stubs.$$" "$st
 
 sources() {
     case "$1" in
-    json_body) echo service/http/validate.c service/http/problem.c service/core/arena.c ;;
-    query) echo service/http/pagination.c service/core/b64url.c service/http/validate.c service/http/problem.c service/core/arena.c ;;
-    router) echo service/http/router.c service/handlers/routes.c service/http/validate.c service/http/problem.c \
+    json_body) echo service/http/validate.c service/core/uuid.c service/http/problem.c service/core/arena.c ;;
+    query) echo service/http/pagination.c service/core/b64url.c service/http/validate.c service/core/uuid.c service/http/problem.c service/core/arena.c ;;
+    router) echo service/http/router.c service/handlers/routes.c service/http/validate.c service/core/uuid.c service/http/problem.c \
                  service/core/arena.c "$stubs" ;;
     token) echo service/auth/tokens.c service/core/b64url.c ;;
     form) echo service/core/form.c service/core/html.c service/core/arena.c ;;
-    csv) echo service/core/csv.c ;;
+    csv) echo service/core/csv.c service/core/buf.c ;;
     idtoken) echo service/auth/idtoken.c service/core/b64url.c ;;
     jsonw) echo service/core/jsonw.c ;;
     *) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
