@@ -23,6 +23,7 @@
 #include "handlers/policy.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,17 +61,24 @@
     "(SELECT m.role_since FROM team_members m WHERE m.team_id = $6 AND m.user_id = $1"            \
     " AND m.role = 'teammanager')"
 
-static const char SQL_TEAM_SUMMARY[] =
-    "WITH " SQL_ACTOR ", t AS (SELECT t.id FROM teams t, actor WHERE t.id = $6"
-    " AND t.organisation_id = $2 AND (" SQL_SEES_ALL_TEAMS " OR EXISTS (SELECT 1"
-    " FROM team_members m WHERE m.team_id = t.id AND m.user_id = $1 AND m.role = 'teammanager')))"
-    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
-    " ELSE 200 END, NULL, NULL, NULL,"
-    " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"
-    " " SQL_PUBLISHED_MONTHS ","
-    " (SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f, t"
-    " WHERE f.organisation_id = $2 AND f.team_id = t.id AND f.period BETWEEN $4::date AND $5::date),"
-    " " SQL_READER(SQL_TEAMMANAGER_SINCE);
+/* A team summary: status, k now, published months, figures (the column
+ * figures), the reader. */
+#define SQL_TEAM_SUMMARY_OF(figures)                                                               \
+    "WITH " SQL_ACTOR ", t AS (SELECT t.id FROM teams t, actor WHERE t.id = $6"                    \
+    " AND t.organisation_id = $2 AND (" SQL_SEES_ALL_TEAMS " OR EXISTS (SELECT 1"                 \
+    " FROM team_members m WHERE m.team_id = t.id AND m.user_id = $1 AND m.role = 'teammanager')))" \
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"       \
+    " ELSE 200 END, NULL, NULL, NULL,"                                                            \
+    " (SELECT anonymity_threshold FROM organisations WHERE id = $2),"                              \
+    " " SQL_PUBLISHED_MONTHS ", " figures ", " SQL_READER(SQL_TEAMMANAGER_SINCE)
+
+static const char SQL_TEAM_SUMMARY[] = SQL_TEAM_SUMMARY_OF(
+    "(SELECT json_agg(" SQL_FIGURES_JSON("f") ") FROM published_figures f, t"
+    " WHERE f.organisation_id = $2 AND f.team_id = t.id AND f.period BETWEEN $4::date AND $5::date)");
+
+/* The same without the figures: everything that decides which bytes the
+ * answer has (summary_key), so a known answer needs no figures read. */
+static const char SQL_TEAM_SUMMARY_KEY[] = SQL_TEAM_SUMMARY_OF("NULL");
 
 static const char SQL_ORG_SUMMARY[] =
     "WITH " SQL_ACTOR ", ok AS (SELECT " SQL_SEES_ALL_TEAMS " AS v)"
@@ -147,10 +155,37 @@ struct summary_data {
     json_t *teams;         /* [{id, name}] (organisation summary) */
 };
 
-/* The statement's JSON column c, parsed (an empty array when NULL). */
-static json_t *column_json(PGresult *res, int c)
+/* The one place that reads the statement's row (libpq stays here). */
+struct summary_row {
+    int status;
+    const char *k;                            /* the organisation's k now */
+    const char *published, *figures, *reader; /* JSON, or NULL */
+    const char *teams;                        /* JSON, or NULL */
+    int has_teams;                            /* the organisation summary's column */
+};
+
+static int summary_row_read(struct db_result *res, struct summary_row *row)
 {
-    json_t *j = PQgetisnull(res, 0, c) ? NULL : json_loads(PQgetvalue(res, 0, c), 0, NULL);
+    if (res->status != DB_OK || PQntuples(res->res) != 1 || PQnfields(res->res) <= COL_READER)
+        return -1;
+    PGresult *pg = res->res;
+    const char *col[COL_TEAMS + 1] = {NULL};
+    for (int c = 0; c <= COL_TEAMS && c < PQnfields(pg); c++)
+        col[c] = PQgetisnull(pg, 0, c) ? NULL : PQgetvalue(pg, 0, c);
+    row->status = col[0] ? atoi(col[0]) : 0;
+    row->k = col[COL_K];
+    row->published = col[COL_PUBLISHED];
+    row->figures = col[COL_FIGURES];
+    row->reader = col[COL_READER];
+    row->teams = col[COL_TEAMS];
+    row->has_teams = PQnfields(pg) > COL_TEAMS;
+    return 0;
+}
+
+/* A JSON column, parsed (an empty array when NULL). */
+static json_t *column_json(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     return j ? j : json_array();
 }
 
@@ -182,13 +217,13 @@ static void published_index(struct summary_data *d, json_t *months)
     }
 }
 
-static void summary_data_load(struct summary_data *d, PGresult *res)
+static void summary_data_load(struct summary_data *d, const struct summary_row *row)
 {
-    d->k = anon_k(atoi(PQgetvalue(res, 0, COL_K)));
+    d->k = anon_k(row->k ? atoi(row->k) : 0);
     d->published = json_object();
     d->figures = json_object();
-    json_t *published = column_json(res, COL_PUBLISHED), *figures = column_json(res, COL_FIGURES);
-    json_t *reader = column_json(res, COL_READER);
+    json_t *published = column_json(row->published), *figures = column_json(row->figures);
+    json_t *reader = column_json(row->reader);
     published_index(d, published);
     figures_index(d, figures);
     d->reader_created = json_number_value(json_object_get(reader, "created"));
@@ -199,7 +234,7 @@ static void summary_data_load(struct summary_data *d, PGresult *res)
     json_decref(published);
     json_decref(figures);
     json_decref(reader);
-    d->teams = PQnfields(res) > COL_TEAMS ? column_json(res, COL_TEAMS) : NULL;
+    d->teams = row->has_teams ? column_json(row->teams) : NULL;
 }
 
 static void summary_data_free(struct summary_data *d)
@@ -397,6 +432,122 @@ static json_t *total_period(const struct summary_data *d, int m)
     return render_period(m, published, &total, &total, 0, shown, NULL);
 }
 
+/* ---- what identifies a team summary's bytes ---------------------------- */
+
+/* Bumped whenever the rendering below changes its output, so no cached
+ * answer or ETag outlives the code that made it. */
+#define SUMMARY_RENDERING "r1"
+
+/* A team summary's bytes are a function of: the team as asked, the range,
+ * the k now, and for every month from the one before the first (its
+ * trend) to the last whether it is published, which publication it is
+ * (its k and time: published figures never change, so these name them),
+ * and whether this reader may have contributed to it. That is everything
+ * render_period and anonymity.c read, and each of it comes from the
+ * statement's snapshot on every request. The key writes them all out;
+ * NULL when it would not fit (the caller then renders without caching). */
+static char *summary_key(struct req *r, const struct summary_data *d, const char *team,
+                         const struct range *rg)
+{
+    char buf[4096];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), SUMMARY_RENDERING " %s %d..%d k%d", team,
+                                rg->first, rg->last, d->k);
+    for (int m = rg->first - 1; m <= rg->last && n < sizeof(buf); m++) {
+        char period[16];
+        month_format(m, period, sizeof(period));
+        json_t *pub = json_object_get(d->published, period);
+        struct reader rd;
+        reader_of(d, m, &rd);
+        if (pub)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %" JSON_INTEGER_FORMAT "@%.6f/%d",
+                                  json_integer_value(json_object_get(pub, "k")),
+                                  json_number_value(json_object_get(pub, "at")), rd.contributed);
+        else
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, " -");
+    }
+    return n < sizeof(buf) ? arena_strdup(&r->arena, buf) : NULL;
+}
+
+/* FNV-1a, 64 bits, of a key. */
+static unsigned long long key_hash(const char *s)
+{
+    unsigned long long h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* The ETag names the key, not the bytes: the same key always renders the
+ * same bytes (rendering is deterministic and reads only what the key
+ * names), so it is a strong ETag, and known without rendering. */
+static const char *summary_etag(struct req *r, const char *key)
+{
+    return arena_printf(&r->arena, "\"s%016llx\"", key_hash(key));
+}
+
+/* ---- answers already rendered ---------------------------------------- */
+
+/* Team summaries rendered in this process, by key, shared by the
+ * workers. Nothing here can go stale: a key names every input of the
+ * bytes, so a change of k, of a reader's roles or a new publication
+ * makes a new key, and another instance renders the same bytes for the
+ * same key from the same frozen rows. Set-associative (CACHE_WAYS per
+ * set, the least recently used replaced), bounded: at most CACHE_SETS *
+ * CACHE_WAYS answers of a few kB each. Entries live until replaced; the
+ * process's exit releases the rest. */
+#define CACHE_SETS 128
+#define CACHE_WAYS 4
+
+struct cached {
+    unsigned long long hash, used;
+    char *key, *body;
+};
+
+static struct cached cache[CACHE_SETS][CACHE_WAYS];
+static unsigned long long cache_clock;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The answer under key, copied into r's arena; NULL when not cached. */
+static const char *cache_get(struct req *r, const char *key, unsigned long long h)
+{
+    const char *found = NULL;
+    if (pthread_mutex_lock(&cache_lock) != 0)
+        return NULL;
+    struct cached *set = cache[h % CACHE_SETS];
+    for (int i = 0; i < CACHE_WAYS && !found; i++)
+        if (set[i].key && set[i].hash == h && strcmp(set[i].key, key) == 0) {
+            set[i].used = ++cache_clock;
+            found = arena_strdup(&r->arena, set[i].body);
+        }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+static void cache_put(const char *key, unsigned long long h, const char *body)
+{
+    char *k = strdup(key), *b = strdup(body);
+    if (!k || !b)
+        abort(); /* out of memory, as everywhere else */
+    if (pthread_mutex_lock(&cache_lock) != 0) {
+        free(k);
+        free(b);
+        return;
+    }
+    struct cached *set = cache[h % CACHE_SETS], *victim = &set[0];
+    for (int i = 0; i < CACHE_WAYS; i++) {
+        if (set[i].key && set[i].hash == h && strcmp(set[i].key, key) == 0) {
+            victim = &set[i]; /* rendered twice at once: same bytes */
+            break;
+        }
+        if (set[i].used < victim->used)
+            victim = &set[i];
+    }
+    free(victim->key);
+    free(victim->body);
+    *victim = (struct cached){.hash = h, .used = ++cache_clock, .key = k, .body = b};
+    pthread_mutex_unlock(&cache_lock);
+}
+
 /* ---- the handlers ------------------------------------------------------ */
 
 /* Sends out with an ETag (a phone polling its summary gets 304 until a
@@ -411,40 +562,86 @@ static void summary_reply(struct req *r, json_t *out)
     free(body);
 }
 
-static int summary_status(struct req *r, struct db_result *res)
+/* Reads the row; 1 when it says 200, else 0 with the answer sent. */
+static int summary_status(struct req *r, struct db_result *res, struct summary_row *row)
 {
-    if (res->status != DB_OK || PQntuples(res->res) != 1) {
+    if (summary_row_read(res, row) < 0) {
         req_db_failed(r, res);
         return 0;
     }
-    if (atoi(PQgetvalue(res->res, 0, 0)) != 200) {
+    if (row->status != 200) {
         api_reply_row(r, res);
         return 0;
     }
     return 1;
 }
 
+/* One summary request: the range and the statement's parameters ($4 the
+ * month before the first, for its trend; $5 the last; $6 the team). */
+struct summary_req {
+    struct range rg;
+    const char *p[6];
+};
+
+/* The full statement's answer: rendered from the figures, then kept under
+ * the key of this statement's own snapshot (which a change between the two
+ * statements may have moved). */
 static void team_summary_done(struct req *r, struct db_result *res)
 {
-    if (!summary_status(r, res))
+    struct summary_row row;
+    if (!summary_status(r, res, &row))
         return;
-    const struct range *rg = r->state;
+    const struct summary_req *s = r->state;
     struct summary_data d;
     const char *team = req_param(r, 0);
-    summary_data_load(&d, res->res);
+    summary_data_load(&d, &row);
+    const char *key = summary_key(r, &d, team, &s->rg);
     json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", d.k, "periods",
-                            team_periods(&d, team, rg));
+                            team_periods(&d, team, &s->rg));
     summary_data_free(&d);
-    summary_reply(r, out);
+    if (!key) {
+        summary_reply(r, out);
+        return;
+    }
+    char *body = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (!body)
+        abort(); /* out of memory, as everywhere else */
+    cache_put(key, key_hash(key), body);
+    if (!api_not_modified(r, summary_etag(r, key)))
+        api_reply_json_text(r, 200, body);
+    free(body);
+}
+
+/* The key statement's answer: 304 when the caller has these bytes, the
+ * bytes when this process rendered them before, else the full statement. */
+static void team_key_done(struct req *r, struct db_result *res)
+{
+    struct summary_row row;
+    if (!summary_status(r, res, &row))
+        return;
+    const struct summary_req *s = r->state;
+    struct summary_data d;
+    summary_data_load(&d, &row);
+    const char *key = summary_key(r, &d, req_param(r, 0), &s->rg);
+    summary_data_free(&d);
+    if (key && api_not_modified(r, summary_etag(r, key)))
+        return;
+    const char *body = key ? cache_get(r, key, key_hash(key)) : NULL;
+    if (body)
+        api_reply_json_text(r, 200, body);
+    else
+        req_db(r, SQL_TEAM_SUMMARY, 6, s->p, team_summary_done);
 }
 
 static void org_summary_done(struct req *r, struct db_result *res)
 {
-    if (!summary_status(r, res))
+    struct summary_row row;
+    if (!summary_status(r, res, &row))
         return;
-    const struct range *rg = r->state;
+    const struct range *rg = &((const struct summary_req *)r->state)->rg;
     struct summary_data d;
-    summary_data_load(&d, res->res);
+    summary_data_load(&d, &row);
     json_t *teams = json_array(), *totals = json_array();
     size_t i;
     json_t *t;
@@ -463,30 +660,29 @@ static void org_summary_done(struct req *r, struct db_result *res)
     summary_reply(r, out);
 }
 
-/* Runs sql for the range asked: $4 is the month before the first (for its
- * trend), $5 the last, $6 the team (team summaries only). */
+/* Runs sql for the range asked, with the parameters of struct
+ * summary_req (5 of them without a team). */
 static void summary_run(struct req *r, const char *sql, const char *team, req_db_continue next)
 {
-    struct range *rg = arena_alloc(&r->arena, sizeof(*rg));
-    if (!summary_range(r, rg))
+    struct summary_req *s = arena_alloc(&r->arena, sizeof(*s));
+    if (!summary_range(r, &s->rg))
         return;
-    r->state = rg;
+    r->state = s;
     char first[16], last[16];
-    month_format(rg->first - 1, first, sizeof(first));
-    month_format(rg->last, last, sizeof(last));
-    const char *p[6];
-    api_actor_params(r, p);
-    p[3] = arena_printf(&r->arena, "%s-01", first);
-    p[4] = arena_printf(&r->arena, "%s-01", last);
-    p[5] = team;
-    req_db(r, sql, team ? 6 : 5, p, next);
+    month_format(s->rg.first - 1, first, sizeof(first));
+    month_format(s->rg.last, last, sizeof(last));
+    api_actor_params(r, s->p);
+    s->p[3] = arena_printf(&r->arena, "%s-01", first);
+    s->p[4] = arena_printf(&r->arena, "%s-01", last);
+    s->p[5] = team;
+    req_db(r, sql, team ? 6 : 5, s->p, next);
 }
 
 void h_team_summary(struct req *r)
 {
     const char *team = api_uuid_param(r, 0);
     if (team)
-        summary_run(r, SQL_TEAM_SUMMARY, team, team_summary_done);
+        summary_run(r, SQL_TEAM_SUMMARY_KEY, team, team_key_done);
 }
 
 void h_org_summary(struct req *r)
@@ -497,6 +693,7 @@ void h_org_summary(struct req *r)
 /* Every statement of this file, by name (statements.c: --statements). */
 const struct statement summaries_statements[] = {
     STATEMENT(SQL_TEAM_SUMMARY),
+    STATEMENT(SQL_TEAM_SUMMARY_KEY),
     STATEMENT(SQL_ORG_SUMMARY),
     {NULL, NULL},
 };
