@@ -12,6 +12,14 @@
  * which only ever hides more). Every block then passes through anonymity.c;
  * this file decides nothing about who may see what number.
  *
+ * A team summary is asked for often (phones poll it) and changes rarely,
+ * so it is read in two steps: a key statement, the same without the
+ * figures, returns everything that decides the answer's bytes (see
+ * summary_key); its ETag answers If-None-Match with 304 at once, and an
+ * answer this process rendered before under the same key is sent as it
+ * was. Only for a new key does the full statement read the figures and
+ * the answer get rendered (and kept).
+ *
  * A month is one of three shapes: {period, published: false} (open, or
  * not yet due); {period, published: true, suppressed: true}; or every
  * figure. Who: a teammanager for the teams they manage; a praktijkopleider
@@ -22,6 +30,7 @@
 #include "handlers/handlers.h"
 #include "handlers/policy.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,13 +48,17 @@
     " 'by_vermogen', " f ".by_vermogen, 'tops', " f ".tops, 'tips', " f ".tips,"                  \
     " 'goals', " f ".goals, 'texts', " f ".texts)"
 
-/* The published months of the range: the k they were published at, when
- * (epoch seconds), and when the month began in the organisation's time
- * zone (for the reader rule below). */
+/* Epoch microseconds of a timestamp, exact. */
+#define SQL_EPOCH_US(t) "(extract(epoch FROM " t ") * 1000000)::int8"
+
+/* The published months of the range, one {month, k, at, start} each (plain
+ * integers: this runs on every read): the month number (year * 12 + month
+ * - 1), the k it was published at, when, and when the month began in the
+ * organisation's time zone (for the reader rule below). */
 #define SQL_PUBLISHED_MONTHS                                                                       \
-    "(SELECT json_agg(json_build_object('period', to_char(pp.period, 'YYYY-MM'), 'k', pp.k,"      \
-    " 'at', extract(epoch FROM pp.published_at), 'start',"                                        \
-    " extract(epoch FROM pp.period::timestamp AT TIME ZONE o.timezone)))"                         \
+    "(SELECT array_agg(ARRAY[extract(year FROM pp.period)::int8 * 12"                              \
+    " + extract(month FROM pp.period)::int8 - 1, pp.k, " SQL_EPOCH_US("pp.published_at") ","      \
+    " " SQL_EPOCH_US("pp.period::timestamp AT TIME ZONE o.timezone") "] ORDER BY pp.period)"      \
     " FROM published_periods pp JOIN organisations o ON o.id = pp.organisation_id"                 \
     " WHERE pp.organisation_id = $2 AND pp.period BETWEEN $4::date AND $5::date)"
 
@@ -54,9 +67,9 @@
  * praktijkopleider's organisation roles, or team's teammanager role).
  * Neither is something the reader can change themselves. */
 #define SQL_READER(team_role_since)                                                                \
-    "(SELECT json_build_object('created', extract(epoch FROM u.created_at), 'since',"            \
-    " extract(epoch FROM least(CASE WHEN u.roles && ARRAY['admin','praktijkopleider']"            \
-    " THEN u.roles_since END, " team_role_since "))) FROM users u WHERE u.id = $1)"
+    "(SELECT ARRAY[" SQL_EPOCH_US("u.created_at") ", " SQL_EPOCH_US(                             \
+    "least(CASE WHEN u.roles && ARRAY['admin','praktijkopleider']"                                \
+    " THEN u.roles_since END, " team_role_since ")") "] FROM users u WHERE u.id = $1)"
 #define SQL_TEAMMANAGER_SINCE                                                                      \
     "(SELECT m.role_since FROM team_members m WHERE m.team_id = $6 AND m.user_id = $1"            \
     " AND m.role = 'teammanager')"
@@ -143,25 +156,32 @@ static int summary_range(struct req *r, struct range *rg)
 
 /* ---- what the statement returned ---------------------------------------- */
 
-/* Everything one summary reads, indexed for lookups by month key:
- * "YYYY-MM" (published months), "<team id> YYYY-MM" (figures; the total's
- * under "- YYYY-MM"). */
+/* A month of the range as published_periods has it. */
+struct month_pub {
+    int published, k;
+    long long at, start; /* epoch microseconds */
+};
+
+/* Everything one summary reads. Figures are indexed by "<team id>
+ * YYYY-MM" (the total's under "- YYYY-MM"). */
 struct summary_data {
-    int k;                 /* the organisation's k now */
-    json_t *published;     /* month -> {k, at, start} */
-    json_t *figures;       /* key -> figures row */
-    double reader_created; /* epoch seconds */
-    double reader_since;   /* since when the reader holds a reading role */
-    json_t *teams;         /* [{id, name}] (organisation summary) */
+    int k;                                           /* the organisation's k now */
+    int first;                                       /* the month of months[0] */
+    struct month_pub months[SUMMARY_MAX_MONTHS + 1]; /* first .. first + 36 */
+    json_t *figures;                                 /* key -> figures row */
+    long long reader_created;                        /* epoch microseconds */
+    long long reader_since; /* since when the reader holds a reading role */
+    json_t *teams;          /* [{id, name}] (organisation summary) */
 };
 
 /* The one place that reads the statement's row (libpq stays here). */
 struct summary_row {
     int status;
-    const char *k;                            /* the organisation's k now */
-    const char *published, *figures, *reader; /* JSON, or NULL */
-    const char *teams;                        /* JSON, or NULL */
-    int has_teams;                            /* the organisation summary's column */
+    const char *k;                  /* the organisation's k now */
+    const char *published, *reader; /* int8 arrays, or NULL */
+    const char *figures;            /* JSON, or NULL */
+    const char *teams;              /* JSON, or NULL */
+    int has_teams;                  /* the organisation summary's column */
 };
 
 static int summary_row_read(struct db_result *res, struct summary_row *row)
@@ -205,41 +225,70 @@ static void figures_index(struct summary_data *d, json_t *rows)
     }
 }
 
-static void published_index(struct summary_data *d, json_t *months)
+/* The integers of a PostgreSQL int8 array's text ("{{1,2},{3,NULL}}"), in
+ * order, at most max; a NULL reads as null_as. Returns how many. */
+static int int8s_read(const char *s, long long *out, int max, long long null_as)
 {
-    size_t i;
-    json_t *m;
-    json_array_foreach(months, i, m)
-    {
-        const char *period = json_string_value(json_object_get(m, "period"));
-        if (period)
-            json_object_set(d->published, period, m);
+    int n = 0;
+    while (s && *s && n < max) {
+        if (*s == '-' || (*s >= '0' && *s <= '9')) {
+            char *end;
+            out[n++] = strtoll(s, &end, 10);
+            s = end;
+        } else if (strncmp(s, "NULL", 4) == 0) {
+            out[n++] = null_as;
+            s += 4;
+        } else {
+            s++;
+        }
+    }
+    return n;
+}
+
+/* The published months, each {month, k, at, start}, into d->months. */
+static void published_read(struct summary_data *d, const char *text)
+{
+    long long v[4 * (SUMMARY_MAX_MONTHS + 1)];
+    int n = int8s_read(text, v, (int)(sizeof(v) / sizeof(v[0])), 0);
+    for (int i = 0; i + 3 < n; i += 4) {
+        long long m = v[i] - d->first;
+        if (m < 0 || m > SUMMARY_MAX_MONTHS)
+            continue;
+        d->months[m] = (struct month_pub){1, (int)v[i + 1], v[i + 2], v[i + 3]};
     }
 }
 
-static void summary_data_load(struct summary_data *d, const struct summary_row *row)
+/* first: the first month the statement asked for (the one before the range). */
+static void summary_data_load(struct summary_data *d, const struct summary_row *row, int first)
 {
+    memset(d, 0, sizeof(*d));
     d->k = anon_k(row->k ? atoi(row->k) : 0);
-    d->published = json_object();
+    d->first = first;
+    published_read(d, row->published);
     d->figures = json_object();
-    json_t *published = column_json(row->published), *figures = column_json(row->figures);
-    json_t *reader = column_json(row->reader);
-    published_index(d, published);
+    json_t *figures = column_json(row->figures);
     figures_index(d, figures);
-    d->reader_created = json_number_value(json_object_get(reader, "created"));
-    json_t *since = json_object_get(reader, "since");
+    json_decref(figures);
     /* No reading role at all cannot happen once the statement let the
      * reader in; treat it as "just now", the cautious end. */
-    d->reader_since = json_is_number(since) ? json_number_value(since) : 1e18;
-    json_decref(published);
-    json_decref(figures);
-    json_decref(reader);
+    long long reader[2] = {0, LLONG_MAX};
+    int8s_read(row->reader, reader, 2, LLONG_MAX);
+    d->reader_created = reader[0];
+    d->reader_since = reader[1];
     d->teams = row->has_teams ? column_json(row->teams) : NULL;
+}
+
+/* Month m as published, or NULL when it is not (or outside the range). */
+static const struct month_pub *month_of(const struct summary_data *d, int m)
+{
+    int i = m - d->first;
+    if (i < 0 || i > SUMMARY_MAX_MONTHS || !d->months[i].published)
+        return NULL;
+    return &d->months[i];
 }
 
 static void summary_data_free(struct summary_data *d)
 {
-    json_decref(d->published);
     json_decref(d->figures);
     json_decref(d->teams);
 }
@@ -283,10 +332,10 @@ static int published_of(const struct summary_data *d, const char *team, int m,
 {
     char period[16], key[80];
     month_format(m, period, sizeof(period));
-    json_t *pub = json_object_get(d->published, period);
+    const struct month_pub *pub = month_of(d, m);
     snprintf(key, sizeof(key), "%s %s", team ? team : "-", period);
     *row = json_object_get(d->figures, key);
-    published_from_json(pub ? *row : NULL, (int)json_integer_value(json_object_get(pub, "k")), out);
+    published_from_json(pub ? *row : NULL, pub ? pub->k : 0, out);
     return pub != NULL;
 }
 
@@ -297,12 +346,9 @@ static int published_of(const struct summary_data *d, const char *team, int m,
  * the reader could change, so no edit of theirs moves what they see. */
 static void reader_of(const struct summary_data *d, int m, struct reader *rd)
 {
-    char period[16];
-    month_format(m, period, sizeof(period));
-    json_t *pub = json_object_get(d->published, period);
+    const struct month_pub *pub = month_of(d, m);
     rd->k = d->k;
-    rd->contributed = pub && json_number_value(json_object_get(pub, "start")) < d->reader_since &&
-                      d->reader_created < json_number_value(json_object_get(pub, "at"));
+    rd->contributed = pub && pub->start < d->reader_since && d->reader_created < pub->at;
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -453,15 +499,12 @@ static char *summary_key(struct req *r, const struct summary_data *d, const char
     size_t n = (size_t)snprintf(buf, sizeof(buf), SUMMARY_RENDERING " %s %d..%d k%d", team,
                                 rg->first, rg->last, d->k);
     for (int m = rg->first - 1; m <= rg->last && n < sizeof(buf); m++) {
-        char period[16];
-        month_format(m, period, sizeof(period));
-        json_t *pub = json_object_get(d->published, period);
+        const struct month_pub *pub = month_of(d, m);
         struct reader rd;
         reader_of(d, m, &rd);
         if (pub)
-            n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %" JSON_INTEGER_FORMAT "@%.6f/%d",
-                                  json_integer_value(json_object_get(pub, "k")),
-                                  json_number_value(json_object_get(pub, "at")), rd.contributed);
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %d@%lld/%d", pub->k, pub->at,
+                                  rd.contributed);
         else
             n += (size_t)snprintf(buf + n, sizeof(buf) - n, " -");
     }
@@ -594,7 +637,7 @@ static void team_summary_done(struct req *r, struct db_result *res)
     const struct summary_req *s = r->state;
     struct summary_data d;
     const char *team = req_param(r, 0);
-    summary_data_load(&d, &row);
+    summary_data_load(&d, &row, s->rg.first - 1);
     const char *key = summary_key(r, &d, team, &s->rg);
     json_t *out = json_pack("{s:s, s:i, s:o}", "team_id", team, "k", d.k, "periods",
                             team_periods(&d, team, &s->rg));
@@ -622,7 +665,7 @@ static void team_key_done(struct req *r, struct db_result *res)
         return;
     const struct summary_req *s = r->state;
     struct summary_data d;
-    summary_data_load(&d, &row);
+    summary_data_load(&d, &row, s->rg.first - 1);
     const char *key = summary_key(r, &d, req_param(r, 0), &s->rg);
     summary_data_free(&d);
     if (key && api_not_modified(r, summary_etag(r, key)))
@@ -641,7 +684,7 @@ static void org_summary_done(struct req *r, struct db_result *res)
         return;
     const struct range *rg = &((const struct summary_req *)r->state)->rg;
     struct summary_data d;
-    summary_data_load(&d, &row);
+    summary_data_load(&d, &row, rg->first - 1);
     json_t *teams = json_array(), *totals = json_array();
     size_t i;
     json_t *t;
