@@ -536,10 +536,13 @@ static const char *summary_etag(struct req *r, const char *key)
  * makes a new key, and another instance renders the same bytes for the
  * same key from the same frozen rows. Set-associative (CACHE_WAYS per
  * set, the least recently used replaced), bounded: at most CACHE_SETS *
- * CACHE_WAYS answers of a few kB each. Entries live until replaced; the
- * process's exit releases the rest. */
-#define CACHE_SETS 128
-#define CACHE_WAYS 4
+ * CACHE_WAYS answers of at most CACHE_BODY_MAX bytes (a 24-month answer
+ * is a few kB to a few tens; a larger one is rendered on every read, as
+ * before). Entries live until replaced; the process's exit releases the
+ * rest. */
+#define CACHE_SETS     64
+#define CACHE_WAYS     4
+#define CACHE_BODY_MAX (64 * 1024)
 
 struct cached {
     unsigned long long hash, used;
@@ -568,6 +571,8 @@ static const char *cache_get(struct req *r, const char *key, unsigned long long 
 
 static void cache_put(const char *key, unsigned long long h, const char *body)
 {
+    if (strlen(body) > CACHE_BODY_MAX)
+        return;
     char *k = strdup(key), *b = strdup(body);
     if (!k || !b)
         abort(); /* out of memory, as everywhere else */
