@@ -535,22 +535,25 @@ static const char *summary_etag(struct req *r, const char *key)
  * bytes, so a change of k, of a reader's roles or a new publication
  * makes a new key, and another instance renders the same bytes for the
  * same key from the same frozen rows. Set-associative (CACHE_WAYS per
- * set, the least recently used replaced), bounded: at most CACHE_SETS *
- * CACHE_WAYS answers of at most CACHE_BODY_MAX bytes (a 24-month answer
- * is a few kB to a few tens; a larger one is rendered on every read, as
+ * set, the least recently used replaced) and bounded in bytes: the kept
+ * answers total at most CACHE_BYTES (a 24-month answer with its texts is
+ * a few hundred kB; one over CACHE_BODY_MAX is rendered on every read, as
  * before). Entries live until replaced; the process's exit releases the
  * rest. */
 #define CACHE_SETS     64
 #define CACHE_WAYS     4
-#define CACHE_BODY_MAX (64 * 1024)
+#define CACHE_BYTES    (24u << 20)
+#define CACHE_BODY_MAX (CACHE_BYTES / 16)
 
 struct cached {
     unsigned long long hash, used;
     char *key, *body;
+    size_t size;
 };
 
 static struct cached cache[CACHE_SETS][CACHE_WAYS];
 static unsigned long long cache_clock;
+static size_t cache_bytes; /* sum of the kept answers' sizes */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The answer under key, copied into r's arena; NULL when not cached. */
@@ -569,9 +572,47 @@ static const char *cache_get(struct req *r, const char *key, unsigned long long 
     return found;
 }
 
+static void cache_drop(struct cached *c)
+{
+    cache_bytes -= c->size;
+    free(c->key);
+    free(c->body);
+    *c = (struct cached){0};
+}
+
+/* Drops the least recently used answers until size more bytes fit. */
+static void cache_make_room(size_t size)
+{
+    while (cache_bytes + size > CACHE_BYTES) {
+        struct cached *lru = NULL;
+        for (int s = 0; s < CACHE_SETS; s++)
+            for (int i = 0; i < CACHE_WAYS; i++)
+                if (cache[s][i].key && (!lru || cache[s][i].used < lru->used))
+                    lru = &cache[s][i];
+        if (!lru)
+            return;
+        cache_drop(lru);
+    }
+}
+
+/* The slot for key in its set: its own, an empty one, or the least
+ * recently used. */
+static struct cached *cache_slot(const char *key, unsigned long long h)
+{
+    struct cached *set = cache[h % CACHE_SETS], *victim = &set[0];
+    for (int i = 0; i < CACHE_WAYS; i++) {
+        if (set[i].key && set[i].hash == h && strcmp(set[i].key, key) == 0)
+            return &set[i]; /* rendered twice at once: same bytes */
+        if (set[i].used < victim->used)
+            victim = &set[i];
+    }
+    return victim;
+}
+
 static void cache_put(const char *key, unsigned long long h, const char *body)
 {
-    if (strlen(body) > CACHE_BODY_MAX)
+    size_t size = strlen(key) + strlen(body) + 2;
+    if (size > CACHE_BODY_MAX)
         return;
     char *k = strdup(key), *b = strdup(body);
     if (!k || !b)
@@ -581,18 +622,12 @@ static void cache_put(const char *key, unsigned long long h, const char *body)
         free(b);
         return;
     }
-    struct cached *set = cache[h % CACHE_SETS], *victim = &set[0];
-    for (int i = 0; i < CACHE_WAYS; i++) {
-        if (set[i].key && set[i].hash == h && strcmp(set[i].key, key) == 0) {
-            victim = &set[i]; /* rendered twice at once: same bytes */
-            break;
-        }
-        if (set[i].used < victim->used)
-            victim = &set[i];
-    }
-    free(victim->key);
-    free(victim->body);
-    *victim = (struct cached){.hash = h, .used = ++cache_clock, .key = k, .body = b};
+    struct cached *slot = cache_slot(key, h);
+    if (slot->key)
+        cache_drop(slot);
+    cache_make_room(size);
+    *slot = (struct cached){.hash = h, .used = ++cache_clock, .key = k, .body = b, .size = size};
+    cache_bytes += size;
     pthread_mutex_unlock(&cache_lock);
 }
 
