@@ -208,14 +208,20 @@ static unsigned long long api_body_hash(const char *s)
     return h;
 }
 
+int api_not_modified(struct req *r, const char *etag)
+{
+    req_set_header(r, "ETag", etag);
+    if (!api_etag_matches(req_header(r, "If-None-Match"), etag))
+        return 0;
+    req_reply_empty(r, 304);
+    return 1;
+}
+
 void api_reply_json_etagged(struct req *r, const char *json)
 {
     char etag[24];
     snprintf(etag, sizeof(etag), "\"%016llx\"", api_body_hash(json));
-    req_set_header(r, "ETag", etag);
-    if (api_etag_matches(req_header(r, "If-None-Match"), etag))
-        req_reply_empty(r, 304);
-    else
+    if (!api_not_modified(r, etag))
         api_reply_json_text(r, 200, json);
 }
 

@@ -146,6 +146,9 @@ void api_reply_json_text(struct req *r, int status, const char *json);
  * names that ETag: for answers computed in the service rather than read
  * from a row with an updated_at (summaries). */
 void api_reply_json_etagged(struct req *r, const char *json);
+/* Sets etag (strong, quoted) as the ETag header and, when If-None-Match
+ * names it, sends 304: returns 1 then, 0 when the caller must answer. */
+int api_not_modified(struct req *r, const char *etag);
 
 /* Named parameters, so that none can be misnumbered (issue 14). A
  * statement with more than the caller and an id names its parameters once,

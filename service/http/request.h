@@ -60,7 +60,7 @@ struct req_state {
         struct new_user *new_user;
         struct set_password *set_password;
         const struct invite_form *invite_form;
-        const struct range *summary;
+        const struct summary_req *summary;
         struct reflection_page *reflection_page;
         const long long *events_last;
         const char *text;

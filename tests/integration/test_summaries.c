@@ -2644,3 +2644,136 @@ Test(summaries, range_validation)
         }
     }
 }
+
+/* ---- answers rendered once (issue 18) ------------------------------------- */
+
+/* A team summary is rendered once per process and then served as it was
+ * (service/handlers/summaries.c). The organisation summary renders its
+ * teams afresh on every read with the same code, so a team's periods there
+ * are a fresh rendering to compare the kept answer with. */
+Test(summaries, a_kept_answer_equals_a_fresh_rendering_and_repeats_byte_for_byte)
+{
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], m2[8], m3[8], g[96];
+    struct fix_user s[4];
+    fix_team(&o, t);
+    members(&o, t, "student", 4, s);
+    rel(-2, m2);
+    for (int i = 0; i < 4; i++) {
+        int sc[NV];
+        person_scores(3, i, sc);
+        test_unique(g, sizeof(g), "vast");
+        checkin_texts_in(&s[i], t, sc, g, NULL, 1, m2);
+        checkin_in(&s[i], t, sc, rel(-3, m3));
+    }
+    publish_since(&o, m3);
+    char *first = summary_raw(o.admin.token, t, m3, m2);
+    for (int i = 0; i < 3; i++)
+        expect_same_body(first, summary_raw(o.admin.token, t, m3, m2), "a repeated read");
+    json_t *kept = json_loads(first, 0, NULL), *fresh = summary(o.admin.token, NULL, m3, m2, NULL);
+    cr_assert(kept, "the kept answer is no JSON: %s", first);
+    char *a = dump(json_object_get(kept, "periods"));
+    char *b = dump(json_object_get(org_team(fresh, t), "periods"));
+    cr_assert_str_eq(a, b, "the kept answer differs from a fresh rendering");
+    cr_assert(strstr(first, "\"trend\":\""), "month -2 has no trend against -3: %s", first);
+    free(a);
+    free(b);
+    json_decref(kept);
+    json_decref(fresh);
+    free(first);
+}
+
+/* The ETag: strong, 304 when named (alone or in a list), 200 with the same
+ * bytes when another is named, different for another range. */
+Test(summaries, etag_answers_304_when_named_and_200_otherwise)
+{
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], m2[8], m3[8], etag[128], other[128], path[256], hdr[384];
+    struct fix_user s[3];
+    rel(-2, m2);
+    team_with_checkins(&o, t, 1, 3, s, NULL, m2);
+    publish_since(&o, rel(-3, m3));
+    char *raw = summary_raw(o.admin.token, t, m3, m2);
+    summary_etag(o.admin.token, t, m3, m2, etag);
+    cr_assert(etag[0] == '"', "not a strong ETag: %s", etag);
+    expect_not_modified(o.admin.token, t, m3, m2, etag);
+    snprintf(hdr, sizeof(hdr), "\"x\", %s", etag);
+    expect_not_modified(o.admin.token, t, m3, m2, hdr);
+
+    summary_path(path, t, m3, m2);
+    snprintf(hdr, sizeof(hdr), "If-None-Match: \"s0123456789abcdef\"\r\n");
+    struct http_resp r;
+    call("GET", path, o.admin.token, NULL, hdr, &r);
+    expect_status(&r, 200);
+    cr_assert_str_eq(r.body, raw, "the answer to another ETag differs");
+    cr_assert_str_eq(http_header(&r, "ETag"), etag);
+    http_resp_free(&r);
+
+    summary_etag(o.admin.token, t, m2, m2, other);
+    cr_assert_str_neq(other, etag, "two ranges with one ETag");
+    free(raw);
+}
+
+/* A month published between two reads changes the answer and its ETag. */
+Test(summaries, etag_changes_when_a_month_gets_published)
+{
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], m2[8], m3[8], before[128], after[128];
+    struct fix_user s[3];
+    rel(-2, m2);
+    rel(-3, m3);
+    team_with_checkins(&o, t, 1, 3, s, NULL, m2);
+    publish_since(&o, m2); /* month -3 is before the organisation began */
+    struct reading sm = read_summary(o.admin.token, t, m3, m2, 3, NULL);
+    expect_unpublished(team_period(sm.json, m3), "month -3 before its publication");
+    summary_etag(o.admin.token, t, m3, m2, before);
+
+    publish_since(&o, m3);
+    json_t *now = summary(o.admin.token, t, m3, m2, NULL);
+    cr_assert(is_published(team_period(now, m3)), "month -3 was not published");
+    expect_same_period(team_period(now, m2), team_period(sm.json, m2), "month -2");
+    summary_etag(o.admin.token, t, m3, m2, after);
+    cr_assert_str_neq(after, before, "the ETag stayed when month -3 was published");
+    char path[256], hdr[192];
+    summary_path(path, t, m3, m2);
+    snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", before);
+    struct http_resp r;
+    call("GET", path, o.admin.token, NULL, hdr, &r);
+    expect_status(&r, 200);
+    http_resp_free(&r);
+    json_decref(now);
+    reading_free(&sm);
+}
+
+/* Two readers of one team, one of whom contributed to the month: each
+ * keeps getting their own answer, whoever read first, and a k change
+ * never serves an answer kept from before it. */
+Test(summaries, kept_answers_follow_the_reader_and_k)
+{
+    struct fix_org o;
+    world(&o, 3);
+    char t[40], m2[8], m3[8], e_mgr[128], e_new[128];
+    struct fix_user s[3], mgr;
+    rel(-2, m2);
+    team_with_checkins(&o, t, 1, 3, s, NULL, m2);
+    member(&o, t, "teammanager", &mgr);
+    publish_since(&o, rel(-3, m3));
+    fix_member(&o, t, &s[0], "teammanager");
+    char *mine = summary_raw(mgr.token, t, m3, m2);
+    summary_etag(mgr.token, t, m3, m2, e_mgr);
+    for (int i = 0; i < 2; i++) {
+        expect_team_month_suppressed(s[0].token, t, m3, m2, m2, 3, "the new manager's month");
+        expect_same_body(mine, summary_raw(mgr.token, t, m3, m2), "the other manager's read");
+    }
+    summary_etag(s[0].token, t, m3, m2, e_new);
+    cr_assert_str_neq(e_new, e_mgr, "two different answers with one ETag");
+
+    set_k(&o, 4);
+    expect_team_month_suppressed(mgr.token, t, m3, m2, m2, 4, "3 people at k=4");
+    set_k(&o, 3);
+    expect_same_body(mine, summary_raw(mgr.token, t, m3, m2), "k back to 3");
+    free(mine);
+}
