@@ -37,6 +37,7 @@
  * same (hasher_run_verify), so its cost tells nobody which accounts exist. */
 #include "auth/hasher.h"
 #include "auth/kdf.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -222,13 +223,6 @@ static double hasher_run(struct hasher *h, struct kdf_arena *arena, struct hashe
     return cpu;
 }
 
-static double seconds(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Charges cpu seconds of hashing to the budget; waits while it is spent
  * (or until the pool stops). */
 static void hasher_pace(struct hasher *h, double cpu)
@@ -237,7 +231,7 @@ static void hasher_pace(struct hasher *h, double cpu)
     if (rate <= 0)
         return;
     pthread_mutex_lock(&h->lock);
-    double now = seconds(CLOCK_MONOTONIC);
+    double now = clock_mono_s();
     h->budget += rate * (now - h->budget_at);
     if (h->budget > HASHER_BURST_S)
         h->budget = HASHER_BURST_S;
@@ -326,7 +320,7 @@ struct hasher *hasher_new(int threads, const struct hasher_params *p)
     pthread_cond_init(&h->stop_cond, NULL);
     TAILQ_INIT(&h->queue);
     h->budget = HASHER_BURST_S;
-    h->budget_at = seconds(CLOCK_MONOTONIC);
+    h->budget_at = clock_mono_s();
     for (int i = 0; i < threads; i++)
         if (pthread_create(&h->threads[i], NULL, hasher_thread, h) == 0)
             h->nthreads++;

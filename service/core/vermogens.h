@@ -6,7 +6,6 @@
 #ifndef REFLECTD_VERMOGENS_H
 #define REFLECTD_VERMOGENS_H
 
-/* The same definition as domain/anonymity.h's, so either may come first. */
 #define NVERMOGENS 4
 
 /* The names, then NULL: usable as a validator's allowed list. */

@@ -25,8 +25,6 @@
 #include <math.h>
 #include <stddef.h>
 
-const char *const vermogen_names[NVERMOGENS] = {"absorptie", "verbindend", "opleidend", "lerend"};
-
 int anon_k(int configured)
 {
     return configured < ANON_MIN_K ? ANON_MIN_K : configured;

@@ -2,12 +2,11 @@
 #ifndef REFLECTD_ANONYMITY_H
 #define REFLECTD_ANONYMITY_H
 
-#define NVERMOGENS 4
+#include "core/vermogens.h"
+
 #define NSCORES    10
 #define NSTATUSES  4 /* goals: open, active, achieved, dropped */
 #define ANON_MIN_K 3
-
-extern const char *const vermogen_names[NVERMOGENS];
 
 /* The blocks of a month, each resting on its own distinct people. */
 enum block { BLOCK_CHECKINS, BLOCK_REFLECTIONS, BLOCK_FEEDBACK, BLOCK_GOALS, BLOCK_TEXTS, NBLOCKS };

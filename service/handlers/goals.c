@@ -14,6 +14,7 @@
  * supervision lasts (SQL_READS_GOAL), and every such read is audited by the
  * statement that reads it. Sharing changes shared_with, so it moves the
  * goal's updated_at (and ETag) like any other edit. */
+#include "core/vermogens.h"
 #include "db/statements.h"
 #include "http/api.h"
 #include "handlers/handlers.h"
@@ -23,7 +24,6 @@
 #define GOAL_WHAT_MAX 500
 #define GOAL_WHY_MAX  2000
 
-static const char *const vermogens[] = {"absorptie", "verbindend", "opleidend", "lerend", NULL};
 static const char *const statuses[] = {"open", "active", "achieved", "dropped", NULL};
 
 /* reflection_ids: the owner's live reflections that name this goal. */
@@ -38,8 +38,6 @@ static const char *const statuses[] = {"open", "active", "achieved", "dropped", 
     " '[]'::json), 'shared_with', coalesce((SELECT json_agg(gs.user_id ORDER BY gs.user_id)"       \
     " FROM goal_shares gs WHERE gs.goal_id = " x ".id), '[]'::json),"                              \
     " 'created_at', " SQL_TS(x ".created_at") ", 'updated_at', " SQL_TS(x ".updated_at") ")"
-#define SQL_GOAL_TOMBSTONE(x)                                                                      \
-    "json_build_object('id', " x ".id, 'deleted', true, 'updated_at', " SQL_TS(x ".updated_at") ")"
 /* The caller's own live goal $4: the only goal anyone may change. */
 #define SQL_OWN_GOAL                                                                               \
     "SELECT x.* FROM goals x, actor WHERE x.id = $4::uuid AND x.organisation_id = $2::uuid"       \
@@ -82,7 +80,7 @@ static const char SQL_GOAL_PATCH[] =
     " upd AS (UPDATE goals x SET what = coalesce($6, x.what), why = coalesce($7, x.why),"
     " due_on = CASE WHEN $8::boolean THEN $9::date ELSE x.due_on END,"
     " status = coalesce($10, x.status), vermogens = coalesce($11::text[], x.vermogens),"
-    " updated_at = now() FROM cur WHERE x.id = cur.id AND (" SQL_ETAG("x.updated_at") " = $5 OR $5 = '*') RETURNING x.*)"
+    " updated_at = now() FROM cur WHERE x.id = cur.id AND " SQL_IF_MATCH("x.updated_at", "$5") " RETURNING x.*)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 WHEN NOT EXISTS (SELECT 1 FROM cur) THEN 404"
     " WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 412 ELSE 200 END,"
     " (SELECT " SQL_GOAL_JSON("upd") " FROM upd), (SELECT " SQL_ETAG("upd.updated_at")
@@ -123,7 +121,7 @@ static const char SQL_GOAL_SYNC[] =
     " shown AS (SELECT * FROM page ORDER BY updated_at, id LIMIT $4::int)"
     " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END, " SQL_PAGE_BODY(
         "CASE WHEN shown.deleted_at IS NULL THEN " SQL_GOAL_JSON(
-            "shown") " ELSE " SQL_GOAL_TOMBSTONE("shown") " END",
+            "shown") " ELSE " SQL_TOMBSTONE("shown") " END",
         "shown.updated_at", "shown.id", "$4");
 
 /* $4 goal, $5 the user to share with: a supervisor assigned to the owner. */

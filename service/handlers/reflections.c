@@ -13,6 +13,7 @@
  *   overlap that makes it miss nothing).
  * Reading someone else's reflection (a supervisor it is shared with) is
  * written to the audit log by the same statement that reads it. */
+#include "core/vermogens.h"
 #include "db/statements.h"
 #include "http/api.h"
 #include "app.h"
@@ -27,7 +28,6 @@
 #define STARR_MAX            5000 /* characters per part: a long page of real writing */
 #define REFLECTION_MAX_GOALS 20
 
-static const char *const vermogens[] = {"absorptie", "verbindend", "opleidend", "lerend", NULL};
 static const char *const dimensions[] = {"mensen", "processen", "systemen", NULL};
 static const char *const statuses[] = {"draft", "final", NULL};
 static const char *const starr_parts[] = {"situation", "task",       "action",
@@ -151,7 +151,7 @@ static const char SQL_REFLECTION_PATCH[] =
     "     dimensions = coalesce(args.dimensions, x.dimensions),"
     "     goal_ids = coalesce(chk.goal_ids, x.goal_ids), updated_at = now()"
     "   FROM cur, chk, args WHERE x.id = cur.id AND chk.team_ok AND chk.goals_ok"
-    "     AND (" SQL_ETAG("x.updated_at") " = args.if_match OR args.if_match = '*')"
+    "     AND " SQL_IF_MATCH("x.updated_at", "args.if_match")
     "   RETURNING x.*),"
     " unlink AS (DELETE FROM reflection_goals rg USING upd, chk WHERE rg.reflection_id = upd.id"
     "   AND chk.goal_ids IS NOT NULL AND rg.goal_id <> ALL (chk.goal_ids)),"
@@ -340,7 +340,7 @@ void h_reflection_delete(struct req *r)
 void h_reflection_list(struct req *r)
 {
     const char *p[8], *since = NULL;
-    if (!api_page_params(r, p) || !api_sync_since(r, &since))
+    if (api_page_params(r, p) < 0 || api_sync_since(r, &since) < 0)
         return;
     if (!since) {
         reflection_page_query(r, SQL_REFLECTION_LIST, 6, p, 0);

@@ -382,7 +382,7 @@ static json_t *render_reflections(const struct published *p)
 {
     json_t *by = json_object();
     for (int v = 0; v < NVERMOGENS; v++)
-        json_object_set_new(by, vermogen_names[v], json_integer(p->by_vermogen[v]));
+        json_object_set_new(by, vermogens[v], json_integer(p->by_vermogen[v]));
     return json_pack("{s:o}", "by_vermogen", by);
 }
 
@@ -417,7 +417,7 @@ static json_t *render_period(int m, int published, const struct published *cur,
         return json_pack("{s:s, s:b, s:b}", "period", period, "published", 1, "suppressed", 1);
     json_t *verm = json_object();
     for (int v = 0; v < NVERMOGENS; v++)
-        json_object_set_new(verm, vermogen_names[v], render_vermogen(cur, prev, prev_shown, v));
+        json_object_set_new(verm, vermogens[v], render_vermogen(cur, prev, prev_shown, v));
     json_t *out =
         json_pack("{s:s, s:b, s:b, s:i, s:o}", "period", period, "published", 1, "suppressed", 0,
                   "contributors", cur->people[BLOCK_CHECKINS], "vermogens", verm);

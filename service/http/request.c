@@ -15,6 +15,7 @@
 #include "http/request.h"
 #include "app.h"
 #include "http/conns.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "http/metrics.h"
 #include "http/loop.h"
@@ -34,20 +35,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-uint64_t now_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Request ids need to be unique, not secret: a per-thread xorshift seeded
  * once from the kernel avoids a system call per request. */
 static void req_make_id(char *out, size_t len)
 {
     static _Thread_local uint64_t s;
     if (!s && (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s) || !s))
-        s = now_usec() | 1;
+        s = clock_mono_us() | 1;
     s ^= s << 13;
     s ^= s >> 7;
     s ^= s << 17;
@@ -154,7 +148,7 @@ static void req_access_log(struct req *r, uint64_t usec)
  * the last evhttp_send_* call, which may free it (a client that went away). */
 static void req_account(struct req *r)
 {
-    uint64_t usec = now_usec() - r->start_usec;
+    uint64_t usec = clock_mono_us() - r->start_usec;
     metrics_observe(r->app->metrics, r->status, usec);
     if (!r->app->cfg.quiet)
         req_access_log(r, usec);
@@ -474,7 +468,7 @@ static struct req *req_new(struct evhttp_request *ev, struct loop *l)
     r->ev = ev;
     r->loop = l;
     r->app = l->app;
-    r->start_usec = now_usec();
+    r->start_usec = clock_mono_us();
     r->method = req_method(ev);
     arena_init(&r->arena);
     const char *given = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-Id");

@@ -155,6 +155,5 @@ int req_loop_index(const struct req *r);
 
 /* Called by the server for every request evhttp hands it on loop l. */
 void req_dispatch(struct evhttp_request *ev, struct loop *l);
-uint64_t now_usec(void);
 
 #endif
