@@ -321,13 +321,7 @@ void h_feedback_request_inbox(struct req *r)
 
 void h_feedback_seen(struct req *r)
 {
-    const char *id = api_uuid_param(r, 0);
-    if (!id)
-        return;
-    struct api_params p;
-    api_params_actor(&p, r);
-    api_param(&p, id);
-    api_db(r, SQL_FEEDBACK_SEEN, &p, api_reply_row);
+    api_by_id(r, SQL_FEEDBACK_SEEN);
 }
 
 /* Every statement of this file, by name (statements.c: --statements). */

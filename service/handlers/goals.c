@@ -38,9 +38,10 @@ static const char *const statuses[] = {"open", "active", "achieved", "dropped", 
     " '[]'::json), 'shared_with', coalesce((SELECT json_agg(gs.user_id ORDER BY gs.user_id)"       \
     " FROM goal_shares gs WHERE gs.goal_id = " x ".id), '[]'::json),"                              \
     " 'created_at', " SQL_TS(x ".created_at") ", 'updated_at', " SQL_TS(x ".updated_at") ")"
-/* The caller's own live goal $4: the only goal anyone may change. */
-#define SQL_OWN_GOAL                                                                               \
-    "SELECT x.* FROM goals x, actor WHERE x.id = $4::uuid AND x.organisation_id = $2::uuid"       \
+/* The caller's own live goal whose id is parameter id ("$4"): the only goal
+ * anyone may change. The statement that uses it says which parameter. */
+#define SQL_OWN_GOAL(id)                                                                           \
+    "SELECT x.* FROM goals x, actor WHERE x.id = " id "::uuid AND x.organisation_id = $2::uuid"   \
     " AND x.owner_id = $1::uuid AND x.deleted_at IS NULL"
 
 /* $4 id (NULL: a new one), $5 what, $6 why, $7 due_on, $8 status, $9 vermogens. */
@@ -76,7 +77,7 @@ static const char SQL_GOAL_GET[] =
  * due_on is set (an explicit null clears it). */
 static const char SQL_GOAL_PATCH[] =
     "WITH " SQL_ACTOR ", cur AS (SELECT x.id, " SQL_ETAG("x.updated_at") " AS etag"
-    " FROM (" SQL_OWN_GOAL ") x),"
+    " FROM (" SQL_OWN_GOAL("$4") ") x),"
     " upd AS (UPDATE goals x SET what = coalesce($6, x.what), why = coalesce($7, x.why),"
     " due_on = CASE WHEN $8::boolean THEN $9::date ELSE x.due_on END,"
     " status = coalesce($10, x.status), vermogens = coalesce($11::text[], x.vermogens),"
@@ -90,7 +91,7 @@ static const char SQL_GOAL_PATCH[] =
  * Unlinking changes the goal_ids of those reflections, so they move too. */
 static const char SQL_GOAL_DELETE[] =
     "WITH " SQL_ACTOR ", del AS (UPDATE goals x SET deleted_at = now(), updated_at = now(),"
-    " what = '', why = '', due_on = NULL, vermogens = '{}' FROM (" SQL_OWN_GOAL ") o"
+    " what = '', why = '', due_on = NULL, vermogens = '{}' FROM (" SQL_OWN_GOAL("$4") ") o"
     " WHERE x.id = o.id RETURNING x.id),"
     " sh AS (DELETE FROM goal_shares s USING del WHERE s.goal_id = del.id),"
     " gl AS (DELETE FROM reflection_goals l USING del WHERE l.goal_id = del.id"
@@ -126,7 +127,7 @@ static const char SQL_GOAL_SYNC[] =
 
 /* $4 goal, $5 the user to share with: a supervisor assigned to the owner. */
 static const char SQL_GOAL_SHARE_PUT[] =
-    "WITH " SQL_ACTOR ", g AS (" SQL_OWN_GOAL "),"
+    "WITH " SQL_ACTOR ", g AS (" SQL_OWN_GOAL("$4") "),"
     " ok AS (SELECT EXISTS (SELECT 1 FROM supervisions sv WHERE sv.student_id = $1::uuid"
     " AND sv.supervisor_id = $5::uuid AND sv.organisation_id = $2::uuid) AS v),"
     " ins AS (INSERT INTO goal_shares (organisation_id, goal_id, user_id)"
@@ -139,7 +140,7 @@ static const char SQL_GOAL_SHARE_PUT[] =
     " supervisor assigned to you.' END FROM ok";
 
 static const char SQL_GOAL_SHARE_DELETE[] =
-    "WITH " SQL_ACTOR ", g AS (" SQL_OWN_GOAL "),"
+    "WITH " SQL_ACTOR ", g AS (" SQL_OWN_GOAL("$4") "),"
     " del AS (DELETE FROM goal_shares s USING g WHERE s.goal_id = g.id"
     " AND s.user_id = $5::uuid AND s.organisation_id = $2 RETURNING s.*),"
     " touch AS (UPDATE goals x SET updated_at = now() FROM del WHERE x.id = del.goal_id),"

@@ -232,25 +232,14 @@ void h_invitation_create(struct req *r)
     api_db_create(r, SQL_INVITATION_CREATE, p.n, p.v, invitation_created);
 }
 
-static void invitation_one(struct req *r, const char *sql)
-{
-    const char *id = api_uuid_param(r, 0);
-    if (!id)
-        return;
-    struct api_params p;
-    api_params_actor(&p, r);
-    api_param(&p, id);
-    api_db(r, sql, &p, api_reply_row);
-}
-
 void h_invitation_get(struct req *r)
 {
-    invitation_one(r, SQL_INVITATION_GET);
+    api_by_id(r, SQL_INVITATION_GET);
 }
 
 void h_invitation_revoke(struct req *r)
 {
-    invitation_one(r, SQL_INVITATION_REVOKE);
+    api_by_id(r, SQL_INVITATION_REVOKE);
 }
 
 void h_invitation_list(struct req *r)

@@ -210,13 +210,7 @@ void h_device_create(struct req *r)
 
 void h_device_delete(struct req *r)
 {
-    const char *id = api_uuid_param(r, 0);
-    if (!id)
-        return;
-    struct api_params p;
-    api_params_actor(&p, r);
-    api_param(&p, id);
-    api_db(r, SQL_DEVICE_DELETE, &p, api_reply_row);
+    api_by_id(r, SQL_DEVICE_DELETE);
 }
 
 void h_webpush_key(struct req *r)

@@ -383,6 +383,17 @@ int api_page_params(struct req *r, const char **p)
     return 0;
 }
 
+void api_by_id(struct req *r, const char *sql)
+{
+    const char *id = api_uuid_param(r, 0);
+    if (!id)
+        return;
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_param(&p, id);
+    api_db(r, sql, &p, api_reply_row);
+}
+
 void api_list(struct req *r, const char *sql)
 {
     const char *p[6];

@@ -96,6 +96,12 @@ int api_params_page(struct api_params *p, struct req *r);
 /* req_db with the statement's parameters. */
 void api_db(struct req *r, const char *sql, const struct api_params *p, req_db_continue next);
 
+/* Runs sql with the caller ($1..$3) and the path's first parameter, a
+ * UUID, as $4, and answers with its row (api_reply_row); 404 for an id
+ * that is not a UUID. For the routes whose whole work is one statement
+ * about one thing. */
+void api_by_id(struct req *r, const char *sql);
+
 /* The If-Match header; NULL (and 428 sent) when the client did not send one. */
 const char *api_if_match(struct req *r);
 /* Fills params[0..2] with the caller ($1 user, $2 organisation, $3 session). */
