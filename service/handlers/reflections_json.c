@@ -67,11 +67,6 @@ static const struct {
     {"shared_with", RC_SHARED},
 };
 
-static const char *cell(const struct db_result *res, int row, int col)
-{
-    return api_col_opt(res, row, col);
-}
-
 static int tombstone_json(struct jsonw *w, const struct db_result *res, int row, int col,
                           struct reflection_key *key)
 {
@@ -81,7 +76,7 @@ static int tombstone_json(struct jsonw *w, const struct db_result *res, int row,
     jsonw_key(w, "deleted");
     jsonw_bool(w, 1);
     jsonw_key(w, "updated_at");
-    int rc = jsonw_pg_ts(w, cell(res, row, col + RC_UPDATED), &key->updated_micros);
+    int rc = jsonw_pg_ts(w, api_col_opt(res, row, col + RC_UPDATED), &key->updated_micros);
     jsonw_obj_end(w);
     return rc;
 }
@@ -89,8 +84,8 @@ static int tombstone_json(struct jsonw *w, const struct db_result *res, int row,
 int reflection_json(struct jsonw *w, const struct db_result *res, int row, int col, int tombstones,
                     struct reflection_key *key)
 {
-    key->id = cell(res, row, col + RC_ID);
-    if (tombstones && cell(res, row, col + RC_DELETED))
+    key->id = api_col_opt(res, row, col + RC_ID);
+    if (tombstones && api_col_opt(res, row, col + RC_DELETED))
         return tombstone_json(w, res, row, col, key);
     jsonw_obj_begin(w);
     for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++) {
@@ -103,12 +98,12 @@ int reflection_json(struct jsonw *w, const struct db_result *res, int row, int c
     }
     for (size_t i = 0; i < sizeof(array_fields) / sizeof(array_fields[0]); i++) {
         jsonw_key(w, array_fields[i].name);
-        jsonw_pg_array(w, cell(res, row, col + array_fields[i].col));
+        jsonw_pg_array(w, api_col_opt(res, row, col + array_fields[i].col));
     }
     jsonw_key(w, "created_at");
-    jsonw_pg_ts(w, cell(res, row, col + RC_CREATED), &key->created_micros);
+    jsonw_pg_ts(w, api_col_opt(res, row, col + RC_CREATED), &key->created_micros);
     jsonw_key(w, "updated_at");
-    jsonw_pg_ts(w, cell(res, row, col + RC_UPDATED), &key->updated_micros);
+    jsonw_pg_ts(w, api_col_opt(res, row, col + RC_UPDATED), &key->updated_micros);
     jsonw_obj_end(w);
     return w->failed ? -1 : 0;
 }

@@ -373,13 +373,11 @@ void api_db_create(struct req *r, const char *sql, int n, const char **params, r
 
 int api_page_params(struct req *r, const char **p)
 {
-    struct page *pg = arena_alloc(&r->arena, sizeof(*pg));
-    if (api_page(r, pg) < 0)
+    struct api_params b;
+    api_params_actor(&b, r);
+    if (api_params_page(&b, r) < 0)
         return -1;
-    api_actor_params(r, p);
-    p[3] = pg->limit;
-    p[4] = pg->after_ts;
-    p[5] = pg->after_id;
+    memcpy(p, b.v, (size_t)b.n * sizeof(*p));
     return 0;
 }
 
@@ -396,23 +394,26 @@ void api_by_id(struct req *r, const char *sql)
 
 void api_list(struct req *r, const char *sql)
 {
-    const char *p[6];
-    if (api_page_params(r, p) == 0)
-        req_db(r, sql, 6, p, api_reply_row);
+    struct api_params p;
+    api_params_actor(&p, r);
+    if (api_params_page(&p, r) == 0)
+        api_db(r, sql, &p, api_reply_row);
 }
 
 void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql)
 {
-    const char *p[8], *since = NULL;
-    if (api_page_params(r, p) < 0 || api_sync_since(r, &since) < 0)
+    struct api_params p;
+    const char *since = NULL;
+    api_params_actor(&p, r);
+    if (api_params_page(&p, r) < 0 || api_sync_since(r, &since) < 0)
         return;
     if (!since) {
-        req_db(r, list_sql, 6, p, api_reply_row);
+        api_db(r, list_sql, &p, api_reply_row);
         return;
     }
-    p[6] = since;
-    p[7] = api_sync_overlap(r);
-    req_db(r, sync_sql, 8, p, api_reply_row);
+    api_param(&p, since);
+    api_param(&p, api_sync_overlap(r));
+    api_db(r, sync_sql, &p, api_reply_row);
 }
 
 /* The args CTE's entries: "$<k>::<type> AS <name>", separated by commas
