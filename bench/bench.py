@@ -121,7 +121,8 @@ def proc_ppid(pid):
 
 def pg_tree_ticks(postmaster):
     """Ticks of the postmaster (with its reaped children: backends that have
-    ended) and of each of its live children, by pid."""
+    ended) and of each of its live children, by pid. (Also reflectd's: its
+    one child is the hasher process.)"""
     out = {}
     t = proc_ticks(postmaster, children=True)
     if t is not None:
@@ -202,7 +203,7 @@ class Meter:
         self.x0 = {p: proc_ticks(p) or 0 for p in self.extra}
         self.hwm_reset = reset_peak_rss(self.server)
         self.t0 = time.monotonic()
-        self.s0 = proc_ticks(self.server) or 0
+        self.s0 = pg_tree_ticks(self.server)  # reflectd and its hasher process
         self.pg0 = pg_tree_ticks(self.pg)
         self.m0 = machine_busy_ticks()
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -212,14 +213,16 @@ class Meter:
     def stop(self):
         wall = time.monotonic() - self.t0
         check_server()
-        s1 = proc_ticks(self.server)
+        s1 = pg_tree_ticks(self.server)
         pg1 = pg_tree_ticks(self.pg)
         m1 = machine_busy_ticks()
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         client = ru.ru_utime + ru.ru_stime - self.c0
         for p in self.extra:
             client += ((proc_ticks(p) or self.x0[p]) - self.x0[p]) / TICK
-        server = (s1 - self.s0) / TICK
+        server = sum(t - self.s0.get(pid, 0) for pid, t in s1.items()) / TICK
+        own = s1.get(self.server, 0) - self.s0.get(self.server, 0)  # with reaped hashers
+        hasher = server - own / TICK
         # backends that ended during the run are missed (pools keep theirs open)
         pg = sum(t - self.pg0.get(pid, 0) for pid, t in pg1.items()) / TICK
         machine = (m1 - self.m0) / TICK
@@ -227,7 +230,8 @@ class Meter:
         pct = lambda secs: round(100.0 * secs / wall, 1)
         return {
             "wall_s": round(wall, 2),
-            "cpu_reflectd": pct(server),
+            "cpu_reflectd": pct(server),  # with the hasher process
+            "cpu_hasher": pct(hasher),
             "cpu_postgres": pct(pg),
             "cpu_client": pct(client),
             "cpu_others": pct(others),
@@ -608,7 +612,8 @@ def print_line(name, r):
         err += f"  Socket errors: {r['socket_errors']}"
     rate = r.get("rps", r.get("tps"))
     print(f"  {name:<14} {rate:>9.1f}/s  p50 {r['p50_ms']:8.2f} ms  p99 {r['p99_ms']:8.2f} ms"
-          f"  cpu reflectd {r['cpu_reflectd']:5.1f}%  postgres {r['cpu_postgres']:5.1f}%"
+          f"  cpu reflectd {r['cpu_reflectd']:5.1f}% (hasher {r.get('cpu_hasher', 0):4.1f}%)"
+          f"  postgres {r['cpu_postgres']:5.1f}%"
           f"  client {r['cpu_client']:5.1f}%  others {r['cpu_others']:5.1f}%"
           f"  rss {r['rss_peak_mib']} MiB{err}")
 
@@ -1205,6 +1210,7 @@ def cmd_report(args):
         L.append("")
     L.append("CPU is % of one core (the machine has "
              f"{meta.get('cores', '?')}), from /proc/<pid>/stat utime+stime over the run; "
+             "reflectd = the server and its hasher process; "
              "postgres = this cluster's postmaster and its backends; others = the rest of the "
              "machine (not wrk/pgbench), i.e. anything else running. The ceiling row's own "
              "figures: " + ", ".join(
@@ -1255,7 +1261,8 @@ def cmd_report(args):
                          f"{fmt_ms(d['p99_ms'])} ms during ({d['rps']:.0f} req/s), ratio "
                          f"**{d['p99_ms'] / a['p99_ms']:.1f}x**; logins {lg['rps']:.1f}/s, p99 "
                          f"{fmt_ms(lg['p99_ms'])} ms; CPU during: reflectd "
-                         f"{d['cpu_reflectd']:.0f}%, postgres {d['cpu_postgres']:.0f}%, wrk "
+                         f"{d['cpu_reflectd']:.0f}% (of which its hasher process "
+                         f"{d.get('cpu_hasher', 0):.0f}%), postgres {d['cpu_postgres']:.0f}%, wrk "
                          f"{d['cpu_client']:.0f}%, others {d['cpu_others']:.0f}%")
         L.append(f"**6. Reads during a login burst:** scenario 1 at {a0['conns']} connections, "
                  f"{a0['secs']} s, alone and then while {lg0['conns']} connections log in "

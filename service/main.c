@@ -8,15 +8,18 @@
  *   reflectd publish    migrate, publish every closed month that is due, exit
  *   reflectd --statements        print every SQL statement by name
  *   reflectd --check-statements  migrate, PREPARE every statement, exit 1 if any fails
+ *   reflectd --hasher ...  internal: the hasher process reflectd starts (hashchild.c)
  *
  * Start-up order: configuration, migrations (blocking, before any thread),
- * the listening socket, the worker threads. The main thread then only waits
+ * the hasher process (forked while this is the only thread), the listening
+ * socket, the worker threads. The main thread then only waits
  * for SIGINT/SIGTERM on its own event loop and drives the shutdown. */
 #include "app.h"
 #include "domain/bootstrap.h"
 #include "handlers/events.h"
 #include "domain/janitor.h"
 #include "auth/hasher.h"
+#include "auth/hashchild.h"
 #include "handlers/handlers.h"
 #include "core/log.h"
 #include "http/metrics.h"
@@ -186,6 +189,8 @@ static int main_publish(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--hasher") == 0) /* before anything else: no config */
+        return hashchild_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
         main_print_routes();
         return 0;

@@ -1,102 +1,183 @@
-/* hasher.c - argon2id off the event loops.
+/* hasher.c - reflectd's side of the hasher process (issue 18).
  *
- * An argon2id computation takes tens of milliseconds and 64 MiB by design.
- * Done on a worker's event loop it would stall every other request on that
- * thread, so login and user creation hand passwords to this pool instead:
- * a fixed set of threads takes jobs from one queue, and each result goes
- * back to the event loop that asked, through event_base_once (thread-safe
- * since the server enabled libevent's pthread locking). The pool size
- * bounds the memory a burst of logins can take: threads x m_cost.
+ * argon2id runs in a child process (hashchild.c): its computations and its
+ * 64 MiB arenas then share neither the scheduling group nor the memory map
+ * of the event loops (see hashchild.c for what the child does to itself).
+ * This file starts it, talks to it and starts it again when it ends.
  *
- * Keeping hashing from hurting everyone else's latency took three things:
- *   - The computation runs at SCHED_IDLE, so it gets only the CPU the event
- *     loops and PostgreSQL leave over. Only the computation: a thread at
- *     that priority that holds a lock (the job queue's, a worker's event
- *     base lock while delivering, the memory-map lock while mapping) can
- *     sit preempted for hundreds of milliseconds with a worker waiting on
- *     it. So the pool thread takes and hands back jobs at normal priority and
- *     runs each computation on a thread created for it at SCHED_IDLE, which
- *     holds no lock anyone else waits on and ends with the computation (an
- *     unprivileged thread may enter SCHED_IDLE but not leave it, so one
- *     thread switching back and forth works only as root).
- *   - Memory: each thread computes in its own arena, mapped once and kept
- *     while logins keep coming (kdf.c), released after HASHER_KEEP_S idle.
- *   - Pacing. SCHED_IDLE orders threads within one scheduling group, but the
- *     kernel first shares CPU fairly between groups (autogroups, cgroups):
- *     hashing is charged to this process's group, and once that group has
- *     used its share the event loops wait for PostgreSQL's group, however
- *     idle the hash threads' priority. So hashing has a CPU budget,
- *     HASH_CPU_PERCENT of one core, kept as a token bucket of CPU seconds
- *     (HASHER_BURST_S deep): a handful of logins run at full speed, a
- *     sustained burst is slowed to the budget, and at most HASH_QUEUE_MAX
- *     jobs wait (the rest get a 503 and Retry-After).
- *
- * A stored hash made with other parameters than the configured ones is
- * replaced on the next successful login (the verify job hands back a new
- * hash), and checking one that is cheaper costs the configured work all the
- * same (hasher_run_verify), so its cost tells nobody which accounts exist. */
+ *   - Start: fork, and in the child only async-signal-safe calls until it
+ *     executes this binary again as `reflectd --hasher ...`: parent-death
+ *     signal, setsid (a session, so an autogroup, of its own), the socket
+ *     on HASHCHILD_FD, stdin from /dev/null, every other descriptor closed.
+ *     Executing rather than running on after fork makes restarting safe
+ *     once threads exist, and gives the child a fresh address space.
+ *   - Requests: a worker's handler encodes one message (hashmsg.c) with a
+ *     new id and sends it without blocking on the SOCK_SEQPACKET socket (a
+ *     full socket or no child: -1, the handler answers 503). The job waits
+ *     in a list under the lock.
+ *   - Replies: one thread of our own runs a libevent loop on the socket,
+ *     matches each reply's id to its job and hands the result to the
+ *     worker loop that asked (event_base_once, as the in-process pool did).
+ *   - The child ends (killed, crashed, a malformed reply): every job in
+ *     flight is answered HASHER_UNAVAILABLE (the handlers send 503 with
+ *     Retry-After), the exit is logged and reaped, and a new child starts:
+ *     at once, or after HASHER_RETRY_S when the last one lived shorter than
+ *     that (a child that cannot start does not make us spin).
+ *   - Shutdown: closing our end makes the child exit; we reap it.
+ * The CPU budget (HASH_CPU_PERCENT) and the queue bound (HASH_QUEUE_MAX)
+ * live in the child's pool (hashpool.c); reflectd itself refuses a job
+ * only when HASH_QUEUE_MAX + HASH_THREADS jobs are already out. */
 #include "auth/hasher.h"
-#include "auth/kdf.h"
+#include "auth/hashchild.h"
+#include "auth/hashmsg.h"
 #include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
-#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
-#include <time.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#define HASHER_KEEP_S  30
-#define HASHER_BURST_S 1.0
-/* A stored hash may cost more memory than configured (an older setting);
- * up to this many times the configured cost it gets an arena too. */
-#define HASHER_ARENA_CAP 4
+#define HASHER_RETRY_S  1
+#define HASHER_STOP_MS  10000 /* a stopping child gets this long, then SIGKILL */
+#define HASHER_LOST_MS  1000  /* a child whose socket closed gets this long to be reaped */
+#define HASHER_NARGS    7     /* the child's decimal arguments (hashchild.h) */
 
 struct hasher_job {
     TAILQ_ENTRY(hasher_job) next;
+    uint64_t id;
     struct event_base *base;
-    char *password;
-    char *encoded; /* verify: the stored hash, then the new one (rehash); hash: the result */
-    int verify;
-    int ok;
     hasher_done cb;
     void *arg;
+    int ok;
+    char *encoded;
 };
 
 struct hasher {
     struct hasher_params params;
-    char *dummy; /* verified against for unknown accounts */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;      /* a job was queued, or stopping */
-    pthread_cond_t stop_cond; /* stopping (wakes threads pacing themselves) */
+    int threads;
+    char exe[PATH_MAX];
+    char args[HASHER_NARGS][24]; /* made before any fork: the child may not format */
+    char *argv[HASHER_NARGS + 3];
+    pthread_mutex_t lock; /* fd, pid, next_id, jobs, in_flight, restarts, stopping */
+    int fd;               /* our end of the socket; -1 while no child runs */
+    pid_t pid;
+    uint64_t next_id;
     // cppcheck-suppress unusedStructMember
-    TAILQ_HEAD(, hasher_job) queue;
-    int queued;
-    double budget;    /* CPU seconds hashing may spend now (may go negative) */
-    double budget_at; /* when budget was last refilled (monotonic s) */
+    TAILQ_HEAD(, hasher_job) jobs; /* sent, not answered */
+    int in_flight;
+    int restarts;
     int stopping;
-    int nthreads;
-    pthread_t *threads;
+    double started_at;       /* when the current child started (monotonic s) */
+    struct event_base *base; /* the reader thread's loop */
+    struct event *read_ev, *retry_ev;
+    pthread_t thread;
+    int thread_started;
 };
 
-char *hasher_hash_now(const struct hasher_params *p, const char *password)
+static void hasher_readable(evutil_socket_t fd, short what, void *arg);
+
+/* Between fork and exec: async-signal-safe calls only, since another
+ * thread may have held any lock at the fork. */
+static void hasher_exec(const struct hasher *h, int sock, pid_t parent)
 {
-    struct kdf_job k;
-    char *encoded = NULL;
-    if (kdf_prepare_hash(&k, p->t_cost, p->m_cost_kib, p->parallelism) < 0)
-        return NULL;
-    return kdf_run(&k, NULL, password, &encoded) ? encoded : NULL; /* malloc'd memory */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* a mask survives exec */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(1);
+    setsid();
+    if (sock == HASHCHILD_FD)
+        fcntl(sock, F_SETFD, 0); /* keep it across exec */
+    else if (dup2(sock, HASHCHILD_FD) < 0)
+        _exit(1);
+    int null = open("/dev/null", O_RDONLY);
+    if (null > 0 && null != HASHCHILD_FD)
+        dup2(null, 0);
+    close_range(HASHCHILD_FD + 1, ~0U, 0);
+    execv(h->exe, h->argv);
+    _exit(127);
+}
+
+/* Starts a child and watches its socket; 0 or -1. */
+static int hasher_spawn(struct hasher *h)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        log_error("hasher: socketpair: %s", strerror(errno));
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        hasher_exec(h, sv[1], parent);
+    close(sv[1]);
+    struct event *ev = NULL;
+    if (pid < 0 || evutil_make_socket_nonblocking(sv[0]) < 0 ||
+        !(ev = event_new(h->base, sv[0], EV_READ | EV_PERSIST, hasher_readable, h)) ||
+        event_add(ev, NULL) < 0) {
+        log_error("hasher: cannot start the hasher process: %s", strerror(errno));
+        if (ev)
+            event_free(ev);
+        close(sv[0]); /* a child started exits on EOF; reaped below */
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
+        return -1;
+    }
+    pthread_mutex_lock(&h->lock);
+    h->fd = sv[0];
+    h->pid = pid;
+    pthread_mutex_unlock(&h->lock);
+    h->read_ev = ev;
+    h->started_at = clock_mono_s();
+    log_info("hasher process %ld started", (long)pid);
+    return 0;
+}
+
+/* Waits up to timeout_ms for pid, then kills it (not reaped yet, so the
+ * pid is still ours). Its wait status, or -1. */
+static int hasher_reap(pid_t pid, int timeout_ms)
+{
+    int st = 0;
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            return st;
+        if (w < 0 && errno != EINTR)
+            return -1;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return st;
+}
+
+static void hasher_describe(int st, char *buf, size_t n)
+{
+    if (st >= 0 && WIFEXITED(st))
+        snprintf(buf, n, "exited with status %d", WEXITSTATUS(st));
+    else if (st >= 0 && WIFSIGNALED(st))
+        snprintf(buf, n, "was killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, n, "ended");
 }
 
 static void hasher_job_free(struct hasher_job *j)
 {
-    if (j->password) {
-        explicit_bzero(j->password, strlen(j->password));
-        free(j->password);
-    }
     free(j->encoded);
     free(j);
 }
@@ -110,220 +191,181 @@ static void hasher_deliver(evutil_socket_t fd, short what, void *arg)
     hasher_job_free(j);
 }
 
-/* One computation on a thread of its own (see the top of the file). */
-struct compute {
-    struct kdf_job *k;
-    const struct kdf_arena *arena;
-    const char *password;
-    char *encoded;
-    int ok;
-    double cpu; /* seconds of CPU it took */
-};
-
-static void *compute_main(void *arg)
+static void hasher_hand_back(struct hasher_job *j)
 {
-    struct compute *c = arg;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    c->ok = kdf_run(c->k, c->arena, c->password, &c->encoded);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    c->cpu = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    return NULL;
-}
-
-/* The thread lowers itself: glibc's thread attributes know no SCHED_IDLE,
- * and lowering needs no privilege. */
-static void *compute_idle_main(void *arg)
-{
-    struct sched_param sp = {0};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-    return compute_main(arg);
-}
-
-/* Runs c on a new thread at SCHED_IDLE and waits for it; where no thread
- * can be made, here, at normal priority (still paced). */
-static void compute_idle(struct compute *c)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, compute_idle_main, c) == 0)
-        pthread_join(t, NULL);
-    else
-        compute_main(c);
-}
-
-/* One computation of k for password on a thread at SCHED_IDLE; *ok as
- * kdf_run, and for a hash the PHC string in *encoded. Returns the CPU
- * seconds it took. */
-static double hasher_compute(struct hasher *h, struct kdf_arena *arena, struct kdf_job *k,
-                             const char *password, int *ok, char **encoded)
-{
-    kdf_reserve(arena, k, h->params.m_cost_kib * HASHER_ARENA_CAP);
-    struct compute c = {k, arena, password, NULL, 0, 0};
-    compute_idle(&c);
-    *ok = c.ok;
-    *encoded = c.encoded;
-    return c.cpu;
-}
-
-/* A new hash of password at the configured cost into *encoded (NULL when
- * it failed); returns the CPU seconds. */
-static double hasher_run_hash(struct hasher *h, struct kdf_arena *arena, const char *password,
-                              char **encoded)
-{
-    struct kdf_job k;
-    int ok = 0;
-    *encoded = NULL;
-    if (kdf_prepare_hash(&k, h->params.t_cost, h->params.m_cost_kib, h->params.parallelism) < 0)
-        return 0;
-    double cpu = hasher_compute(h, arena, &k, password, &ok, encoded);
-    if (!ok) {
-        free(*encoded);
-        *encoded = NULL;
+    if (event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
+        log_error("hasher: cannot deliver a result");
+        hasher_job_free(j);
     }
-    return cpu;
 }
 
-/* A verify. When the stored hash was made with other parameters, a match
- * is followed by a new hash at the configured ones, handed back in
- * j->encoded for the caller to store; a mismatch against a hash cheaper
- * than the configured cost is followed by the same computation, thrown
- * away, so that every check costs at least the configured work (as the
- * dummy does for an unknown address). One computation does both jobs
- * because a match needs it anyway: success and failure then cost alike. */
-static double hasher_run_verify(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
+/* The child is gone or broken: answer its jobs, reap it, start another. */
+static void hasher_lost(struct hasher *h, const char *why)
 {
-    struct kdf_job k;
-    int real = kdf_prepare_verify(&k, j->encoded, h->dummy); /* unknown: same work */
-    int ok = 0;
-    char *unused = NULL;
-    double cpu = hasher_compute(h, arena, &k, j->password, &ok, &unused);
-    free(unused);     /* a verify writes none */
-    free(j->encoded); /* from here on: the new hash, if any */
-    j->encoded = NULL;
-    j->ok = ok && real;
-    struct kdf_cost want = {h->params.t_cost, h->params.m_cost_kib, h->params.parallelism};
-    if (j->ok ? !kdf_needs_rehash(&k.phc, &want) : !kdf_needs_extra_work(&k.phc, &want))
-        return cpu;
-    char *fresh = NULL;
-    cpu += hasher_run_hash(h, arena, j->password, &fresh);
-    if (j->ok)
-        j->encoded = fresh; /* NULL when hashing failed: the login still succeeds */
-    else
-        free(fresh);
-    return cpu;
-}
-
-/* Computes j; returns the CPU seconds it took. */
-static double hasher_run(struct hasher *h, struct kdf_arena *arena, struct hasher_job *j)
-{
-    if (j->verify)
-        return hasher_run_verify(h, arena, j);
-    double cpu = hasher_run_hash(h, arena, j->password, &j->encoded);
-    j->ok = j->encoded != NULL;
-    return cpu;
-}
-
-/* Charges cpu seconds of hashing to the budget; waits while it is spent
- * (or until the pool stops). */
-static void hasher_pace(struct hasher *h, double cpu)
-{
-    double rate = h->params.cpu_percent / 100.0;
-    if (rate <= 0)
-        return;
+    TAILQ_HEAD(, hasher_job) lost = TAILQ_HEAD_INITIALIZER(lost);
     pthread_mutex_lock(&h->lock);
-    double now = clock_mono_s();
-    h->budget += rate * (now - h->budget_at);
-    if (h->budget > HASHER_BURST_S)
-        h->budget = HASHER_BURST_S;
-    h->budget_at = now;
-    h->budget -= cpu;
-    double wait = h->budget < 0 ? -h->budget / rate : 0;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    double end = (double)until.tv_nsec / 1e9 + wait;
-    until.tv_sec += (time_t)end;
-    until.tv_nsec = (long)((end - (double)(time_t)end) * 1e9);
-    while (wait > 0 && !h->stopping &&
-           pthread_cond_timedwait(&h->stop_cond, &h->lock, &until) != ETIMEDOUT) {
-    }
+    int fd = h->fd, n = h->in_flight;
+    pid_t pid = h->pid;
+    h->fd = -1;
+    h->pid = 0;
+    h->in_flight = 0;
+    h->restarts++;
+    int stopping = h->stopping;
+    TAILQ_CONCAT(&lost, &h->jobs, next);
     pthread_mutex_unlock(&h->lock);
+    event_free(h->read_ev);
+    h->read_ev = NULL;
+    close(fd);
+    char status[64];
+    hasher_describe(hasher_reap(pid, HASHER_LOST_MS), status, sizeof(status));
+    log_error("hasher process %ld %s (%s); %d job(s) in flight answered 503; starting another",
+              (long)pid, status, why, n);
+    struct hasher_job *j;
+    while ((j = TAILQ_FIRST(&lost))) {
+        TAILQ_REMOVE(&lost, j, next);
+        j->ok = HASHER_UNAVAILABLE;
+        hasher_hand_back(j);
+    }
+    struct timeval retry = {HASHER_RETRY_S, 0};
+    if (stopping)
+        return;
+    if (clock_mono_s() - h->started_at < HASHER_RETRY_S || hasher_spawn(h) < 0)
+        event_add(h->retry_ev, &retry);
 }
 
-/* The next job, or NULL when stopping. Waits; after HASHER_KEEP_S without
- * work the thread's arena goes back to the system. */
-static struct hasher_job *hasher_next(struct hasher *h, struct kdf_arena *arena)
+static void hasher_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hasher *h = arg;
+    struct timeval retry = {HASHER_RETRY_S, 0};
+    if (hasher_spawn(h) < 0)
+        event_add(h->retry_ev, &retry);
+}
+
+/* The job a reply answers, taken off the list; NULL for an unknown id. */
+static struct hasher_job *hasher_take(struct hasher *h, uint64_t id)
 {
     pthread_mutex_lock(&h->lock);
-    while (!h->stopping && TAILQ_EMPTY(&h->queue)) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += HASHER_KEEP_S;
-        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT) {
-            pthread_mutex_unlock(&h->lock); /* unmapping takes a while */
-            kdf_release(arena);
-            pthread_mutex_lock(&h->lock);
-        }
-    }
-    struct hasher_job *j = h->stopping ? NULL : TAILQ_FIRST(&h->queue);
+    struct hasher_job *j;
+    TAILQ_FOREACH(j, &h->jobs, next)
+    if (j->id == id)
+        break;
     if (j) {
-        TAILQ_REMOVE(&h->queue, j, next);
-        h->queued--;
+        TAILQ_REMOVE(&h->jobs, j, next);
+        h->in_flight--;
     }
     pthread_mutex_unlock(&h->lock);
     return j;
 }
 
-/* Hands j's result to its event loop - unless the pool is stopping, when
- * the loops may have ended and would never run (nor free) it. */
-static void hasher_hand_back(struct hasher *h, struct hasher_job *j)
+/* One reply; -1 when it answers no job of ours. */
+static int hasher_answer(struct hasher *h, const struct hashmsg_rep *m)
 {
-    pthread_mutex_lock(&h->lock);
-    int stopping = h->stopping;
-    pthread_mutex_unlock(&h->lock);
-    if (stopping || event_base_once(j->base, -1, EV_TIMEOUT, hasher_deliver, j, NULL) < 0) {
-        if (!stopping)
-            log_error("hasher: cannot deliver a result");
-        hasher_job_free(j);
+    struct hasher_job *j = hasher_take(h, m->id);
+    if (!j)
+        return -1;
+    j->ok = m->status == HASHMSG_OK ? 1 : m->status == HASHMSG_NO ? 0 : HASHER_UNAVAILABLE;
+    if (m->has_encoded && !(j->encoded = strdup(m->encoded)))
+        abort();
+    hasher_hand_back(j);
+    return 0;
+}
+
+static void hasher_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct hasher *h = arg;
+    uint8_t buf[HASHMSG_REP_MAX + 1];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            hasher_lost(h, n == 0 ? "its socket closed" : strerror(errno));
+            return;
+        }
+        struct hashmsg_rep m; /* longer than HASHMSG_REP_MAX: sizeof(buf) bytes, refused */
+        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
+        if (hashmsg_rep_decode(buf, len, &m) < 0 || hasher_answer(h, &m) < 0) {
+            hasher_lost(h, "a malformed or unexpected reply");
+            return;
+        }
     }
 }
 
-static void *hasher_thread(void *arg)
+static void *hasher_main(void *arg)
 {
     struct hasher *h = arg;
-    struct hasher_job *j;
-    struct kdf_arena arena = {0};
-    while ((j = hasher_next(h, &arena))) {
-        double cpu = hasher_run(h, &arena, j);
-        hasher_hand_back(h, j);
-        hasher_pace(h, cpu); /* after delivering: this job is not delayed */
-    }
-    kdf_release(&arena);
+    /* Runs (also while no child does, waiting to retry) until hasher_free. */
+    event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
+}
+
+/* The child's command line (hashchild.h). */
+static void hasher_args(struct hasher *h)
+{
+    const int v[HASHER_NARGS] = {(int)getpid(),         h->threads,
+                                 h->params.t_cost,      h->params.m_cost_kib,
+                                 h->params.parallelism, h->params.cpu_percent,
+                                 h->params.queue_max};
+    ssize_t n = readlink("/proc/self/exe", h->exe, sizeof(h->exe) - 1);
+    snprintf(h->exe + (n > 0 ? n : 0), sizeof(h->exe) - (size_t)(n > 0 ? n : 0), "%s",
+             n > 0 ? "" : "/proc/self/exe");
+    h->argv[0] = "reflectd";
+    h->argv[1] = "--hasher";
+    for (int i = 0; i < HASHER_NARGS; i++) {
+        snprintf(h->args[i], sizeof(h->args[i]), "%d", v[i]);
+        h->argv[i + 2] = h->args[i];
+    }
+    h->argv[HASHER_NARGS + 1] = NULL;
+}
+
+static void hasher_destroy(struct hasher *h)
+{
+    struct hasher_job *j;
+    while ((j = TAILQ_FIRST(&h->jobs))) {
+        TAILQ_REMOVE(&h->jobs, j, next);
+        hasher_job_free(j);
+    }
+    if (h->read_ev)
+        event_free(h->read_ev);
+    if (h->retry_ev)
+        event_free(h->retry_ev);
+    if (h->base)
+        event_base_free(h->base);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
 }
 
 struct hasher *hasher_new(int threads, const struct hasher_params *p)
 {
+    if (evthread_use_pthreads() < 0) /* the reader hands results to other loops */
+        return NULL;
     struct hasher *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
     h->params = *p;
-    h->dummy = hasher_hash_now(p, "dummy password for unknown accounts");
-    h->threads = calloc((size_t)threads, sizeof(pthread_t));
-    if (!h->dummy || !h->threads) {
-        free(h->dummy);
-        free(h->threads);
-        free(h);
+    h->threads = threads;
+    h->fd = -1;
+    pthread_mutex_init(&h->lock, NULL);
+    TAILQ_INIT(&h->jobs);
+    hasher_args(h);
+    h->base = event_base_new();
+    h->retry_ev = h->base ? evtimer_new(h->base, hasher_retry, h) : NULL;
+    if (!h->retry_ev || hasher_spawn(h) < 0) {
+        hasher_destroy(h);
         return NULL;
     }
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->cond, NULL);
-    pthread_cond_init(&h->stop_cond, NULL);
-    TAILQ_INIT(&h->queue);
-    h->budget = HASHER_BURST_S;
-    h->budget_at = clock_mono_s();
-    for (int i = 0; i < threads; i++)
-        if (pthread_create(&h->threads[i], NULL, hasher_thread, h) == 0)
-            h->nthreads++;
+    if (pthread_create(&h->thread, NULL, hasher_main, h) != 0) {
+        close(h->fd);
+        hasher_reap(h->pid, HASHER_STOP_MS);
+        hasher_destroy(h);
+        return NULL;
+    }
+    h->thread_started = 1;
     return h;
 }
 
@@ -333,67 +375,96 @@ void hasher_free(struct hasher *h)
         return;
     pthread_mutex_lock(&h->lock);
     h->stopping = 1;
-    pthread_cond_broadcast(&h->cond);
-    pthread_cond_broadcast(&h->stop_cond);
     pthread_mutex_unlock(&h->lock);
-    for (int i = 0; i < h->nthreads; i++)
-        pthread_join(h->threads[i], NULL);
-    struct hasher_job *j;
-    while ((j = TAILQ_FIRST(&h->queue))) {
-        TAILQ_REMOVE(&h->queue, j, next);
-        hasher_job_free(j);
+    if (h->thread_started) {
+        event_base_loopbreak(h->base);
+        pthread_join(h->thread, NULL);
     }
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->cond);
-    pthread_cond_destroy(&h->stop_cond);
-    free(h->threads);
-    free(h->dummy);
-    free(h);
+    if (h->fd >= 0) { /* EOF: the child finishes its computation and exits */
+        close(h->fd);
+        int st = hasher_reap(h->pid, HASHER_STOP_MS);
+        if (st != 0) {
+            char status[64];
+            hasher_describe(st, status, sizeof(status));
+            log_error("hasher process %ld %s while stopping", (long)h->pid, status);
+        }
+    }
+    hasher_destroy(h);
 }
 
-static int hasher_submit(struct hasher *h, struct event_base *base, int verify, const char *encoded,
+static int hasher_submit(struct hasher *h, struct event_base *base, int op, const char *encoded,
                          const char *password, hasher_done cb, void *arg)
 {
+    size_t pw = strlen(password);
+    if (pw > HASHMSG_PW_MAX) /* the handlers allow less */
+        return -1;
+    struct hashmsg_req m = {.op = op};
+    memcpy(m.password, password, pw + 1);
+    /* A stored hash too long to be one of ours is checked like one that
+     * does not decode: against the dummy, failing (kdf_prepare_verify). */
+    if (encoded && strlen(encoded) <= HASHMSG_ENC_MAX) {
+        m.has_encoded = 1;
+        memcpy(m.encoded, encoded, strlen(encoded) + 1);
+    }
     struct hasher_job *j = calloc(1, sizeof(*j));
     if (!j)
         abort();
     j->base = base;
-    j->verify = verify;
-    j->password = strdup(password);
-    j->encoded = encoded ? strdup(encoded) : NULL;
     j->cb = cb;
     j->arg = arg;
-    if (!j->password || (encoded && !j->encoded))
-        abort();
+    uint8_t buf[HASHMSG_REQ_MAX];
+    int rc = -1;
     pthread_mutex_lock(&h->lock);
-    int full = h->params.queue_max > 0 && h->queued >= h->params.queue_max;
-    if (!full) {
-        TAILQ_INSERT_TAIL(&h->queue, j, next);
-        h->queued++;
-        pthread_cond_signal(&h->cond);
+    int full = h->params.queue_max > 0 && h->in_flight >= h->params.queue_max + h->threads;
+    if (!h->stopping && h->fd >= 0 && !full) {
+        m.id = j->id = ++h->next_id;
+        size_t n = hashmsg_req_encode(&m, buf, sizeof(buf));
+        if (n && send(h->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n) {
+            TAILQ_INSERT_TAIL(&h->jobs, j, next);
+            h->in_flight++;
+            rc = 0;
+        }
     }
     pthread_mutex_unlock(&h->lock);
-    if (full)
-        hasher_job_free(j);
-    return full ? -1 : 0;
-}
-
-int hasher_queued(struct hasher *h)
-{
-    pthread_mutex_lock(&h->lock);
-    int n = h->queued;
-    pthread_mutex_unlock(&h->lock);
-    return n;
+    explicit_bzero(buf, sizeof(buf));
+    explicit_bzero(&m, sizeof(m));
+    if (rc < 0)
+        free(j);
+    return rc;
 }
 
 int hasher_hash(struct hasher *h, struct event_base *base, const char *password, hasher_done cb,
                 void *arg)
 {
-    return hasher_submit(h, base, 0, NULL, password, cb, arg);
+    return hasher_submit(h, base, HASHMSG_HASH, NULL, password, cb, arg);
 }
 
 int hasher_verify(struct hasher *h, struct event_base *base, const char *encoded,
                   const char *password, hasher_done cb, void *arg)
 {
-    return hasher_submit(h, base, 1, encoded, password, cb, arg);
+    return hasher_submit(h, base, HASHMSG_VERIFY, encoded, password, cb, arg);
+}
+
+int hasher_queued(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->in_flight > h->threads ? h->in_flight - h->threads : 0;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+pid_t hasher_pid(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    pid_t pid = h->pid;
+    pthread_mutex_unlock(&h->lock);
+    return pid;
+}
+
+int hasher_restarts(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->restarts;
+    pthread_mutex_unlock(&h->lock);
+    return n;
 }

@@ -187,6 +187,10 @@ static void login_verified(int ok, const char *encoded, void *arg)
     struct login *l = req_state_get(r, login);
     char ttl[16], window[16];
     snprintf(window, sizeof(window), "%d", r->app->cfg.login_window_s);
+    if (ok == HASHER_UNAVAILABLE) { /* no verdict: not counted as a failure */
+        req_busy(r, "Logins cannot be checked right now; try again shortly.");
+        return;
+    }
     if (!ok) {
         struct api_params p;
         api_params_none(&p);

@@ -79,6 +79,10 @@ static void set_password_hashed(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
     struct set_password *s = req_state_get(r, set_password);
+    if (ok == HASHER_UNAVAILABLE) { /* the hasher process ended: nothing was stored */
+        req_busy(r, "Passwords cannot be hashed right now; try again shortly.");
+        return;
+    }
     if (!ok) {
         req_problem(r, 500, "Something went wrong on our side.");
         return;

@@ -85,6 +85,10 @@ static void user_hashed(int ok, const char *encoded, void *arg)
 {
     struct req *r = arg;
     struct new_user *u = req_state_get(r, new_user);
+    if (ok == HASHER_UNAVAILABLE) { /* the hasher process ended: nothing was stored */
+        req_busy(r, "Passwords cannot be hashed right now; try again shortly.");
+        return;
+    }
     if (!ok) {
         req_problem(r, 500, "Something went wrong on our side.");
         return;

@@ -106,8 +106,13 @@ static void metrics_render_gauges(struct buf *b, const struct metrics_gauges *g)
                "# HELP reflectd_connections Open API connections.\n"
                "# TYPE reflectd_connections gauge\nreflectd_connections %d\n"
                "# HELP reflectd_hasher_queued Password checks waiting for a hash thread.\n"
-               "# TYPE reflectd_hasher_queued gauge\nreflectd_hasher_queued %d\n",
-               g->workers, g->connections, g->hash_queued);
+               "# TYPE reflectd_hasher_queued gauge\nreflectd_hasher_queued %d\n"
+               "# HELP reflectd_hasher_pid The hasher process (0 while none runs).\n"
+               "# TYPE reflectd_hasher_pid gauge\nreflectd_hasher_pid %d\n"
+               "# HELP reflectd_hasher_restarts_total Times the hasher process ended and was "
+               "started again.\n"
+               "# TYPE reflectd_hasher_restarts_total counter\nreflectd_hasher_restarts_total %d\n",
+               g->workers, g->connections, g->hash_queued, g->hash_pid, g->hash_restarts);
 }
 
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g)

@@ -19,6 +19,8 @@ struct metrics_gauges {
     int workers;
     int connections;   /* open API connections (conns.c) */
     int hash_queued;   /* password checks waiting for a hash thread */
+    int hash_pid;      /* the hasher process (0: none running) */
+    int hash_restarts; /* times it ended and was started again */
     char outbox[2048]; /* the outbox sender's figures, Prometheus text (sender.c) */
 };
 

@@ -49,6 +49,8 @@ static void metrics_http_gauges(struct app *app, struct metrics_gauges *g)
     g->workers = app->cfg.workers;
     g->connections = conns_count(app->conns);
     g->hash_queued = app->hasher ? hasher_queued(app->hasher) : 0;
+    g->hash_pid = app->hasher ? (int)hasher_pid(app->hasher) : 0;
+    g->hash_restarts = app->hasher ? hasher_restarts(app->hasher) : 0;
     if (app->outbox_metrics) /* the sender sits above http: main.c connects them */
         app->outbox_metrics(app, g->outbox, sizeof(g->outbox));
 }
