@@ -2,7 +2,7 @@
  * address space and scheduling group (issue 18).
  *
  * reflectd (hasher.c) forks and executes itself as `reflectd --hasher ...`
- * with one end of a SOCK_SEQPACKET socket pair on HASHCHILD_FD. This
+ * with one end of a SOCK_SEQPACKET socket pair on HASHMSG_CHILD_FD. This
  * process then
  *   - leaves reflectd's scheduling: hasher.c gave it a session of its own
  *     (setsid before exec), hence an autogroup of its own, whose nice value
@@ -149,8 +149,7 @@ static void hashchild_readable(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static int hashchild_args(int argc, char **argv, pid_t *ppid, int *threads,
-                          struct hasher_params *p)
+static int hashchild_args(int argc, char **argv, pid_t *ppid, int *threads, struct hasher_params *p)
 {
     int v[7];
     if (argc != 9)
@@ -170,7 +169,8 @@ static int hashchild_serve(int threads, const struct hasher_params *p)
     if (evthread_use_pthreads() < 0 || !(child.base = event_base_new()))
         return 1;
     child.pool = hashpool_new(threads, p);
-    struct event *ev = event_new(child.base, child.fd, EV_READ | EV_PERSIST, hashchild_readable, NULL);
+    struct event *ev =
+        event_new(child.base, child.fd, EV_READ | EV_PERSIST, hashchild_readable, NULL);
     int rc = 1;
     if (child.pool && ev && event_add(ev, NULL) == 0)
         rc = event_base_dispatch(child.base) < 0;
@@ -196,7 +196,7 @@ int hashchild_main(int argc, char **argv)
     /* Set before exec already; again in case of an exec that dropped it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
         return 1;
-    child.fd = HASHCHILD_FD;
+    child.fd = HASHMSG_CHILD_FD;
     hashchild_lower_priority();
     int rc = hashchild_serve(threads, &p);
     close(child.fd);

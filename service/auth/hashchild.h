@@ -2,11 +2,8 @@
 #ifndef REFLECTD_HASHCHILD_H
 #define REFLECTD_HASHCHILD_H
 
-/* The socket to reflectd, as the child finds it after exec. */
-#define HASHCHILD_FD 3
-
 /* argv: reflectd --hasher PPID THREADS T_COST M_COST_KIB PARALLELISM
- * CPU_PERCENT QUEUE_MAX. Serves HASHCHILD_FD until reflectd closes it;
+ * CPU_PERCENT QUEUE_MAX. Serves HASHMSG_CHILD_FD (hashmsg.h) until reflectd closes it;
  * returns the exit status. */
 int hashchild_main(int argc, char **argv);
 

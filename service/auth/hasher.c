@@ -8,7 +8,7 @@
  *   - Start: fork, and in the child only async-signal-safe calls until it
  *     executes this binary again as `reflectd --hasher ...`: parent-death
  *     signal, setsid (a session, so an autogroup, of its own), the socket
- *     on HASHCHILD_FD, stdin from /dev/null, every other descriptor closed.
+ *     on HASHMSG_CHILD_FD, stdin from /dev/null, every other descriptor closed.
  *     Executing rather than running on after fork makes restarting safe
  *     once threads exist, and gives the child a fresh address space.
  *   - Requests: a worker's handler encodes one message (hashmsg.c) with a
@@ -28,7 +28,6 @@
  * live in the child's pool (hashpool.c); reflectd itself refuses a job
  * only when HASH_QUEUE_MAX + HASH_THREADS jobs are already out. */
 #include "auth/hasher.h"
-#include "auth/hashchild.h"
 #include "auth/hashmsg.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -50,10 +49,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HASHER_RETRY_S  1
-#define HASHER_STOP_MS  10000 /* a stopping child gets this long, then SIGKILL */
-#define HASHER_LOST_MS  1000  /* a child whose socket closed gets this long to be reaped */
-#define HASHER_NARGS    7     /* the child's decimal arguments (hashchild.h) */
+#define HASHER_RETRY_S 1
+#define HASHER_STOP_MS 10000 /* a stopping child gets this long, then SIGKILL */
+#define HASHER_LOST_MS 1000  /* a child whose socket closed gets this long to be reaped */
+#define HASHER_NARGS   7     /* the child's decimal arguments (hashchild.h) */
 
 struct hasher_job {
     TAILQ_ENTRY(hasher_job) next;
@@ -99,14 +98,14 @@ static void hasher_exec(const struct hasher *h, int sock, pid_t parent)
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
         _exit(1);
     setsid();
-    if (sock == HASHCHILD_FD)
+    if (sock == HASHMSG_CHILD_FD)
         fcntl(sock, F_SETFD, 0); /* keep it across exec */
-    else if (dup2(sock, HASHCHILD_FD) < 0)
+    else if (dup2(sock, HASHMSG_CHILD_FD) < 0)
         _exit(1);
     int null = open("/dev/null", O_RDONLY);
-    if (null > 0 && null != HASHCHILD_FD)
+    if (null > 0 && null != HASHMSG_CHILD_FD)
         dup2(null, 0);
-    close_range(HASHCHILD_FD + 1, ~0U, 0);
+    close_range(HASHMSG_CHILD_FD + 1, ~0U, 0);
     execv(h->exe, h->argv);
     _exit(127);
 }

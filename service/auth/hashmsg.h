@@ -10,12 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HASHMSG_PW_MAX  1024 /* bytes: 256 code points of UTF-8 (the handlers' limit) */
-#define HASHMSG_ENC_MAX 512  /* a PHC string (phc.h: PHC_MAX_LEN) */
-#define HASHMSG_REQ_HEAD 14  /* id 8, op 1, flags 1, password length 2, hash length 2 */
-#define HASHMSG_REP_HEAD 11  /* id 8, status 1, hash length 2 */
-#define HASHMSG_REQ_MAX (HASHMSG_REQ_HEAD + HASHMSG_PW_MAX + HASHMSG_ENC_MAX)
-#define HASHMSG_REP_MAX (HASHMSG_REP_HEAD + HASHMSG_ENC_MAX)
+/* The socket to reflectd, where the hasher process finds it after exec. */
+#define HASHMSG_CHILD_FD 3
+
+#define HASHMSG_PW_MAX   1024 /* bytes: 256 code points of UTF-8 (the handlers' limit) */
+#define HASHMSG_ENC_MAX  512  /* a PHC string (phc.h: PHC_MAX_LEN) */
+#define HASHMSG_REQ_HEAD 14   /* id 8, op 1, flags 1, password length 2, hash length 2 */
+#define HASHMSG_REP_HEAD 11   /* id 8, status 1, hash length 2 */
+#define HASHMSG_REQ_MAX  (HASHMSG_REQ_HEAD + HASHMSG_PW_MAX + HASHMSG_ENC_MAX)
+#define HASHMSG_REP_MAX  (HASHMSG_REP_HEAD + HASHMSG_ENC_MAX)
 
 enum hashmsg_op { HASHMSG_HASH = 1, HASHMSG_VERIFY = 2 };
 enum hashmsg_status { HASHMSG_NO = 0, HASHMSG_OK = 1, HASHMSG_BUSY = 2 };

@@ -147,7 +147,7 @@ static void compute_idle(struct compute *c)
  * kdf_run, and for a hash the PHC string in *encoded. Returns the CPU
  * seconds it took. */
 static double hashpool_compute(struct hashpool *h, struct kdf_arena *arena, struct kdf_job *k,
-                             const char *password, int *ok, char **encoded)
+                               const char *password, int *ok, char **encoded)
 {
     kdf_reserve(arena, k, h->params.m_cost_kib * HASHPOOL_ARENA_CAP);
     struct compute c = {k, arena, password, NULL, 0, 0};
@@ -160,7 +160,7 @@ static double hashpool_compute(struct hashpool *h, struct kdf_arena *arena, stru
 /* A new hash of password at the configured cost into *encoded (NULL when
  * it failed); returns the CPU seconds. */
 static double hashpool_run_hash(struct hashpool *h, struct kdf_arena *arena, const char *password,
-                              char **encoded)
+                                char **encoded)
 {
     struct kdf_job k;
     int ok = 0;
@@ -182,7 +182,8 @@ static double hashpool_run_hash(struct hashpool *h, struct kdf_arena *arena, con
  * away, so that every check costs at least the configured work (as the
  * dummy does for an unknown address). One computation does both jobs
  * because a match needs it anyway: success and failure then cost alike. */
-static double hashpool_run_verify(struct hashpool *h, struct kdf_arena *arena, struct hashpool_job *j)
+static double hashpool_run_verify(struct hashpool *h, struct kdf_arena *arena,
+                                  struct hashpool_job *j)
 {
     struct kdf_job k;
     int real = kdf_prepare_verify(&k, j->encoded, h->dummy); /* unknown: same work */
@@ -343,8 +344,8 @@ void hashpool_free(struct hashpool *h)
     free(h);
 }
 
-static int hashpool_submit(struct hashpool *h, struct event_base *base, int verify, const char *encoded,
-                         const char *password, hasher_done cb, void *arg)
+static int hashpool_submit(struct hashpool *h, struct event_base *base, int verify,
+                           const char *encoded, const char *password, hasher_done cb, void *arg)
 {
     struct hashpool_job *j = calloc(1, sizeof(*j));
     if (!j)
@@ -379,13 +380,13 @@ int hashpool_queued(struct hashpool *h)
 }
 
 int hashpool_hash(struct hashpool *h, struct event_base *base, const char *password, hasher_done cb,
-                void *arg)
+                  void *arg)
 {
     return hashpool_submit(h, base, 0, NULL, password, cb, arg);
 }
 
 int hashpool_verify(struct hashpool *h, struct event_base *base, const char *encoded,
-                  const char *password, hasher_done cb, void *arg)
+                    const char *password, hasher_done cb, void *arg)
 {
     return hashpool_submit(h, base, 1, encoded, password, cb, arg);
 }

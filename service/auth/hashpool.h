@@ -14,8 +14,8 @@ void hashpool_free(struct hashpool *h);
 /* Both copy password (wiped when the job ends); the callback runs later on
  * base's loop thread (base must have libevent's thread locking). Both
  * return 0, or -1 when queue_max jobs are already waiting (no callback). */
-int hashpool_hash(struct hashpool *h, struct event_base *base, const char *password,
-                  hasher_done cb, void *arg);
+int hashpool_hash(struct hashpool *h, struct event_base *base, const char *password, hasher_done cb,
+                  void *arg);
 /* encoded NULL verifies against a dummy hash (same cost, always fails), so
  * an unknown account takes as long as a wrong password; a stored hash
  * cheaper than the configured cost is topped up to it (hashpool.c). */

@@ -19,8 +19,7 @@
 #include <unistd.h>
 
 static const char *const hasher_env[] = {"ARGON2_T_COST=3", "ARGON2_M_COST_KIB=32768",
-                                         "HASH_THREADS=1", "LOGIN_MAX_FAILURES_ADDR=1000000",
-                                         NULL};
+                                         "HASH_THREADS=1", "LOGIN_MAX_FAILURES_ADDR=1000000", NULL};
 
 /* A series of the private server's /metrics page (the test fails if absent). */
 static long long hasher_metric(const struct spawned *s, const char *series)
