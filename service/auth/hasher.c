@@ -319,7 +319,7 @@ static void hasher_args(struct hasher *h)
         snprintf(h->args[i], sizeof(h->args[i]), "%d", v[i]);
         h->argv[i + 2] = h->args[i];
     }
-    h->argv[HASHER_NARGS + 1] = NULL;
+    h->argv[HASHER_NARGS + 2] = NULL;
 }
 
 static void hasher_destroy(struct hasher *h)
