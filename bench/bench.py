@@ -994,8 +994,28 @@ def cmd_burst(args):
     lg.update(conns=8, secs=secs + 3)
     print(f"  {'logins':<14} {lg['rps']:>9.1f}/s  p50 {lg['p50_ms']:8.2f} ms  "
           f"p99 {lg['p99_ms']:8.2f} ms")
-    time.sleep(3)  # logins still queued for the hash threads finish before the next run
-    save_result(name, {"kind": "burst", "alone": alone, "during": during, "logins": lg})
+    settled = wait_server_idle()
+    print(f"  (reflectd idle again {settled:.1f} s after the burst)")
+    save_result(name, {"kind": "burst", "alone": alone, "during": during, "logins": lg,
+                       "settle_s": round(settled, 1)})
+
+
+def wait_server_idle(quiet=0.05, most=60.0):
+    """Waits until reflectd (with its hasher process) uses under quiet of a core
+    over half a second, at most `most` seconds; returns the seconds waited.
+    Logins still queued when the burst's clients stop are hashed all the same
+    (at the CPU budget's pace: several seconds for a queue of 8), and the next
+    run's "reads alone" must not run beside them."""
+    server = int(os.environ["SERVER_PID"])
+    t0 = time.monotonic()
+    time.sleep(1.0)
+    while time.monotonic() - t0 < most:
+        a = sum(pg_tree_ticks(server).values())
+        time.sleep(0.5)
+        b = sum(pg_tree_ticks(server).values())
+        if (b - a) / TICK / 0.5 < quiet:
+            break
+    return time.monotonic() - t0
 
 
 # ---- report ----------------------------------------------------------------
