@@ -1000,21 +1000,25 @@ def cmd_burst(args):
                        "settle_s": round(settled, 1)})
 
 
-def wait_server_idle(quiet=0.05, most=60.0):
-    """Waits until reflectd (with its hasher process) uses under quiet of a core
-    over half a second, at most `most` seconds; returns the seconds waited.
-    Logins still queued when the burst's clients stop are hashed all the same
-    (at the CPU budget's pace: several seconds for a queue of 8), and the next
-    run's "reads alone" must not run beside them."""
+def wait_server_idle(quiet=0.05, window=4.0, most=60.0):
+    """Waits until reflectd (with its hasher process) has used under quiet of a
+    core for `window` seconds in a row, at most `most` seconds; returns the
+    seconds waited. Logins still queued when the burst's clients stop are
+    hashed all the same, at the CPU budget's pace: a computation, then a pause
+    of up to computation / budget (0.3 s / 10% = 3 s) with no CPU used, hence
+    the window. The next run's "reads alone" must not run beside them."""
     server = int(os.environ["SERVER_PID"])
     t0 = time.monotonic()
-    time.sleep(1.0)
+    quiet_since = time.monotonic()
+    a = sum(pg_tree_ticks(server).values())
     while time.monotonic() - t0 < most:
-        a = sum(pg_tree_ticks(server).values())
         time.sleep(0.5)
         b = sum(pg_tree_ticks(server).values())
-        if (b - a) / TICK / 0.5 < quiet:
+        if (b - a) / TICK / 0.5 >= quiet:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= window:
             break
+        a = b
     return time.monotonic() - t0
 
 
