@@ -310,9 +310,12 @@ static void hasher_args(struct hasher *h)
                                  h->params.t_cost,      h->params.m_cost_kib,
                                  h->params.parallelism, h->params.cpu_percent,
                                  h->params.queue_max};
+    /* The path, not /proc/self/exe itself: under valgrind that is valgrind. */
     ssize_t n = readlink("/proc/self/exe", h->exe, sizeof(h->exe) - 1);
-    snprintf(h->exe + (n > 0 ? n : 0), sizeof(h->exe) - (size_t)(n > 0 ? n : 0), "%s",
-             n > 0 ? "" : "/proc/self/exe");
+    if (n > 0)
+        h->exe[n] = 0;
+    else
+        snprintf(h->exe, sizeof(h->exe), "/proc/self/exe");
     h->argv[0] = "reflectd";
     h->argv[1] = "--hasher";
     for (int i = 0; i < HASHER_NARGS; i++) {
