@@ -310,7 +310,8 @@ static void hasher_args(struct hasher *h)
                                  h->params.t_cost,      h->params.m_cost_kib,
                                  h->params.parallelism, h->params.cpu_percent,
                                  h->params.queue_max};
-    /* The path, not /proc/self/exe itself: under valgrind that is valgrind. */
+    /* The path rather than /proc/self/exe itself, whose target under valgrind is
+     * valgrind's tool (valgrind answers readlink with the program's path). */
     ssize_t n = readlink("/proc/self/exe", h->exe, sizeof(h->exe) - 1);
     if (n > 0)
         h->exe[n] = 0;
