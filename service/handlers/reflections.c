@@ -46,34 +46,84 @@ static const char *const starr_parts[] = {"situation", "task",       "action",
 enum { CREATE_FIRST = API_ARGS_FIRST - 1, CREATE_ARGS(API_ARG_INDEX, CREATE) CREATE_N };
 static const char *const create_args[] = {CREATE_ARGS(API_ARG_NAME, CREATE) NULL};
 
-/* A retried create compares with what is stored. ON CONFLICT takes a no-op
- * update rather than DO NOTHING: it waits for a racing insert of the same id
- * and returns that row, which this statement's snapshot could not see. For
- * the same reason a replay is recognised by the reflection's own fields,
- * not by its goal links. goal_ids is stored sorted, as the API sends it
- * (migration 0017's trigger then finds it right and writes nothing). */
 /* clang-format off */
-static const char SQL_REFLECTION_CREATE[] =
-    "WITH " SQL_ACTOR ","
-    " args AS (SELECT $4::uuid AS id, $5::uuid AS team_id, $6::date AS occurred_on,"
-    "   $7::text AS situation, $8::text AS task, $9::text AS action, $10::text AS result,"
-    "   $11::text AS reflection, $12::text AS transfer, $13::text AS status,"
+/* The parts of a create. Every variant takes the same parameters (create_args). */
+/* The caller and the arguments by name. */
+#define SQL_CREATE_ARGS                                                                            \
+    "WITH " SQL_ACTOR ","                                                                          \
+    " args AS (SELECT $4::uuid AS id, $5::uuid AS team_id, $6::date AS occurred_on,"               \
+    "   $7::text AS situation, $8::text AS task, $9::text AS action, $10::text AS result,"         \
+    "   $11::text AS reflection, $12::text AS transfer, $13::text AS status,"                      \
     "   $14::text[] AS vermogens, $15::text[] AS dimensions, $16::uuid[] AS goal_ids),"
+/* The checks: a team of the caller's, and goal_ids (if any) the caller's own goals,
+ * sorted without repeats as the row stores them. */
+#define SQL_CREATE_CHECKS                                                                          \
+    " chk AS (SELECT"                                                                              \
+    "   EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = args.team_id"                       \
+    "     AND m.user_id = $1::uuid) AS team_ok,"                                                   \
+    "   (args.goal_ids IS NULL OR (SELECT count(*) FROM goals g WHERE g.id = ANY (args.goal_ids)"  \
+    "     AND g.owner_id = $1::uuid AND g.deleted_at IS NULL) = cardinality(args.goal_ids))"       \
+    "     AS goals_ok,"                                                                            \
+    "   ARRAY(SELECT DISTINCT g FROM unnest(args.goal_ids) g ORDER BY g) AS goal_ids"              \
+    "   FROM args),"
+/* The row, if the checks pass; RETURNING and the ON CONFLICT arm follow. */
+#define SQL_CREATE_INSERT                                                                          \
+    " ins AS (INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"       \
+    "     situation, task, action, result, reflection, transfer, status, vermogens, dimensions,"   \
+    "     goal_ids)"                                                                               \
+    "   SELECT coalesce(args.id, gen_random_uuid()), $2, $1, args.team_id, args.occurred_on,"      \
+    "     args.situation, args.task, args.action, args.result, args.reflection, args.transfer,"    \
+    "     args.status, args.vermogens, args.dimensions, chk.goal_ids"                              \
+    "   FROM actor, args, chk WHERE chk.team_ok AND chk.goals_ok"
+/* The answer of an INSERT without ON CONFLICT: 401, 422 or the new row (201). */
+#define SQL_CREATE_ANSWER                                                                          \
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401"                                                  \
+    "     WHEN NOT chk.team_ok THEN 422 WHEN NOT chk.goals_ok THEN 422 ELSE 201 END,"              \
+    "   NULL, NULL,"                                                                               \
+    "   CASE WHEN " SQL_NO_ACTOR " THEN NULL"                                                      \
+    "     WHEN NOT chk.team_ok THEN 'not_team_member|team_id is not a team you belong to.'"        \
+    "     WHEN NOT chk.goals_ok THEN 'not_own_goal|goal_ids must name your own learning goals.'"   \
+    "     END,"                                                                                    \
+    "   " SQL_REFLECTION_COLS("ins")                                                               \
+    " FROM chk LEFT JOIN ins ON true"
+
+/* A create, first try. No ON CONFLICT: when the id exists (a client's
+ * retry) the INSERT fails with 23505 and changes nothing, and
+ * api_db_create_replay runs SQL_REFLECTION_REPLAY. The checks and the
+ * authorization are in the same statement all the same. A plain INSERT is
+ * markedly cheaper for PostgreSQL than one with an ON CONFLICT arm
+ * (README, Benchmark). */
+static const char SQL_REFLECTION_CREATE[] =
+    SQL_CREATE_ARGS SQL_CREATE_CHECKS SQL_CREATE_INSERT
+    "   RETURNING *),"
+    " links AS (INSERT INTO reflection_goals (organisation_id, reflection_id, goal_id)"
+    "   SELECT $2, ins.id, unnest(ins.goal_ids) FROM ins)"
+    SQL_CREATE_ANSWER;
+
+/* The same without goals, the common case: no goal check and no INSERT
+ * into reflection_goals. Even an INSERT of no rows fires that table's
+ * statement trigger (migration 0017), which was the dearest part of a
+ * create after the ON CONFLICT arm. $16 is '{}' (unused). */
+static const char SQL_REFLECTION_CREATE_NO_GOALS[] =
+    SQL_CREATE_ARGS
     " chk AS (SELECT"
     "   EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = args.team_id"
     "     AND m.user_id = $1::uuid) AS team_ok,"
-    "   (args.goal_ids IS NULL OR (SELECT count(*) FROM goals g WHERE g.id = ANY (args.goal_ids)"
-    "     AND g.owner_id = $1::uuid AND g.deleted_at IS NULL) = cardinality(args.goal_ids))"
-    "     AS goals_ok,"
-    "   ARRAY(SELECT DISTINCT g FROM unnest(args.goal_ids) g ORDER BY g) AS goal_ids"
-    "   FROM args),"
-    " ins AS (INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
-    "     situation, task, action, result, reflection, transfer, status, vermogens, dimensions,"
-    "     goal_ids)"
-    "   SELECT coalesce(args.id, gen_random_uuid()), $2, $1, args.team_id, args.occurred_on,"
-    "     args.situation, args.task, args.action, args.result, args.reflection, args.transfer,"
-    "     args.status, args.vermogens, args.dimensions, chk.goal_ids"
-    "   FROM actor, args, chk WHERE chk.team_ok AND chk.goals_ok"
+    "   true AS goals_ok, '{}'::uuid[] AS goal_ids FROM args),"
+    SQL_CREATE_INSERT
+    "   RETURNING *)"
+    SQL_CREATE_ANSWER;
+
+/* A retried create (the INSERT met its id) compares with what is stored.
+ * ON CONFLICT takes a no-op update rather than DO NOTHING: it waits for a
+ * racing insert of the same id and returns that row, which this
+ * statement's snapshot could not see. For the same reason a replay is
+ * recognised by the reflection's own fields, not by its goal links.
+ * goal_ids is stored sorted, as the API sends it (migration 0017's trigger
+ * then finds it right and writes nothing). Another user's id: the no-op
+ * update's WHERE leaves ins empty, so 409 and nothing of that row. */
+static const char SQL_REFLECTION_REPLAY[] =
+    SQL_CREATE_ARGS SQL_CREATE_CHECKS SQL_CREATE_INSERT
     "   ON CONFLICT (id) DO UPDATE SET updated_at = reflections.updated_at"
     "     WHERE reflections.owner_id = $1 AND reflections.deleted_at IS NULL"
     "   RETURNING *, xmax = 0 AS fresh),"
@@ -274,7 +324,9 @@ void h_reflection_create(struct req *r)
     reflection_check_final(&v, p[CREATE_status], parts);
     if (api_reject_invalid(r, &v))
         return;
-    api_db_create(r, SQL_REFLECTION_CREATE, CREATE_N, p, reflection_write_done);
+    const char *sql = strcmp(p[CREATE_goal_ids], "{}") == 0 ? SQL_REFLECTION_CREATE_NO_GOALS
+                                                            : SQL_REFLECTION_CREATE;
+    api_db_create_replay(r, sql, SQL_REFLECTION_REPLAY, CREATE_N, p, reflection_write_done);
 }
 
 void h_reflection_get(struct req *r)
@@ -354,6 +406,8 @@ void h_reflection_list(struct req *r)
 /* Every statement of this file, by name (statements.c: --statements). */
 const struct statement reflections_statements[] = {
     STATEMENT(SQL_REFLECTION_CREATE),
+    STATEMENT(SQL_REFLECTION_CREATE_NO_GOALS),
+    STATEMENT(SQL_REFLECTION_REPLAY),
     STATEMENT(SQL_REFLECTION_GET),
     STATEMENT(SQL_REFLECTION_PATCH),
     STATEMENT(SQL_REFLECTION_DELETE),
@@ -368,6 +422,8 @@ _Static_assert(PATCH_reflection == PATCH_situation + 4, "STARR parts in order");
 /* The statements with named parameters (api.h; tests/unit/test_api_args.c). */
 const struct api_args reflections_args[] = {
     {"SQL_REFLECTION_CREATE", SQL_REFLECTION_CREATE, create_args},
+    {"SQL_REFLECTION_CREATE_NO_GOALS", SQL_REFLECTION_CREATE_NO_GOALS, create_args},
+    {"SQL_REFLECTION_REPLAY", SQL_REFLECTION_REPLAY, create_args},
     {"SQL_REFLECTION_PATCH", SQL_REFLECTION_PATCH, patch_args},
     {NULL, NULL, NULL},
 };

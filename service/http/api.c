@@ -340,35 +340,46 @@ const char *api_enum_query(struct req *r, const char *name, const char *value,
 }
 
 struct api_create {
-    const char *sql;
+    const char *sql, *replay;
     int n;
     const char **params;
     req_db_continue next;
-    int tried;
+    int tries; /* 23505s answered by running replay */
 };
 
+/* Each 23505 runs the replay statement, at most twice: the first after an
+ * optimistic plain INSERT met the id, the second when the replay's own
+ * ON CONFLICT lost a race on the other unique index (api.h). */
 static void api_create_done(struct req *r, struct db_result *res)
 {
     struct api_create *c = req_state_get(r, create);
-    if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0 && !c->tried) {
-        c->tried = 1;
-        req_db(r, c->sql, c->n, c->params, api_create_done);
+    if (res->status == DB_ERROR && strcmp(res->sqlstate, "23505") == 0 && c->tries < 2) {
+        c->tries++;
+        req_db(r, c->replay, c->n, c->params, api_create_done);
         return;
     }
     c->next(r, res);
 }
 
-void api_db_create(struct req *r, const char *sql, int n, const char **params, req_db_continue next)
+void api_db_create_replay(struct req *r, const char *sql, const char *replay, int n,
+                          const char **params, req_db_continue next)
 {
     struct api_create *c = arena_alloc(&r->arena, sizeof(*c));
     c->sql = sql;
+    c->replay = replay;
     c->n = n;
     c->params = arena_alloc(&r->arena, (size_t)n * sizeof(char *));
     memcpy(c->params, params, (size_t)n * sizeof(char *));
     c->next = next;
-    c->tried = 0;
+    /* The same statement as replay has had its one optimistic try. */
+    c->tries = sql == replay;
     req_state_set(r, create, c);
     req_db(r, sql, n, params, api_create_done);
+}
+
+void api_db_create(struct req *r, const char *sql, int n, const char **params, req_db_continue next)
+{
+    api_db_create_replay(r, sql, sql, n, params, next);
 }
 
 int api_page_params(struct req *r, const char **p)

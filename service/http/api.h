@@ -135,6 +135,14 @@ const char *api_enum_query(struct req *r, const char *name, const char *value,
  * statement answers as for any retry. Uses r->state. */
 void api_db_create(struct req *r, const char *sql, int n, const char **params,
                    req_db_continue next);
+/* api_db_create with an optimistic first statement: sql is a plain INSERT
+ * (no ON CONFLICT, the cheap common case of a new id), and only when it
+ * fails with 23505 (the id exists) does replay run: a statement with the
+ * same parameters that answers for an existing id as api_db_create's
+ * statement does (and may itself be run once more, as above). sql must
+ * change nothing when it fails, which a single statement guarantees. */
+void api_db_create_replay(struct req *r, const char *sql, const char *replay, int n,
+                          const char **params, req_db_continue next);
 /* Fills p[0..5]: the caller, then limit, cursor time and cursor id from
  * ?limit and ?cursor. 0, or -1 (and 422 sent) when they are invalid. */
 int api_page_params(struct req *r, const char **p);

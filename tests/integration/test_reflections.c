@@ -504,6 +504,94 @@ Test(reflections, retry_racing_the_original_create_is_not_a_conflict, .timeout =
     }
 }
 
+/* POSTs body (stolen) with a client id as u; expects a 409 problem that
+ * shows nothing of the stored reflection (its content or owner). */
+static void expect_taken(const struct fix_user *u, json_t *body, const char *owner_id)
+{
+    struct http_resp r;
+    http_send("POST", "/v1/reflections", u->token, body, NULL, &r);
+    expect_problem(&r, 409);
+    cr_expect_null(strstr(r.body, "Avonddienst"), "the 409 shows the stored content: %s", r.body);
+    cr_expect_null(strstr(r.body, owner_id), "the 409 names the owner: %s", r.body);
+    http_resp_free(&r);
+}
+
+/* The first try of a create is a plain INSERT; only when the id exists
+ * (23505) does the replay statement compare. An id that someone else's
+ * reflection has, in this organisation or another, or that a deleted
+ * reflection had, is a 409 that says nothing about that row and changes
+ * nothing. */
+Test(reflections, create_with_a_taken_id_is_409_and_changes_nothing)
+{
+    struct world w, far;
+    world(&w);
+    world(&far);
+    struct fix_user mate;
+    fix_user(&w.o, NULL, &mate);
+    fix_member(&w.o, w.team, &mate, "student");
+    char id[40], etag[80];
+    json_t *body = starr(w.team, "final");
+    json_t *made = create(&w.student, json_deep_copy(body), id, etag);
+    json_object_set_new(body, "id", json_string(id));
+
+    /* The same content, by a teammate and by a student of another organisation. */
+    expect_taken(&mate, json_deep_copy(body), w.student.id);
+    json_t *elsewhere = json_deep_copy(body);
+    json_object_set_new(elsewhere, "team_id", json_string(far.team));
+    expect_taken(&far.student, elsewhere, w.student.id);
+
+    char now[80];
+    json_t *rep = fetch(&w.student, id, now);
+    cr_expect(json_equal(rep, made), "the 409s changed the reflection:\n%s", jdump(rep));
+    cr_expect_str_eq(now, etag);
+    json_decref(rep);
+    json_t *l = fix_list(&mate, "/v1/reflections");
+    cr_expect_eq(count_id(l, id), 0, "%s", jdump(l));
+    json_decref(l);
+
+    /* The owner's own retry still gets the stored one; once deleted, the id stays taken. */
+    struct http_resp r;
+    http_send("POST", "/v1/reflections", w.student.token, json_deep_copy(body), NULL, &r);
+    expect_json(&r, 200);
+    cr_expect(json_equal(r.json, made), "%s", r.body);
+    http_resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/reflections/%s", id);
+    http_send("DELETE", path, w.student.token, NULL, NULL, &r);
+    expect_status(&r, 204);
+    http_resp_free(&r);
+    expect_taken(&w.student, body, w.student.id);
+    json_decref(made);
+}
+
+/* A retry with goal links: the replay answers with the stored links and
+ * makes no second set. */
+Test(reflections, retry_with_goals_returns_the_stored_links)
+{
+    struct world w;
+    world(&w);
+    char g1[40], g2[40], id[40];
+    goal_of(&w.student, g1);
+    goal_of(&w.student, g2);
+    random_uuid(id);
+    json_t *body = starr(w.team, "draft");
+    json_object_set_new(body, "id", json_string(id));
+    json_object_set_new(body, "goal_ids", json_pack("[s, s]", g2, g1));
+    struct http_resp a, b;
+    http_send("POST", "/v1/reflections", w.student.token, json_deep_copy(body), NULL, &a);
+    expect_json(&a, 201);
+    cr_expect_eq(json_array_size(json_object_get(a.json, "goal_ids")), 2, "%s", a.body);
+    http_send("POST", "/v1/reflections", w.student.token, body, NULL, &b);
+    expect_json(&b, 200);
+    cr_expect(json_equal(a.json, b.json), "%s\n%s", a.body, b.body);
+    json_t *rep = fetch(&w.student, id, NULL);
+    cr_expect(json_equal(json_object_get(rep, "goal_ids"), json_object_get(a.json, "goal_ids")),
+              "%s", jdump(rep));
+    json_decref(rep);
+    http_resp_free(&a);
+    http_resp_free(&b);
+}
+
 /* ---- ETags and PATCH --------------------------------------------------------- */
 
 Test(reflections, etags_and_conditional_requests)
