@@ -20,7 +20,7 @@
 #include "http/metrics.h"
 #include "http/loop.h"
 #include "http/problem.h"
-#include "auth/tokens.h"
+#include "auth/token_cache.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -559,8 +559,8 @@ void req_dispatch(struct evhttp_request *ev, struct loop *l)
         return;
     }
     if (r->match.route->flags & ROUTE_AUTH) {
-        const char *why =
-            tokens_authenticate(r->app->tokens, req_header(r, "Authorization"), &r->actor);
+        const char *why = token_cache_authenticate(r->loop->tokens, r->app->tokens,
+                                                   req_header(r, "Authorization"), &r->actor);
         if (why) {
             req_problem(r, 401, why);
             return;
