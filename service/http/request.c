@@ -305,6 +305,23 @@ void req_reply_text(struct req *r, int status, const char *ctype, const char *bo
     evbuffer_free(b);
 }
 
+static void req_free_body(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+void req_reply_owned(struct req *r, int status, const char *ctype, char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b || evbuffer_add_reference(b, body, len, req_free_body, NULL) < 0)
+        abort();
+    req_set_header(r, "Content-Type", ctype);
+    req_send(r, status, b);
+    evbuffer_free(b); /* the body is the connection's now, or already freed */
+}
+
 static void req_reply_dumped(struct req *r, int status, json_t *json, const char *ctype)
 {
     char *s = json_dumps(json, JSON_COMPACT);
