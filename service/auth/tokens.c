@@ -94,8 +94,19 @@ static int tokens_copy_id(jwt_t *jwt, const char *claim, char *dst, size_t len)
     return 0;
 }
 
-/* Time and identity claims, after the signature has been verified. */
-static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, struct actor *out)
+const char *tokens_check_times(long exp, long nbf, long now)
+{
+    if (now >= exp + TOKENS_LEEWAY_S)
+        return "The token has expired.";
+    if (now + TOKENS_LEEWAY_S < nbf)
+        return "The token is not valid yet.";
+    return NULL;
+}
+
+/* Time and identity claims, after the signature has been verified; the
+ * token's exp and nbf go to *exp_out and *nbf_out. */
+static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, struct actor *out,
+                                       long *exp_out, long *nbf_out)
 {
     const char *iss = jwt_get_grant(jwt, "iss");
     const char *aud = jwt_get_grant(jwt, "aud");
@@ -112,10 +123,11 @@ static const char *tokens_check_claims(struct tokens *t, jwt_t *jwt, long now, s
     if (exp <= 0 || nbf <= 0 || exp > LONG_MAX - TOKENS_LEEWAY_S ||
         nbf > LONG_MAX - TOKENS_LEEWAY_S)
         return "The token is malformed.";
-    if (now >= exp + TOKENS_LEEWAY_S)
-        return "The token has expired.";
-    if (now + TOKENS_LEEWAY_S < nbf)
-        return "The token is not valid yet.";
+    const char *when = tokens_check_times(exp, nbf, now);
+    if (when)
+        return when;
+    *exp_out = exp;
+    *nbf_out = nbf;
     memset(out, 0, sizeof(*out));
     if (tokens_copy_id(jwt, "sub", out->user_id, sizeof(out->user_id)) < 0 ||
         tokens_copy_id(jwt, "org", out->org_id, sizeof(out->org_id)) < 0 ||
@@ -149,7 +161,8 @@ static jwt_t *tokens_decode_with(const char *token, const char *key)
     return jwt;
 }
 
-const char *tokens_verify(struct tokens *t, const char *token, long now, struct actor *out)
+const char *tokens_verify_times(struct tokens *t, const char *token, long now, struct actor *out,
+                                long *exp, long *nbf)
 {
     if (!token || strlen(token) > TOKENS_MAX_LEN || !tokens_well_formed(token))
         return "The token is malformed.";
@@ -158,21 +171,35 @@ const char *tokens_verify(struct tokens *t, const char *token, long now, struct 
         jwt = tokens_decode_with(token, t->previous);
     if (!jwt)
         return "The token is invalid.";
-    const char *why = tokens_check_claims(t, jwt, now, out);
+    const char *why = tokens_check_claims(t, jwt, now, out, exp, nbf);
     jwt_free(jwt);
     return why;
 }
 
-const char *tokens_authenticate(struct tokens *t, const char *authorization, struct actor *out)
+const char *tokens_verify(struct tokens *t, const char *token, long now, struct actor *out)
+{
+    long exp, nbf;
+    return tokens_verify_times(t, token, now, out, &exp, &nbf);
+}
+
+const char *tokens_bearer(const char *authorization, const char **token)
 {
     if (!authorization)
         return "An access token is required.";
     if (strncasecmp(authorization, "Bearer ", 7) != 0)
         return "Use the Bearer scheme.";
-    const char *token = authorization + 7;
-    while (*token == ' ')
-        token++;
-    return tokens_verify(t, token, (long)time(NULL), out);
+    const char *p = authorization + 7;
+    while (*p == ' ')
+        p++;
+    *token = p;
+    return NULL;
+}
+
+const char *tokens_authenticate(struct tokens *t, const char *authorization, struct actor *out)
+{
+    const char *token = NULL;
+    const char *why = tokens_bearer(authorization, &token);
+    return why ? why : tokens_verify(t, token, (long)time(NULL), out);
 }
 
 int tokens_new_refresh(char out[44])

@@ -22,6 +22,15 @@ char *tokens_issue(struct tokens *t, const char *user_id, const char *org_id,
 const char *tokens_authenticate(struct tokens *t, const char *authorization, struct actor *out);
 /* The same for a bare token at a given time (tests use this). */
 const char *tokens_verify(struct tokens *t, const char *jwt, long now, struct actor *out);
+/* tokens_verify that also gives the token's exp and nbf (token_cache.c). */
+const char *tokens_verify_times(struct tokens *t, const char *jwt, long now, struct actor *out,
+                                long *exp, long *nbf);
+/* Why a token with these exp and nbf is not valid at now (the leeway
+ * applied), or NULL. */
+const char *tokens_check_times(long exp, long nbf, long now);
+/* The token of a "Bearer <jwt>" header value in *token, and NULL; or why
+ * the header does not carry one. */
+const char *tokens_bearer(const char *authorization, const char **token);
 int tokens_access_ttl(const struct tokens *t);
 /* A new refresh token: 256 random bits, base64url (43 characters + NUL). */
 int tokens_new_refresh(char out[44]);

@@ -29,6 +29,17 @@ const char *jsonw_finish(struct jsonw *w)
     return w->buf;
 }
 
+char *jsonw_take(struct jsonw *w, size_t *len)
+{
+    if (!jsonw_finish(w))
+        return NULL;
+    char *s = w->buf;
+    *len = w->len;
+    w->buf = NULL;
+    w->len = w->cap = 0;
+    return s;
+}
+
 /* Room for n more bytes and a NUL. */
 static int jsonw_reserve(struct jsonw *w, size_t n)
 {
@@ -47,6 +58,11 @@ static int jsonw_reserve(struct jsonw *w, size_t n)
     w->buf = b;
     w->cap = cap;
     return 1;
+}
+
+int jsonw_expect(struct jsonw *w, size_t n)
+{
+    return jsonw_reserve(w, n) ? 0 : -1;
 }
 
 static void jsonw_put(struct jsonw *w, const char *s, size_t n)

@@ -31,6 +31,12 @@ void jsonw_init(struct jsonw *w);
  * writer failed or an object or array is still open. */
 const char *jsonw_finish(struct jsonw *w);
 void jsonw_free(struct jsonw *w);
+/* The finished text, now the caller's to free(), with its length in *len;
+ * w is left empty. NULL (w unchanged) when jsonw_finish would say NULL. */
+char *jsonw_take(struct jsonw *w, size_t *len);
+/* Room for about n bytes, so that a text of known size is not built by
+ * doubling and copying from 1 KB; 0, or -1 when out of memory (failed). */
+int jsonw_expect(struct jsonw *w, size_t n);
 
 void jsonw_obj_begin(struct jsonw *w);
 void jsonw_obj_end(struct jsonw *w);

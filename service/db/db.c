@@ -63,6 +63,7 @@ struct db_conn {
     PGconn *pg;
     enum db_conn_state state;
     struct event *io;    /* socket readiness */
+    short io_flags;      /* what io was made with */
     struct event *retry; /* reconnect timer while DOWN */
     int backoff_ms;
     struct db_query *query; /* in flight while BUSY */
@@ -199,13 +200,21 @@ static void db_conn_set(struct db_conn *c, enum db_conn_state st)
     c->state = st;
 }
 
+/* Without a timeout the event persists, and asking for what it already
+ * watches changes nothing: re-creating it at every step of every statement
+ * cost two epoll_ctl calls each time (about six per statement). Timeouts
+ * (connecting) are one-shot and made afresh each time. */
 static void db_conn_watch(struct db_conn *c, short what, int timeout_ms)
 {
+    short flags = timeout_ms > 0 ? what : (short)(what | EV_PERSIST);
+    if (c->io && timeout_ms <= 0 && c->io_flags == flags)
+        return; /* armed already */
     if (c->io)
         event_free(c->io);
-    c->io = event_new(c->pool->base, PQsocket(c->pg), what, db_conn_io, c);
+    c->io = event_new(c->pool->base, PQsocket(c->pg), flags, db_conn_io, c);
     if (!c->io)
         abort();
+    c->io_flags = flags;
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     event_add(c->io, timeout_ms > 0 ? &tv : NULL);
 }

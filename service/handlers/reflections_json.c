@@ -138,7 +138,7 @@ void reflection_reply_one(struct req *r, struct db_result *res)
     if (status == 200 && api_etag_matches(req_header(r, "If-None-Match"), etag))
         req_reply_empty(r, 304);
     else
-        api_reply_json_text(r, status, w.buf);
+        api_reply_jsonw(r, status, &w);
     jsonw_free(&w);
 }
 
@@ -194,12 +194,16 @@ void reflection_reply_page(struct req *r, struct db_result *res, int limit, int 
     }
     struct jsonw w;
     jsonw_init(&w);
-    if (reflection_page_json(&w, res, limit, by_updated) < 0 || !jsonw_finish(&w)) {
+    /* The values, plus keys and quotes (about 300 bytes a row), plus room
+     * for the writer's worst-case reservation of one more string (6 bytes
+     * for each of its bytes): one allocation for a whole page. */
+    size_t expect = api_result_bytes(res) + 300 * (size_t)api_rows(res) + 16384;
+    if (jsonw_expect(&w, expect) < 0 || reflection_page_json(&w, res, limit, by_updated) < 0 ||
+        !jsonw_finish(&w)) {
         reflection_render_failed(r, &w);
         return;
     }
-    api_reply_json_text(r, 200, w.buf);
-    jsonw_free(&w);
+    api_reply_jsonw(r, 200, &w);
 }
 
 struct reflection_page {

@@ -8,6 +8,7 @@
  * response is never parsed and re-serialised on the way out. */
 #include "http/api.h"
 #include "app.h"
+#include "core/jsonw.h"
 #include "core/uuid.h"
 #include "http/problem.h"
 
@@ -133,6 +134,24 @@ void api_db(struct req *r, const char *sql, const struct api_params *p, req_db_c
 void api_reply_json_text(struct req *r, int status, const char *json)
 {
     req_reply_text(r, status, "application/json", json);
+}
+
+void api_reply_jsonw(struct req *r, int status, struct jsonw *w)
+{
+    size_t len = 0;
+    char *text = jsonw_take(w, &len);
+    assert(text); /* the caller checked jsonw_finish */
+    req_reply_owned(r, status, "application/json", text, len);
+}
+
+size_t api_result_bytes(const struct db_result *res)
+{
+    size_t n = 0;
+    int rows = PQntuples(res->res), cols = PQnfields(res->res);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            n += (size_t)PQgetlength(res->res, i, j);
+    return n;
 }
 
 static const char *api_detail(int status)

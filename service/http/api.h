@@ -11,6 +11,8 @@
 #include "http/request.h"
 #include "http/validate.h"
 
+struct jsonw;
+
 /* The ETag of a row, from its updated_at: strong, quoted. */
 /* clang-format off */
 #define SQL_ETAG(ts) "('\"' || (extract(epoch FROM " ts ") * 1000000)::bigint || '\"')"
@@ -156,6 +158,12 @@ void api_sync_list(struct req *r, const char *list_sql, const char *sync_sql);
 int api_etag_matches(const char *header, const char *etag);
 /* Replies with a JSON text produced by the database (no re-parsing). */
 void api_reply_json_text(struct req *r, int status, const char *json);
+/* Replies with the text of a finished JSON writer, which it takes over
+ * (w is left empty); a writer that failed is the caller's to check first. */
+void api_reply_jsonw(struct req *r, int status, struct jsonw *w);
+/* The bytes of all the values of a result: what a JSON text of it needs,
+ * before quotes, keys and escapes. */
+size_t api_result_bytes(const struct db_result *res);
 /* 200 with json and an ETag made from its bytes, or 304 when If-None-Match
  * names that ETag: for answers computed in the service rather than read
  * from a row with an updated_at (summaries). */

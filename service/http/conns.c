@@ -47,8 +47,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define ADDR_BUCKETS     4096
-#define SWEEP_INTERVAL_S 1
+#define ADDR_BUCKETS           4096
+#define SWEEP_INTERVAL_S       1
+#define CONNS_MAX_SINGLE_WRITE (256 * 1024) /* bytes per write call */
 
 enum { S_FREE, S_WAITING, S_BUSY, S_REJECTED };
 
@@ -303,6 +304,11 @@ struct bufferevent *conns_bevcb(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
     if (!bev)
         return NULL;
+    /* libevent writes at most 16 KiB per call by default: a 35 KB page of
+     * reflections took three writev calls, each a loop turn of its own with
+     * its epoll_ctl calls. One call now writes what the kernel takes. */
+    if (bufferevent_set_max_single_write(bev, CONNS_MAX_SINGLE_WRITE) < 0)
+        log_warn("cannot raise the write size of a connection");
     bufferevent_incref(bev);
     cw->pending[cw->npending++] = bev;
     event_active(cw->adopt_ev, EV_TIMEOUT, 0);

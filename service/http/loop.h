@@ -14,6 +14,7 @@ struct app;
 struct event_base;
 struct db_pool;
 struct conns_worker;
+struct token_cache;
 
 struct loop {
     int index; /* 0 .. cfg.workers-1; loop 0 also runs the singletons */
@@ -21,6 +22,7 @@ struct loop {
     struct event_base *base;
     struct db_pool *db;         /* this loop's connections (db/db.c) */
     struct conns_worker *conns; /* this loop's connection table (http/conns.c) */
+    struct token_cache *tokens; /* verified access tokens (auth/token_cache.c) */
     int inflight;               /* requests begun and not yet finished */
     int draining;               /* shutdown began: accept nothing new */
     /* Called by the request layer when draining and inflight reaches 0. */

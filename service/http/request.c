@@ -20,7 +20,7 @@
 #include "http/metrics.h"
 #include "http/loop.h"
 #include "http/problem.h"
-#include "auth/tokens.h"
+#include "auth/token_cache.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -305,6 +305,23 @@ void req_reply_text(struct req *r, int status, const char *ctype, const char *bo
     evbuffer_free(b);
 }
 
+static void req_free_body(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+void req_reply_owned(struct req *r, int status, const char *ctype, char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b || evbuffer_add_reference(b, body, len, req_free_body, NULL) < 0)
+        abort();
+    req_set_header(r, "Content-Type", ctype);
+    req_send(r, status, b);
+    evbuffer_free(b); /* the body is the connection's now, or already freed */
+}
+
 static void req_reply_dumped(struct req *r, int status, json_t *json, const char *ctype)
 {
     char *s = json_dumps(json, JSON_COMPACT);
@@ -559,8 +576,8 @@ void req_dispatch(struct evhttp_request *ev, struct loop *l)
         return;
     }
     if (r->match.route->flags & ROUTE_AUTH) {
-        const char *why =
-            tokens_authenticate(r->app->tokens, req_header(r, "Authorization"), &r->actor);
+        const char *why = token_cache_authenticate(r->loop->tokens, r->app->tokens,
+                                                   req_header(r, "Authorization"), &r->actor);
         if (why) {
             req_problem(r, 401, why);
             return;

@@ -118,6 +118,9 @@ void req_keep_json(struct req *r, json_t *j);
 void req_reply_json(struct req *r, int status, json_t *json);
 void req_reply_empty(struct req *r, int status);
 void req_reply_text(struct req *r, int status, const char *ctype, const char *body);
+/* The same with a malloc'd body of len bytes that the reply takes over
+ * (sent from where it is and freed once written): no copy of a large page. */
+void req_reply_owned(struct req *r, int status, const char *ctype, char *body, size_t len);
 void req_problem(struct req *r, int status, const char *detail);
 /* The same with a machine-readable code (problem_new_code). */
 void req_problem_code(struct req *r, int status, const char *code, const char *detail);

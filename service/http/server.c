@@ -18,6 +18,7 @@
 #include "http/conns.h"
 #include "db/db.h"
 #include "auth/hasher.h"
+#include "auth/token_cache.h"
 #include "core/log.h"
 #include "http/request.h"
 
@@ -33,6 +34,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Verified tokens kept per worker: about 0.6 MB each when all are used,
+ * enough for the tokens of this many users active at once. */
+#define TOKEN_CACHE_SLOTS 1024
 
 int server_listen(const char *host, int port)
 {
@@ -175,7 +180,9 @@ static struct worker *worker_new(struct app *app, int index, int listen_fd)
                                 app->cfg.db_wait_ms, app->cfg.statement_timeout_ms};
     w->loop.db = db_pool_new(w->loop.base, &pc);
     w->loop.conns = conns_worker_new(app->conns, w->loop.base, index);
-    if (!w->stop_ev || !w->grace_ev || !w->loop.db || !w->loop.conns || worker_setup_http(w) < 0)
+    w->loop.tokens = token_cache_new(TOKEN_CACHE_SLOTS);
+    if (!w->stop_ev || !w->grace_ev || !w->loop.db || !w->loop.conns || !w->loop.tokens ||
+        worker_setup_http(w) < 0)
         goto fail;
     return w;
 fail:
@@ -235,6 +242,7 @@ void server_join(struct app *app, struct hasher *hasher)
             evhttp_del_accept_socket(w->http, w->bound);
         evhttp_free(w->http);
         conns_worker_free(w->loop.conns);
+        token_cache_free(w->loop.tokens);
         event_free(w->stop_ev);
         event_free(w->grace_ev);
         event_base_free(w->loop.base);

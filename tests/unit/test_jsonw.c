@@ -201,3 +201,24 @@ Test(jsonw, timestamps_get_six_digits_and_a_z)
         cr_assert_null(ts_json(bad[i], &us), "refuses %s", bad[i]);
     cr_assert_null(ts_json(NULL, &us));
 }
+
+Test(jsonw, take_hands_over_the_finished_text)
+{
+    struct jsonw w;
+    size_t len = 99;
+    jsonw_init(&w);
+    cr_assert_eq(jsonw_expect(&w, 100000), 0);
+    cr_assert_geq(w.cap, 100001);
+    jsonw_arr_begin(&w);
+    cr_assert_null(jsonw_take(&w, &len)); /* still open: nothing to take */
+    cr_assert_eq(len, 99);
+    jsonw_cstr(&w, "a\"b");
+    jsonw_arr_end(&w);
+    char *s = jsonw_take(&w, &len);
+    cr_assert_str_eq(s, "[\"a\\\"b\"]");
+    cr_assert_eq(len, strlen(s));
+    cr_assert_null(w.buf);
+    cr_assert_eq(w.len, 0);
+    free(s);
+    jsonw_free(&w);
+}
