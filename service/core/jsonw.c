@@ -416,7 +416,7 @@ static int digits(const char *s, int n)
     return v;
 }
 
-int jsonw_pg_ts(struct jsonw *w, const char *pg, long long *micros)
+int pg_ts_parse(const char *pg, char out[28], long long *micros)
 {
     /* "YYYY-MM-DD HH:MM:SS" then an optional fraction, then "+00". */
     int y = pg ? digits(pg, 4) : -1;
@@ -425,10 +425,8 @@ int jsonw_pg_ts(struct jsonw *w, const char *pg, long long *micros)
     int h = d >= 1 && d <= 31 && pg[10] == ' ' ? digits(pg + 11, 2) : -1;
     int mi = h >= 0 && h < 24 && pg[13] == ':' ? digits(pg + 14, 2) : -1;
     int sec = mi >= 0 && mi < 60 && pg[16] == ':' ? digits(pg + 17, 2) : -1;
-    if (sec < 0 || sec > 60) {
-        w->failed = 1;
+    if (sec < 0 || sec > 60)
         return -1;
-    }
     const char *p = pg + 19;
     char frac[7] = "000000";
     if (*p == '.') {
@@ -436,31 +434,35 @@ int jsonw_pg_ts(struct jsonw *w, const char *pg, long long *micros)
         for (p++; *p >= '0' && *p <= '9'; p++)
             if (n < 6)
                 frac[n++] = *p;
-            else {
-                w->failed = 1; /* more than microseconds: not PostgreSQL */
-                return -1;
-            }
-        if (n == 0) {
-            w->failed = 1;
+            else
+                return -1; /* more than microseconds: not PostgreSQL */
+        if (n == 0)
             return -1;
-        }
     }
-    if (strcmp(p, "+00") != 0) {
-        w->failed = 1;
+    if (strcmp(p, "+00") != 0)
         return -1;
+    if (out) { /* "2026-12-01T09:32:27.123400Z": the checked text, rearranged. */
+        memcpy(out, pg, 19);
+        out[10] = 'T';
+        out[19] = '.';
+        memcpy(out + 20, frac, 6);
+        out[26] = 'Z';
+        out[27] = '\0';
     }
-    /* "2026-12-01T09:32:27.123400Z": the checked text, rearranged. */
-    char out[28];
-    memcpy(out, pg, 19);
-    out[10] = 'T';
-    out[19] = '.';
-    memcpy(out + 20, frac, 6);
-    out[26] = 'Z';
-    out[27] = '\0';
     if (micros) {
         long long days = days_from_civil(y, (unsigned)mo, (unsigned)d);
         *micros = ((days * 24 + h) * 60 + mi) * 60 + sec;
         *micros = *micros * 1000000 + digits(frac, 6);
+    }
+    return 0;
+}
+
+int jsonw_pg_ts(struct jsonw *w, const char *pg, long long *micros)
+{
+    char out[28];
+    if (pg_ts_parse(pg, out, micros) < 0) {
+        w->failed = 1;
+        return -1;
     }
     jsonw_str(w, out, 27);
     return w->failed ? -1 : 0;

@@ -65,4 +65,9 @@ int jsonw_pg_array(struct jsonw *w, const char *lit);
  * cursors). Returns 0, or -1 (writer failed) for any other text. */
 int jsonw_pg_ts(struct jsonw *w, const char *pg, long long *micros);
 
+/* The same text checked and read without writing: out (when not NULL, 28
+ * bytes) gets the API's form, *micros (when not NULL) the microseconds
+ * since the epoch. Returns 0, or -1 for any other text. */
+int pg_ts_parse(const char *pg, char out[28], long long *micros);
+
 #endif

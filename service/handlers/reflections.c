@@ -239,7 +239,10 @@ static const char SQL_REFLECTION_DELETE[] =
 /* The caller's own reflections, oldest first, in keyset pages: $4 limit,
  * $5 and $6 the cursor (api_page_params). One row per reflection, limit + 1
  * at most (the last says there is a next page); one row with a NULL id
- * when there is none, so that the status always arrives. */
+ * when there is none, so that the status always arrives. The inner ORDER
+ * BY ... LIMIT chooses the rows (the reflections_owner_created_idx scan);
+ * reflection_reply_page puts them in page order, so the outer query has no
+ * ORDER BY: that was a Sort of every wide row (issue 18). */
 static const char SQL_REFLECTION_LIST[] =
     "WITH " SQL_ACTOR
     " SELECT CASE WHEN a.id IS NULL THEN 401 ELSE 200 END, " SQL_REFLECTION_COLS("x")
@@ -247,8 +250,7 @@ static const char SQL_REFLECTION_LIST[] =
     " LEFT JOIN LATERAL (SELECT * FROM reflections x"
     "   WHERE x.owner_id = a.id AND x.deleted_at IS NULL"
     "     AND " SQL_AFTER("x.created_at", "x.id", "$5", "$6")
-    "   ORDER BY x.created_at, x.id LIMIT $4::int + 1) x ON true"
-    " ORDER BY x.created_at, x.id";
+    "   ORDER BY x.created_at, x.id LIMIT $4::int + 1) x ON true";
 
 /* Changes since $7 (minus the overlap of $8 seconds), tombstones included. */
 static const char SQL_REFLECTION_SYNC[] =
@@ -259,8 +261,7 @@ static const char SQL_REFLECTION_SYNC[] =
     "   WHERE x.owner_id = a.id"
     "     AND x.updated_at > $7::timestamptz - make_interval(secs => $8::int)"
     "     AND " SQL_AFTER("x.updated_at", "x.id", "$5", "$6")
-    "   ORDER BY x.updated_at, x.id LIMIT $4::int + 1) x ON true"
-    " ORDER BY x.updated_at, x.id";
+    "   ORDER BY x.updated_at, x.id LIMIT $4::int + 1) x ON true";
 /* clang-format on */
 
 static void reflection_write_done(struct req *r, struct db_result *res)

@@ -49,11 +49,17 @@ int reflection_json(struct jsonw *w, const struct db_result *res, int row, int c
 void reflection_reply_one(struct req *r, struct db_result *res);
 
 /* Answers a keyset page: rows of (status, SQL_REFLECTION_COLS...), in
- * page order, at most limit + 1 (the extra one says there is a next page);
+ * any order (it sorts them by the page's key: created_at or updated_at,
+ * then id), at most limit + 1 (the extra one says there is a next page);
  * a row with a NULL id carries only the status (an empty page, or a
  * refusal). by_updated: the page is ordered by updated_at (a sync, with
  * tombstones), otherwise by created_at. */
 void reflection_reply_page(struct req *r, struct db_result *res, int limit, int by_updated);
+
+/* Writes the body of such a page, {"items": [...], "next_cursor": ...},
+ * from its rows (the status is not looked at). Returns 0, or -1 when a
+ * row is not what the schema gives. Exposed for tests. */
+int reflection_page_json(struct jsonw *w, const struct db_result *pg, int limit, int by_updated);
 
 /* Runs a page statement (params[3] is the limit, as api_page_params
  * fills it) and answers with reflection_reply_page. Uses r->state

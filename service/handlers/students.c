@@ -41,8 +41,7 @@ static const char SQL_STUDENT_REFLECTIONS[] =
     "   JOIN reflection_shares sh ON sh.reflection_id = x.id AND sh.user_id = $1"
     "   WHERE st.v AND x.owner_id = $7 AND x.organisation_id = $2 AND x.deleted_at IS NULL"
     "     AND " SQL_AFTER("x.created_at", "x.id", "$5", "$6")
-    "   ORDER BY x.created_at, x.id LIMIT $4::int + 1) x ON true"
-    " ORDER BY x.created_at, x.id";
+    "   ORDER BY x.created_at, x.id LIMIT $4::int + 1) x ON true";
 /* clang-format on */
 
 void h_students(struct req *r)

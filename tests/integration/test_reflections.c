@@ -1465,3 +1465,47 @@ Test(reflections, goal_ids_follow_goal_deletion_and_come_sorted)
     snprintf(path, sizeof(path), "/v1/goals/%s", g2);
     json_decref(fix_call(test_addr(), "DELETE", path, &w.student, NULL, 204));
 }
+
+/* POST /v1/auth/logout for u: its session is closed. */
+static void logout(const struct fix_user *u)
+{
+    struct http_resp r;
+    http_send("POST", "/v1/auth/logout", NULL, json_pack("{s:s}", "refresh_token", u->refresh),
+              NULL, &r);
+    expect_status(&r, 204);
+    http_resp_free(&r);
+}
+
+/* The page statements check the session in the same statement that reads
+ * the page: after a logout the still-valid access token lists nothing. */
+Test(reflections, a_closed_session_gets_401_from_every_list)
+{
+    struct world w;
+    world(&w);
+    char id[40];
+    new_reflection(&w, "final", id, NULL);
+    char share[160];
+    snprintf(share, sizeof(share), "/v1/reflections/%s/shares/%s", id, w.coach.id);
+    struct http_resp r;
+    http_send("PUT", share, w.student.token, NULL, NULL, &r);
+    cr_assert_lt(r.status, 300, "share: %d %s", r.status, r.body);
+    http_resp_free(&r);
+    char theirs[160];
+    snprintf(theirs, sizeof(theirs), "/v1/students/%s/reflections", w.student.id);
+    json_decref(fix_list(&w.coach, theirs)); /* 200 while the session is open */
+
+    logout(&w.student);
+    static const char *const own[] = {"/v1/reflections", "/v1/reflections?limit=1",
+                                      "/v1/reflections?updated_since=2000-01-01T00:00:00Z"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        http_send("GET", own[i], w.student.token, NULL, NULL, &r);
+        expect_problem(&r, 401);
+        cr_expect_null(strstr(r.body, id), "%s shows the reflection after logout", own[i]);
+        http_resp_free(&r);
+    }
+    logout(&w.coach);
+    http_send("GET", theirs, w.coach.token, NULL, NULL, &r);
+    expect_problem(&r, 401);
+    cr_expect_null(strstr(r.body, id), "the student's list shows it after the coach's logout");
+    http_resp_free(&r);
+}
