@@ -13,14 +13,24 @@
  * client sees only base64url; the statements decode nothing themselves.
  *
  * SQL_CURSOR(ts, id) renders the cursor for a row, inside a statement;
- * SQL_AFTER(ts, id, micros_param, id_param) is the keyset condition. */
+ * SQL_AFTER(ts, id, micros_param, id_param) is the keyset condition.
+ *
+ * Without a cursor both parameters are NULL and SQL_AFTER compares with
+ * (-infinity, nil uuid), which every row passes (sort keys are NOT NULL
+ * timestamps). It is written as one row comparison, not "$n IS NULL OR
+ * ...", because a prepared statement soon runs on its generic plan, where
+ * the OR cannot be folded away: it stayed a Filter, and a page after a
+ * cursor read every earlier row of the index range. The row comparison is
+ * an Index Cond on (.., ts, id) indexes, so such a page starts where the
+ * cursor points (issue 18). */
 /* clang-format off */
 #define SQL_CURSOR(ts, id)                                                                         \
     "rtrim(translate(encode(convert_to((extract(epoch FROM " ts ") * 1000000)::bigint::text"      \
     " || '|' || " id "::text, 'UTF8'), 'base64'), '+/', '-_'), '=')"
 #define SQL_AFTER(ts, id, micros, uuid)                                                            \
-    "(" micros "::bigint IS NULL OR (" ts ", " id ") > ('epoch'::timestamptz + " micros            \
-    "::bigint * interval '1 microsecond', " uuid "::uuid))"
+    "(" ts ", " id ") > (coalesce('epoch'::timestamptz + " micros "::bigint"                       \
+    " * interval '1 microsecond', '-infinity'), coalesce(" uuid "::uuid,"                          \
+    " '00000000-0000-0000-0000-000000000000'))"
 
 /* The body of a list answer, from two CTEs of the statement: "page" (up
  * to limit + 1 rows after the cursor) and "shown" (the first limit of
