@@ -140,7 +140,10 @@ void api_reply_jsonw(struct req *r, int status, struct jsonw *w)
 {
     size_t len = 0;
     char *text = jsonw_take(w, &len);
-    assert(text); /* the caller checked jsonw_finish */
+    if (!text) { /* the caller should have checked jsonw_finish */
+        req_problem(r, 500, "The answer could not be written.");
+        return;
+    }
     req_reply_owned(r, status, "application/json", text, len);
 }
 
