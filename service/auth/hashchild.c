@@ -86,6 +86,8 @@ static void hashchild_send(uint64_t id, int status, const char *encoded)
     if (encoded && strlen(encoded) <= HASHMSG_ENC_MAX) {
         m.has_encoded = 1;
         memcpy(m.encoded, encoded, strlen(encoded) + 1);
+    } else if (encoded) { /* a hash too long to travel: not a success without it */
+        m.status = HASHMSG_BUSY;
     }
     uint8_t buf[HASHMSG_REP_MAX];
     size_t n = hashmsg_rep_encode(&m, buf, sizeof(buf));

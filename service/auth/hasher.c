@@ -60,6 +60,8 @@ struct hasher_job {
     struct event_base *base;
     hasher_done cb;
     void *arg;
+    int op;          /* HASHMSG_HASH or HASHMSG_VERIFY */
+    double deadline; /* monotonic s: unanswered by then, it is answered 503 */
     int ok;
     char *encoded;
 };
@@ -70,6 +72,7 @@ struct hasher {
     char exe[PATH_MAX];
     char args[HASHER_NARGS][24]; /* made before any fork: the child may not format */
     char *argv[HASHER_NARGS + 3];
+    long open_max; /* for closing descriptors by hand where close_range fails */
     pthread_mutex_t lock; /* fd, pid, next_id, jobs, in_flight, restarts, stopping */
     int fd;               /* our end of the socket; -1 while no child runs */
     pid_t pid;
@@ -81,23 +84,28 @@ struct hasher {
     int stopping;
     double started_at;       /* when the current child started (monotonic s) */
     struct event_base *base; /* the reader thread's loop */
-    struct event *read_ev, *retry_ev;
+    struct event *read_ev, *retry_ev, *sweep_ev;
+    int expired; /* jobs answered 503 at their deadline */
     pthread_t thread;
     int thread_started;
 };
 
 static void hasher_readable(evutil_socket_t fd, short what, void *arg);
+static int hasher_reap(pid_t pid, int timeout_ms);
 
 /* Between fork and exec: async-signal-safe calls only, since another
  * thread may have held any lock at the fork. */
 static void hasher_exec(const struct hasher *h, int sock, pid_t parent)
 {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(1);
+    /* Out of reflectd's process group before any signal is unblocked: a
+     * signal to the group would run reflectd's handlers here, and they
+     * write to the pipe reflectd's own loop reads. */
+    setsid();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* a mask survives exec */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-        _exit(1);
-    setsid();
     if (sock == HASHMSG_CHILD_FD)
         fcntl(sock, F_SETFD, 0); /* keep it across exec */
     else if (dup2(sock, HASHMSG_CHILD_FD) < 0)
@@ -105,7 +113,12 @@ static void hasher_exec(const struct hasher *h, int sock, pid_t parent)
     int null = open("/dev/null", O_RDONLY);
     if (null > 0 && null != HASHMSG_CHILD_FD)
         dup2(null, 0);
-    close_range(HASHMSG_CHILD_FD + 1, ~0U, 0);
+    /* Nothing else of reflectd's may reach the child: accepted client
+     * sockets are not all close-on-exec. Without close_range (Linux < 5.9)
+     * close them one by one. */
+    if (close_range(HASHMSG_CHILD_FD + 1, ~0U, 0) < 0)
+        for (long fd = HASHMSG_CHILD_FD + 1; fd < h->open_max; fd++)
+            close((int)fd);
     execv(h->exe, h->argv);
     _exit(127);
 }
@@ -132,7 +145,7 @@ static int hasher_spawn(struct hasher *h)
             event_free(ev);
         close(sv[0]); /* a child started exits on EOF; reaped below */
         if (pid > 0)
-            waitpid(pid, NULL, 0);
+            hasher_reap(pid, HASHER_LOST_MS);
         return -1;
     }
     pthread_mutex_lock(&h->lock);
@@ -258,17 +271,58 @@ static struct hasher_job *hasher_take(struct hasher *h, uint64_t id)
     return j;
 }
 
-/* One reply; -1 when it answers no job of ours. */
+/* One reply; -1 when it answers no job we ever sent. A reply to a job
+ * already answered at its deadline (hasher_sweep) is dropped. */
 static int hasher_answer(struct hasher *h, const struct hashmsg_rep *m)
 {
     struct hasher_job *j = hasher_take(h, m->id);
-    if (!j)
-        return -1;
+    if (!j) {
+        pthread_mutex_lock(&h->lock);
+        int sent = m->id > 0 && m->id <= h->next_id;
+        pthread_mutex_unlock(&h->lock);
+        return sent ? 0 : -1;
+    }
     j->ok = m->status == HASHMSG_OK ? 1 : m->status == HASHMSG_NO ? 0 : HASHER_UNAVAILABLE;
+    /* A hash "produced" without the hash would be stored as NULL: an
+     * account nobody can log in to. Not a success, whatever the child says. */
+    if (j->op == HASHMSG_HASH && j->ok == 1 && !m->has_encoded)
+        j->ok = HASHER_UNAVAILABLE;
     if (m->has_encoded && !(j->encoded = strdup(m->encoded)))
         abort();
     hasher_hand_back(j);
     return 0;
+}
+
+/* Answers 503 to the jobs past their deadline: a child that lives but does
+ * not work (stopped, or starved on a saturated machine) must not hold a
+ * login forever. Jobs are listed in the order sent, with one timeout, so
+ * the late ones are at the head. */
+static void hasher_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hasher *h = arg;
+    TAILQ_HEAD(, hasher_job) late = TAILQ_HEAD_INITIALIZER(late);
+    double now = clock_mono_s();
+    int n = 0;
+    struct hasher_job *j;
+    pthread_mutex_lock(&h->lock);
+    while ((j = TAILQ_FIRST(&h->jobs)) && j->deadline <= now) {
+        TAILQ_REMOVE(&h->jobs, j, next);
+        TAILQ_INSERT_TAIL(&late, j, next);
+        h->in_flight--;
+        n++;
+    }
+    h->expired += n;
+    pthread_mutex_unlock(&h->lock);
+    if (n)
+        log_warn("hasher: %d job(s) unanswered after %d ms answered 503", n,
+                 h->params.timeout_ms);
+    while ((j = TAILQ_FIRST(&late))) {
+        TAILQ_REMOVE(&late, j, next);
+        j->ok = HASHER_UNAVAILABLE;
+        hasher_hand_back(j);
+    }
 }
 
 static void hasher_readable(evutil_socket_t fd, short what, void *arg)
@@ -324,6 +378,9 @@ static void hasher_args(struct hasher *h)
         h->argv[i + 2] = h->args[i];
     }
     h->argv[HASHER_NARGS + 2] = NULL;
+    h->open_max = sysconf(_SC_OPEN_MAX);
+    if (h->open_max <= 0 || h->open_max > 1L << 20)
+        h->open_max = 1L << 20;
 }
 
 static void hasher_destroy(struct hasher *h)
@@ -337,6 +394,8 @@ static void hasher_destroy(struct hasher *h)
         event_free(h->read_ev);
     if (h->retry_ev)
         event_free(h->retry_ev);
+    if (h->sweep_ev)
+        event_free(h->sweep_ev);
     if (h->base)
         event_base_free(h->base);
     pthread_mutex_destroy(&h->lock);
@@ -358,7 +417,11 @@ struct hasher *hasher_new(int threads, const struct hasher_params *p)
     hasher_args(h);
     h->base = event_base_new();
     h->retry_ev = h->base ? evtimer_new(h->base, hasher_retry, h) : NULL;
-    if (!h->retry_ev || hasher_spawn(h) < 0) {
+    h->sweep_ev = h->base ? event_new(h->base, -1, EV_PERSIST, hasher_sweep, h) : NULL;
+    int period_ms = p->timeout_ms / 10 < 10 ? 10 : p->timeout_ms / 10 > 1000 ? 1000 : p->timeout_ms / 10;
+    struct timeval period = {period_ms / 1000, (period_ms % 1000) * 1000};
+    if (!h->retry_ev || !h->sweep_ev || event_add(h->sweep_ev, &period) < 0 ||
+        hasher_spawn(h) < 0) {
         hasher_destroy(h);
         return NULL;
     }
@@ -372,6 +435,43 @@ struct hasher *hasher_new(int threads, const struct hasher_params *p)
     return h;
 }
 
+/* Closes the child's socket (EOF: it finishes its computation and exits)
+ * and reaps it. */
+static void hasher_stop_child(struct hasher *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int fd = h->fd;
+    pid_t pid = h->pid;
+    h->fd = -1;
+    h->pid = 0;
+    pthread_mutex_unlock(&h->lock);
+    if (fd < 0)
+        return;
+    if (h->read_ev) {
+        event_free(h->read_ev);
+        h->read_ev = NULL;
+    }
+    close(fd);
+    int st = hasher_reap(pid, HASHER_STOP_MS);
+    if (st != 0) {
+        char status[64];
+        hasher_describe(st, status, sizeof(status));
+        log_error("hasher process %ld %s while stopping", (long)pid, status);
+    }
+}
+
+/* On the reader thread: a restarted child was forked by this thread, and
+ * its PR_SET_PDEATHSIG fires when the forking thread ends, so the child
+ * is stopped before the thread is. */
+static void hasher_stop_on_reader(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hasher *h = arg;
+    hasher_stop_child(h);
+    event_base_loopbreak(h->base);
+}
+
 void hasher_free(struct hasher *h)
 {
     if (!h)
@@ -380,18 +480,11 @@ void hasher_free(struct hasher *h)
     h->stopping = 1;
     pthread_mutex_unlock(&h->lock);
     if (h->thread_started) {
-        event_base_loopbreak(h->base);
+        if (event_base_once(h->base, -1, EV_TIMEOUT, hasher_stop_on_reader, h, NULL) < 0)
+            event_base_loopbreak(h->base);
         pthread_join(h->thread, NULL);
     }
-    if (h->fd >= 0) { /* EOF: the child finishes its computation and exits */
-        close(h->fd);
-        int st = hasher_reap(h->pid, HASHER_STOP_MS);
-        if (st != 0) {
-            char status[64];
-            hasher_describe(st, status, sizeof(status));
-            log_error("hasher process %ld %s while stopping", (long)h->pid, status);
-        }
-    }
+    hasher_stop_child(h); /* no reader thread, or it could not be asked */
     hasher_destroy(h);
 }
 
@@ -415,6 +508,8 @@ static int hasher_submit(struct hasher *h, struct event_base *base, int op, cons
     j->base = base;
     j->cb = cb;
     j->arg = arg;
+    j->op = op;
+    j->deadline = clock_mono_s() + h->params.timeout_ms / 1000.0;
     uint8_t buf[HASHMSG_REQ_MAX];
     int rc = -1;
     pthread_mutex_lock(&h->lock);

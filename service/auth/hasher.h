@@ -15,6 +15,7 @@ struct hasher_params {
     int t_cost, m_cost_kib, parallelism;
     int cpu_percent; /* sustained hashing, % of one core (0: unpaced) */
     int queue_max;   /* jobs waiting at most (0: unbounded) */
+    int timeout_ms;  /* a job unanswered this long is answered HASHER_UNAVAILABLE */
 };
 
 /* ok passed to hasher_done when the hasher process ended (or was busy)

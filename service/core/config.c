@@ -111,6 +111,7 @@ static const struct int_setting int_settings[] = {
     S("HASH_THREADS", 2, 1, 64, hash_threads),
     S("HASH_CPU_PERCENT", 10, 0, 6400, hash_cpu_percent),
     S("HASH_QUEUE_MAX", 64, 0, 100000, hash_queue_max),
+    S("HASH_TIMEOUT_MS", 30000, 100, 600000, hash_timeout_ms),
     S("LOGIN_MAX_FAILURES", 5, 1, 1000000, login_max_failures),
     S("LOGIN_MAX_FAILURES_ADDR", 50, 1, 1000000, login_max_failures_addr),
     S("LOGIN_WINDOW_S", 900, 1, 86400, login_window_s),

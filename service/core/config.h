@@ -40,6 +40,7 @@ struct config {
     int hash_threads;
     int hash_cpu_percent; /* sustained hashing budget, % of one core; 0: unpaced */
     int hash_queue_max;   /* hash jobs waiting at most; 0: unbounded */
+    int hash_timeout_ms;  /* a login's hash unanswered this long: 503 */
     /* login throttling */
     int login_max_failures;      /* per e-mail address within the window */
     int login_max_failures_addr; /* per client address (many users share a NAT) */

@@ -60,6 +60,19 @@ static long long proc_stat_field(pid_t pid, int n)
     return strtoll(p, NULL, 10);
 }
 
+/* Does the open file f hold needle (read from its start)? Closes f. The
+ * server's log is opened before server_stop, which unlinks it. */
+static int log_contains(FILE *f, const char *needle)
+{
+    char line[2048];
+    int found = 0;
+    rewind(f);
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
 static int login_status(const struct spawned *s, const char *email, struct http_resp *r)
 {
     json_t *body = json_pack("{s:s, s:s}", "email", email, "password", FIX_PASSWORD);
@@ -172,5 +185,44 @@ Test(hasher, a_killed_hasher_is_replaced_and_logins_work_again)
     json_decref(bad);
     expect_problem(&r, 401);
     http_resp_free(&r);
+    FILE *log = fopen(s.log, "r");
+    cr_assert(log, "%s: %s", s.log, strerror(errno));
     cr_assert_eq(server_stop(&s), 0, "SIGTERM after a restart must still exit 0");
+    /* The new child was forked by the reader thread, whose end would fire
+     * its parent-death signal: it must be stopped before that thread. */
+    cr_assert_not(log_contains(log, "while stopping"), "the restarted hasher did not stop cleanly");
+}
+
+/* A hasher that lives but does not answer (here: stopped) holds no login
+ * beyond HASH_TIMEOUT_MS: 503 with Retry-After. Its late reply, once it
+ * runs again, is dropped without a restart, and logins work again. */
+Test(hasher, a_stopped_hasher_gets_503_at_the_deadline)
+{
+    struct fix_org o;
+    fix_org(&o);
+    static const char *const env[] = {"ARGON2_T_COST=1", "ARGON2_M_COST_KIB=1024",
+                                      "HASH_TIMEOUT_MS=300", "LOGIN_MAX_FAILURES_ADDR=1000000",
+                                      NULL};
+    struct spawned s;
+    cr_assert_eq(server_spawn(&s, env), 0, "server did not start");
+    pid_t h = (pid_t)hasher_metric(&s, "reflectd_hasher_pid");
+    cr_assert_gt(h, 0);
+    cr_assert_eq(kill(h, SIGSTOP), 0);
+    struct http_resp r;
+    int status = login_status(&s, o.admin.email, &r);
+    cr_assert_eq(kill(h, SIGCONT), 0);
+    cr_assert_eq(status, 503, "a login while the hasher is stopped got %d: %s", status, r.body);
+    expect_problem(&r, 503);
+    cr_assert(http_header(&r, "Retry-After"), "a 503 without Retry-After");
+    http_resp_free(&r);
+    status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        status = expect_ok_or_unavailable(&s, o.admin.email);
+        if (status != 200)
+            test_sleep_ms(50);
+    }
+    cr_assert_eq(status, 200, "logins never worked again after the hasher continued");
+    cr_assert_eq(hasher_metric(&s, "reflectd_hasher_pid"), h, "the late reply restarted it");
+    cr_assert_eq(hasher_metric(&s, "reflectd_hasher_restarts_total"), 0);
+    cr_assert_eq(server_stop(&s), 0);
 }
