@@ -133,9 +133,9 @@ static int main_serve(struct app *app)
 {
     if (migrate_run(app->cfg.database_url, 30) < 0 || bootstrap_from_config(&app->cfg) < 0)
         return 1;
-    struct hasher_params hp = {app->cfg.argon2_t_cost, app->cfg.argon2_m_cost_kib,
+    struct hasher_params hp = {app->cfg.argon2_t_cost,      app->cfg.argon2_m_cost_kib,
                                app->cfg.argon2_parallelism, app->cfg.hash_cpu_percent,
-                               app->cfg.hash_queue_max, app->cfg.hash_timeout_ms};
+                               app->cfg.hash_queue_max,     app->cfg.hash_timeout_ms};
     app->hasher = hasher_new(app->cfg.hash_threads, &hp);
     struct oidc_keys_params kp = {app->cfg.oidc_fetch_timeout_ms, app->cfg.oidc_min_refresh_s,
                                   app->cfg.oidc_retry_s, 64};

@@ -72,7 +72,7 @@ struct hasher {
     char exe[PATH_MAX];
     char args[HASHER_NARGS][24]; /* made before any fork: the child may not format */
     char *argv[HASHER_NARGS + 3];
-    long open_max; /* for closing descriptors by hand where close_range fails */
+    long open_max;        /* for closing descriptors by hand where close_range fails */
     pthread_mutex_t lock; /* fd, pid, next_id, jobs, in_flight, restarts, stopping */
     int fd;               /* our end of the socket; -1 while no child runs */
     pid_t pid;
@@ -316,8 +316,7 @@ static void hasher_sweep(evutil_socket_t fd, short what, void *arg)
     h->expired += n;
     pthread_mutex_unlock(&h->lock);
     if (n)
-        log_warn("hasher: %d job(s) unanswered after %d ms answered 503", n,
-                 h->params.timeout_ms);
+        log_warn("hasher: %d job(s) unanswered after %d ms answered 503", n, h->params.timeout_ms);
     while ((j = TAILQ_FIRST(&late))) {
         TAILQ_REMOVE(&late, j, next);
         j->ok = HASHER_UNAVAILABLE;
@@ -418,7 +417,9 @@ struct hasher *hasher_new(int threads, const struct hasher_params *p)
     h->base = event_base_new();
     h->retry_ev = h->base ? evtimer_new(h->base, hasher_retry, h) : NULL;
     h->sweep_ev = h->base ? event_new(h->base, -1, EV_PERSIST, hasher_sweep, h) : NULL;
-    int period_ms = p->timeout_ms / 10 < 10 ? 10 : p->timeout_ms / 10 > 1000 ? 1000 : p->timeout_ms / 10;
+    int period_ms = p->timeout_ms / 10 < 10     ? 10
+                    : p->timeout_ms / 10 > 1000 ? 1000
+                                                : p->timeout_ms / 10;
     struct timeval period = {period_ms / 1000, (period_ms % 1000) * 1000};
     if (!h->retry_ev || !h->sweep_ev || event_add(h->sweep_ev, &period) < 0 ||
         hasher_spawn(h) < 0) {
