@@ -133,22 +133,14 @@ static void hashchild_readable(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     uint8_t buf[HASHMSG_REQ_MAX + 1];
-    for (;;) {
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (n <= 0) { /* EOF: reflectd is stopping (or gone) */
-            event_base_loopbreak(child.base);
-            return;
-        }
-        /* Longer than HASHMSG_REQ_MAX (MSG_TRUNC gives the real length):
-         * sizeof(buf) bytes, which no valid request has, so it is refused. */
-        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
-        hashchild_request(buf, len);
+    size_t len;
+    int rc;
+    while ((rc = hashmsg_recv(fd, buf, sizeof(buf), &len)) > 0) {
+        hashchild_request(buf, len); /* one too long is sizeof(buf) bytes: refused */
         explicit_bzero(buf, len);
     }
+    if (rc < 0) /* EOF: reflectd is stopping (or gone) */
+        event_base_loopbreak(child.base);
 }
 
 static int hashchild_args(int argc, char **argv, pid_t *ppid, int *threads, struct hasher_params *p)

@@ -329,23 +329,17 @@ static void hasher_readable(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct hasher *h = arg;
     uint8_t buf[HASHMSG_REP_MAX + 1];
-    for (;;) {
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (n <= 0) {
-            hasher_lost(h, n == 0 ? "its socket closed" : strerror(errno));
-            return;
-        }
-        struct hashmsg_rep m; /* longer than HASHMSG_REP_MAX: sizeof(buf) bytes, refused */
-        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
+    size_t len;
+    int rc;
+    while ((rc = hashmsg_recv(fd, buf, sizeof(buf), &len)) > 0) {
+        struct hashmsg_rep m; /* one too long is sizeof(buf) bytes: refused */
         if (hashmsg_rep_decode(buf, len, &m) < 0 || hasher_answer(h, &m) < 0) {
             hasher_lost(h, "a malformed or unexpected reply");
             return;
         }
     }
+    if (rc < 0)
+        hasher_lost(h, errno ? strerror(errno) : "its socket closed");
 }
 
 static void *hasher_main(void *arg)

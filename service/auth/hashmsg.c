@@ -7,7 +7,9 @@
  * password is the callers' job. */
 #include "auth/hashmsg.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static void put16(uint8_t *p, size_t v)
 {
@@ -109,4 +111,22 @@ int hashmsg_rep_decode(const uint8_t *buf, size_t len, struct hashmsg_rep *m)
     m->status = status;
     m->has_encoded = enc > 0;
     return 0;
+}
+
+int hashmsg_recv(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+    for (;;) {
+        ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC); /* n: the real length */
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n <= 0) {
+            if (n == 0)
+                errno = 0;
+            return -1;
+        }
+        *len = (size_t)n > cap ? cap : (size_t)n;
+        return 1;
+    }
 }

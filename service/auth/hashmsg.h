@@ -51,5 +51,10 @@ int hashmsg_req_decode(const uint8_t *buf, size_t len, struct hashmsg_req *m);
 int hashmsg_rep_decode(const uint8_t *buf, size_t len, struct hashmsg_rep *m);
 /* The id at the start of any message: 0, or -1 when it is too short. */
 int hashmsg_id(const uint8_t *buf, size_t len, uint64_t *id);
+/* One message from the non-blocking SOCK_SEQPACKET fd into buf (cap
+ * bytes, one more than the longest valid message): 1 and its length in
+ * *len; a longer one gives *len = cap, which no decoder accepts. 0 when
+ * none is waiting, -1 at EOF (errno 0) or on an error (errno set). */
+int hashmsg_recv(int fd, uint8_t *buf, size_t cap, size_t *len);
 
 #endif

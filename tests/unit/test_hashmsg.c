@@ -5,8 +5,11 @@
 #include "auth/hashmsg.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static struct hashmsg_req verify_req(const char *password, const char *encoded)
 {
@@ -151,4 +154,27 @@ Test(hashmsg, replies_round_trip_and_bad_ones_are_refused)
     cr_assert_eq(n, HASHMSG_REP_HEAD);
     cr_assert_eq(hashmsg_rep_decode(buf, n, &out), 0);
     cr_assert_eq(out.status, HASHMSG_BUSY);
+}
+
+/* hashmsg_recv: one message at a time, "none waiting", an oversized one
+ * cut to cap (so no decoder takes it), and EOF. */
+Test(hashmsg, recv_reads_one_message_and_reports_eof)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    uint8_t buf[16], big[64] = {0};
+    size_t len = 0;
+    cr_assert_eq(hashmsg_recv(sv[0], buf, sizeof(buf), &len), 0, "nothing is waiting yet");
+    cr_assert_eq(send(sv[1], "abc", 3, 0), 3);
+    cr_assert_eq(send(sv[1], big, sizeof(big), 0), (ssize_t)sizeof(big));
+    cr_assert_eq(hashmsg_recv(sv[0], buf, sizeof(buf), &len), 1);
+    cr_assert_eq(len, 3);
+    cr_assert_eq(memcmp(buf, "abc", 3), 0);
+    cr_assert_eq(hashmsg_recv(sv[0], buf, sizeof(buf), &len), 1);
+    cr_assert_eq(len, sizeof(buf), "an oversized message is cut to cap, not taken as shorter");
+    cr_assert_eq(hashmsg_recv(sv[0], buf, sizeof(buf), &len), 0);
+    close(sv[1]);
+    cr_assert_eq(hashmsg_recv(sv[0], buf, sizeof(buf), &len), -1);
+    cr_assert_eq(errno, 0, "EOF is told apart from an error");
+    close(sv[0]);
 }
