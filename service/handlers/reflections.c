@@ -57,10 +57,11 @@ static const char *const create_args[] = {CREATE_ARGS(API_ARG_NAME, CREATE) NULL
     "   $14::text[] AS vermogens, $15::text[] AS dimensions, $16::uuid[] AS goal_ids),"
 /* The checks: a team of the caller's, and goal_ids (if any) the caller's own goals,
  * sorted without repeats as the row stores them. */
-#define SQL_CREATE_CHECKS                                                                          \
-    " chk AS (SELECT"                                                                              \
+#define SQL_CREATE_TEAM_OK                                                                         \
     "   EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = args.team_id"                       \
-    "     AND m.user_id = $1::uuid) AS team_ok,"                                                   \
+    "     AND m.user_id = $1::uuid) AS team_ok,"
+#define SQL_CREATE_CHECKS                                                                          \
+    " chk AS (SELECT" SQL_CREATE_TEAM_OK                                                           \
     "   (args.goal_ids IS NULL OR (SELECT count(*) FROM goals g WHERE g.id = ANY (args.goal_ids)"  \
     "     AND g.owner_id = $1::uuid AND g.deleted_at IS NULL) = cardinality(args.goal_ids))"       \
     "     AS goals_ok,"                                                                            \
@@ -106,9 +107,7 @@ static const char SQL_REFLECTION_CREATE[] =
  * create after the ON CONFLICT arm. $16 is '{}' (unused). */
 static const char SQL_REFLECTION_CREATE_NO_GOALS[] =
     SQL_CREATE_ARGS
-    " chk AS (SELECT"
-    "   EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = args.team_id"
-    "     AND m.user_id = $1::uuid) AS team_ok,"
+    " chk AS (SELECT" SQL_CREATE_TEAM_OK
     "   true AS goals_ok, '{}'::uuid[] AS goal_ids FROM args),"
     SQL_CREATE_INSERT
     "   RETURNING *)"

@@ -96,6 +96,19 @@ static int expect_ok_or_unavailable(const struct spawned *s, const char *email)
     return status;
 }
 
+/* Logs in until a 200 (at most tries, 50 ms apart), accepting only 503
+ * meanwhile; the last status. */
+static int login_until_ok(const struct spawned *s, const char *email, int tries)
+{
+    int status = 0;
+    for (int i = 0; i < tries && status != 200; i++) {
+        status = expect_ok_or_unavailable(s, email);
+        if (status != 200)
+            test_sleep_ms(50);
+    }
+    return status;
+}
+
 struct in_flight {
     const struct spawned *s;
     const char *email;
@@ -160,12 +173,7 @@ Test(hasher, a_killed_hasher_is_replaced_and_logins_work_again)
     pthread_join(t, NULL);
     cr_assert(f.status == 200 || f.status == 503, "the login in flight got %d", f.status);
     /* Right after, and until the new hasher answers: 200 or 503 only. */
-    int status = 0;
-    for (int i = 0; i < 200 && status != 200; i++) {
-        status = expect_ok_or_unavailable(&s, o.admin.email);
-        if (status != 200)
-            test_sleep_ms(50);
-    }
+    int status = login_until_ok(&s, o.admin.email, 200);
     cr_assert_eq(status, 200, "logins never worked again after the hasher was killed");
     pid_t now = (pid_t)hasher_metric(&s, "reflectd_hasher_pid");
     cr_assert(now > 0 && now != old, "no new hasher process (%ld, was %ld)", (long)now, (long)old);
@@ -215,12 +223,7 @@ Test(hasher, a_stopped_hasher_gets_503_at_the_deadline)
     expect_problem(&r, 503);
     cr_assert(http_header(&r, "Retry-After"), "a 503 without Retry-After");
     http_resp_free(&r);
-    status = 0;
-    for (int i = 0; i < 100 && status != 200; i++) {
-        status = expect_ok_or_unavailable(&s, o.admin.email);
-        if (status != 200)
-            test_sleep_ms(50);
-    }
+    status = login_until_ok(&s, o.admin.email, 100);
     cr_assert_eq(status, 200, "logins never worked again after the hasher continued");
     cr_assert_eq(hasher_metric(&s, "reflectd_hasher_pid"), h, "the late reply restarted it");
     cr_assert_eq(hasher_metric(&s, "reflectd_hasher_restarts_total"), 0);
