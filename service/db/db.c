@@ -52,7 +52,8 @@ struct db_query {
     void *arg;
     struct event *timer; /* queue wait limit, or the deferred failure */
     enum db_status fail_status;
-    int raw; /* simple protocol, never prepared (LISTEN cannot be) */
+    int raw;    /* simple protocol, never prepared (LISTEN cannot be) */
+    int binary; /* results in binary format (PQsendQuery*'s resultFormat 1) */
 };
 
 // cppcheck-suppress unusedStructMember
@@ -347,11 +348,11 @@ static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
     for (int i = 0; i < c->nprepared; i++) {
         if (c->prepared[i] == q->sql) {
             snprintf(name, sizeof(name), "s%d", i);
-            return PQsendQueryPrepared(c->pg, name, q->nparams, values, NULL, NULL, 0);
+            return PQsendQueryPrepared(c->pg, name, q->nparams, values, NULL, NULL, q->binary);
         }
     }
     if (c->nprepared == DB_MAX_PREPARED)
-        return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, values, NULL, NULL, 0);
+        return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, values, NULL, NULL, q->binary);
     snprintf(name, sizeof(name), "s%d", c->nprepared);
     c->preparing = 1;
     return PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL);
@@ -546,7 +547,14 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
 void db_query(struct db_pool *p, const char *sql, int nparams, const char *const *values,
               db_callback cb, void *arg)
 {
+    db_query_fmt(p, sql, nparams, values, 0, cb, arg);
+}
+
+void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *const *values,
+                  int binary, db_callback cb, void *arg)
+{
     struct db_query *q = db_query_new(p, sql, nparams, values, cb, arg);
+    q->binary = binary;
     if (p->closing) {
         /* The loop has stopped, so nothing could run a deferred callback:
          * fail now. Callers issue queries as their last act, so this is

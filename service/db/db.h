@@ -62,6 +62,11 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
  * copied. */
 void db_query(struct db_pool *p, const char *sql, int nparams, const char *const *values,
               db_callback cb, void *arg);
+/* The same, with every column of the result in binary format when binary
+ * is 1 (PQgetvalue then points at PostgreSQL's send representation: network
+ * byte order, see each type's *_send function), text when 0. */
+void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *const *values,
+                  int binary, db_callback cb, void *arg);
 void db_pool_stats(const struct db_pool *p, struct db_stats *out);
 /* Closes every connection; queued queries get DB_UNAVAILABLE first. */
 void db_pool_free(struct db_pool *p);
