@@ -96,6 +96,7 @@ void h_events(struct req *r);
 void h_audit_list(struct req *r);
 /* notify_api.c */
 void h_device_create(struct req *r);
+void h_device_list(struct req *r);
 void h_device_delete(struct req *r);
 void h_webpush_key(struct req *r);
 void h_notify_prefs_get(struct req *r);

@@ -1,6 +1,6 @@
 /* notify_api.c - reaching people when the app is closed (issue 15), the
  * HTTP side:
- *   POST /v1/me/devices, DELETE /v1/me/devices/{id}      push registrations
+ *   GET|POST /v1/me/devices, DELETE /v1/me/devices/{id}  push registrations
  *   GET|PUT /v1/me/notification-preferences             a person's choices
  *   GET|PUT /v1/organisation/notification-defaults      the admin's defaults
  *   GET /v1/notifications/webpush-key                    VAPID public key
@@ -48,6 +48,24 @@ static const char SQL_DEVICE_CREATE[] =
     "         FROM ins),"
     "        NULL,"
     "        'At most 20 devices per person: remove one you no longer use first.'";
+
+/* The caller's own devices, newest first. There are at most 20 (the create
+ * refuses more), so the list is whole and next_cursor always null: the
+ * person who hits the limit sees here which ones to remove.
+ * $1..$3 the caller.
+ * Returns (200 | 401, page JSON). */
+static const char SQL_DEVICE_LIST[] =
+    "WITH " SQL_ACTOR
+    " SELECT CASE WHEN " SQL_NO_ACTOR " THEN 401 ELSE 200 END,"
+    "        (SELECT json_build_object("
+    "                  'items', coalesce((SELECT json_agg(json_build_object("
+    "                                         'id', d.id, 'platform', d.platform,"
+    "                                         'created_at', " SQL_TS("d.created_at") ")"
+    "                                       ORDER BY d.created_at DESC, d.id DESC)"
+    "                                     FROM devices d WHERE d.user_id = actor.id),"
+    "                                    '[]'::json),"
+    "                  'next_cursor', NULL)"
+    "         FROM actor)";
 
 /* The caller removes one of their devices.
  * $1..$3 the caller, $4 device id.
@@ -206,6 +224,13 @@ void h_device_create(struct req *r)
     api_param(&p, sub[1]);
     api_param(&p, sub[2]);
     api_db(r, SQL_DEVICE_CREATE, &p, api_reply_row);
+}
+
+void h_device_list(struct req *r)
+{
+    struct api_params p;
+    api_params_actor(&p, r);
+    api_db(r, SQL_DEVICE_LIST, &p, api_reply_row);
 }
 
 void h_device_delete(struct req *r)
@@ -379,11 +404,8 @@ void h_notify_defaults_put(struct req *r)
 
 /* Every statement of this file, by name (statements.c: --statements). */
 const struct statement notify_api_statements[] = {
-    STATEMENT(SQL_DEVICE_CREATE),
-    STATEMENT(SQL_DEVICE_DELETE),
-    STATEMENT(SQL_PREFS_GET),
-    STATEMENT(SQL_PREFS_PUT),
-    STATEMENT(SQL_DEFAULTS_GET),
-    STATEMENT(SQL_DEFAULTS_PUT),
-    {NULL, NULL},
+    STATEMENT(SQL_DEVICE_CREATE), STATEMENT(SQL_DEVICE_LIST),
+    STATEMENT(SQL_DEVICE_DELETE), STATEMENT(SQL_PREFS_GET),
+    STATEMENT(SQL_PREFS_PUT),     STATEMENT(SQL_DEFAULTS_GET),
+    STATEMENT(SQL_DEFAULTS_PUT),  {NULL, NULL},
 };

@@ -65,6 +65,7 @@ const struct route routes[] = {
     /* The colleague's HTML form: the token in the path is the capability. */
     {M_GET, "/f/{token}", h_invite_page, ROUTE_SECRET_PATH},
     {M_POST, "/f/{token}", h_invite_answer, ROUTE_SECRET_PATH},
+    {M_GET, "/v1/me/devices", h_device_list, ROUTE_AUTH},
     {M_POST, "/v1/me/devices", h_device_create, ROUTE_AUTH},
     {M_DELETE, "/v1/me/devices/{id}", h_device_delete, ROUTE_AUTH},
     {M_GET, "/v1/me/notification-preferences", h_notify_prefs_get, ROUTE_AUTH},

@@ -74,6 +74,70 @@ Test(notify_api, devices)
     http_resp_free(&r);
 }
 
+/* Registers a Web Push subscription at endpoint for u; returns its id. */
+static void register_device(const struct fix_user *u, const char *endpoint, char id[40])
+{
+    struct http_resp r;
+    http_send("POST", "/v1/me/devices", u->token, subscription(endpoint), NULL, &r);
+    expect_status(&r, 201);
+    snprintf(id, 40, "%s", jstr(r.json, "id"));
+    http_resp_free(&r);
+}
+
+/* GET /v1/me/devices lists the caller's own devices, newest first, whole
+ * (next_cursor null), without tokens or keys; nobody else's, and nothing once
+ * the session is closed. */
+Test(notify_api, devices_list)
+{
+    struct fix_org o;
+    struct fix_user a, b;
+    fix_org(&o);
+    fix_user(&o, NULL, &a);
+    fix_user(&o, NULL, &b);
+    char first[40], second[40], theirs[40];
+    register_device(&a, ENDPOINT "-list-1", first);
+    register_device(&a, ENDPOINT "-list-2", second);
+    register_device(&b, ENDPOINT "-list-3", theirs);
+    /* Newest first: the first is aged an hour, so the order is certain. */
+    test_sqlf(NULL, 0,
+              "UPDATE devices SET created_at = created_at - interval '1 hour'"
+              " WHERE id = '%s'",
+              first);
+    json_t *l = fix_list(&a, "/v1/me/devices");
+    json_t *items = json_object_get(l, "items");
+    cr_assert_eq(json_array_size(items), 2, "%s", jdump(l));
+    cr_assert_str_eq(jstr(json_array_get(items, 0), "id"), second);
+    cr_assert_str_eq(jstr(json_array_get(items, 1), "id"), first);
+    cr_assert(json_is_null(json_object_get(l, "next_cursor")));
+    const char *text = jdump(l);
+    cr_assert_null(strstr(text, "fcm.googleapis.com"), "no endpoint: %s", text);
+    cr_assert_null(strstr(text, P256DH), "no key: %s", text);
+    cr_assert_null(strstr(text, theirs), "nobody else's: %s", text);
+    json_decref(l);
+    /* b sees only b's own device. */
+    l = fix_list(&b, "/v1/me/devices");
+    items = json_object_get(l, "items");
+    cr_assert_eq(json_array_size(items), 1, "%s", jdump(l));
+    cr_assert_str_eq(jstr(json_array_get(items, 0), "id"), theirs);
+    json_decref(l);
+    /* A deleted device leaves the list. */
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/me/devices/%s", first);
+    json_decref(fix_call(test_addr(), "DELETE", path, &a, NULL, 204));
+    l = fix_list(&a, "/v1/me/devices");
+    cr_assert_eq(json_array_size(json_object_get(l, "items")), 1, "%s", jdump(l));
+    json_decref(l);
+    /* After a logout the still-valid access token gets 401. */
+    struct http_resp r;
+    http_send("POST", "/v1/auth/logout", NULL, json_pack("{s:s}", "refresh_token", a.refresh), NULL,
+              &r);
+    expect_status(&r, 204);
+    http_resp_free(&r);
+    http_send("GET", "/v1/me/devices", a.token, NULL, NULL, &r);
+    expect_problem(&r, 401);
+    http_resp_free(&r);
+}
+
 Test(notify_api, preferences_and_defaults)
 {
     struct fix_org o;

@@ -73,5 +73,14 @@ export async function journey(email: string, password: string): Promise<string> 
         params: { query: { updated_since: newest } },
     });
     if (sync.error) return explain(sync.error);
+
+    // At the 20-device limit, the app removes the oldest one before registering.
+    const devices = await api.GET("/v1/me/devices", { headers });
+    if (devices.error) return explain(devices.error);
+    const oldest = devices.data.items.at(-1);
+    if (devices.data.items.length >= 20 && oldest) {
+        const del = await api.DELETE("/v1/me/devices/{id}", { headers, params: { path: { id: oldest.id } } });
+        if (del.error) return explain(del.error);
+    }
     return `${me.data.name}: ${page.data.items.length} reflections, cursor ${page.data.next_cursor ?? "none"}`;
 }
