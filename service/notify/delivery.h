@@ -39,6 +39,7 @@ struct delivery {
     char resp[2048]; /* the answer's first bytes (error codes are at the start) */
     size_t resp_len;
     long http_status;
+    long long retry_after_s; /* the answer's Retry-After in seconds, 0 when none */
     CURLcode curl_rc;
     enum delivery_outcome outcome;
     char error[96]; /* for last_error and logs: codes only, never personal data */

@@ -201,6 +201,18 @@ static long long sender_backoff_ms(const struct notify_config *cfg, int attempts
     return d / 2 + (long long)(r % (unsigned)(d / 2 + 1));
 }
 
+/* How long a row waits before its next attempt: our backoff, or longer when
+ * the push service said so. FCM and Web Push services answer 429 and 503
+ * with Retry-After, and coming back sooner only earns another refusal (FCM
+ * may throttle the whole project). It is not capped at OUTBOX_BACKOFF_MAX_MS,
+ * which bounds our own doubling, only at a day, against a nonsense date. */
+static long long sender_wait_ms(const struct notify_config *cfg, const struct delivery *d)
+{
+    long long wait = sender_backoff_ms(cfg, d->attempts);
+    long long asked = d->retry_after_s > 86400 ? 86400000LL : d->retry_after_s * 1000;
+    return asked > wait ? asked : wait;
+}
+
 static void sender_record(struct sender *s, struct delivery *d)
 {
     char id[24], wait[24], max[16];
@@ -225,7 +237,7 @@ static void sender_record(struct sender *s, struct delivery *d)
         atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
         log_warn("sender: outbox %lld: %s failed for good (%s)", d->id, d->channel, err);
     } else {
-        snprintf(wait, sizeof(wait), "%lld", sender_backoff_ms(s->cfg, d->attempts));
+        snprintf(wait, sizeof(wait), "%lld", sender_wait_ms(s->cfg, d));
         snprintf(max, sizeof(max), "%d", s->cfg->max_attempts);
         const char *p[] = {id, err, wait, max};
         r = sender_exec(s, SQL_RETRY, 4, p);
@@ -293,6 +305,10 @@ static void sender_run_multi(struct sender *s, struct delivery *d, int n)
         dd->curl_rc = m->data.result;
         if (curl_easy_getinfo(dd->easy, CURLINFO_RESPONSE_CODE, &dd->http_status) != CURLE_OK)
             dd->http_status = 0;
+        /* libcurl parses both forms (delta-seconds and an HTTP-date). */
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(dd->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            dd->retry_after_s = (long long)ra;
         sender_done(s, dd);
     }
     for (int i = 0; i < n; i++)

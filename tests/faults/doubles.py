@@ -28,8 +28,10 @@ answered 400/403, so a test that asserts no errors fails on it):
 
 Control (plain HTTP on loopback, for the C test):
     POST /subscribe            -> {endpoint, keys: {p256dh, auth}}
-    POST /script  {key, statuses: [503, 201]}  the next answers for a
-                  subscription id or a device token (then 2xx again)
+    POST /script  {key, statuses: [503, 201], retry_after?: s}  the next answers
+                  for a subscription id or a device token (then 2xx again); Web Push
+                  429s and 503s then carry Retry-After: s
+    GET  /state also has attempt_times: {key: [unix time, ...]}
     POST /smtp/stop, /smtp/start
     GET  /state                -> {webpush: [...], apns: [...], fcm: [...],
                                    fcm_tokens: n, smtp: [...], errors: [...],
@@ -63,9 +65,10 @@ from cryptography.x509.oid import NameOID
 
 LOCK = threading.Lock()
 STATE = {"webpush": [], "apns": [], "fcm": [], "fcm_tokens": 0, "smtp": [], "errors": [],
-         "attempts": {}}
+         "attempts": {}, "attempt_times": {}}
 SUBS = {}          # sid -> (private key, auth secret)
 SCRIPTS = {}       # key -> [status, ...]
+RETRY_AFTER = {}   # key -> seconds: sent as Retry-After with the scripted 429s and 503s
 ISSUED = set()     # FCM access tokens handed out
 APNS_KEY_ID, APNS_TEAM = "KEYID1234", "TEAMID1234"
 SMTP_USER, SMTP_PASSWORD = "reflectd", "smtp-secret"
@@ -87,8 +90,16 @@ def error(msg):
 def next_status(key, default):
     with LOCK:
         STATE["attempts"][key] = STATE["attempts"].get(key, 0) + 1
+        STATE["attempt_times"].setdefault(key, []).append(time.time())
         queue = SCRIPTS.get(key)
         return queue.pop(0) if queue else default
+
+
+def retry_after(key, status):
+    """The Retry-After header a real service sends with a throttling answer."""
+    with LOCK:
+        s = RETRY_AFTER.get(key)
+    return [("Retry-After", str(s))] if s and status in (429, 503) else []
 
 
 # ---- keys and certificates ---------------------------------------------------------
@@ -201,8 +212,10 @@ class HttpsHandler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def reply(self, status, body=b"", ctype="application/json"):
+    def reply(self, status, body=b"", ctype="application/json", extra=()):
         self.send_response(status)
+        for k, v in extra:
+            self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -235,7 +248,7 @@ class HttpsHandler(BaseHTTPRequestHandler):
         if status < 300:
             with LOCK:
                 STATE["webpush"].append({"sid": sid, "at": time.time(), "message": msg})
-        self.reply(status)
+        self.reply(status, extra=retry_after(sid, status))
 
     def fcm_token(self, body):
         from urllib.parse import parse_qs
@@ -421,6 +434,8 @@ class ControlHandler(BaseHTTPRequestHandler):
             req = json.loads(body)
             with LOCK:
                 SCRIPTS[req["key"]] = list(req["statuses"])
+                if "retry_after" in req:
+                    RETRY_AFTER[req["key"]] = int(req["retry_after"])
             return self.reply({})
         if self.path == "/smtp/stop":
             self.server.smtp.stop()

@@ -593,6 +593,30 @@ Test(notify, webpush_5xx_is_retried_once_then_delivered_once, .timeout = 60)
     cleanup(&t);
 }
 
+/* A push service that answers 503 with Retry-After is not asked again
+ * before then, although our own backoff here is at most one second. */
+Test(notify, webpush_retry_after_is_honoured, .timeout = 60)
+{
+    struct notify_test t;
+    notify_start(&t, NULL);
+    char sid[32], dev[40], refl[40];
+    webpush_device(t.s.addr, &t.d, &t.w.coach, sid, dev);
+    json_decref(
+        doubles_call(&t.d, "POST", "/script",
+                     json_pack("{s:s,s:[i],s:i}", "key", sid, "statuses", 503, "retry_after", 3)));
+    share_new(t.s.addr, &t.w, refl);
+    expect_pushes(&t.d, sid, 1, 20000);
+    json_t *st = doubles_state(&t.d);
+    json_t *times = json_object_get(json_object_get(st, "attempt_times"), sid);
+    cr_assert_eq(json_array_size(times), 2, "one 503, then one success: %s", jdump(times));
+    double gap =
+        json_real_value(json_array_get(times, 1)) - json_real_value(json_array_get(times, 0));
+    cr_assert_geq(gap, 2.9, "retried %.2f s after a Retry-After of 3 s", gap);
+    json_decref(st);
+    doubles_no_errors(&t.d);
+    cleanup(&t);
+}
+
 Test(notify, webpush_410_removes_the_subscription, .timeout = 60)
 {
     struct notify_test t;
