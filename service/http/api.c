@@ -268,7 +268,7 @@ void api_reply_row(struct req *r, struct db_result *res)
         return;
     }
     PGresult *pg = res->res;
-    int status = atoi(PQgetvalue(pg, 0, 0));
+    int status = api_col_int(res, 0, 0); /* text, or a binary int4 (req_db_binary) */
     int has_body = PQnfields(pg) > 1 && !PQgetisnull(pg, 0, 1);
     if (PQnfields(pg) > 2 && !PQgetisnull(pg, 0, 2)) {
         const char *etag = PQgetvalue(pg, 0, 2);
