@@ -27,6 +27,8 @@ UNIT_SRC  := $(wildcard tests/unit/*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 FAULT_SRC := $(wildcard tests/faults/test_*.c)
 HARNESS   := tests/integration/harness.c tests/integration/fixtures.c
+# The pure decoders test_pgbin.c compares with PostgreSQL's own output.
+INTEG_CORE := service/core/pgbin.c service/core/jsonw.c
 
 .PHONY: all run test build deps tools lint format bench clean help unit integration spec-check \
         fuzz fuzz-replay check-valgrind
@@ -126,11 +128,12 @@ $(BUILD)/test/unit-asan: $(UNIT_SRC) $(ASAN_LIB)
 	    $(PKG_LIBS) -lcriterion
 
 $(BUILD)/test/integration: $(INTEG_SRC) $(HARNESS) tests/integration/harness.h \
-                           tests/integration/fixtures.h
+                           tests/integration/fixtures.h $(INTEG_CORE) service/core/pgbin.h \
+                           service/core/jsonw.h
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
-	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Itests/integration \
-	    $(shell pkg-config --cflags jansson libjwt) -o $@ $(INTEG_SRC) $(HARNESS) \
+	@$(CC) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Itests/integration -Iservice \
+	    $(shell pkg-config --cflags jansson libjwt) -o $@ $(INTEG_SRC) $(HARNESS) $(INTEG_CORE) \
 	    $(shell pkg-config --libs jansson libjwt) -lcriterion
 
 $(BUILD)/test/faults: $(FAULT_SRC) $(HARNESS) tests/integration/harness.h

@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh --replay [TARGET...]  build, then run every committed corpus
 #                                         file once through its target (CI: seconds)
 #   scripts/fuzz.sh --build [TARGET...]   only build (build/fuzz/TARGET)
-# Targets: json_body query router token form csv idtoken jsonw (default: all). A crash leaves its
+# Targets: json_body query router token form csv idtoken jsonw pgbin (default: all). A crash leaves its
 # input in build/fuzz/artifacts/TARGET/ and makes the script fail; add it to
 # tests/fuzz/corpus/TARGET/ as crash-NAME so --replay keeps it as a
 # regression test (and fails until the bug is fixed).
@@ -25,7 +25,7 @@ case "${1:-}" in
 --build) mode=build; shift ;;
 -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
-targets=${*:-json_body query router token form csv idtoken jsonw}
+targets=${*:-json_body query router token form csv idtoken jsonw pgbin}
 
 CC=${FUZZ_CC:-}
 if [ -z "$CC" ]; then
@@ -64,6 +64,7 @@ sources() {
     csv) echo service/core/csv.c service/core/buf.c ;;
     idtoken) echo service/auth/idtoken.c service/core/b64url.c ;;
     jsonw) echo service/core/jsonw.c ;;
+    pgbin) echo service/core/pgbin.c ;;
     *) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
     esac
 }

@@ -6,10 +6,19 @@
  * (issue 18), field for field and in the same order: timestamps as
  * "YYYY-MM-DDTHH:MM:SS.ffffffZ" (jsonw_pg_ts; the pool's sessions run in
  * UTC), dates as PostgreSQL writes them in DateStyle ISO, SQL NULL as
- * null, arrays sorted as they are stored. */
+ * null, arrays sorted as they are stored.
+ *
+ * The rows may come in either format, column by column as libpq says
+ * (api_col_binary): text, as a single reflection's statements return it,
+ * or binary, as the page statements ask for it (req_db_binary). In binary
+ * PostgreSQL skips uuid_out, timestamptz_out, date_out and array_out, a
+ * good part of its CPU for a page (issue 18), and core/pgbin.c writes the
+ * same text here; a value that does not decode is a 500, as a text value
+ * that does not parse is. */
 #include "handlers/reflections_sql.h"
 #include "core/b64url.h"
 #include "core/jsonw.h"
+#include "core/pgbin.h"
 #include "http/api.h"
 
 #include <stdio.h>
@@ -44,70 +53,173 @@ enum {
 };
 _Static_assert(RC_N == REFLECTION_NCOLS, "SQL_REFLECTION_COLS and RC_* disagree");
 
-/* Text members, by column, in the order they are sent. */
+/* A column's SQL type, which decides how its binary form is read (its text
+ * form is sent as it is, or parsed by jsonw_pg_array and jsonw_pg_ts). */
+enum col_kind { K_TEXT, K_UUID, K_DATE };
+
+/* Scalar members, by column, in the order they are sent. */
 static const struct {
     const char *name;
     int col;
+    enum col_kind kind;
 } text_fields[] = {
-    {"id", RC_ID},
-    {"owner_id", RC_OWNER},
-    {"team_id", RC_TEAM},
-    {"occurred_on", RC_OCCURRED},
-    {"situation", RC_SITUATION},
-    {"task", RC_TASK},
-    {"action", RC_ACTION},
-    {"result", RC_RESULT},
-    {"reflection", RC_REFLECTION},
-    {"transfer", RC_TRANSFER},
-    {"status", RC_STATUS},
+    {"id", RC_ID, K_UUID},
+    {"owner_id", RC_OWNER, K_UUID},
+    {"team_id", RC_TEAM, K_UUID},
+    {"occurred_on", RC_OCCURRED, K_DATE},
+    {"situation", RC_SITUATION, K_TEXT},
+    {"task", RC_TASK, K_TEXT},
+    {"action", RC_ACTION, K_TEXT},
+    {"result", RC_RESULT, K_TEXT},
+    {"reflection", RC_REFLECTION, K_TEXT},
+    {"transfer", RC_TRANSFER, K_TEXT},
+    {"status", RC_STATUS, K_TEXT},
 };
+/* Array members: text[] or uuid[]. */
 static const struct {
     const char *name;
     int col;
+    enum col_kind elem;
 } array_fields[] = {
-    {"vermogens", RC_VERMOGENS},
-    {"dimensions", RC_DIMENSIONS},
-    {"goal_ids", RC_GOALS},
-    {"shared_with", RC_SHARED},
+    {"vermogens", RC_VERMOGENS, K_TEXT},
+    {"dimensions", RC_DIMENSIONS, K_TEXT},
+    {"goal_ids", RC_GOALS, K_UUID},
+    {"shared_with", RC_SHARED, K_UUID},
 };
+
+/* A binary value that does not decode: the writer fails, so the reply is
+ * a 500 (reflection_render_failed). Returns -1. */
+static int bin_failed(struct jsonw *w)
+{
+    w->failed = 1;
+    return -1;
+}
+
+/* A uuid column as text into out, in either format; 0, or -1. */
+static int col_uuid(const struct db_result *res, int row, int col, char out[PGBIN_UUID_LEN])
+{
+    const char *v = api_col_opt(res, row, col);
+    size_t n = v ? api_col_len(res, row, col) : 0;
+    if (!v)
+        return -1;
+    if (api_col_binary(res, col))
+        return pgbin_uuid(v, n, out);
+    if (n != PGBIN_UUID_LEN - 1)
+        return -1;
+    memcpy(out, v, n + 1);
+    return 0;
+}
+
+/* A scalar member's value (not NULL) from its binary form. */
+static void bin_scalar(struct jsonw *w, const char *v, size_t n, enum col_kind kind)
+{
+    char out[PGBIN_DATE_LEN > PGBIN_UUID_LEN ? PGBIN_DATE_LEN : PGBIN_UUID_LEN];
+    if (kind == K_TEXT)
+        jsonw_str(w, v, n); /* text's binary form is its bytes */
+    else if (kind == K_UUID && pgbin_uuid(v, n, out) == 0)
+        jsonw_str(w, out, PGBIN_UUID_LEN - 1);
+    else if (kind == K_DATE && pgbin_date(v, n, out) == 0)
+        jsonw_cstr(w, out);
+    else
+        bin_failed(w);
+}
+
+static void scalar_json(struct jsonw *w, const struct db_result *res, int row, int c,
+                        enum col_kind kind)
+{
+    if (api_col_is_null(res, row, c))
+        jsonw_null(w);
+    else if (api_col_binary(res, c))
+        bin_scalar(w, api_col(res, row, c), api_col_len(res, row, c), kind);
+    else
+        jsonw_str(w, api_col(res, row, c), api_col_len(res, row, c));
+}
+
+/* A text[] or uuid[] in binary form as a JSON array of strings and nulls. */
+static int bin_array_json(struct jsonw *w, const char *v, size_t n, enum col_kind elem)
+{
+    struct pgbin_array a;
+    if (pgbin_array_open(&a, v, n, elem == K_UUID ? PGBIN_UUIDOID : PGBIN_TEXTOID) < 0)
+        return bin_failed(w);
+    jsonw_arr_begin(w);
+    const char *e;
+    size_t len;
+    int more;
+    while ((more = pgbin_array_next(&a, &e, &len)) == 1) {
+        if (!e)
+            jsonw_null(w);
+        else
+            bin_scalar(w, e, len, elem);
+    }
+    if (more < 0)
+        return bin_failed(w);
+    jsonw_arr_end(w);
+    return w->failed ? -1 : 0;
+}
+
+static int array_json(struct jsonw *w, const struct db_result *res, int row, int c,
+                      enum col_kind elem)
+{
+    const char *v = api_col_opt(res, row, c);
+    if (v && api_col_binary(res, c))
+        return bin_array_json(w, v, api_col_len(res, row, c), elem);
+    return jsonw_pg_array(w, v); /* NULL fails there too: the schema says NOT NULL */
+}
+
+/* A timestamptz column (not NULL) as the API's timestamp, in either
+ * format: into out when not NULL, *micros since the epoch. 0, or -1. */
+static int col_ts(const struct db_result *res, int row, int c, char out[PGBIN_TS_LEN],
+                  long long *micros)
+{
+    const char *v = api_col_opt(res, row, c);
+    if (v && api_col_binary(res, c))
+        return pgbin_ts(v, api_col_len(res, row, c), out, micros);
+    return pg_ts_parse(v, out, micros);
+}
+
+static int ts_json(struct jsonw *w, const struct db_result *res, int row, int c, long long *micros)
+{
+    char out[PGBIN_TS_LEN];
+    if (col_ts(res, row, c, out, micros) < 0)
+        return bin_failed(w);
+    jsonw_str(w, out, PGBIN_TS_LEN - 1);
+    return w->failed ? -1 : 0;
+}
 
 static int tombstone_json(struct jsonw *w, const struct db_result *res, int row, int col,
                           struct reflection_key *key)
 {
     jsonw_obj_begin(w);
     jsonw_key(w, "id");
-    jsonw_cstr(w, key->id);
+    jsonw_str(w, key->id, PGBIN_UUID_LEN - 1);
     jsonw_key(w, "deleted");
     jsonw_bool(w, 1);
     jsonw_key(w, "updated_at");
-    int rc = jsonw_pg_ts(w, api_col_opt(res, row, col + RC_UPDATED), &key->updated_micros);
+    int rc = ts_json(w, res, row, col + RC_UPDATED, &key->updated_micros);
     jsonw_obj_end(w);
-    return rc;
+    return rc < 0 || w->failed ? -1 : 0;
 }
 
 int reflection_json(struct jsonw *w, const struct db_result *res, int row, int col, int tombstones,
                     struct reflection_key *key)
 {
-    key->id = api_col_opt(res, row, col + RC_ID);
-    if (tombstones && api_col_opt(res, row, col + RC_DELETED))
+    if (col_uuid(res, row, col + RC_ID, key->id) < 0)
+        return bin_failed(w);
+    if (tombstones && !api_col_is_null(res, row, col + RC_DELETED))
         return tombstone_json(w, res, row, col, key);
     jsonw_obj_begin(w);
     for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++) {
-        int c = col + text_fields[i].col;
         jsonw_key(w, text_fields[i].name);
-        if (api_col_is_null(res, row, c))
-            jsonw_null(w);
-        else
-            jsonw_str(w, api_col(res, row, c), api_col_len(res, row, c));
+        scalar_json(w, res, row, col + text_fields[i].col, text_fields[i].kind);
     }
     for (size_t i = 0; i < sizeof(array_fields) / sizeof(array_fields[0]); i++) {
         jsonw_key(w, array_fields[i].name);
-        jsonw_pg_array(w, api_col_opt(res, row, col + array_fields[i].col));
+        array_json(w, res, row, col + array_fields[i].col, array_fields[i].elem);
     }
     jsonw_key(w, "created_at");
-    jsonw_pg_ts(w, api_col_opt(res, row, col + RC_CREATED), &key->created_micros);
+    ts_json(w, res, row, col + RC_CREATED, &key->created_micros);
     jsonw_key(w, "updated_at");
-    jsonw_pg_ts(w, api_col_opt(res, row, col + RC_UPDATED), &key->updated_micros);
+    ts_json(w, res, row, col + RC_UPDATED, &key->updated_micros);
     jsonw_obj_end(w);
     return w->failed ? -1 : 0;
 }
@@ -164,7 +276,7 @@ static void reflection_cursor(struct jsonw *w, long long micros, const char *id)
 struct page_row {
     int row;
     long long micros;
-    const char *id;
+    char id[PGBIN_UUID_LEN];
 };
 
 static int page_row_before(const struct page_row *a, const struct page_row *b)
@@ -191,9 +303,9 @@ static int page_rows_sorted(const struct db_result *pg, int by_updated, struct p
             continue;
         if (n == max)
             return -1;
-        struct page_row k = {.row = i, .id = api_col(pg, i, 1 + RC_ID)};
+        struct page_row k = {.row = i};
         int ts = 1 + (by_updated ? RC_UPDATED : RC_CREATED);
-        if (pg_ts_parse(api_col_opt(pg, i, ts), NULL, &k.micros) < 0)
+        if (col_uuid(pg, i, 1 + RC_ID, k.id) < 0 || col_ts(pg, i, ts, NULL, &k.micros) < 0)
             return -1;
         int j = n++;
         for (; j > 0 && page_row_before(&k, &out[j - 1]); j--)
@@ -239,10 +351,12 @@ void reflection_reply_page(struct req *r, struct db_result *res, int limit, int 
     }
     struct jsonw w;
     jsonw_init(&w);
-    /* The values, plus keys and quotes (about 300 bytes a row), plus room
-     * for the writer's worst-case reservation of one more string (6 bytes
-     * for each of its bytes): one allocation for a whole page. */
-    size_t expect = api_result_bytes(res) + 300 * (size_t)api_rows(res) + 16384;
+    /* The values, plus keys and quotes (about 300 bytes a row) and what
+     * the binary forms grow by as text (uuids 16 -> 36 bytes, timestamps
+     * 8 -> 27: about 100 more), plus room for the writer's worst-case
+     * reservation of one more string (6 bytes for each of its bytes): one
+     * allocation for a whole page. */
+    size_t expect = api_result_bytes(res) + 400 * (size_t)api_rows(res) + 16384;
     if (jsonw_expect(&w, expect) < 0 || reflection_page_json(&w, res, limit, by_updated) < 0 ||
         !jsonw_finish(&w)) {
         reflection_render_failed(r, &w);
@@ -268,5 +382,5 @@ void reflection_page_query(struct req *r, const char *sql, int n, const char *co
     pg->limit = atoi(params[3]);
     pg->by_updated = by_updated;
     req_state_set(r, reflection_page, pg);
-    req_db(r, sql, n, params, reflection_page_done);
+    req_db_binary(r, sql, n, params, reflection_page_done);
 }

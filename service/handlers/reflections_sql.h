@@ -13,6 +13,7 @@
 #ifndef REFLECTD_REFLECTIONS_SQL_H
 #define REFLECTD_REFLECTIONS_SQL_H
 
+#include "core/pgbin.h"
 #include "http/api.h"
 #include "http/request.h"
 
@@ -31,7 +32,7 @@ struct jsonw;
 
 /* What a reflection's row gives besides its JSON: the sort keys and ETag. */
 struct reflection_key {
-    const char *id;
+    char id[PGBIN_UUID_LEN];
     long long created_micros, updated_micros;
 };
 
@@ -49,6 +50,7 @@ int reflection_json(struct jsonw *w, const struct db_result *res, int row, int c
 void reflection_reply_one(struct req *r, struct db_result *res);
 
 /* Answers a keyset page: rows of (status, SQL_REFLECTION_COLS...), in
+ * text or binary format (the status an int4), in
  * any order (it sorts them by the page's key: created_at or updated_at,
  * then id), at most limit + 1 (the extra one says there is a next page);
  * a row with a NULL id carries only the status (an empty page, or a
@@ -62,8 +64,8 @@ void reflection_reply_page(struct req *r, struct db_result *res, int limit, int 
 int reflection_page_json(struct jsonw *w, const struct db_result *pg, int limit, int by_updated);
 
 /* Runs a page statement (params[3] is the limit, as api_page_params
- * fills it) and answers with reflection_reply_page. Uses r->state
- * (reflection_page). */
+ * fills it) with its result in binary format (req_db_binary) and answers
+ * with reflection_reply_page. Uses r->state (reflection_page). */
 void reflection_page_query(struct req *r, const char *sql, int n, const char *const *params,
                            int by_updated);
 

@@ -9,6 +9,7 @@
 #include "http/api.h"
 #include "app.h"
 #include "core/jsonw.h"
+#include "core/pgbin.h"
 #include "core/uuid.h"
 #include "http/problem.h"
 
@@ -70,7 +71,13 @@ int api_col_is_null(const struct db_result *res, int row, int col)
 
 int api_col_int(const struct db_result *res, int row, int col)
 {
-    return atoi(api_col(res, row, col));
+    int32_t v;
+    if (!api_col_binary(res, col))
+        return atoi(api_col(res, row, col));
+    if (api_col_is_null(res, row, col) ||
+        pgbin_int4(api_col(res, row, col), api_col_len(res, row, col), &v) < 0)
+        return 0; /* as atoi of "" or of what is not a number */
+    return (int)v;
 }
 
 long long api_col_ll(const struct db_result *res, int row, int col)
@@ -84,6 +91,13 @@ int api_col_index(const struct db_result *res, const char *name)
     int i = PQfnumber(res->res, name);
     assert(i >= 0);
     return i;
+}
+
+int api_col_binary(const struct db_result *res, int col)
+{
+    assert(res->status == DB_OK && res->res);
+    assert(col >= 0 && col < PQnfields(res->res));
+    return PQfformat(res->res, col) == 1;
 }
 
 /* ---- the caller and the common replies ---------------------------------- */
@@ -254,7 +268,7 @@ void api_reply_row(struct req *r, struct db_result *res)
         return;
     }
     PGresult *pg = res->res;
-    int status = atoi(PQgetvalue(pg, 0, 0));
+    int status = api_col_int(res, 0, 0); /* text, or a binary int4 (req_db_binary) */
     int has_body = PQnfields(pg) > 1 && !PQgetisnull(pg, 0, 1);
     if (PQnfields(pg) > 2 && !PQgetisnull(pg, 0, 2)) {
         const char *etag = PQgetvalue(pg, 0, 2);

@@ -65,11 +65,15 @@ int api_cols(const struct db_result *res);
 const char *api_col_opt(const struct db_result *res, int row, int col);
 /* 1 when the column is SQL NULL. */
 int api_col_is_null(const struct db_result *res, int row, int col);
-/* The column as a number (atoi/atoll of its text; 0 for SQL NULL). */
+/* The column as a number (atoi/atoll of its text; 0 for SQL NULL).
+ * api_col_int also reads an int4 in binary format (req_db_binary), so
+ * that a binary result's status column reads as a text one's does. */
 int api_col_int(const struct db_result *res, int row, int col);
 long long api_col_ll(const struct db_result *res, int row, int col);
 /* The index of the column called name; asserts that there is one. */
 int api_col_index(const struct db_result *res, const char *name);
+/* 1 when the column came in binary format (req_db_binary), 0 for text. */
+int api_col_binary(const struct db_result *res, int col);
 
 /* The parameters of one statement, numbered as they are added, so that the
  * n-th api_param call fills $n and the count passed to the database is

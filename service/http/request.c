@@ -430,11 +430,23 @@ static void req_db_done(struct db_result *res, void *arg)
     next(r, res);
 }
 
-void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next)
+static void req_db_fmt(struct req *r, const char *sql, int n, const char *const *params, int binary,
+                       req_db_continue next)
 {
     assert(!r->db_next && next); /* one statement out at a time */
     r->db_next = next;
-    db_query(r->loop->db, sql, n, params, req_db_done, r);
+    db_query_fmt(r->loop->db, sql, n, params, binary, req_db_done, r);
+}
+
+void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next)
+{
+    req_db_fmt(r, sql, n, params, 0, next);
+}
+
+void req_db_binary(struct req *r, const char *sql, int n, const char *const *params,
+                   req_db_continue next)
+{
+    req_db_fmt(r, sql, n, params, 1, next);
 }
 
 void req_db_failed(struct req *r, struct db_result *res)

@@ -141,6 +141,10 @@ void req_stream_end(struct req *r);
  * or saturated the client gets 503 with Retry-After and next is not called;
  * otherwise next gets DB_OK or DB_ERROR. */
 void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next);
+/* The same with every column of the result in binary format (db_query_fmt):
+ * for statements whose rows are rendered in C (api_col_binary). */
+void req_db_binary(struct req *r, const char *sql, int n, const char *const *params,
+                   req_db_continue next);
 /* For a DB_ERROR the handler does not expect: 503 for a statement timeout,
  * 500 (logged with the request id) otherwise. */
 void req_db_failed(struct req *r, struct db_result *res);

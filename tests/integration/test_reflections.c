@@ -1509,3 +1509,65 @@ Test(reflections, a_closed_session_gets_401_from_every_list)
     cr_expect_null(strstr(r.body, id), "the student's list shows it after the coach's logout");
     http_resp_free(&r);
 }
+
+/* ---- every list renders a reflection as its GET does -------------------------- */
+
+/* GET path as u, 200; the body as received (the caller frees it). */
+static char *raw_get(const struct fix_user *u, const char *path)
+{
+    struct http_resp r;
+    http_send("GET", path, u->token, NULL, NULL, &r);
+    expect_json(&r, 200);
+    char *body = strdup(r.body);
+    cr_assert_not_null(body);
+    http_resp_free(&r);
+    return body;
+}
+
+/* The page statements send their rows in binary format and a single read
+ * in text (issue 18); both must give the same bytes, values with quotes,
+ * newlines, non-ASCII, NULL transfer and every array included. Each
+ * reflection's GET body must appear, byte for byte, in the owner's list,
+ * in a sync page and in the supervisor's list of the student. */
+Test(reflections, lists_carry_each_reflection_byte_for_byte_as_its_get)
+{
+    struct world w;
+    world(&w);
+    char g1[40], g2[40], full[40], bare[40], since[32];
+    utc_ago(since, 600);
+    goal_of(&w.student, g1);
+    goal_of(&w.student, g2);
+    json_t *body = starr(w.team, "final");
+    json_object_set_new(body, "situation",
+                        json_string("Een \"lastige\" dienst,\nmet {haakjes}, \\ en é ✓ 😀"));
+    json_object_set_new(body, "transfer", json_string("NULL"));
+    json_object_set_new(body, "vermogens", json_pack("[s, s]", "lerend", "absorptie"));
+    json_object_set_new(body, "dimensions", json_pack("[s]", "systemen"));
+    json_object_set_new(body, "goal_ids", json_pack("[s, s]", g1, g2));
+    json_decref(create(&w.student, body, full, NULL));
+    share(&w.student, full, w.coach.id, 204);
+    json_decref(create(&w.student,
+                       json_pack("{s:s, s:s, s:s}", "team_id", w.team, "occurred_on", test_day(0),
+                                 "status", "draft"),
+                       bare, NULL));
+    share(&w.student, bare, w.coach.id, 204);
+
+    char sync_path[128], coach_path[160];
+    snprintf(sync_path, sizeof(sync_path), "/v1/reflections?updated_since=%s&limit=100", since);
+    snprintf(coach_path, sizeof(coach_path), "/v1/students/%s/reflections?limit=100", w.student.id);
+    char *lists[] = {raw_get(&w.student, "/v1/reflections?limit=100"),
+                     raw_get(&w.student, sync_path), raw_get(&w.coach, coach_path)};
+    const char *ids[] = {full, bare};
+    for (int i = 0; i < 2; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/reflections/%s", ids[i]);
+        char *one = raw_get(&w.student, path);
+        cr_expect(strstr(one, "\"transfer\":") != NULL, "%s", one);
+        for (int l = 0; l < 3; l++)
+            cr_expect(strstr(lists[l], one) != NULL, "list %d lacks\n%s\nin\n%s", l, one, lists[l]);
+        free(one);
+    }
+    cr_expect(strstr(lists[0], "\"transfer\":null") != NULL, "the bare one's NULL: %s", lists[0]);
+    for (int l = 0; l < 3; l++)
+        free(lists[l]);
+}
