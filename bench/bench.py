@@ -996,8 +996,18 @@ def cmd_burst(args):
           f"p99 {lg['p99_ms']:8.2f} ms")
     settled = wait_server_idle()
     print(f"  (reflectd idle again {settled:.1f} s after the burst)")
+    # The same reads alone once more, after the burst: an A/A pair with "alone". Its ratio is
+    # what two windows of the same load differ by on this machine (the measure's own noise);
+    # the target is still judged on during / alone, this only shows how far to trust it.
+    rc, text, m = run_measured(wrk_cmd("read.lua", conns, secs),
+                               os.path.join(OUT, f"{name}_again.wrk.txt"), env=env)
+    again = parse_wrk("reads alone again", rc, text)
+    again.update(m, conns=conns, secs=secs)
+    print_line("reads again", again)
+    print(f"  p99 during / alone {during['p99_ms'] / alone['p99_ms']:.2f}x; alone again / alone "
+          f"{again['p99_ms'] / alone['p99_ms']:.2f}x (the same load twice)")
     save_result(name, {"kind": "burst", "alone": alone, "during": during, "logins": lg,
-                       "settle_s": round(settled, 1)})
+                       "again": again, "settle_s": round(settled, 1)})
 
 
 def wait_server_idle(quiet=0.05, window=4.0, most=60.0):
@@ -1104,8 +1114,13 @@ def targets_table(R):
         xs = [b["during"]["p99_ms"] / b["alone"]["p99_ms"] for b in bursts]
         detail = "; ".join(f"{b['alone']['p99_ms']:.1f} → {b['during']['p99_ms']:.1f} ms"
                            for b in bursts)
+        aa = [b["again"]["p99_ms"] / b["alone"]["p99_ms"] for b in bursts if "again" in b]
+        if aa:  # the A/A pair: how much two windows of reads alone differ by
+            detail += "; alone again / alone: " + " / ".join(f"{x:.1f}x" for x in aa)
+        pool = R.get("meta", {}).get("burst_pool")
+        at = f" at DB_POOL_SIZE={pool}" if pool else ""
         L.append(f"| reads' p99 (16 connections) during a login burst / alone, "
-                 f"{len(xs)} runs | **{' / '.join(f'{x:.1f}x' for x in xs)}** ({detail}) | "
+                 f"{len(xs)} runs{at} | **{' / '.join(f'{x:.1f}x' for x in xs)}** ({detail}) | "
                  f"within 2x, each run | {yn(all(x <= 2 for x in xs))} |")
     L.append("")
     return L
@@ -1159,6 +1174,8 @@ def cmd_report(args):
                  ("6", f"run {n}: scenario 1 during the login burst", b.get("during"), None,
                   None),
                  ("6", f"run {n}: the login burst itself (POST /v1/auth/login)", b.get("logins"),
+                  None, None),
+                 ("6", f"run {n}: scenario 1 alone again, after the burst", b.get("again"),
                   None, None)]
     rows += [("7", "scenario 3, base data set", R.get("summary_base"), None, None),
              ("7", "scenario 3, data set 10x", R.get("summary_10x"), None, None)]
@@ -1287,7 +1304,12 @@ def cmd_report(args):
                          f"{fmt_ms(lg['p99_ms'])} ms; CPU during: reflectd "
                          f"{d['cpu_reflectd']:.0f}% (of which its hasher process "
                          f"{d.get('cpu_hasher', 0):.0f}%), postgres {d['cpu_postgres']:.0f}%, wrk "
-                         f"{d['cpu_client']:.0f}%, others {d['cpu_others']:.0f}%")
+                         f"{d['cpu_client']:.0f}%, others {d['cpu_others']:.0f}% (alone: "
+                         f"{a['cpu_others']:.0f}%)")
+            if "again" in b:
+                g = b["again"]
+                parts[-1] += (f"; alone again {fmt_ms(g['p99_ms'])} ms "
+                              f"({g['p99_ms'] / a['p99_ms']:.1f}x alone)")
         L.append(f"**6. Reads during a login burst:** scenario 1 at {a0['conns']} connections, "
                  f"{a0['secs']} s, alone and then while {lg0['conns']} connections log in "
                  f"(argon2id, {meta.get('argon2', 'default parameters')}), three times: "

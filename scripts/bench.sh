@@ -333,8 +333,23 @@ if want 5; then
     py idle idle "$IDLE_CONNS"
 fi
 if want 6; then
-    say "== 6. Reads (16 connections) alone, then during a login burst (8 connections), three times"
+    # Scenario 6 runs at the service's default pool (DB_POOL_SIZE=4 per worker, README
+    # "Configuration"), not at BENCH_POOL: at 8 per worker the 16 read connections keep 16
+    # backends runnable on 2 cores and the reads' p99 *alone* swings between 27 and 474 ms
+    # from one 10 s window to the next (issue 18), so no ratio of two windows means anything
+    # there. What is measured is unchanged: 16 connections of reads, and a burst of real
+    # logins (argon2id at its default cost and budget) by 100 users on 8 connections.
+    BURST_POOL=${BENCH_BURST_POOL:-4}
+    say "== 6. Reads (16 connections) alone, during a login burst (8 connections), alone again; three times (DB_POOL_SIZE=$BURST_POOL)"
+    note burst_pool "$BURST_POOL"
+    # (POOL itself, so that a restart after an outside SIGTERM keeps this pool too)
+    MAIN_POOL=$POOL POOL=$BURST_POOL
+    stop_pid "$SERVER_PID"
+    start_server
     for n in 1 2 3; do py burst "burst$n"; done
+    POOL=$MAIN_POOL
+    stop_pid "$SERVER_PID"
+    start_server
 fi
 if want 7; then
     say "== 7. Summary p99, base data set vs 10x"
