@@ -7,7 +7,10 @@
  * gets its own error, also when the same statement is behind it in the
  * pipeline, and the statements around it still run; a connection killed
  * (pg_terminate_backend) with several statements in flight fails each of
- * them with DB_UNAVAILABLE exactly once, and the pool heals. Depth 1 (no
+ * them with DB_UNAVAILABLE exactly once, and the pool heals; a schema
+ * change under a prepared statement (0A000) fails the statements already
+ * sent, and the connection comes back with the statement prepared afresh.
+ * Depth 1 (no
  * pipeline) gives the same answers. Every callback is checked to come from
  * the loop, never from inside db_query. */
 #include "db/db.h"
@@ -34,8 +37,9 @@ struct answer {
     int calls;
     enum db_status status;
     char sqlstate[6];
-    int value; /* the first column as an integer, when DB_OK */
-    int order; /* when it arrived, 1, 2, ... */
+    int value;   /* the first column as an integer, when DB_OK */
+    int nfields; /* columns, when DB_OK */
+    int order;   /* when it arrived, 1, 2, ... */
 };
 
 static struct event_base *base;
@@ -51,6 +55,8 @@ static void on_result(struct db_result *r, void *arg)
     a->status = r->status;
     snprintf(a->sqlstate, sizeof(a->sqlstate), "%s", r->sqlstate);
     a->order = ++arrivals;
+    if (r->status == DB_OK)
+        a->nfields = PQnfields(r->res);
     if (r->status == DB_OK && PQntuples(r->res) == 1) {
         const char *v = PQgetvalue(r->res, 0, 0);
         if (PQfformat(r->res, 0) == 1) {
@@ -262,6 +268,84 @@ Test(db_pool, pipeline_statement_that_does_not_prepare)
 Test(db_pool, depth_one_statement_that_does_not_prepare)
 {
     prepare_failure(1);
+}
+
+static void no_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Runs one statement on a connection of the test's own. */
+static void exec_own(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, no_notices, NULL); /* "does not exist, skipping" */
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The statement's table gains a column under the prepared statement: the
+ * statements sent meanwhile fail ("cached plan must not change result
+ * type"), the connection reconnects, and the statement then works with
+ * the new shape. */
+static void stale_plan(int depth, const char *create, const char *alter, const char *drop,
+                       const char *sql)
+{
+    open_pool(depth, "test-db-pool");
+    exec_own(drop);
+    exec_own(create);
+    reset(1);
+    query(sql, 3, 0, &ans[0]);
+    run();
+    cr_assert_eq(ans[0].status, DB_OK, "%s", ans[0].sqlstate);
+    cr_assert_eq(ans[0].nfields, 1);
+    exec_own(alter);
+    int n = depth + 1;
+    reset(n);
+    for (int i = 0; i < n; i++)
+        query(sql, 3, 0, &ans[i]);
+    run();
+    cr_assert_eq(ans[0].status, DB_ERROR);
+    cr_assert_str_eq(ans[0].sqlstate, "0A000");
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(ans[i].calls, 1);
+    /* Those sent after the connection was found stale ran on a new one, or
+     * failed with it; the next one certainly runs, with two columns. */
+    for (int i = 0; i < 200; i++) {
+        reset(1);
+        query(sql, 3, 0, &ans[0]);
+        run();
+        if (ans[0].status == DB_OK)
+            break;
+        struct timeval tv = {0, 50000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    cr_assert_eq(ans[0].status, DB_OK, "status %d (%s)", ans[0].status, ans[0].sqlstate);
+    cr_assert_eq(ans[0].nfields, 2);
+    exec_own(drop);
+    close_pool();
+}
+
+static const char SQL_STALE4[] = "SELECT * FROM db_pool_stale4 WHERE $1::int > 0";
+static const char SQL_STALE1[] = "SELECT * FROM db_pool_stale1 WHERE $1::int > 0";
+
+Test(db_pool, pipeline_schema_change_under_a_prepared_statement)
+{
+    stale_plan(4, "CREATE TABLE db_pool_stale4 (a int)",
+               "ALTER TABLE db_pool_stale4 ADD COLUMN b int", "DROP TABLE IF EXISTS db_pool_stale4",
+               SQL_STALE4);
+}
+
+Test(db_pool, depth_one_schema_change_under_a_prepared_statement)
+{
+    stale_plan(1, "CREATE TABLE db_pool_stale1 (a int)",
+               "ALTER TABLE db_pool_stale1 ADD COLUMN b int", "DROP TABLE IF EXISTS db_pool_stale1",
+               SQL_STALE1);
 }
 
 /* Terminates the pool's backend, found by its application_name, from a
