@@ -16,10 +16,11 @@ struct config {
     int listen_port;
     char *metrics_host; /* the metrics listener; NULL: off */
     int metrics_port;
-    int workers;      /* event-loop threads */
-    int db_pool_size; /* connections per worker */
-    int db_queue_max; /* requests that may wait for a connection, per worker */
-    int db_wait_ms;   /* how long one may wait before 503 */
+    int workers;           /* event-loop threads */
+    int db_pool_size;      /* connections per worker */
+    int db_queue_max;      /* requests that may wait for a connection, per worker */
+    int db_wait_ms;        /* how long one may wait before 503 */
+    int db_pipeline_depth; /* statements in flight per connection (1: no pipeline) */
     int statement_timeout_ms;
     int request_timeout_s;  /* idle timeout, and deadline for a whole request */
     int max_conns_per_addr; /* 0: unlimited */

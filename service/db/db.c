@@ -3,8 +3,8 @@
  * Each worker thread owns one pool; nothing here is shared between threads.
  * The loop never blocks on the database: connections are opened with
  * PQconnectStartParams/PQconnectPoll, statements are sent with
- * PQsendQueryParams on non-blocking sockets, and results are read when the
- * socket is readable.
+ * PQsendQueryPrepared/PQsendQueryParams on non-blocking sockets, and
+ * results are read when the socket is readable.
  *
  * A connection is in one of four states, moved only by db_conn_set():
  *
@@ -12,20 +12,34 @@
  *     ^                          |                      |         |
  *     +------------(failure)-----+----------------------+---------+
  *
- * A query that finds no IDLE connection waits in a FIFO queue with a timer
- * (DB_BUSY when it fires). When every connection is DOWN the database is
- * presumed unreachable and queries fail at once with DB_UNAVAILABLE, so a
- * client gets a prompt 503 instead of hanging; DOWN connections retry with
- * capped back-off, so the pool heals by itself when the database returns.
+ * BUSY means one or more statements in flight. With cfg.pipeline_depth > 1
+ * a connection is in libpq's pipeline mode and carries up to that many
+ * statements at once, in a FIFO (c->inflight): the next statement is
+ * already on the server when the previous one's rows are being sent, so
+ * the backend does not sit idle for a round trip through this loop between
+ * statements. Every statement is followed by its own Sync, so each one is
+ * its own implicit transaction (its own snapshot, as before) and an error
+ * fails only that statement: its results, a NULL, then PGRES_PIPELINE_SYNC.
+ * Depth 1 is the old protocol, with no pipeline mode at all.
+ *
+ * Dispatch: an IDLE connection first; else the least loaded BUSY one below
+ * the depth (see db_conn_appendable for the head-of-line bound); else the
+ * query waits in a FIFO queue with a timer (DB_BUSY when it fires). When
+ * every connection is DOWN the database is presumed unreachable and queries
+ * fail at once with DB_UNAVAILABLE, so a client gets a prompt 503 instead of
+ * hanging; DOWN connections retry with capped back-off, so the pool heals by
+ * itself when the database returns. A connection that breaks fails every
+ * statement in its pipeline with DB_UNAVAILABLE, once each, from the loop.
  *
  * Idle connections keep a read event armed: when PostgreSQL goes away the
  * socket turns readable (EOF) and the connection is marked DOWN before the
  * next query would have found out the hard way.
  *
  * A listening pool (cfg.listen: the event streams' LISTEN connection) is the
- * same machine with one more step: a new connection sends LISTEN before it
- * becomes IDLE, and notifications, which libpq queues while reading, are
- * handed to cfg.on_notify wherever results are read. */
+ * same machine with one more step, and never in pipeline mode (LISTEN is a
+ * simple-protocol query): a new connection sends LISTEN before it becomes
+ * IDLE, and notifications, which libpq queues while reading, are handed to
+ * cfg.on_notify wherever results are read. */
 #include "db/db.h"
 #include "core/log.h"
 
@@ -40,10 +54,26 @@
 /* More distinct statements than the service has; past it, unprepared. */
 #define DB_MAX_PREPARED 128
 
+/* Head-of-line bound: a statement is appended to a connection's pipeline
+ * only while the statement at its head has been on the server for less than
+ * this. The service's statements take 0.1-1 ms of CPU, and a few ms of wall
+ * time when PostgreSQL is saturated (16 backends on 2 cores); one that has
+ * taken longer than this is probably a slow one (an export, a lock wait),
+ * and whatever is behind it waits for all of it. Past the bound
+ * a new statement waits in the pool's queue instead, which any connection
+ * serves as soon as it has room, so a slow statement delays only the
+ * statements already behind it (at most depth - 1), not every later one. */
+#define DB_HOL_US 10000
+
 enum db_conn_state { DBC_DOWN, DBC_CONNECTING, DBC_IDLE, DBC_BUSY };
 
+/* Where an in-flight query's results are: the answer to its Parse (first
+ * use of a statement on the connection), to the statement itself, or (in
+ * pipeline mode) the Sync that ends it. */
+enum db_stage { DBS_PREPARE, DBS_RUN, DBS_SYNC };
+
 struct db_query {
-    TAILQ_ENTRY(db_query) next;
+    TAILQ_ENTRY(db_query) next; /* in the pool's queue or a connection's pipeline */
     struct db_pool *pool;
     const char *sql;
     int nparams;
@@ -54,6 +84,12 @@ struct db_query {
     enum db_status fail_status;
     int raw;    /* simple protocol, never prepared (LISTEN cannot be) */
     int binary; /* results in binary format (PQsendQuery*'s resultFormat 1) */
+    /* while in flight */
+    enum db_stage stage;
+    int stage_results; /* results read in this stage (a NULL ends a stage only after one) */
+    int prep_slot;     /* c->prepared index of the Parse sent for it, or -1 */
+    PGresult *result;  /* the first error, else the last result */
+    ev_uint64_t sent_us;
 };
 
 // cppcheck-suppress unusedStructMember
@@ -67,18 +103,25 @@ struct db_conn {
     short io_flags;      /* what io was made with */
     struct event *retry; /* reconnect timer while DOWN */
     int backoff_ms;
-    struct db_query *query; /* in flight while BUSY */
-    PGresult *result;       /* result kept while draining */
+    struct db_query_list inflight; /* sent, oldest first; non-empty exactly while BUSY */
+    int depth;                     /* queries in inflight */
+    int pipelined;                 /* in libpq pipeline mode */
+    int draining;                  /* takes no more queries; reconnects once empty */
     /* Statements prepared on this connection, by the address of their SQL
-     * (every statement is a string constant); named s0, s1, ... */
+     * (every statement is a string constant); named s0, s1, ... A slot is
+     * taken when its Parse is sent, ready once it succeeded, and cleared if
+     * it failed. Until it is ready, the same statement behind it in the
+     * pipeline goes unprepared, so that each gets its own error if the
+     * Parse fails. */
     const char *prepared[DB_MAX_PREPARED];
+    unsigned char ready[DB_MAX_PREPARED];
     int nprepared;
-    int preparing; /* the query waits for its statement to be prepared */
 };
 
 struct db_pool {
     struct event_base *base;
     struct db_pool_config cfg;
+    int depth; /* statements in flight per connection, at most */
     char *conninfo;
     char options[128];
     char listen_sql[80]; /* "LISTEN channel", when cfg.listen */
@@ -88,14 +131,15 @@ struct db_pool {
      * worker, may read every pool's figures without a lock. */
     atomic_int in_state[4]; /* connections per enum db_conn_state */
     atomic_int waiting;
-    int closing; /* db_pool_free is running: no new work */
+    atomic_int inflight; /* statements on connections */
+    int closing;         /* db_pool_free is running: no new work */
 };
 
 static void db_conn_connect(struct db_conn *c);
-static void db_conn_send(struct db_conn *c);
+static void db_conn_send(struct db_conn *c, struct db_query *q);
 static void db_conn_notifies(struct db_conn *c);
 static void db_conn_io(evutil_socket_t fd, short what, void *arg);
-static void db_conn_dispatch(struct db_conn *c);
+static void db_conn_fill(struct db_conn *c);
 static void db_query_finish(struct db_query *q, enum db_status st, PGresult *res);
 
 /* ---- queries ---------------------------------------------------------- */
@@ -111,6 +155,7 @@ static struct db_query *db_query_new(struct db_pool *p, const char *sql, int n,
     q->nparams = n;
     q->cb = cb;
     q->arg = arg;
+    q->prep_slot = -1;
     if (n > 0) {
         q->values = calloc((size_t)n, sizeof(char *));
         if (!q->values)
@@ -129,6 +174,8 @@ static void db_query_free(struct db_query *q)
     free(q->values);
     if (q->timer)
         event_free(q->timer);
+    if (q->result)
+        PQclear(q->result);
     free(q);
 }
 
@@ -155,6 +202,10 @@ static void db_query_deferred(evutil_socket_t fd, short what, void *arg)
 static void db_query_fail_later(struct db_query *q, enum db_status st)
 {
     q->fail_status = st;
+    if (q->result) {
+        PQclear(q->result);
+        q->result = NULL;
+    }
     if (q->timer)
         event_free(q->timer);
     q->timer = evtimer_new(q->pool->base, db_query_deferred, q);
@@ -194,7 +245,7 @@ static int db_pool_count(const struct db_pool *p, enum db_conn_state st)
 static void db_conn_set(struct db_conn *c, enum db_conn_state st)
 {
     /* A connection is BUSY exactly while it holds a query. */
-    assert((st == DBC_BUSY) == (c->query != NULL) || st == DBC_DOWN);
+    assert((st == DBC_BUSY) == (c->depth > 0) || st == DBC_DOWN);
     assert(db_pool_count(c->pool, c->state) > 0);
     atomic_fetch_sub_explicit(&c->pool->in_state[c->state], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->pool->in_state[st], 1, memory_order_relaxed);
@@ -220,6 +271,14 @@ static void db_conn_watch(struct db_conn *c, short what, int timeout_ms)
     event_add(c->io, timeout_ms > 0 ? &tv : NULL);
 }
 
+/* Takes q off c's pipeline (the head, or all of them when c breaks). */
+static void db_conn_unlink(struct db_conn *c, struct db_query *q)
+{
+    TAILQ_REMOVE(&c->inflight, q, next);
+    c->depth--;
+    atomic_fetch_sub_explicit(&c->pool->inflight, 1, memory_order_relaxed);
+}
+
 static void db_conn_down(struct db_conn *c, const char *why)
 {
     if (c->state != DBC_DOWN && c->state != DBC_CONNECTING)
@@ -228,23 +287,21 @@ static void db_conn_down(struct db_conn *c, const char *why)
         event_free(c->io);
         c->io = NULL;
     }
-    if (c->result) {
-        PQclear(c->result);
-        c->result = NULL;
-    }
     if (c->pg) {
         PQfinish(c->pg);
         c->pg = NULL;
     }
     c->nprepared = 0; /* a new connection knows no statements */
-    c->preparing = 0;
-    db_conn_set(c, DBC_DOWN);
-    if (c->query) {
-        /* We cannot know whether the statement committed; the caller says 503. */
-        struct db_query *q = c->query;
-        c->query = NULL;
+    c->pipelined = 0;
+    c->draining = 0;
+    /* We cannot know whether the statements committed; the callers say
+     * 503. Each fails once, from the loop. */
+    struct db_query *q;
+    while ((q = TAILQ_FIRST(&c->inflight))) {
+        db_conn_unlink(c, q);
         db_query_fail_later(q, DB_UNAVAILABLE);
     }
+    db_conn_set(c, DBC_DOWN);
     struct db_pool *p = c->pool;
     if (db_pool_count(p, DBC_DOWN) == p->cfg.size)
         db_queue_fail_all(p, DB_UNAVAILABLE);
@@ -296,9 +353,33 @@ static void db_conn_listen(struct db_conn *c)
 {
     struct db_query *q = db_query_new(c->pool, c->pool->listen_sql, 0, NULL, db_conn_listened, c);
     q->raw = 1;
-    assert(!c->query);
-    c->query = q;
-    db_conn_send(c);
+    assert(c->depth == 0);
+    db_conn_send(c, q);
+}
+
+static void db_conn_established(struct db_conn *c)
+{
+    struct db_pool *p = c->pool;
+    if (PQsetnonblocking(c->pg, 1) != 0) {
+        db_conn_down(c, "cannot make connection non-blocking");
+        return;
+    }
+    if (p->depth > 1 && !p->cfg.listen) {
+        if (!PQenterPipelineMode(c->pg)) {
+            db_conn_down(c, PQerrorMessage(c->pg));
+            return;
+        }
+        c->pipelined = 1;
+    }
+    if (c->backoff_ms)
+        log_info("database connection re-established");
+    c->backoff_ms = 0;
+    if (p->cfg.listen) {
+        db_conn_listen(c);
+        return;
+    }
+    db_conn_set(c, DBC_IDLE);
+    db_conn_fill(c);
 }
 
 static void db_conn_poll_connect(struct db_conn *c, short what)
@@ -315,19 +396,7 @@ static void db_conn_poll_connect(struct db_conn *c, short what)
         db_conn_watch(c, EV_WRITE, 5000);
         return;
     case PGRES_POLLING_OK:
-        if (PQsetnonblocking(c->pg, 1) != 0) {
-            db_conn_down(c, "cannot make connection non-blocking");
-            return;
-        }
-        if (c->backoff_ms)
-            log_info("database connection re-established");
-        c->backoff_ms = 0;
-        if (c->pool->cfg.listen) {
-            db_conn_listen(c);
-            return;
-        }
-        db_conn_set(c, DBC_IDLE);
-        db_conn_dispatch(c);
+        db_conn_established(c);
         return;
     default:
         db_conn_down(c, PQerrorMessage(c->pg));
@@ -335,39 +404,66 @@ static void db_conn_poll_connect(struct db_conn *c, short what)
     }
 }
 
-/* Prepared statements: the first use of a statement on a connection
- * prepares it (one extra round trip), every later one only binds and
- * executes, so PostgreSQL parses and plans it once per connection instead
- * of once per request. */
-static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
+static int db_conn_find_prepared(const struct db_conn *c, const char *sql)
 {
-    const char *const *values = (const char *const *)q->values;
-    char name[16];
-    if (q->raw)
-        return PQsendQuery(c->pg, q->sql);
-    for (int i = 0; i < c->nprepared; i++) {
-        if (c->prepared[i] == q->sql) {
-            snprintf(name, sizeof(name), "s%d", i);
-            return PQsendQueryPrepared(c->pg, name, q->nparams, values, NULL, NULL, q->binary);
-        }
-    }
-    if (c->nprepared == DB_MAX_PREPARED)
-        return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, values, NULL, NULL, q->binary);
-    snprintf(name, sizeof(name), "s%d", c->nprepared);
-    c->preparing = 1;
-    return PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL);
+    for (int i = 0; i < c->nprepared; i++)
+        if (c->prepared[i] == sql)
+            return i;
+    return -1;
 }
 
-/* Sends c->query; the connection is BUSY until its last result is read. */
-static void db_conn_send(struct db_conn *c)
+/* The statement itself: by its prepared name (slot), or unprepared (-1). */
+static int db_conn_send_run(struct db_conn *c, struct db_query *q, int slot)
 {
-    struct db_query *q = c->query;
-    assert(q && c->pg);
-    db_conn_set(c, DBC_BUSY);
-    if (!db_conn_send_statement(c, q)) {
-        db_conn_down(c, PQerrorMessage(c->pg));
-        return;
+    const char *const *values = (const char *const *)q->values;
+    if (q->raw)
+        return PQsendQuery(c->pg, q->sql);
+    if (slot < 0)
+        return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, values, NULL, NULL, q->binary);
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", slot);
+    return PQsendQueryPrepared(c->pg, name, q->nparams, values, NULL, NULL, q->binary);
+}
+
+/* Prepared statements: the first use of a statement on a connection
+ * prepares it, every later one only binds and executes, so PostgreSQL
+ * parses and plans it once per connection instead of once per request.
+ * Without a pipeline the Parse costs a round trip of its own (the statement
+ * is sent when its answer arrives, db_conn_stage_ended); in a pipeline the
+ * Parse, the statement and the Sync go together, and if the Parse fails
+ * the statement is PGRES_PIPELINE_ABORTED and the query gets the Parse's
+ * error. */
+static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
+{
+    int slot = q->raw ? -1 : db_conn_find_prepared(c, q->sql);
+    q->stage = DBS_RUN;
+    q->stage_results = 0;
+    if (slot >= 0 && !c->ready[slot])
+        slot = -1; /* its Parse is ahead in the pipeline, unanswered */
+    else if (slot < 0 && !q->raw && c->nprepared < DB_MAX_PREPARED) {
+        char name[16];
+        slot = c->nprepared++;
+        c->prepared[slot] = q->sql;
+        c->ready[slot] = 0;
+        q->prep_slot = slot;
+        q->stage = DBS_PREPARE;
+        q->stage_results = 0;
+        snprintf(name, sizeof(name), "s%d", slot);
+        if (!PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL))
+            return 0;
+        if (!c->pipelined)
+            return 1;
     }
+    if (!db_conn_send_run(c, q, slot))
+        return 0;
+    /* libpq 15's PQpipelineSync also flushes, so sends cannot be batched
+     * across statements (PQsendPipelineSync, libpq 17, could). */
+    return !c->pipelined || PQpipelineSync(c->pg);
+}
+
+/* Flushes what libpq holds; watches for writability while some is left. */
+static void db_conn_flush(struct db_conn *c)
+{
     int f = PQflush(c->pg);
     if (f < 0)
         db_conn_down(c, PQerrorMessage(c->pg));
@@ -375,62 +471,149 @@ static void db_conn_send(struct db_conn *c)
         db_conn_watch(c, f ? EV_READ | EV_WRITE : EV_READ, 0);
 }
 
-/* Reads whatever has arrived; finishes the query when its results end. */
+/* Sends q on c, at the tail of its pipeline; c is BUSY until its last
+ * result is read. */
+static void db_conn_send(struct db_conn *c, struct db_query *q)
+{
+    assert(c->pg && c->depth < c->pool->depth);
+    if (q->timer) {
+        event_free(q->timer);
+        q->timer = NULL;
+    }
+    q->sent_us = 0;
+    struct timeval now;
+    if (event_base_gettimeofday_cached(c->pool->base, &now) == 0)
+        q->sent_us = (ev_uint64_t)now.tv_sec * 1000000u + (ev_uint64_t)now.tv_usec;
+    TAILQ_INSERT_TAIL(&c->inflight, q, next);
+    c->depth++;
+    atomic_fetch_add_explicit(&c->pool->inflight, 1, memory_order_relaxed);
+    if (c->depth == 1)
+        db_conn_set(c, DBC_BUSY);
+    if (!db_conn_send_statement(c, q)) {
+        db_conn_down(c, PQerrorMessage(c->pg));
+        return;
+    }
+    db_conn_flush(c);
+}
+
+/* Keeps one result of q: the first error wins (a failed Parse, then the
+ * statement's PGRES_PIPELINE_ABORTED), else the latest. */
+static void db_query_keep(struct db_conn *c, struct db_query *q, PGresult *res)
+{
+    q->stage_results++;
+    if (q->stage == DBS_PREPARE && PQresultStatus(res) == PGRES_COMMAND_OK)
+        c->ready[q->prep_slot] = 1;
+    else if (q->stage == DBS_PREPARE)
+        c->prepared[q->prep_slot] = NULL; /* not prepared: the next use tries again */
+    if (q->result && PQresultStatus(q->result) == PGRES_FATAL_ERROR) {
+        PQclear(res);
+        return;
+    }
+    if (q->result)
+        PQclear(q->result);
+    q->result = res;
+}
+
+static int db_result_failed(const PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED || st == PGRES_BAD_RESPONSE;
+}
+
+/* q, at the head of c's pipeline, has all its results: its callback runs.
+ * Returns 1 when the error says c's prepared statements are stale. */
+static int db_conn_complete(struct db_conn *c, struct db_query *q)
+{
+    db_conn_unlink(c, q);
+    if (c->depth == 0)
+        db_conn_set(c, DBC_IDLE);
+    PGresult *res = q->result;
+    q->result = NULL;
+    int failed = db_result_failed(res);
+    /* "cached plan must not change result type": another instance migrated
+     * the schema under our prepared statements. A new connection prepares
+     * them afresh. */
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int stale = failed && state && strcmp(state, "0A000") == 0;
+    /* Class 57P: the server is shutting down or terminated this backend
+     * (57P01-57P03). The statement did not commit, and the connection is
+     * going: the same DB_UNAVAILABLE as every statement behind it gets. */
+    int gone = failed && state && strncmp(state, "57P", 3) == 0;
+    db_query_finish(q, gone ? DB_UNAVAILABLE : failed ? DB_ERROR : DB_OK, gone ? NULL : res);
+    PQclear(res);
+    return stale;
+}
+
+/* A NULL from PQgetResult: the end of one command's results. Moves the head
+ * query q on; returns 0 if the NULL was not one (nothing more to read). */
+static int db_conn_stage_ended(struct db_conn *c, struct db_query *q, int *stale)
+{
+    if (q->stage_results == 0 || q->stage == DBS_SYNC)
+        return 0;
+    if (q->stage == DBS_RUN) {
+        if (c->pipelined) {
+            q->stage = DBS_SYNC;
+            q->stage_results = 0;
+        } else {
+            *stale |= db_conn_complete(c, q);
+        }
+        return 1;
+    }
+    /* the Parse's answer */
+    q->stage = DBS_RUN;
+    q->stage_results = 0;
+    if (c->pipelined)
+        return 1; /* the statement itself was sent with it */
+    if (db_result_failed(q->result))
+        *stale |= db_conn_complete(c, q); /* a statement that does not prepare would not run */
+    else if (!db_conn_send_run(c, q, q->prep_slot))
+        db_conn_down(c, PQerrorMessage(c->pg));
+    else
+        db_conn_flush(c);
+    return 1;
+}
+
+/* Reads whatever has arrived, and finishes the queries whose results end.
+ * A callback may send more on c, or break it (c->pg is then NULL). */
 static void db_conn_read(struct db_conn *c)
 {
     if (!PQconsumeInput(c->pg)) {
         db_conn_down(c, PQerrorMessage(c->pg));
         return;
     }
-    while (!PQisBusy(c->pg)) {
+    int stale = 0, nulls = 0;
+    struct db_query *q;
+    while (c->pg && (q = TAILQ_FIRST(&c->inflight)) && !PQisBusy(c->pg)) {
         PGresult *res = PQgetResult(c->pg);
-        if (!res)
-            break;
-        /* One statement gives one result; keep the first error if any. */
-        if (c->result && PQresultStatus(c->result) == PGRES_FATAL_ERROR) {
+        nulls = res ? 0 : nulls + 1;
+        if (res && PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
             PQclear(res);
-            continue;
+            if (q->stage == DBS_SYNC)
+                stale |= db_conn_complete(c, q);
+            else
+                db_conn_down(c, "pipeline out of step");
+        } else if (res) {
+            db_query_keep(c, q, res);
+        } else if (!db_conn_stage_ended(c, q, &stale) && nulls > 1) {
+            /* A NULL that ends nothing: libpq moving on to the next command
+             * of its queue; a second one means nothing more has arrived. */
+            break;
         }
-        if (c->result)
-            PQclear(c->result);
-        c->result = res;
     }
-    if (PQisBusy(c->pg)) {
-        db_conn_watch(c, EV_READ, 0);
+    if (!c->pg)
+        return; /* went down: its queries have been failed */
+    if (PQstatus(c->pg) == CONNECTION_BAD) {
+        db_conn_down(c, "connection bad after query");
         return;
     }
-    struct db_query *q = c->query;
-    PGresult *res = c->result;
-    c->result = NULL;
-    if (c->preparing) {
-        c->preparing = 0;
-        if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
-            PQclear(res);
-            c->prepared[c->nprepared++] = q->sql;
-            db_conn_send(c); /* now the query itself */
-            return;
-        }
-        /* A statement that does not prepare would not run either: its
-         * error is the query's. */
-    }
-    c->query = NULL;
-    db_conn_set(c, DBC_IDLE);
-    int failed = !res || PQresultStatus(res) == PGRES_FATAL_ERROR;
-    /* "cached plan must not change result type": another instance migrated
-     * the schema under our prepared statements. A new connection prepares
-     * them afresh. */
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    int stale = failed && state && strcmp(state, "0A000") == 0;
-    db_query_finish(q, failed ? DB_ERROR : DB_OK, res);
-    PQclear(res);
-    if (c->state == DBC_IDLE && PQstatus(c->pg) == CONNECTION_BAD)
-        db_conn_down(c, "connection bad after query");
-    else if (c->state == DBC_IDLE && stale)
-        db_conn_down(c, "prepared statements outdated by a schema change; reconnecting");
-    else if (c->state == DBC_IDLE) {
-        db_conn_notifies(c);
-        db_conn_dispatch(c);
-    }
+    db_conn_notifies(c);
+    if (stale && !c->draining)
+        log_info("prepared statements outdated by a schema change; reconnecting");
+    c->draining |= stale;
+    if (c->draining && c->depth == 0)
+        db_conn_down(c, "reconnecting for the new schema");
+    else
+        db_conn_fill(c);
 }
 
 /* Notifications arrive between results (libpq queues them as it reads):
@@ -467,17 +650,12 @@ static void db_conn_io(evutil_socket_t fd, short what, void *arg)
         break;
     case DBC_BUSY:
         if (what & EV_WRITE) {
-            int f = PQflush(c->pg);
-            if (f < 0) {
-                db_conn_down(c, PQerrorMessage(c->pg));
+            db_conn_flush(c);
+            if (!c->pg)
                 return;
-            }
-            if (f == 1) {
-                db_conn_watch(c, EV_READ | EV_WRITE, 0);
-                return;
-            }
         }
-        db_conn_read(c);
+        if (what & EV_READ)
+            db_conn_read(c);
         break;
     case DBC_IDLE:
         db_conn_idle_readable(c);
@@ -487,24 +665,19 @@ static void db_conn_io(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* An IDLE connection takes the oldest waiting query, or watches for EOF. */
-static void db_conn_dispatch(struct db_conn *c)
+/* Takes waiting queries, oldest first, while c has room; an IDLE
+ * connection with nothing to do watches for EOF. */
+static void db_conn_fill(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
-    struct db_query *q = TAILQ_FIRST(&p->queue);
-    if (!q) {
+    struct db_query *q;
+    while (c->pg && !c->draining && c->depth < p->depth && (q = TAILQ_FIRST(&p->queue))) {
+        TAILQ_REMOVE(&p->queue, q, next);
+        p->waiting--;
+        db_conn_send(c, q);
+    }
+    if (c->pg && c->state == DBC_IDLE)
         db_conn_watch(c, EV_READ, 0);
-        return;
-    }
-    TAILQ_REMOVE(&p->queue, q, next);
-    p->waiting--;
-    if (q->timer) {
-        event_free(q->timer);
-        q->timer = NULL;
-    }
-    assert(c->state == DBC_IDLE && !c->query); /* checked out once */
-    c->query = q;
-    db_conn_send(c);
 }
 
 /* ---- the pool --------------------------------------------------------- */
@@ -516,6 +689,7 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
         return NULL;
     p->base = base;
     p->cfg = *cfg;
+    p->depth = cfg->listen || cfg->pipeline_depth < 1 ? 1 : cfg->pipeline_depth;
     p->conninfo = strdup(cfg->conninfo);
     p->conns = calloc((size_t)cfg->size, sizeof(*p->conns));
     if (!p->conninfo || !p->conns)
@@ -536,6 +710,7 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     for (int i = 0; i < cfg->size; i++) {
         struct db_conn *c = &p->conns[i];
         c->pool = p;
+        TAILQ_INIT(&c->inflight);
         c->retry = evtimer_new(base, db_conn_retry, c);
         if (!c->retry)
             abort();
@@ -548,6 +723,35 @@ void db_query(struct db_pool *p, const char *sql, int nparams, const char *const
               db_callback cb, void *arg)
 {
     db_query_fmt(p, sql, nparams, values, 0, cb, arg);
+}
+
+/* May q's statement go behind what c has in flight? Only in a pipeline with
+ * room, and only while c's oldest statement is younger than DB_HOL_US. */
+static int db_conn_appendable(const struct db_conn *c, ev_uint64_t now_us)
+{
+    if (c->state != DBC_BUSY || !c->pipelined || c->draining || c->depth >= c->pool->depth)
+        return 0;
+    const struct db_query *head = TAILQ_FIRST(&c->inflight);
+    return now_us < head->sent_us + DB_HOL_US;
+}
+
+/* Where a new query goes: an IDLE connection, else the least loaded one it
+ * may be appended to; NULL: none, it waits. */
+static struct db_conn *db_pool_pick(struct db_pool *p)
+{
+    struct db_conn *best = NULL;
+    ev_uint64_t now_us = 0;
+    struct timeval now;
+    if (p->depth > 1 && event_base_gettimeofday_cached(p->base, &now) == 0)
+        now_us = (ev_uint64_t)now.tv_sec * 1000000u + (ev_uint64_t)now.tv_usec;
+    for (int i = 0; i < p->cfg.size; i++) {
+        struct db_conn *c = &p->conns[i];
+        if (c->state == DBC_IDLE && !c->draining)
+            return c;
+        if (p->depth > 1 && db_conn_appendable(c, now_us) && (!best || c->depth < best->depth))
+            best = c;
+    }
+    return best;
 }
 
 void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *const *values,
@@ -566,20 +770,19 @@ void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *c
         db_query_fail_later(q, DB_UNAVAILABLE);
         return;
     }
+    /* Waiting queries are older: a new one is sent ahead of them only while
+     * none wait. */
+    struct db_conn *c = TAILQ_EMPTY(&p->queue) ? db_pool_pick(p) : NULL;
+    if (c) {
+        /* Sending directly keeps the caller's stack free of callbacks:
+         * results only ever arrive through the event loop (a send that
+         * fails defers its failure too). */
+        db_conn_send(c, q);
+        return;
+    }
     if (p->waiting >= p->cfg.queue_max) {
         db_query_fail_later(q, DB_BUSY);
         return;
-    }
-    for (int i = 0; i < p->cfg.size; i++) {
-        struct db_conn *c = &p->conns[i];
-        if (c->state == DBC_IDLE) {
-            /* Sending directly keeps the caller's stack free of callbacks:
-             * results only ever arrive through the event loop. */
-            assert(!c->query); /* checked out once */
-            c->query = q;
-            db_conn_send(c);
-            return;
-        }
     }
     q->timer = evtimer_new(p->base, db_query_wait_expired, q);
     if (!q->timer)
@@ -598,6 +801,7 @@ void db_pool_stats(const struct db_pool *p, struct db_stats *out)
     out->connecting = db_pool_count(p, DBC_CONNECTING);
     out->down = db_pool_count(p, DBC_DOWN);
     out->waiting = p->waiting;
+    out->inflight = atomic_load_explicit(&p->inflight, memory_order_relaxed);
 }
 
 void db_pool_free(struct db_pool *p)
@@ -612,17 +816,14 @@ void db_pool_free(struct db_pool *p)
     }
     for (int i = 0; i < p->cfg.size; i++) {
         struct db_conn *c = &p->conns[i];
-        if (c->query) {
-            struct db_query *inflight = c->query;
-            c->query = NULL;
-            db_query_finish(inflight, DB_UNAVAILABLE, NULL);
+        while ((q = TAILQ_FIRST(&c->inflight))) {
+            db_conn_unlink(c, q);
+            db_query_finish(q, DB_UNAVAILABLE, NULL);
         }
         if (c->io)
             event_free(c->io);
         if (c->retry)
             event_free(c->retry);
-        if (c->result)
-            PQclear(c->result);
         if (c->pg)
             PQfinish(c->pg);
     }

@@ -47,10 +47,14 @@ struct db_pool_config {
     db_notify_callback on_notify;
     void *notify_arg;
     const char *application_name; /* NULL: "reflectd" */
+    /* Statements in flight per connection (libpq pipeline mode); 0 or 1:
+     * one at a time, no pipeline. A listening pool is never pipelined. */
+    int pipeline_depth;
 };
 
 struct db_stats {
     int size, idle, busy, connecting, down, waiting;
+    int inflight; /* statements sent and not yet answered (busy <= inflight) */
 };
 
 /* Starts connecting (the connections come up from the loop); NULL when out

@@ -98,8 +98,12 @@ static void metrics_render_gauges(struct buf *b, const struct metrics_gauges *g)
                "# HELP reflectd_db_pool_size Configured connections, all workers.\n"
                "# TYPE reflectd_db_pool_size gauge\nreflectd_db_pool_size %d\n"
                "# HELP reflectd_db_pool_waiting Requests waiting for a connection.\n"
-               "# TYPE reflectd_db_pool_waiting gauge\nreflectd_db_pool_waiting %d\n",
-               pool->idle, pool->busy, pool->connecting, pool->down, pool->size, pool->waiting);
+               "# TYPE reflectd_db_pool_waiting gauge\nreflectd_db_pool_waiting %d\n"
+               "# HELP reflectd_db_pool_inflight Statements sent and not yet answered (a busy "
+               "connection carries up to DB_PIPELINE_DEPTH).\n"
+               "# TYPE reflectd_db_pool_inflight gauge\nreflectd_db_pool_inflight %d\n",
+               pool->idle, pool->busy, pool->connecting, pool->down, pool->size, pool->waiting,
+               pool->inflight);
     buf_printf(b,
                "# HELP reflectd_workers Event-loop threads.\n"
                "# TYPE reflectd_workers gauge\nreflectd_workers %d\n"

@@ -176,8 +176,12 @@ static struct worker *worker_new(struct app *app, int index, int listen_fd)
         goto fail;
     w->stop_ev = event_new(w->loop.base, -1, 0, worker_stop_cb, w);
     w->grace_ev = evtimer_new(w->loop.base, worker_grace_expired, w);
-    struct db_pool_config pc = {app->cfg.database_url, app->cfg.db_pool_size, app->cfg.db_queue_max,
-                                app->cfg.db_wait_ms, app->cfg.statement_timeout_ms};
+    struct db_pool_config pc = {.conninfo = app->cfg.database_url,
+                                .size = app->cfg.db_pool_size,
+                                .queue_max = app->cfg.db_queue_max,
+                                .wait_ms = app->cfg.db_wait_ms,
+                                .statement_timeout_ms = app->cfg.statement_timeout_ms,
+                                .pipeline_depth = app->cfg.db_pipeline_depth};
     w->loop.db = db_pool_new(w->loop.base, &pc);
     w->loop.conns = conns_worker_new(app->conns, w->loop.base, index);
     w->loop.tokens = token_cache_new(TOKEN_CACHE_SLOTS);
@@ -267,6 +271,7 @@ int server_pool_stats(const struct app *app, struct db_stats *sum)
         sum->connecting += one.connecting;
         sum->down += one.down;
         sum->waiting += one.waiting;
+        sum->inflight += one.inflight;
         unreachable += one.down == one.size;
     }
     return unreachable;

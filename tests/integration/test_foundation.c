@@ -146,6 +146,7 @@ Test(ops, metrics_page_has_counters_and_pool_gauges)
     cr_assert_eq(idle + busy + conn + down, size, "pool states must add up to the pool size");
     cr_assert_geq(metric_required(r.body, "reflectd_workers"), 1);
     metric_required(r.body, "reflectd_db_pool_waiting");
+    metric_required(r.body, "reflectd_db_pool_inflight");
     metric_required(r.body, "reflectd_connections");
     metric_required(r.body, "reflectd_hasher_queued");
     http_resp_free(&r);

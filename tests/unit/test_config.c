@@ -68,6 +68,7 @@ Test(config, defaults_with_only_a_database_url)
     cr_assert_eq(cfg.listen_port, 8080);
     cr_assert_eq(cfg.db_pool_size, 4);
     cr_assert_eq(cfg.db_wait_ms, 2000);
+    cr_assert_eq(cfg.db_pipeline_depth, 4);
     cr_assert_eq(cfg.request_timeout_s, 30);
     cr_assert_eq(cfg.max_body_bytes, 256 * 1024);
     cr_assert_eq(cfg.max_header_bytes, 16 * 1024);
@@ -189,12 +190,16 @@ Test(config, integers_out_of_range_are_rejected)
     expect_rejected("MAX_HEADER_KIB", "0", "MAX_HEADER_KIB");
     expect_rejected("ACCESS_TOKEN_TTL_S", "29", "ACCESS_TOKEN_TTL_S");
     expect_rejected("DB_WAIT_MS", "2147483648", "DB_WAIT_MS");
+    expect_rejected("DB_PIPELINE_DEPTH", "0", "DB_PIPELINE_DEPTH must be an integer from 1 to 64");
+    expect_rejected("DB_PIPELINE_DEPTH", "65", "DB_PIPELINE_DEPTH");
 }
 
 Test(config, integers_at_the_bounds_are_accepted)
 {
     expect_int("DB_POOL_SIZE", "1", &cfg.db_pool_size, 1);
     expect_int("DB_POOL_SIZE", "64", &cfg.db_pool_size, 64);
+    expect_int("DB_PIPELINE_DEPTH", "1", &cfg.db_pipeline_depth, 1);
+    expect_int("DB_PIPELINE_DEPTH", "64", &cfg.db_pipeline_depth, 64);
     expect_int("WORKERS", "256", &cfg.workers, 256);
     expect_int("DB_WAIT_MS", "600000", &cfg.db_wait_ms, 600000);
     expect_int("REQUEST_TIMEOUT_S", "1", &cfg.request_timeout_s, 1);
