@@ -114,7 +114,7 @@ BEGIN
     FOR chunk IN 0..n - 1 LOOP
         INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on, situation,
                                  task, action, result, reflection, transfer, status, vermogens,
-                                 dimensions, shared_with, created_at, updated_at)
+                                 dimensions, shared_with, author_reads, created_at, updated_at)
         SELECT g.id, ctx.org, g.owner_id, g.team_id, g.day,
                substr(ctx.lorem, 1 + (g.a * 900)::int, 120 + (g.b * 300)::int),
                substr(ctx.lorem, 1 + (g.b * 900)::int, 60 + (g.a * 200)::int),
@@ -134,6 +134,10 @@ BEGIN
                -- trigger then has nothing to write; with triggers=off it
                -- would not run at all)
                CASE WHEN g.k % 2 = 0 THEN ARRAY[g.supervisor_id] ELSE '{}' END,
+               -- NULL: the trigger asks reads_team()'s question (migration
+               -- 0018); with triggers=off nothing would, and the column has
+               -- no default: these authors are students only, never readers
+               CASE WHEN n = 1 THEN false END,
                g.at, g.at
         FROM ctx, gen g
         WHERE g.j % n = chunk;

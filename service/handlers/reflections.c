@@ -13,6 +13,7 @@
  *   overlap that makes it miss nothing).
  * Reading someone else's reflection (a supervisor it is shared with) is
  * written to the audit log by the same statement that reads it. */
+#include "core/jsonw.h"
 #include "core/vermogens.h"
 #include "db/statements.h"
 #include "http/api.h"
@@ -22,6 +23,7 @@
 #include "handlers/policy.h"
 #include "handlers/reflections_sql.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -101,17 +103,35 @@ static const char SQL_REFLECTION_CREATE[] =
     "   SELECT $2, ins.id, unnest(ins.goal_ids) FROM ins)"
     SQL_CREATE_ANSWER;
 
-/* The same without goals, the common case: no goal check and no INSERT
- * into reflection_goals. Even an INSERT of no rows fires that table's
- * statement trigger (migration 0017), which was the dearest part of a
- * create after the ON CONFLICT arm. $16 is '{}' (unused). */
+/* The same without goals, the common case, as one INSERT: the caller
+ * (actor) joined with their team_members row in the team is the row's
+ * source, so no caller, or no membership, inserts nothing, and only then
+ * does the answer look again (CASE runs a branch's subquery only when it
+ * is reached) to tell 401 from 422. No goal check and no INSERT into
+ * reflection_goals: even an INSERT of no rows fires that table's statement
+ * trigger (migration 0017). args is read once, so PostgreSQL inlines it.
+ * author_reads comes from the two rows the checks read (reads_team()'s
+ * predicate on them), so the trigger that would ask again is skipped
+ * (migration 0018). It returns only what the server chose (id, owner and
+ * team as stored, the timestamps): the rest of the answer is what the
+ * request sent, stored as sent (reflection_created). $16 is '{}' (unused). */
 static const char SQL_REFLECTION_CREATE_NO_GOALS[] =
     SQL_CREATE_ARGS
-    " chk AS (SELECT" SQL_CREATE_TEAM_OK
-    "   true AS goals_ok, '{}'::uuid[] AS goal_ids FROM args),"
-    SQL_CREATE_INSERT
-    "   RETURNING *)"
-    SQL_CREATE_ANSWER;
+    " ins AS (INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
+    "     situation, task, action, result, reflection, transfer, status, vermogens, dimensions,"
+    "     author_reads)"
+    "   SELECT coalesce(args.id, gen_random_uuid()), $2, $1, m.team_id, args.occurred_on,"
+    "     args.situation, args.task, args.action, args.result, args.reflection, args.transfer,"
+    "     args.status, args.vermogens, args.dimensions,"
+    "     actor.roles && ARRAY['admin', 'praktijkopleider'] OR m.role = 'teammanager'"
+    "   FROM actor, args JOIN team_members m ON m.team_id = args.team_id AND m.user_id = $1::uuid"
+    "   RETURNING id, owner_id, team_id, created_at, updated_at)"
+    " SELECT CASE WHEN ins.id IS NOT NULL THEN 201 WHEN " SQL_NO_ACTOR " THEN 401 ELSE 422 END,"
+    "   NULL, NULL,"
+    "   CASE WHEN ins.id IS NOT NULL OR " SQL_NO_ACTOR " THEN NULL"
+    "     ELSE 'not_team_member|team_id is not a team you belong to.' END,"
+    "   ins.id, ins.owner_id, ins.team_id, ins.created_at, ins.updated_at"
+    " FROM (SELECT 1) one LEFT JOIN ins ON true";
 
 /* A retried create (the INSERT met its id) compares with what is stored.
  * ON CONFLICT takes a no-op update rather than DO NOTHING: it waits for a
@@ -273,6 +293,83 @@ static void reflection_write_done(struct req *r, struct db_result *res)
     reflection_reply_one(r, res);
 }
 
+/* The columns of SQL_REFLECTION_CREATE_NO_GOALS after api_reply_row's four. */
+enum { NEW_ID = 4, NEW_OWNER, NEW_TEAM, NEW_CREATED, NEW_UPDATED, NEW_NCOLS };
+
+/* The new reflection as reflection_json writes a stored one, member for
+ * member and in its order: what the server chose from the row, the rest
+ * from the validated request (p, create_args), which the row holds byte
+ * for byte: texts as sent (trimmed by the validator), the date as
+ * YYYY-MM-DD (what DateStyle ISO writes back), the enum arrays as the
+ * literals sent (plain words, in the order sent, as array_out writes
+ * them); a new row has no goals (this statement's case) and no shares.
+ * tests/integration/test_reflections.c compares it with a GET. */
+static int reflection_created_json(struct jsonw *w, const struct db_result *res,
+                                   const char *const *p, long long *updated)
+{
+    static const char *const cols[] = {"id", "owner_id", "team_id"};
+    jsonw_obj_begin(w);
+    for (int i = 0; i < 3; i++) {
+        jsonw_key(w, cols[i]);
+        jsonw_str(w, api_col(res, 0, NEW_ID + i), api_col_len(res, 0, NEW_ID + i));
+    }
+    jsonw_key(w, "occurred_on");
+    jsonw_cstr(w, p[CREATE_occurred_on]);
+    for (int i = 0; i < 5; i++) {
+        jsonw_key(w, starr_parts[i]);
+        jsonw_cstr(w, p[CREATE_situation + i]);
+    }
+    jsonw_key(w, "transfer");
+    if (p[CREATE_transfer])
+        jsonw_cstr(w, p[CREATE_transfer]);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "status");
+    jsonw_cstr(w, p[CREATE_status]);
+    jsonw_key(w, "vermogens");
+    jsonw_pg_array(w, p[CREATE_vermogens]);
+    jsonw_key(w, "dimensions");
+    jsonw_pg_array(w, p[CREATE_dimensions]);
+    jsonw_key(w, "goal_ids");
+    jsonw_pg_array(w, "{}");
+    jsonw_key(w, "shared_with");
+    jsonw_pg_array(w, "{}");
+    jsonw_key(w, "created_at");
+    jsonw_pg_ts(w, api_col_opt(res, 0, NEW_CREATED), NULL);
+    jsonw_key(w, "updated_at");
+    jsonw_pg_ts(w, api_col_opt(res, 0, NEW_UPDATED), updated);
+    jsonw_obj_end(w);
+    return w->failed || !jsonw_finish(w) ? -1 : 0;
+}
+
+/* The answer to SQL_REFLECTION_CREATE_NO_GOALS, or to the replay that
+ * follows it on 23505 (a whole stored row: reflection_write_done). */
+static void reflection_created(struct req *r, struct db_result *res)
+{
+    if (res->status != DB_OK || api_cols(res) != NEW_NCOLS) {
+        reflection_write_done(r, res);
+        return;
+    }
+    if (api_rows(res) != 1 || api_col_is_null(res, 0, NEW_ID)) {
+        api_reply_row(r, res); /* 401 or 422: the status and detail say why */
+        return;
+    }
+    struct jsonw w;
+    long long updated = 0;
+    jsonw_init(&w);
+    if (reflection_created_json(&w, res, api_create_params(r), &updated) < 0) {
+        jsonw_free(&w);
+        struct db_result bad = {.status = DB_ERROR, .res = NULL, .sqlstate = "XX000"};
+        req_db_failed(r, &bad);
+        return;
+    }
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%lld\"", updated);
+    req_set_header(r, "ETag", etag);
+    api_reply_jsonw(r, api_col_int(res, 0, 0), &w);
+    jsonw_free(&w);
+}
+
 /* A final reflection must have every STARR part; say which are missing. */
 static void reflection_check_final(struct validator *v, const char *status, const char **parts)
 {
@@ -324,9 +421,12 @@ void h_reflection_create(struct req *r)
     reflection_check_final(&v, p[CREATE_status], parts);
     if (api_reject_invalid(r, &v))
         return;
-    const char *sql = strcmp(p[CREATE_goal_ids], "{}") == 0 ? SQL_REFLECTION_CREATE_NO_GOALS
-                                                            : SQL_REFLECTION_CREATE;
-    api_db_create_replay(r, sql, SQL_REFLECTION_REPLAY, CREATE_N, p, reflection_write_done);
+    if (strcmp(p[CREATE_goal_ids], "{}") == 0)
+        api_db_create_replay(r, SQL_REFLECTION_CREATE_NO_GOALS, SQL_REFLECTION_REPLAY, CREATE_N, p,
+                             reflection_created);
+    else
+        api_db_create_replay(r, SQL_REFLECTION_CREATE, SQL_REFLECTION_REPLAY, CREATE_N, p,
+                             reflection_write_done);
 }
 
 void h_reflection_get(struct req *r)

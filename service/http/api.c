@@ -413,6 +413,11 @@ void api_db_create_replay(struct req *r, const char *sql, const char *replay, in
     req_db(r, sql, n, params, api_create_done);
 }
 
+const char *const *api_create_params(struct req *r)
+{
+    return req_state_get(r, create)->params;
+}
+
 void api_db_create(struct req *r, const char *sql, int n, const char **params, req_db_continue next)
 {
     api_db_create_replay(r, sql, sql, n, params, next);

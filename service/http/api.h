@@ -149,6 +149,9 @@ void api_db_create(struct req *r, const char *sql, int n, const char **params,
  * change nothing when it fails, which a single statement guarantees. */
 void api_db_create_replay(struct req *r, const char *sql, const char *replay, int n,
                           const char **params, req_db_continue next);
+/* The parameters api_db_create_replay was given (its copy), for the
+ * continuation of a create that renders its answer from them. */
+const char *const *api_create_params(struct req *r);
 /* Fills p[0..5]: the caller, then limit, cursor time and cursor id from
  * ?limit and ?cursor. 0, or -1 (and 422 sent) when they are invalid. */
 int api_page_params(struct req *r, const char **p);

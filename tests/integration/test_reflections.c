@@ -393,6 +393,135 @@ Test(reflections, teams_and_goals_must_be_the_students_own)
     json_decref(rep);
 }
 
+/* The answer to a create without goals is written from the request and
+ * what the server chose (id, owner, team, timestamps), not read back from
+ * the row: it must be the stored reflection all the same, member for
+ * member and with its ETag, as GET gives it. Texts with escapes, quotes,
+ * non-ASCII, newlines and surrounding blanks (trimmed), an uppercase
+ * client id, enum arrays out of order, transfer present and absent. */
+Test(reflections, create_answers_exactly_what_get_reads)
+{
+    struct world w;
+    world(&w);
+    char upper[40];
+    random_uuid(upper);
+    for (char *c = upper; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 'a' + 'A' : *c);
+    json_t *bodies[3];
+    bodies[0] = starr(w.team, "final");
+    json_object_set_new(bodies[0], "id", json_string(upper));
+    json_object_set_new(bodies[0], "situation",
+                        json_string("  Een \"cliënt\" zei: \\ nee\\ \u2014 tab\there\nen toen  "));
+    json_object_set_new(bodies[0], "transfer", json_string("Volgende keer \U0001F600 <b>&amp;"));
+    json_object_set_new(bodies[0], "vermogens",
+                        json_pack("[s, s, s]", "lerend", "absorptie", "verbindend"));
+    json_object_set_new(bodies[0], "dimensions", json_pack("[s, s]", "systemen", "mensen"));
+    bodies[1] = json_pack("{s:s, s:s, s:s}", "team_id", w.team, "occurred_on", test_day(0),
+                          "status", "draft");
+    bodies[2] = starr(w.team, "final");
+    json_object_set_new(bodies[2], "transfer", json_null());
+    json_object_set_new(bodies[2], "goal_ids", json_array());
+    for (int i = 0; i < 3; i++) {
+        char id[40], etag[80], got_etag[80];
+        json_t *made = create(&w.student, bodies[i], id, etag);
+        json_t *got = fetch(&w.student, id, got_etag);
+        char *a = json_dumps(made, JSON_PRESERVE_ORDER), *b = json_dumps(got, JSON_PRESERVE_ORDER);
+        cr_expect_str_eq(a, b, "body %d: the 201 is not the stored reflection", i);
+        cr_expect_str_eq(etag, got_etag, "body %d: the 201's ETag", i);
+        free(a);
+        free(b);
+        if (i == 0) {
+            cr_expect_str_eq(jstr(made, "situation"),
+                             "Een \"cliënt\" zei: \\ nee\\ \u2014 tab\there\nen toen");
+            cr_expect_eq(json_array_size(json_object_get(made, "vermogens")), 3);
+        }
+        json_decref(made);
+        json_decref(got);
+    }
+}
+
+/* The create without goals is one INSERT whose source row is the caller
+ * joined with their membership of the team (migration 0018): a closed
+ * session is 401 whatever the team, a team not theirs 422, and neither
+ * writes anything. */
+Test(reflections, create_refusals_tell_401_from_422_and_write_nothing)
+{
+    struct world w;
+    world(&w);
+    char other_team[40];
+    fix_team(&w.o, other_team); /* same organisation, student not a member */
+    struct http_resp r;
+    http_send("POST", "/v1/reflections", w.student.token, starr(other_team, "final"), NULL, &r);
+    expect_problem(&r, 422);
+    cr_expect_str_eq(jstr(r.json, "code"), "not_team_member", "%s", r.body);
+    http_resp_free(&r);
+
+    struct http_resp out;
+    http_send("POST", "/v1/auth/logout", NULL,
+              json_pack("{s:s}", "refresh_token", w.student.refresh), NULL, &out);
+    expect_status(&out, 204);
+    http_resp_free(&out);
+    const char *teams[] = {w.team, other_team};
+    for (int i = 0; i < 2; i++) {
+        http_send("POST", "/v1/reflections", w.student.token, starr(teams[i], "final"), NULL, &r);
+        expect_problem(&r, 401);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(
+        test_sql_int("SELECT count(*) FROM reflections WHERE owner_id = '%s'", w.student.id), 0,
+        "a refused create was stored");
+}
+
+/* author_reads (published periods: written by someone who may read the
+ * team's figures, never counted) is given by the create for the caller's
+ * roles in the organisation and in the team, and computed by the trigger
+ * for an INSERT that leaves it out and for a change of team (0018). */
+Test(reflections, author_reads_is_right_on_every_path)
+{
+    struct world w;
+    world(&w);
+    struct fix_user mgr, po, adm;
+    fix_user(&w.o, NULL, &mgr);
+    fix_member(&w.o, w.team, &mgr, "teammanager");
+    fix_user(&w.o, "praktijkopleider", &po);
+    fix_member(&w.o, w.team, &po, "member");
+    fix_user(&w.o, "admin", &adm);
+    fix_member(&w.o, w.team, &adm, "student");
+    const struct fix_user *who[] = {&w.student, &w.coach, &mgr, &po, &adm};
+    const int reads[] = {0, 0, 1, 1, 1};
+    for (int i = 0; i < 5; i++) {
+        char id[40];
+        json_decref(create(who[i], starr(w.team, "final"), id, NULL));
+        cr_expect_eq(test_sql_int("SELECT author_reads::int FROM reflections WHERE id = '%s'", id),
+                     reads[i], "author_reads of the create by caller %d", i);
+    }
+    /* An INSERT that does not name the column: the trigger asks. */
+    char mgr_row[40], student_row[40];
+    random_uuid(mgr_row);
+    random_uuid(student_row);
+    const char *rows[] = {mgr_row, student_row};
+    const char *owners[] = {mgr.id, w.student.id};
+    for (int i = 0; i < 2; i++) {
+        char out[8];
+        test_sqlf(out, sizeof(out),
+                  "INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
+                  " status) VALUES ('%s', '%s', '%s', '%s', current_date, 'draft')",
+                  rows[i], w.o.id, owners[i], w.team);
+        cr_expect_eq(
+            test_sql_int("SELECT author_reads::int FROM reflections WHERE id = '%s'", rows[i]),
+            i == 0, "author_reads of an INSERT without it, row %d", i);
+    }
+    /* A move to a team where the manager is a student: recomputed. */
+    char team2[40];
+    fix_team(&w.o, team2);
+    fix_member(&w.o, team2, &mgr, "student");
+    char out[8];
+    test_sqlf(out, sizeof(out), "UPDATE reflections SET team_id = '%s' WHERE id = '%s'", team2,
+              mgr_row);
+    cr_expect_eq(test_sql_int("SELECT author_reads::int FROM reflections WHERE id = '%s'", mgr_row),
+                 0, "author_reads after the move");
+}
+
 /* ---- idempotent creates ---------------------------------------------------- */
 
 Test(reflections, create_with_client_id_is_idempotent)
