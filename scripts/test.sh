@@ -106,7 +106,12 @@ integration() {
     local bin=$1 flavour log
     flavour=$(basename "$(dirname "$bin")") # bin or asan
     log="$tmp/server-$flavour.log"
-    if ! start_server "$log" 30 "$bin"; then
+    # The release server runs the default (DB_PIPELINE_DEPTH=1); the
+    # sanitized one pipelines, so the whole suite also runs through libpq's
+    # pipeline mode (tests/unit/test_db_pool.c tests it on its own).
+    local depth=1
+    [ "$flavour" = asan ] && depth=4
+    if ! start_server "$log" 30 env DB_PIPELINE_DEPTH=$depth "$bin"; then
         tail -n 50 "$log" >&2
         fail "$bin: the shared server did not start"
         return

@@ -68,7 +68,7 @@ Test(config, defaults_with_only_a_database_url)
     cr_assert_eq(cfg.listen_port, 8080);
     cr_assert_eq(cfg.db_pool_size, 4);
     cr_assert_eq(cfg.db_wait_ms, 2000);
-    cr_assert_eq(cfg.db_pipeline_depth, 4);
+    cr_assert_eq(cfg.db_pipeline_depth, 1);
     cr_assert_eq(cfg.request_timeout_s, 30);
     cr_assert_eq(cfg.max_body_bytes, 256 * 1024);
     cr_assert_eq(cfg.max_header_bytes, 16 * 1024);
