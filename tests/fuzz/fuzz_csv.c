@@ -10,19 +10,12 @@
  *     cell, which the reader skips as blank lines.
  * Build and run: scripts/fuzz.sh csv (seeds in tests/fuzz/corpus/csv/). */
 #include "core/csv.h"
+#include "fuzz_check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__);                  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static void check_cells(const struct csv *c)
 {

@@ -15,19 +15,12 @@
 #include "core/arena.h"
 #include "core/form.h"
 #include "core/html.h"
+#include "fuzz_check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const char *const fields[] = {"name", "role", "top", "tip", "question", NULL};
 

@@ -9,6 +9,7 @@
  * object for header and payload.
  * Build and run: scripts/fuzz.sh idtoken (seeds in tests/fuzz/corpus/idtoken/). */
 #include "auth/idtoken.h"
+#include "fuzz_check.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -17,14 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__);                  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static struct jwks *keys;
 

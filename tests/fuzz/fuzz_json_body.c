@@ -27,6 +27,7 @@
 #include "core/arena.h"
 #include "http/problem.h"
 #include "http/validate.h"
+#include "fuzz_check.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -35,14 +36,6 @@
 #include <string.h>
 
 #define MAX_BODY (256 * 1024) /* MAX_BODY_KIB default: larger bodies are 413 */
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* The enums of the handlers (copied: they are static in each file). */
 static const char *const vermogens[] = {"absorptie", "verbindend", "opleidend", "lerend", NULL};

@@ -13,6 +13,7 @@
  *     and the microseconds it reports format back (gmtime) to the same text.
  * Build and run: scripts/fuzz.sh jsonw (seeds in tests/fuzz/corpus/jsonw/). */
 #include "core/jsonw.h"
+#include "fuzz_check.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -20,14 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__);                  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* The reference: the length of a valid UTF-8 sequence at s, or 0, decided
  * by decoding the code point and checking its range and shortest form. */

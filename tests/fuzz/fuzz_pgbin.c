@@ -16,20 +16,13 @@
  *     input byte for byte (nothing skipped, nothing left over).
  * Build and run: scripts/fuzz.sh pgbin (seeds in tests/fuzz/corpus/pgbin/). */
 #include "core/pgbin.h"
+#include "fuzz_check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__);                  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static uint32_t rd32(const unsigned char *p)
 {

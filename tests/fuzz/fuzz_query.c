@@ -24,6 +24,7 @@
 #include "core/arena.h"
 #include "http/pagination.h"
 #include "http/validate.h"
+#include "fuzz_check.h"
 
 #include <errno.h>
 #include <event2/http.h>
@@ -33,14 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* The micros PostgreSQL turns into a timestamptz (measured with psql:
  * below, "timestamp out of range"; above, "interval out of range"). */

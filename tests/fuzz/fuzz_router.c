@@ -22,20 +22,13 @@
 #include "handlers/handlers.h"
 #include "http/router.h"
 #include "http/validate.h"
+#include "fuzz_check.h"
 
 #include <event2/http.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const int methods[] = {M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_HEAD, M_OPTIONS, 0};
 

@@ -27,6 +27,7 @@
 #include "core/config.h"
 #include "auth/actor.h"
 #include "auth/tokens.h"
+#include "fuzz_check.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -37,14 +38,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define KEY      "fuzz-key-0123456789abcdef0123456789abcdef"
 #define PREVIOUS "fuzz-old-0123456789abcdef0123456789abcdef"
