@@ -23,7 +23,6 @@
 #include "handlers/policy.h"
 #include "handlers/reflections_sql.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -358,16 +357,10 @@ static void reflection_created(struct req *r, struct db_result *res)
     long long updated = 0;
     jsonw_init(&w);
     if (reflection_created_json(&w, res, api_create_params(r), &updated) < 0) {
-        jsonw_free(&w);
-        struct db_result bad = {.status = DB_ERROR, .res = NULL, .sqlstate = "XX000"};
-        req_db_failed(r, &bad);
+        reflection_render_failed(r, &w);
         return;
     }
-    char etag[32];
-    snprintf(etag, sizeof(etag), "\"%lld\"", updated);
-    req_set_header(r, "ETag", etag);
-    api_reply_jsonw(r, api_col_int(res, 0, 0), &w);
-    jsonw_free(&w);
+    reflection_reply_written(r, api_col_int(res, 0, 0), &w, updated);
 }
 
 /* A final reflection must have every STARR part; say which are missing. */

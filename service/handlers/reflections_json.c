@@ -224,9 +224,7 @@ int reflection_json(struct jsonw *w, const struct db_result *res, int row, int c
     return w->failed ? -1 : 0;
 }
 
-/* The writer failed on a row the schema should not allow: a 500 that
- * says which, rather than a body that lies. */
-static void reflection_render_failed(struct req *r, struct jsonw *w)
+void reflection_render_failed(struct req *r, struct jsonw *w)
 {
     jsonw_free(w);
     struct db_result bad = {.status = DB_ERROR, .res = NULL, .sqlstate = "XX000"};
@@ -247,15 +245,19 @@ void reflection_reply_one(struct req *r, struct db_result *res)
         reflection_render_failed(r, &w);
         return;
     }
+    reflection_reply_written(r, api_col_int(res, 0, 0), &w, key.updated_micros);
+}
+
+void reflection_reply_written(struct req *r, int status, struct jsonw *w, long long updated_micros)
+{
     char etag[32];
-    snprintf(etag, sizeof(etag), "\"%lld\"", key.updated_micros);
+    snprintf(etag, sizeof(etag), "\"%lld\"", updated_micros);
     req_set_header(r, "ETag", etag);
-    int status = api_col_int(res, 0, 0);
     if (status == 200 && api_etag_matches(req_header(r, "If-None-Match"), etag))
         req_reply_empty(r, 304);
     else
-        api_reply_jsonw(r, status, &w);
-    jsonw_free(&w);
+        api_reply_jsonw(r, status, w);
+    jsonw_free(w);
 }
 
 /* The cursor naming a row by its sort key, as SQL_CURSOR makes it

@@ -48,6 +48,13 @@ int reflection_json(struct jsonw *w, const struct db_result *res, int row, int c
  * NULL: the status and detail say why); otherwise the reflection is sent
  * with its ETag, honouring If-None-Match. */
 void reflection_reply_one(struct req *r, struct db_result *res);
+/* Sends one reflection that w holds (finished) with status and its ETag
+ * (from updated_micros), a 304 for a 200 whose If-None-Match matches, and
+ * frees w. */
+void reflection_reply_written(struct req *r, int status, struct jsonw *w, long long updated_micros);
+/* The writer failed on a row the schema should not allow: a 500 that
+ * says which, rather than a body that lies. Frees w. */
+void reflection_render_failed(struct req *r, struct jsonw *w);
 
 /* Answers a keyset page: rows of (status, SQL_REFLECTION_COLS...), in
  * text or binary format (the status an int4), in

@@ -121,6 +121,16 @@ Test(reflection_page, rows_in_any_order_come_out_in_page_order)
     json_decref(p);
 }
 
+/* The page's next_cursor names the row (ts, id), as SQL_CURSOR would. */
+static void expect_cursor(json_t *p, const char *ts, const char *id)
+{
+    long long micros;
+    cr_assert_eq(pg_ts_parse(ts, NULL, &micros), 0);
+    char want[128];
+    cursor_of(micros, id, want);
+    cr_expect_str_eq(json_string_value(json_object_get(p, "next_cursor")), want);
+}
+
 Test(reflection_page, the_extra_row_is_the_last_by_key_and_the_cursor_names_the_last_shown)
 {
     /* limit 2 of 3 rows: the extra row (B, the latest) arrives first. */
@@ -134,11 +144,7 @@ Test(reflection_page, the_extra_row_is_the_last_by_key_and_the_cursor_names_the_
     cr_assert_eq(json_array_size(json_object_get(p, "items")), 2);
     cr_expect_str_eq(item_id(p, 0), A);
     cr_expect_str_eq(item_id(p, 1), C);
-    long long micros;
-    cr_assert_eq(pg_ts_parse("2026-11-02 08:00:00.25+00", NULL, &micros), 0);
-    char want[128];
-    cursor_of(micros, C, want);
-    cr_expect_str_eq(json_string_value(json_object_get(p, "next_cursor")), want);
+    expect_cursor(p, "2026-11-02 08:00:00.25+00", C);
     json_decref(p);
 }
 
@@ -154,11 +160,7 @@ Test(reflection_page, a_sync_page_is_ordered_by_updated_at_with_tombstones)
     json_t *first = json_array_get(json_object_get(p, "items"), 0);
     cr_expect_str_eq(json_string_value(json_object_get(first, "id")), B);
     cr_expect(json_is_true(json_object_get(first, "deleted")));
-    long long micros;
-    cr_assert_eq(pg_ts_parse("2026-11-04 08:00:00+00", NULL, &micros), 0);
-    char want[128];
-    cursor_of(micros, B, want);
-    cr_expect_str_eq(json_string_value(json_object_get(p, "next_cursor")), want);
+    expect_cursor(p, "2026-11-04 08:00:00+00", B);
     json_decref(p);
 }
 
