@@ -3,6 +3,16 @@
  *
  *   openloop HOST PORT RATE SECS CONNS REQFILE
  *
+ * RATE 0 runs it closed-loop instead: each connection sends its next
+ * request as soon as the answer is in, for SECS seconds, and a latency runs
+ * from the send. This is what wrk does, with one difference that matters:
+ * wrk 4.1 "corrects" its histogram for coordinated omission (stats_correct:
+ * every latency L over twice the mean interval I adds samples L - I,
+ * L - 2I, ... down to 2I), so one stall of 600 ms on 16 connections at a
+ * 2 ms interval becomes some 4,800 invented samples and, out of 80,000,
+ * the p99. Here every sample is a request that was made; an open-loop run
+ * is the way to see what a stall does to arrivals.
+ *
  * REQFILE holds complete requests, one per line (CR LF added here); they
  * are sent in turn. Request i is due at t0 + i / RATE whatever happened to
  * the ones before it; it goes out on the first idle keep-alive connection,
@@ -54,6 +64,8 @@ struct run {
     int nreqs;
     int64_t *lat, *lag; /* ns */
     long nlat, nlag, bad, sent;
+    long cap, lagcap;        /* room in lat and lag */
+    int64_t worst, worst_at; /* the slowest answer, and when it came (CLOCK_REALTIME ms) */
 };
 
 static int64_t now_ns(void)
@@ -131,6 +143,8 @@ static int connect_to(const char *host, int port)
     return fd;
 }
 
+static int record(struct run *r, int64_t lat);
+
 static void send_on(struct run *r, int ci, int64_t due)
 {
     struct conn *c = &r->conns[ci];
@@ -138,12 +152,13 @@ static void send_on(struct run *r, int ci, int64_t due)
     c->busy = 1;
     c->due = due;
     c->have = c->need = 0;
-    r->lag[r->nlag++] = now_ns() - due;
+    if (r->nlag < r->lagcap)
+        r->lag[r->nlag++] = now_ns() - due;
     ssize_t n = write(c->fd, r->reqs[q], r->reqlen[q]);
     if (n != (ssize_t)r->reqlen[q]) { /* a request fits a fresh socket buffer */
         r->bad++;
         c->busy = 0;
-        r->lat[r->nlat++] = INT64_MAX;
+        record(r, INT64_MAX);
     }
 }
 
@@ -188,46 +203,85 @@ static void arm(int tfd, int64_t at)
     timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-int main(int argc, char **argv)
+static int64_t realtime_ms(void)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: openloop HOST PORT RATE SECS CONNS REQFILE\n");
-        return 2;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records one answer's latency (INT64_MAX: failed); 0, or -1 when out of room. */
+static int record(struct run *r, int64_t lat)
+{
+    if (r->nlat == r->cap) {
+        long cap = r->cap ? r->cap * 2 : 1 << 16;
+        int64_t *v = realloc(r->lat, sizeof(int64_t) * (size_t)cap);
+        if (!v)
+            return -1;
+        r->lat = v;
+        r->cap = cap;
     }
-    struct run r = {0};
-    double rate = atof(argv[3]), secs = atof(argv[4]);
-    r.nconns = atoi(argv[5]);
+    r->lat[r->nlat++] = lat;
+    if (lat != INT64_MAX && lat > r->worst) {
+        r->worst = lat;
+        r->worst_at = realtime_ms();
+    }
+    return 0;
+}
+
+static int open_conns(struct run *r, int ep, const char *host, int port)
+{
+    for (int i = 0; i < r->nconns; i++) {
+        r->conns[i].fd = connect_to(host, port);
+        if (r->conns[i].fd < 0) {
+            fprintf(stderr, "openloop: cannot connect: %s\n", strerror(errno));
+            return -1;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, r->conns[i].fd, &ev);
+        r->idle[r->nidle++] = i;
+    }
+    return 0;
+}
+
+/* Handles readiness on connection k: 1 when an answer completed (the
+ * connection is idle again), 0 when not yet, -1 when it was lost. */
+static int on_event(struct run *r, int ep, uint32_t k)
+{
+    struct conn *c = &r->conns[k];
+    int rc = on_readable(c);
+    if (rc == 0)
+        return 0;
+    if (c->busy) {
+        if (record(r, rc > 0 ? now_ns() - c->due : INT64_MAX) < 0)
+            return -1;
+        if (rc < 0 || c->status != 200)
+            r->bad++;
+    }
+    c->busy = 0;
+    if (rc < 0) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        return -1;
+    }
+    return 1;
+}
+
+/* Request i is due at t0 + i / rate; each goes out on an idle connection.
+ * Returns t0. */
+static int64_t run_open(struct run *r, int ep, double rate, double secs)
+{
     long total = (long)(rate * secs);
-    if (rate <= 0 || total <= 0 || r.nconns <= 0 || read_requests(&r, argv[6]) < 0) {
-        fprintf(stderr, "openloop: bad arguments or request file\n");
-        return 2;
-    }
-    r.conns = calloc((size_t)r.nconns, sizeof(struct conn));
-    r.idle = calloc((size_t)r.nconns, sizeof(int));
-    r.lat = calloc((size_t)total + 1, sizeof(int64_t));
-    r.lag = calloc((size_t)total + 1, sizeof(int64_t));
-    int ep = epoll_create1(0), tfd = timerfd_create(CLOCK_MONOTONIC, 0);
-    if (!r.conns || !r.idle || !r.lat || !r.lag || ep < 0 || tfd < 0)
-        return 2;
+    int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
     epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-    for (int i = 0; i < r.nconns; i++) {
-        r.conns[i].fd = connect_to(argv[1], atoi(argv[2]));
-        if (r.conns[i].fd < 0) {
-            fprintf(stderr, "openloop: cannot connect: %s\n", strerror(errno));
-            return 1;
-        }
-        ev.events = EPOLLIN;
-        ev.data.u32 = (uint32_t)i;
-        epoll_ctl(ep, EPOLL_CTL_ADD, r.conns[i].fd, &ev);
-        r.idle[r.nidle++] = i;
-    }
     int64_t t0 = now_ns() + 200000000, period = (int64_t)(1e9 / rate);
     int64_t stop = t0 + (int64_t)(secs * 1e9) + 30000000000LL;
     long next = 0, backlog_from = 0; /* requests next.. not yet due; backlog_from..next due */
+    int live = r->nconns;
     arm(tfd, t0);
     struct epoll_event evs[256];
-    while ((next < total || backlog_from < next || r.nidle < r.nconns) && now_ns() < stop) {
+    while ((next < total || backlog_from < next || r->nidle < live) && now_ns() < stop) {
         int n = epoll_wait(ep, evs, 256, 1000);
         for (int e = 0; e < n; e++) {
             uint32_t k = evs[e].data.u32;
@@ -237,43 +291,93 @@ int main(int argc, char **argv)
                 }
                 continue;
             }
-            struct conn *c = &r.conns[k];
-            int rc = on_readable(c);
-            if (rc == 0)
-                continue;
-            if (c->busy) {
-                r.lat[r.nlat++] = rc > 0 ? now_ns() - c->due : INT64_MAX;
-                if (rc < 0 || c->status != 200)
-                    r.bad++;
-            }
-            c->busy = 0;
-            if (rc < 0) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                close(c->fd);
-                r.nconns--; /* (this slot is never idle again) */
-                continue;
-            }
-            r.idle[r.nidle++] = (int)k;
+            int rc = on_event(r, ep, k);
+            if (rc > 0)
+                r->idle[r->nidle++] = (int)k;
+            else if (rc < 0)
+                live--; /* (this slot is never idle again) */
         }
         int64_t now = now_ns();
         while (next < total && t0 + next * period <= now)
             next++;
-        while (backlog_from < next && r.nidle > 0)
-            send_on(&r, r.idle[--r.nidle], t0 + (backlog_from++) * period);
+        while (backlog_from < next && r->nidle > 0)
+            send_on(r, r->idle[--r->nidle], t0 + (backlog_from++) * period);
         if (next < total)
             arm(tfd, t0 + next * period);
     }
-    long missing = total - r.nlat;
-    qsort(r.lat, (size_t)r.nlat, sizeof(int64_t), cmp64);
-    qsort(r.lag, (size_t)r.nlag, sizeof(int64_t), cmp64);
-    double wall = (double)(now_ns() - t0) / 1e9;
+    r->sent = total; /* what was due; report() counts the missing */
+    close(tfd);
+    return t0;
+}
+
+/* Every connection always has one request in flight, for secs seconds.
+ * Returns when it started. */
+static int64_t run_closed(struct run *r, int ep, double secs)
+{
+    int64_t t0 = now_ns(), stop = t0 + (int64_t)(secs * 1e9);
+    while (r->nidle > 0)
+        send_on(r, r->idle[--r->nidle], now_ns());
+    int live = r->nconns;
+    struct epoll_event evs[256];
+    while (live > 0 && now_ns() < stop) {
+        int n = epoll_wait(ep, evs, 256, 100);
+        for (int e = 0; e < n && now_ns() < stop; e++) {
+            int rc = on_event(r, ep, evs[e].data.u32);
+            if (rc > 0)
+                send_on(r, (int)evs[e].data.u32, now_ns());
+            else if (rc < 0)
+                live--;
+        }
+    }
+    r->sent = r->nlat; /* the requests still in flight at the end are not counted */
+    return t0;
+}
+
+static void report(struct run *r, double rate, double wall)
+{
+    long missing = r->sent - r->nlat;
+    qsort(r->lat, (size_t)r->nlat, sizeof(int64_t), cmp64);
+    qsort(r->lag, (size_t)r->nlag, sizeof(int64_t), cmp64);
+    long over50 = 0;
+    for (long i = 0; i < r->nlat; i++)
+        over50 += r->lat[i] >= 50000000;
     printf("{\"offered_rps\": %.1f, \"requests\": %ld, \"missing\": %ld, \"bad\": %ld, "
            "\"secs\": %.2f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
-           "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"send_lag_p50_ms\": %.3f, "
-           "\"send_lag_p99_ms\": %.3f, \"send_lag_max_ms\": %.3f}\n",
-           rate, r.nlat, missing, r.bad, wall, pct_ms(r.lat, r.nlat, 50), pct_ms(r.lat, r.nlat, 90),
-           pct_ms(r.lat, r.nlat, 99), pct_ms(r.lat, r.nlat, 99.9),
-           r.nlat ? (double)r.lat[r.nlat - 1] / 1e6 : 0, pct_ms(r.lag, r.nlag, 50),
-           pct_ms(r.lag, r.nlag, 99), r.nlag ? (double)r.lag[r.nlag - 1] / 1e6 : 0);
-    return r.bad || missing ? 1 : 0;
+           "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"max_at_ms\": %lld, \"over_50ms\": %ld, "
+           "\"send_lag_p50_ms\": %.3f, \"send_lag_p99_ms\": %.3f, \"send_lag_max_ms\": %.3f}\n",
+           rate, r->nlat, missing, r->bad, wall, pct_ms(r->lat, r->nlat, 50),
+           pct_ms(r->lat, r->nlat, 90), pct_ms(r->lat, r->nlat, 99), pct_ms(r->lat, r->nlat, 99.9),
+           r->nlat ? (double)r->lat[r->nlat - 1] / 1e6 : 0, (long long)r->worst_at, over50,
+           pct_ms(r->lag, r->nlag, 50), pct_ms(r->lag, r->nlag, 99),
+           r->nlag ? (double)r->lag[r->nlag - 1] / 1e6 : 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 7) {
+        fprintf(stderr,
+                "usage: openloop HOST PORT RATE SECS CONNS REQFILE (RATE 0: closed loop)\n");
+        return 2;
+    }
+    struct run r = {0};
+    double rate = atof(argv[3]), secs = atof(argv[4]);
+    r.nconns = atoi(argv[5]);
+    /* closed loop: no schedule to be late for; the first sends only */
+    r.lagcap = rate > 0 ? (long)(rate * secs) + 1 : r.nconns;
+    if (rate < 0 || secs <= 0 || (rate > 0 && r.lagcap <= 1) || r.nconns <= 0 ||
+        read_requests(&r, argv[6]) < 0) {
+        fprintf(stderr, "openloop: bad arguments or request file\n");
+        return 2;
+    }
+    r.conns = calloc((size_t)r.nconns, sizeof(struct conn));
+    r.idle = calloc((size_t)r.nconns, sizeof(int));
+    r.lag = calloc((size_t)r.lagcap, sizeof(int64_t));
+    int ep = epoll_create1(0);
+    if (!r.conns || !r.idle || !r.lag || ep < 0)
+        return 2;
+    if (open_conns(&r, ep, argv[1], atoi(argv[2])) < 0)
+        return 1;
+    int64_t t0 = rate > 0 ? run_open(&r, ep, rate, secs) : run_closed(&r, ep, secs);
+    report(&r, rate, (double)(now_ns() - t0) / 1e9);
+    return r.bad || r.sent > r.nlat ? 1 : 0;
 }
