@@ -4,17 +4,19 @@
  *   openloop HOST PORT RATE SECS CONNS REQFILE
  *
  * RATE 0 runs it closed-loop instead: each connection sends its next
- * request as soon as the answer is in, for SECS seconds, and a latency runs
- * from the send. This is what wrk does, with one difference that matters:
- * wrk 4.1 "corrects" its histogram for coordinated omission (stats_correct:
- * every latency L over twice the mean interval I adds samples L - I,
- * L - 2I, ... down to 2I), so one stall of 600 ms on 16 connections at a
- * 2 ms interval becomes some 4,800 invented samples and, out of 80,000,
+ * request as soon as the answer is in, for SECS seconds (the answers due
+ * then are waited for and counted), and a latency runs from the send. This
+ * is what wrk does, with one difference that matters: wrk 4.1 "corrects"
+ * its histogram for coordinated omission before it reports (stats_correct:
+ * with I the mean interval of one connection, runtime x connections /
+ * requests, every latency L of at least 2I adds samples L - I, L - 2I, ...
+ * while they are above I), so one stall of 600 ms on 16 connections at an
+ * interval of 2 ms becomes some 4,800 invented samples and, out of 80,000,
  * the p99. Here every sample is a request that was made; an open-loop run
  * is the way to see what a stall does to arrivals.
  *
- * REQFILE holds complete requests, one per line (CR LF added here); they
- * are sent in turn. Request i is due at t0 + i / RATE whatever happened to
+ * REQFILE holds complete requests, one per line, with CR and LF written as
+ * \r and \n; they are sent in turn. Request i is due at t0 + i / RATE whatever happened to
  * the ones before it; it goes out on the first idle keep-alive connection,
  * and its latency runs from its due time to the last byte of the answer,
  * so a queue in front of the server counts (no coordinated omission).
@@ -65,6 +67,7 @@ struct run {
     int64_t *lat, *lag; /* ns */
     long nlat, nlag, bad, sent;
     long cap, lagcap;        /* room in lat and lag */
+    int ep, live;            /* the epoll set; connections still open */
     int64_t worst, worst_at; /* the slowest answer, and when it came (CLOCK_REALTIME ms) */
 };
 
@@ -143,7 +146,17 @@ static int connect_to(const char *host, int port)
     return fd;
 }
 
-static int record(struct run *r, int64_t lat);
+static void record(struct run *r, int64_t lat);
+
+/* Takes connection ci out of the run (it failed). */
+static void drop(struct run *r, int ci)
+{
+    struct conn *c = &r->conns[ci];
+    epoll_ctl(r->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->busy = 0;
+    r->live--; /* (this slot is never idle again) */
+}
 
 static void send_on(struct run *r, int ci, int64_t due)
 {
@@ -157,8 +170,8 @@ static void send_on(struct run *r, int ci, int64_t due)
     ssize_t n = write(c->fd, r->reqs[q], r->reqlen[q]);
     if (n != (ssize_t)r->reqlen[q]) { /* a request fits a fresh socket buffer */
         r->bad++;
-        c->busy = 0;
         record(r, INT64_MAX);
+        drop(r, ci);
     }
 }
 
@@ -210,14 +223,16 @@ static int64_t realtime_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Records one answer's latency (INT64_MAX: failed); 0, or -1 when out of room. */
-static int record(struct run *r, int64_t lat)
+/* Records one answer's latency (INT64_MAX: failed). */
+static void record(struct run *r, int64_t lat)
 {
     if (r->nlat == r->cap) {
         long cap = r->cap ? r->cap * 2 : 1 << 16;
         int64_t *v = realloc(r->lat, sizeof(int64_t) * (size_t)cap);
-        if (!v)
-            return -1;
+        if (!v) {
+            fprintf(stderr, "openloop: out of memory\n");
+            exit(2);
+        }
         r->lat = v;
         r->cap = cap;
     }
@@ -226,10 +241,9 @@ static int record(struct run *r, int64_t lat)
         r->worst = lat;
         r->worst_at = realtime_ms();
     }
-    return 0;
 }
 
-static int open_conns(struct run *r, int ep, const char *host, int port)
+static int open_conns(struct run *r, const char *host, int port)
 {
     for (int i = 0; i < r->nconns; i++) {
         r->conns[i].fd = connect_to(host, port);
@@ -238,30 +252,29 @@ static int open_conns(struct run *r, int ep, const char *host, int port)
             return -1;
         }
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, r->conns[i].fd, &ev);
+        epoll_ctl(r->ep, EPOLL_CTL_ADD, r->conns[i].fd, &ev);
         r->idle[r->nidle++] = i;
     }
+    r->live = r->nconns;
     return 0;
 }
 
 /* Handles readiness on connection k: 1 when an answer completed (the
  * connection is idle again), 0 when not yet, -1 when it was lost. */
-static int on_event(struct run *r, int ep, uint32_t k)
+static int on_event(struct run *r, uint32_t k)
 {
     struct conn *c = &r->conns[k];
     int rc = on_readable(c);
     if (rc == 0)
         return 0;
     if (c->busy) {
-        if (record(r, rc > 0 ? now_ns() - c->due : INT64_MAX) < 0)
-            return -1;
+        record(r, rc > 0 ? now_ns() - c->due : INT64_MAX);
         if (rc < 0 || c->status != 200)
             r->bad++;
     }
     c->busy = 0;
     if (rc < 0) {
-        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
+        drop(r, (int)k);
         return -1;
     }
     return 1;
@@ -269,20 +282,23 @@ static int on_event(struct run *r, int ep, uint32_t k)
 
 /* Request i is due at t0 + i / rate; each goes out on an idle connection.
  * Returns t0. */
-static int64_t run_open(struct run *r, int ep, double rate, double secs)
+static int64_t run_open(struct run *r, double rate, double secs)
 {
     long total = (long)(rate * secs);
     int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
-    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+    if (tfd < 0 || epoll_ctl(r->ep, EPOLL_CTL_ADD, tfd, &ev) < 0) {
+        fprintf(stderr, "openloop: timerfd: %s\n", strerror(errno));
+        exit(2);
+    }
     int64_t t0 = now_ns() + 200000000, period = (int64_t)(1e9 / rate);
     int64_t stop = t0 + (int64_t)(secs * 1e9) + 30000000000LL;
     long next = 0, backlog_from = 0; /* requests next.. not yet due; backlog_from..next due */
-    int live = r->nconns;
     arm(tfd, t0);
     struct epoll_event evs[256];
-    while ((next < total || backlog_from < next || r->nidle < live) && now_ns() < stop) {
-        int n = epoll_wait(ep, evs, 256, 1000);
+    while ((next < total || backlog_from < next || r->nidle < r->live) && r->live > 0 &&
+           now_ns() < stop) {
+        int n = epoll_wait(r->ep, evs, 256, 1000);
         for (int e = 0; e < n; e++) {
             uint32_t k = evs[e].data.u32;
             if (k == UINT32_MAX) {
@@ -291,11 +307,8 @@ static int64_t run_open(struct run *r, int ep, double rate, double secs)
                 }
                 continue;
             }
-            int rc = on_event(r, ep, k);
-            if (rc > 0)
+            if (on_event(r, k) > 0)
                 r->idle[r->nidle++] = (int)k;
-            else if (rc < 0)
-                live--; /* (this slot is never idle again) */
         }
         int64_t now = now_ns();
         while (next < total && t0 + next * period <= now)
@@ -310,27 +323,30 @@ static int64_t run_open(struct run *r, int ep, double rate, double secs)
     return t0;
 }
 
-/* Every connection always has one request in flight, for secs seconds.
- * Returns when it started. */
-static int64_t run_closed(struct run *r, int ep, double secs)
+/* Every connection always has one request in flight, for secs seconds;
+ * then the answers still due are waited for (at most 30 s) and counted, so
+ * that a stall at the end of the window is not left out. Returns when it
+ * started. */
+static int64_t run_closed(struct run *r, double secs)
 {
-    int64_t t0 = now_ns(), stop = t0 + (int64_t)(secs * 1e9);
+    int64_t t0 = now_ns(), stop = t0 + (int64_t)(secs * 1e9), drain = stop + 30000000000LL;
     while (r->nidle > 0)
         send_on(r, r->idle[--r->nidle], now_ns());
-    int live = r->nconns;
     struct epoll_event evs[256];
-    while (live > 0 && now_ns() < stop) {
-        int n = epoll_wait(ep, evs, 256, 100);
-        for (int e = 0; e < n && now_ns() < stop; e++) {
-            int rc = on_event(r, ep, evs[e].data.u32);
-            if (rc > 0)
+    long busy = r->live;
+    while (busy > 0 && now_ns() < drain) {
+        int n = epoll_wait(r->ep, evs, 256, 100);
+        for (int e = 0; e < n; e++) {
+            int rc = on_event(r, evs[e].data.u32);
+            if (rc != 0)
+                busy--;
+            if (rc > 0 && now_ns() < stop) {
                 send_on(r, (int)evs[e].data.u32, now_ns());
-            else if (rc < 0)
-                live--;
+                busy += r->conns[evs[e].data.u32].busy;
+            }
         }
     }
-    r->sent = r->nlat; /* the requests still in flight at the end are not counted */
-    return t0;
+    return t0; /* r->sent - r->nlat: still unanswered at the end, counted as missing */
 }
 
 static void report(struct run *r, double rate, double wall)
@@ -362,8 +378,8 @@ int main(int argc, char **argv)
     struct run r = {0};
     double rate = atof(argv[3]), secs = atof(argv[4]);
     r.nconns = atoi(argv[5]);
-    /* closed loop: no schedule to be late for; the first sends only */
-    r.lagcap = rate > 0 ? (long)(rate * secs) + 1 : r.nconns;
+    /* The send lag is lateness against the schedule: none in a closed loop. */
+    r.lagcap = rate > 0 ? (long)(rate * secs) + 1 : 0;
     if (rate < 0 || secs <= 0 || (rate > 0 && r.lagcap <= 1) || r.nconns <= 0 ||
         read_requests(&r, argv[6]) < 0) {
         fprintf(stderr, "openloop: bad arguments or request file\n");
@@ -371,13 +387,13 @@ int main(int argc, char **argv)
     }
     r.conns = calloc((size_t)r.nconns, sizeof(struct conn));
     r.idle = calloc((size_t)r.nconns, sizeof(int));
-    r.lag = calloc((size_t)r.lagcap, sizeof(int64_t));
-    int ep = epoll_create1(0);
-    if (!r.conns || !r.idle || !r.lag || ep < 0)
+    r.lag = calloc((size_t)r.lagcap + 1, sizeof(int64_t));
+    r.ep = epoll_create1(0);
+    if (!r.conns || !r.idle || !r.lag || r.ep < 0)
         return 2;
-    if (open_conns(&r, ep, argv[1], atoi(argv[2])) < 0)
+    if (open_conns(&r, argv[1], atoi(argv[2])) < 0)
         return 1;
-    int64_t t0 = rate > 0 ? run_open(&r, ep, rate, secs) : run_closed(&r, ep, secs);
+    int64_t t0 = rate > 0 ? run_open(&r, rate, secs) : run_closed(&r, secs);
     report(&r, rate, (double)(now_ns() - t0) / 1e9);
     return r.bad || r.sent > r.nlat ? 1 : 0;
 }

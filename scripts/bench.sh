@@ -17,7 +17,8 @@
 #      spread over the teams and all in one team (each with its pgbench
 #      ceilings), 3 team summary (and the same with If-None-Match: 304s), 4 a
 #      mix, 5 10,000 idle keep-alive connections, 6 reads during a login burst
-#      (three times), 7 the summary again on a data set 10x larger.
+#      (three times; reads from bench/openloop.c, closed and open loop), 7 the
+#      summary again on a data set 10x larger.
 # Every process it starts is stopped by the EXIT trap. Traffic stays on
 # 127.0.0.1. It prints figures and never judges them; it exits non-zero only
 # when something broke (a process did not start, a request failed: wrk's
