@@ -1012,6 +1012,9 @@ def cmd_burst(args):
     openloop.c), which turned one stall into the p99 and made this ratio swing between
     0.3x and 3x with no logins at all (issue #18)."""
     name = args[0]
+    # A reflectd just (re)started answers its first seconds slower (p99 about 40% higher:
+    # connections prepare their statements, the token cache fills): not part of "alone".
+    run_openloop_c(f"{name}_warmup", 0, 3, 16)
     alone, alone_o = burst_windows(name, "alone", 0)
     rate = alone_o["offered_rps"]
     env = wrk_env()
