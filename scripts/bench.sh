@@ -247,8 +247,15 @@ RESTARTS=0
 # REQUEST_TIMEOUT_S is longer than the idle-connection measurement; the access
 # token lives longer than the whole run; failed logins are never throttled.
 # Extra arguments are more VAR=value settings (the login phase's hash budget).
+#
+# reflectd gets a session, hence an autogroup, of its own (setsid execs it in place: the
+# job's pid stays reflectd's), as systemd or a container gives a service a cgroup of its
+# own. In the session of this script it shared one scheduling group with wrk, openloop
+# and bench.py, and in scenario 6 that group's login clients waking cost its reads 33-81
+# answers of 50 ms or more per 10 s window (up to 1.7 s); in a session of its own, none
+# in four runs (README, "What wrk's p99 was made of").
 start_server() {
-    env DATABASE_URL="$DATABASE_URL" LISTEN_ADDR="$BENCH_HTTP" WORKERS=$WORKERS \
+    setsid env DATABASE_URL="$DATABASE_URL" LISTEN_ADDR="$BENCH_HTTP" WORKERS=$WORKERS \
         DB_POOL_SIZE="$POOL" ACCESS_LOG=off JWT_KEY=$JWT_KEY LOGIN_MAX_FAILURES_ADDR=1000000 \
         REQUEST_TIMEOUT_S=300 MAX_CONNS_PER_ADDR=0 ACCESS_TOKEN_TTL_S=7200 METRICS_ADDR=off "$@" "$REFLECTD" >>"$BENCH_OUT/reflectd.log" 2>&1 &
     SERVER_PID=$!
