@@ -337,8 +337,9 @@ static int64_t run_closed(struct run *r, double secs)
     while (busy > 0 && now_ns() < drain) {
         int n = epoll_wait(r->ep, evs, 256, 100);
         for (int e = 0; e < n; e++) {
+            int was_busy = r->conns[evs[e].data.u32].busy;
             int rc = on_event(r, evs[e].data.u32);
-            if (rc != 0)
+            if (rc != 0 && was_busy)
                 busy--;
             if (rc > 0 && now_ns() < stop) {
                 send_on(r, (int)evs[e].data.u32, now_ns());
