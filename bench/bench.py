@@ -845,9 +845,13 @@ def cmd_openloop(args):
 
 
 def read_request_file():
-    """The request file bench/openloop.c sends: every student's first page, in turn."""
+    """The request file bench/openloop.c sends: every student's first page, in turn.
+    Written once per run (bench.sh removes BENCH_OUT/*.txt at the start, and the tokens
+    live through the run), not again for each of scenario 6's windows."""
     host = os.environ["BENCH_HTTP"].rsplit(":", 1)[0]
     reqfile = os.path.join(OUT, "openloop_requests.txt")
+    if os.path.exists(reqfile):
+        return reqfile
     with open(reqfile, "w") as f:
         for _, _, tok in read_actors("students.txt"):
             f.write(f"GET /v1/reflections?limit=20 HTTP/1.1\\r\\nHost: {host}\\r\\n"

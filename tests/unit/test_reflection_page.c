@@ -24,7 +24,9 @@ struct row {
     const char *id, *created, *updated, *deleted;
 };
 
-static PGresult *page_result(const struct row *rows, int n)
+/* A result with the page's NCOLS columns (c0, c1, ...) in format (0 text,
+ * 1 binary) and no rows yet. */
+static PGresult *empty_page(int format)
 {
     PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
     cr_assert_not_null(res);
@@ -35,8 +37,15 @@ static PGresult *page_result(const struct row *rows, int n)
         snprintf(names[c], sizeof(names[c]), "c%d", c);
         att[c].name = names[c];
         att[c].typlen = -1;
+        att[c].format = format;
     }
     cr_assert(PQsetResultAttrs(res, NCOLS, att));
+    return res;
+}
+
+static PGresult *page_result(const struct row *rows, int n)
+{
+    PGresult *res = empty_page(0);
     for (int i = 0; i < n; i++) {
         /* status, then SQL_REFLECTION_COLS in their order */
         const char *v[NCOLS] = {"200",
@@ -272,17 +281,7 @@ static void ts_bin(long long micros, unsigned char *out)
  * negative, replaces that column of the first row by 3 junk bytes. */
 static PGresult *both_result(const struct both_row *rows, int n, int binary, int hostile)
 {
-    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-    PGresAttDesc att[NCOLS];
-    char names[NCOLS][16];
-    memset(att, 0, sizeof(att));
-    for (int c = 0; c < NCOLS; c++) {
-        snprintf(names[c], sizeof(names[c]), "c%d", c);
-        att[c].name = names[c];
-        att[c].typlen = -1;
-        att[c].format = binary;
-    }
-    cr_assert(PQsetResultAttrs(res, NCOLS, att));
+    PGresult *res = empty_page(binary);
     static const char *const verm[] = {"lerend", "opleidend"}, *const dims[] = {"mensen"};
     static const char *const goals[] = {GOAL1}, *const shares[] = {SHARE1, A};
     for (int i = 0; i < n; i++) {
