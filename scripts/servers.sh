@@ -139,6 +139,18 @@ synthesis() {
     echo "${t:-0} ${p:-0} ${f:-0} ${c:-0}"
 }
 
+# failures FILE: criterion's report of FILE cut to each failed or crashed
+# test, with the first failed assertion it reported (the file:line and the
+# message's first line; criterion prints them before the test's [FAIL]
+# line); at most 40 lines, colours removed.
+failures() {
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+        /^\[----\] [^ ]+:[0-9]+: / { if (where == "") { where = $2 " " $3 " " $4; want = 1 }; next }
+        want && /^\[----\]   [^ ]/ { sub(/^\[----\]   /, ""); what = $0; want = 0; next }
+        /^\[FAIL\]/ { print $0 "  " where " " what; where = ""; what = ""; want = 0 }' |
+        head -n 40
+}
+
 # start_oidc_provider: the OpenID Connect provider the sign-in tests use
 # (tests/oidc/provider.mjs, oidc-provider as pinned in its package-lock.json,
 # installed by npm ci when missing) on a free loopback port. Sets oidc_pid

@@ -87,6 +87,11 @@ run_suite() {
     passed=$((passed + p))
     failed=$((failed + bad))
     [ "$bad" -gt 0 ] && notes+=("$name: $bad failed ($c of them crashed)")
+    # Each failed test and its first failed assertion, repeated in the
+    # closing notes: a CI log is often read from its tail only.
+    [ "$bad" -gt 0 ] && while IFS= read -r line; do
+        notes+=("  $line")
+    done < <(failures "$out")
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
         fail "$name: exit status $rc"
     fi
