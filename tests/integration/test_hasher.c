@@ -128,10 +128,19 @@ static void *login_thread(void *arg)
     return NULL;
 }
 
+/* The hasher lowers its priority before it serves anything, so once it
+ * has hashed one password it must be found there. (Read right after the
+ * start instead, the fields can still be the parent's: the new process may
+ * not have run yet.) */
 Test(hasher, runs_apart_at_the_lowest_priority)
 {
+    struct fix_org o;
+    fix_org(&o);
     struct spawned s;
     cr_assert_eq(server_spawn(&s, hasher_env), 0, "server did not start");
+    struct http_resp r;
+    cr_assert_eq(login_status(&s, o.admin.email, &r), 200, "%s", r.body);
+    http_resp_free(&r);
     pid_t h = (pid_t)hasher_metric(&s, "reflectd_hasher_pid");
     cr_assert_gt(h, 0);
     cr_assert_eq(proc_stat_field(h, 4), s.pid, "the hasher is a child of reflectd");
