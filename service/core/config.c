@@ -100,6 +100,7 @@ static const struct int_setting int_settings[] = {
     S("DB_QUEUE_MAX", 1024, 0, 1000000, db_queue_max),
     S("DB_WAIT_MS", 2000, 1, 600000, db_wait_ms),
     S("DB_PIPELINE_DEPTH", 1, 1, 64, db_pipeline_depth),
+    S("DB_GROUP_COMMIT", 16, 1, 64, db_group_commit),
     S("STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, statement_timeout_ms),
     S("REQUEST_TIMEOUT_S", 30, 1, 3600, request_timeout_s),
     S("MAX_CONNS_PER_ADDR", 1024, 0, 1000000, max_conns_per_addr),

@@ -21,6 +21,7 @@ struct config {
     int db_queue_max;      /* requests that may wait for a connection, per worker */
     int db_wait_ms;        /* how long one may wait before 503 */
     int db_pipeline_depth; /* statements in flight per connection (1: no pipeline) */
+    int db_group_commit;   /* creates per shared commit, at most (1: off) */
     int statement_timeout_ms;
     int request_timeout_s;  /* idle timeout, and deadline for a whole request */
     int max_conns_per_addr; /* 0: unlimited */

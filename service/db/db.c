@@ -20,7 +20,26 @@
  * statements. Every statement is followed by its own Sync, so each one is
  * its own implicit transaction (its own snapshot, as before) and an error
  * fails only that statement: its results, a NULL, then PGRES_PIPELINE_SYNC.
- * Depth 1 is the old protocol, with no pipeline mode at all.
+ * Depth 1 is the old protocol, with no pipeline mode at all (unless group
+ * commit is on: see below).
+ *
+ * Group commit (cfg.group_max > 1): statements sent with DB_GROUP in the
+ * same turn of the event loop go out on one connection with one Sync after
+ * the last, so PostgreSQL runs them as one implicit transaction: one commit
+ * and one WAL flush for all, one wake-up of the backend, one send and one
+ * receive here. Under load many creates arrive in one turn; PostgreSQL
+ * already shares a WAL flush between transactions committing at once, but
+ * each still pays its own start, commit record and wake-ups. The first
+ * DB_GROUP statement that finds an IDLE connection opens a group there and
+ * makes the pool's group event active; every later one of the turn joins
+ * it, up to group_max; the event, run after the callbacks already active in
+ * this turn, sends the Sync. Statements that wait in the queue form groups
+ * too, when a connection takes them. A connection carrying a group carries
+ * nothing else. Each statement's results are held (c->held) until the
+ * Sync's answer: only then has it committed, and only then do the callbacks
+ * run, in order. If one statement failed, the transaction rolled back all
+ * of them: every statement of the group is then sent again on its own,
+ * ahead of the queue, so each gets the answer it would have had alone.
  *
  * Dispatch: an IDLE connection first; else the least loaded BUSY one below
  * the depth (see db_conn_appendable for the head-of-line bound); else the
@@ -82,8 +101,9 @@ struct db_query {
     void *arg;
     struct event *timer; /* queue wait limit, or the deferred failure */
     enum db_status fail_status;
-    int raw;    /* simple protocol, never prepared (LISTEN cannot be) */
-    int binary; /* results in binary format (PQsendQuery*'s resultFormat 1) */
+    int raw;     /* simple protocol, never prepared (LISTEN cannot be) */
+    int binary;  /* results in binary format (PQsendQuery*'s resultFormat 1) */
+    int grouped; /* may share a commit (DB_GROUP, and the pool groups) */
     /* while in flight */
     enum db_stage stage;
     int stage_results; /* results read in this stage (a NULL ends a stage only after one) */
@@ -107,6 +127,13 @@ struct db_conn {
     int depth;                     /* queries in inflight */
     int pipelined;                 /* in libpq pipeline mode */
     int draining;                  /* takes no more queries; reconnects once empty */
+    /* Group commit: grouping while c carries a group (and nothing else),
+     * group_open until its Sync is sent, group_failed when an error came
+     * outside any statement (the commit itself); held, the group's
+     * statements whose own results are in, waiting for the commit. depth
+     * counts inflight and held. */
+    int grouping, group_open, group_failed;
+    struct db_query_list held;
     /* Statements prepared on this connection, by the address of their SQL
      * (every statement is a string constant); named s0, s1, ... A slot is
      * taken when its Parse is sent, ready once it succeeded, and cleared if
@@ -121,7 +148,10 @@ struct db_conn {
 struct db_pool {
     struct event_base *base;
     struct db_pool_config cfg;
-    int depth; /* statements in flight per connection, at most */
+    int depth;              /* statements in flight per connection, at most */
+    int group_max;          /* statements per group commit; 0: no groups */
+    struct db_conn *open;   /* the connection whose group takes statements */
+    struct event *group_ev; /* made active when a group opens; sends its Sync */
     char *conninfo;
     char options[128];
     char listen_sql[80]; /* "LISTEN channel", when cfg.listen */
@@ -132,7 +162,8 @@ struct db_pool {
     atomic_int in_state[4]; /* connections per enum db_conn_state */
     atomic_int waiting;
     atomic_int inflight; /* statements on connections */
-    int closing;         /* db_pool_free is running: no new work */
+    atomic_long groups, grouped, group_failures;
+    int closing; /* db_pool_free is running: no new work */
 };
 
 static void db_conn_connect(struct db_conn *c);
@@ -140,7 +171,10 @@ static void db_conn_send(struct db_conn *c, struct db_query *q);
 static void db_conn_notifies(struct db_conn *c);
 static void db_conn_io(evutil_socket_t fd, short what, void *arg);
 static void db_conn_fill(struct db_conn *c);
+static void db_group_done(struct db_conn *c);
+static void db_group_from_queue(struct db_conn *c);
 static void db_query_finish(struct db_query *q, enum db_status st, PGresult *res);
+static void db_query_wait_expired(evutil_socket_t fd, short what, void *arg);
 
 /* ---- queries ---------------------------------------------------------- */
 
@@ -271,10 +305,11 @@ static void db_conn_watch(struct db_conn *c, short what, int timeout_ms)
     event_add(c->io, timeout_ms > 0 ? &tv : NULL);
 }
 
-/* Takes q off c's pipeline (the head, or all of them when c breaks). */
-static void db_conn_unlink(struct db_conn *c, struct db_query *q)
+/* Takes q off c's pipeline or its held group (the head, or all of them
+ * when c breaks). */
+static void db_conn_unlink(struct db_conn *c, struct db_query_list *l, struct db_query *q)
 {
-    TAILQ_REMOVE(&c->inflight, q, next);
+    TAILQ_REMOVE(l, q, next);
     c->depth--;
     atomic_fetch_sub_explicit(&c->pool->inflight, 1, memory_order_relaxed);
 }
@@ -296,11 +331,17 @@ static void db_conn_down(struct db_conn *c, const char *why)
     c->draining = 0;
     /* We cannot know whether the statements committed; the callers say
      * 503. Each fails once, from the loop. */
-    struct db_query *q;
-    while ((q = TAILQ_FIRST(&c->inflight))) {
-        db_conn_unlink(c, q);
-        db_query_fail_later(q, DB_UNAVAILABLE);
+    struct db_query_list *lists[] = {&c->held, &c->inflight};
+    for (int i = 0; i < 2; i++) {
+        struct db_query *q;
+        while ((q = TAILQ_FIRST(lists[i]))) {
+            db_conn_unlink(c, lists[i], q);
+            db_query_fail_later(q, DB_UNAVAILABLE);
+        }
     }
+    if (c->pool->open == c)
+        c->pool->open = NULL;
+    c->grouping = c->group_open = c->group_failed = 0;
     db_conn_set(c, DBC_DOWN);
     struct db_pool *p = c->pool;
     if (db_pool_count(p, DBC_DOWN) == p->cfg.size)
@@ -364,7 +405,7 @@ static void db_conn_established(struct db_conn *c)
         db_conn_down(c, "cannot make connection non-blocking");
         return;
     }
-    if (p->depth > 1 && !p->cfg.listen) {
+    if ((p->depth > 1 || p->group_max > 1) && !p->cfg.listen) {
         if (!PQenterPipelineMode(c->pg)) {
             db_conn_down(c, PQerrorMessage(c->pg));
             return;
@@ -458,7 +499,7 @@ static int db_conn_send_statement(struct db_conn *c, struct db_query *q)
         return 0;
     /* libpq 15's PQpipelineSync also flushes, so sends cannot be batched
      * across statements (PQsendPipelineSync, libpq 17, could). */
-    return !c->pipelined || PQpipelineSync(c->pg);
+    return !c->pipelined || q->grouped || PQpipelineSync(c->pg);
 }
 
 /* Flushes what libpq holds; watches for writability while some is left. */
@@ -475,7 +516,7 @@ static void db_conn_flush(struct db_conn *c)
  * result is read. */
 static void db_conn_send(struct db_conn *c, struct db_query *q)
 {
-    assert(c->pg && c->depth < c->pool->depth);
+    assert(c->pg && c->depth < (q->grouped ? c->pool->group_max : c->pool->depth));
     if (q->timer) {
         event_free(q->timer);
         q->timer = NULL;
@@ -493,7 +534,8 @@ static void db_conn_send(struct db_conn *c, struct db_query *q)
         db_conn_down(c, PQerrorMessage(c->pg));
         return;
     }
-    db_conn_flush(c);
+    if (!q->grouped) /* a group goes out with its Sync */
+        db_conn_flush(c);
 }
 
 /* Keeps one result of q: the first error wins (a failed Parse, then the
@@ -524,7 +566,7 @@ static int db_result_failed(const PGresult *res)
  * Returns 1 when the error says c's prepared statements are stale. */
 static int db_conn_complete(struct db_conn *c, struct db_query *q)
 {
-    db_conn_unlink(c, q);
+    db_conn_unlink(c, &c->inflight, q);
     if (c->depth == 0)
         db_conn_set(c, DBC_IDLE);
     PGresult *res = q->result;
@@ -551,7 +593,10 @@ static int db_conn_stage_ended(struct db_conn *c, struct db_query *q, int *stale
     if (q->stage_results == 0 || q->stage == DBS_SYNC)
         return 0;
     if (q->stage == DBS_RUN) {
-        if (c->pipelined) {
+        if (q->grouped) { /* its results are in; it waits for the commit */
+            TAILQ_REMOVE(&c->inflight, q, next);
+            TAILQ_INSERT_TAIL(&c->held, q, next);
+        } else if (c->pipelined) {
             q->stage = DBS_SYNC;
             q->stage_results = 0;
         } else {
@@ -582,19 +627,24 @@ static void db_conn_read(struct db_conn *c)
         return;
     }
     int stale = 0, nulls = 0;
-    struct db_query *q;
-    while (c->pg && (q = TAILQ_FIRST(&c->inflight)) && !PQisBusy(c->pg)) {
+    while (c->pg && c->depth > 0 && !PQisBusy(c->pg)) {
+        struct db_query *q = TAILQ_FIRST(&c->inflight); /* NULL: a group's Sync is next */
         PGresult *res = PQgetResult(c->pg);
         nulls = res ? 0 : nulls + 1;
         if (res && PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
             PQclear(res);
-            if (q->stage == DBS_SYNC)
+            if (c->grouping && !q)
+                db_group_done(c);
+            else if (q && q->stage == DBS_SYNC)
                 stale |= db_conn_complete(c, q);
             else
                 db_conn_down(c, "pipeline out of step");
+        } else if (res && !q) {
+            c->group_failed = 1; /* an error at the group's commit */
+            PQclear(res);
         } else if (res) {
             db_query_keep(c, q, res);
-        } else if (!db_conn_stage_ended(c, q, &stale) && nulls > 1) {
+        } else if ((!q || !db_conn_stage_ended(c, q, &stale)) && nulls > 1) {
             /* A NULL that ends nothing: libpq moving on to the next command
              * of its queue; a second one means nothing more has arrived. */
             break;
@@ -671,13 +721,144 @@ static void db_conn_fill(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
     struct db_query *q;
-    while (c->pg && !c->draining && c->depth < p->depth && (q = TAILQ_FIRST(&p->queue))) {
+    while (c->pg && !c->draining && !c->grouping && c->depth < p->depth &&
+           (q = TAILQ_FIRST(&p->queue))) {
+        if (q->grouped) {
+            if (c->depth == 0)
+                db_group_from_queue(c);
+            break; /* a group needs a connection of its own */
+        }
         TAILQ_REMOVE(&p->queue, q, next);
         p->waiting--;
         db_conn_send(c, q);
     }
     if (c->pg && c->state == DBC_IDLE)
         db_conn_watch(c, EV_READ, 0);
+}
+
+/* ---- group commit ------------------------------------------------------ */
+
+/* Sends the Sync that ends c's group: from here on it takes no more. */
+static void db_group_close(struct db_conn *c)
+{
+    if (c->pool->open == c)
+        c->pool->open = NULL;
+    if (!c->group_open)
+        return;
+    c->group_open = 0;
+    if (!PQpipelineSync(c->pg)) {
+        db_conn_down(c, PQerrorMessage(c->pg));
+        return;
+    }
+    db_conn_flush(c);
+}
+
+/* The pool's group event: the turn's callbacks have run, the group is
+ * complete. */
+static void db_group_due(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct db_pool *p = arg;
+    if (p->open)
+        db_group_close(p->open);
+}
+
+static void db_group_open(struct db_conn *c)
+{
+    c->grouping = c->group_open = 1;
+}
+
+/* Sends q in the open group, or opens one on an IDLE connection. Returns 0
+ * when there is neither (q then waits in the queue). */
+static int db_group_add(struct db_pool *p, struct db_query *q)
+{
+    struct db_conn *c = p->open;
+    for (int i = 0; !c && i < p->cfg.size; i++)
+        if (p->conns[i].state == DBC_IDLE && !p->conns[i].draining) {
+            c = &p->conns[i];
+            db_group_open(c);
+            p->open = c;
+            event_active(p->group_ev, EV_TIMEOUT, 0);
+        }
+    if (!c)
+        return 0;
+    db_conn_send(c, q);
+    if (c->pg && c->depth >= p->group_max)
+        db_group_close(c);
+    return 1;
+}
+
+/* An IDLE c takes the DB_GROUP statements at the head of the queue as one
+ * group, and closes it at once: they are all there. */
+static void db_group_from_queue(struct db_conn *c)
+{
+    struct db_pool *p = c->pool;
+    struct db_query *q;
+    db_group_open(c);
+    while (c->pg && c->depth < p->group_max && (q = TAILQ_FIRST(&p->queue)) && q->grouped) {
+        TAILQ_REMOVE(&p->queue, q, next);
+        p->waiting--;
+        db_conn_send(c, q);
+    }
+    if (c->pg)
+        db_group_close(c);
+}
+
+/* A failed group's statements, in order, go back to the head of the queue,
+ * each to be sent on its own; IDLE connections take them at once. */
+static void db_group_redo(struct db_pool *p, struct db_query_list *l)
+{
+    struct db_query *q;
+    while ((q = TAILQ_LAST(l, db_query_list))) {
+        TAILQ_REMOVE(l, q, next);
+        if (q->result)
+            PQclear(q->result);
+        q->result = NULL;
+        q->grouped = 0;
+        q->timer = evtimer_new(p->base, db_query_wait_expired, q);
+        if (!q->timer)
+            abort();
+        struct timeval tv = {p->cfg.wait_ms / 1000, (p->cfg.wait_ms % 1000) * 1000};
+        evtimer_add(q->timer, &tv);
+        TAILQ_INSERT_HEAD(&p->queue, q, next);
+        p->waiting++;
+    }
+    for (int i = 0; i < p->cfg.size; i++)
+        if (p->conns[i].state == DBC_IDLE)
+            db_conn_fill(&p->conns[i]);
+}
+
+/* The Sync's answer to c's group: all of its statements committed, or, if
+ * one failed, none did (they are then sent again, one by one). */
+static void db_group_done(struct db_conn *c)
+{
+    struct db_query_list done = TAILQ_HEAD_INITIALIZER(done);
+    int failed = c->group_failed;
+    struct db_query *q;
+    while ((q = TAILQ_FIRST(&c->held))) {
+        db_conn_unlink(c, &c->held, q);
+        failed |= db_result_failed(q->result);
+        TAILQ_INSERT_TAIL(&done, q, next);
+    }
+    c->grouping = c->group_failed = 0;
+    if (c->depth == 0)
+        db_conn_set(c, DBC_IDLE);
+    struct db_pool *p = c->pool;
+    if (failed) {
+        atomic_fetch_add_explicit(&p->group_failures, 1, memory_order_relaxed);
+        db_group_redo(p, &done);
+        return;
+    }
+    atomic_fetch_add_explicit(&p->groups, 1, memory_order_relaxed);
+    while ((q = TAILQ_FIRST(&done))) {
+        TAILQ_REMOVE(&done, q, next);
+        atomic_fetch_add_explicit(&p->grouped, 1, memory_order_relaxed);
+        PGresult *res = q->result;
+        q->result = NULL;
+        db_query_finish(q, DB_OK, res);
+        PQclear(res);
+    }
 }
 
 /* ---- the pool --------------------------------------------------------- */
@@ -690,6 +871,10 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     p->base = base;
     p->cfg = *cfg;
     p->depth = cfg->listen || cfg->pipeline_depth < 1 ? 1 : cfg->pipeline_depth;
+    p->group_max = cfg->listen || cfg->group_max < 2 ? 0 : cfg->group_max;
+    p->group_ev = event_new(base, -1, 0, db_group_due, p);
+    if (!p->group_ev)
+        abort();
     p->conninfo = strdup(cfg->conninfo);
     p->conns = calloc((size_t)cfg->size, sizeof(*p->conns));
     if (!p->conninfo || !p->conns)
@@ -711,6 +896,7 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
         struct db_conn *c = &p->conns[i];
         c->pool = p;
         TAILQ_INIT(&c->inflight);
+        TAILQ_INIT(&c->held);
         c->retry = evtimer_new(base, db_conn_retry, c);
         if (!c->retry)
             abort();
@@ -729,7 +915,8 @@ void db_query(struct db_pool *p, const char *sql, int nparams, const char *const
  * room, and only while c's oldest statement is younger than DB_HOL_US. */
 static int db_conn_appendable(const struct db_conn *c, ev_uint64_t now_us)
 {
-    if (c->state != DBC_BUSY || !c->pipelined || c->draining || c->depth >= c->pool->depth)
+    if (c->state != DBC_BUSY || !c->pipelined || c->draining || c->grouping ||
+        c->depth >= c->pool->depth)
         return 0;
     const struct db_query *head = TAILQ_FIRST(&c->inflight);
     return now_us < head->sent_us + DB_HOL_US;
@@ -755,10 +942,11 @@ static struct db_conn *db_pool_pick(struct db_pool *p)
 }
 
 void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *const *values,
-                  int binary, db_callback cb, void *arg)
+                  int flags, db_callback cb, void *arg)
 {
     struct db_query *q = db_query_new(p, sql, nparams, values, cb, arg);
-    q->binary = binary;
+    q->binary = (flags & DB_BINARY) != 0;
+    q->grouped = (flags & DB_GROUP) && p->group_max > 1;
     if (p->closing) {
         /* The loop has stopped, so nothing could run a deferred callback:
          * fail now. Callers issue queries as their last act, so this is
@@ -772,7 +960,9 @@ void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *c
     }
     /* Waiting queries are older: a new one is sent ahead of them only while
      * none wait. */
-    struct db_conn *c = TAILQ_EMPTY(&p->queue) ? db_pool_pick(p) : NULL;
+    if (q->grouped && TAILQ_EMPTY(&p->queue) && db_group_add(p, q))
+        return;
+    struct db_conn *c = TAILQ_EMPTY(&p->queue) && !q->grouped ? db_pool_pick(p) : NULL;
     if (c) {
         /* Sending directly keeps the caller's stack free of callbacks:
          * results only ever arrive through the event loop (a send that
@@ -802,6 +992,9 @@ void db_pool_stats(const struct db_pool *p, struct db_stats *out)
     out->down = db_pool_count(p, DBC_DOWN);
     out->waiting = p->waiting;
     out->inflight = atomic_load_explicit(&p->inflight, memory_order_relaxed);
+    out->groups = atomic_load_explicit(&p->groups, memory_order_relaxed);
+    out->grouped = atomic_load_explicit(&p->grouped, memory_order_relaxed);
+    out->group_failures = atomic_load_explicit(&p->group_failures, memory_order_relaxed);
 }
 
 void db_pool_free(struct db_pool *p)
@@ -816,10 +1009,12 @@ void db_pool_free(struct db_pool *p)
     }
     for (int i = 0; i < p->cfg.size; i++) {
         struct db_conn *c = &p->conns[i];
-        while ((q = TAILQ_FIRST(&c->inflight))) {
-            db_conn_unlink(c, q);
-            db_query_finish(q, DB_UNAVAILABLE, NULL);
-        }
+        struct db_query_list *lists[] = {&c->held, &c->inflight};
+        for (int l = 0; l < 2; l++)
+            while ((q = TAILQ_FIRST(lists[l]))) {
+                db_conn_unlink(c, lists[l], q);
+                db_query_finish(q, DB_UNAVAILABLE, NULL);
+            }
         if (c->io)
             event_free(c->io);
         if (c->retry)
@@ -827,6 +1022,7 @@ void db_pool_free(struct db_pool *p)
         if (c->pg)
             PQfinish(c->pg);
     }
+    event_free(p->group_ev);
     free(p->conns);
     free(p->conninfo);
     free(p);

@@ -50,11 +50,18 @@ struct db_pool_config {
     /* Statements in flight per connection (libpq pipeline mode); 0 or 1:
      * one at a time, no pipeline. A listening pool is never pipelined. */
     int pipeline_depth;
+    /* Group commit: up to this many statements sent with DB_GROUP share
+     * one transaction, so one commit and one WAL flush (pipeline mode, one
+     * Sync for all); 0 or 1: off. See db.c for what a group may hold. */
+    int group_max;
 };
 
 struct db_stats {
     int size, idle, busy, connecting, down, waiting;
     int inflight; /* statements sent and not yet answered (busy <= inflight) */
+    /* Group commit, since the start: groups committed, the statements in
+     * them, and groups that failed (their statements then ran one by one). */
+    long groups, grouped, group_failures;
 };
 
 /* Starts connecting (the connections come up from the loop); NULL when out
@@ -66,11 +73,20 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
  * copied. */
 void db_query(struct db_pool *p, const char *sql, int nparams, const char *const *values,
               db_callback cb, void *arg);
-/* The same, with every column of the result in binary format when binary
- * is 1 (PQgetvalue then points at PostgreSQL's send representation: network
- * byte order, see each type's *_send function), text when 0. */
+/* Flags of db_query_fmt. DB_BINARY: every column of the result in binary
+ * format (PQgetvalue then points at PostgreSQL's send representation:
+ * network byte order, see each type's *_send function). DB_GROUP: the
+ * statement may share a transaction with other DB_GROUP statements of the
+ * same moment (group commit, when the pool's group_max is above 1). Only
+ * for a statement that is a whole transaction by itself, takes no lock
+ * another such statement could wait for, and whose answer does not depend
+ * on now() being its own: its callback still gets its own result, and only
+ * once the transaction has committed. */
+#define DB_BINARY 1
+#define DB_GROUP  2
+/* The same as db_query, with flags (DB_BINARY, DB_GROUP; 0: none). */
 void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *const *values,
-                  int binary, db_callback cb, void *arg);
+                  int flags, db_callback cb, void *arg);
 void db_pool_stats(const struct db_pool *p, struct db_stats *out);
 /* Closes every connection; queued queries get DB_UNAVAILABLE first. */
 void db_pool_free(struct db_pool *p);

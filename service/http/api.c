@@ -410,7 +410,13 @@ void api_db_create_replay(struct req *r, const char *sql, const char *replay, in
     /* The same statement as replay has had its one optimistic try. */
     c->tries = sql == replay;
     req_state_set(r, create, c);
-    req_db(r, sql, n, params, api_create_done);
+    /* The optimistic try is a plain INSERT: it may share a commit with
+     * other creates (group commit). A replay takes a row lock (ON
+     * CONFLICT DO UPDATE) and runs alone. */
+    if (sql != replay)
+        req_db_group(r, sql, n, params, api_create_done);
+    else
+        req_db(r, sql, n, params, api_create_done);
 }
 
 const char *const *api_create_params(struct req *r)

@@ -105,6 +105,20 @@ static void metrics_render_gauges(struct buf *b, const struct metrics_gauges *g)
                pool->idle, pool->busy, pool->connecting, pool->down, pool->size, pool->waiting,
                pool->inflight);
     buf_printf(b,
+               "# HELP reflectd_db_group_commits_total Groups of creates committed as one "
+               "transaction (DB_GROUP_COMMIT).\n"
+               "# TYPE reflectd_db_group_commits_total counter\n"
+               "reflectd_db_group_commits_total %ld\n"
+               "# HELP reflectd_db_grouped_statements_total Statements committed in those "
+               "groups.\n"
+               "# TYPE reflectd_db_grouped_statements_total counter\n"
+               "reflectd_db_grouped_statements_total %ld\n"
+               "# HELP reflectd_db_group_failures_total Groups rolled back by an error in one "
+               "statement; each statement then ran again on its own.\n"
+               "# TYPE reflectd_db_group_failures_total counter\n"
+               "reflectd_db_group_failures_total %ld\n",
+               pool->groups, pool->grouped, pool->group_failures);
+    buf_printf(b,
                "# HELP reflectd_workers Event-loop threads.\n"
                "# TYPE reflectd_workers gauge\nreflectd_workers %d\n"
                "# HELP reflectd_connections Open API connections.\n"

@@ -430,12 +430,12 @@ static void req_db_done(struct db_result *res, void *arg)
     next(r, res);
 }
 
-static void req_db_fmt(struct req *r, const char *sql, int n, const char *const *params, int binary,
+static void req_db_fmt(struct req *r, const char *sql, int n, const char *const *params, int flags,
                        req_db_continue next)
 {
     assert(!r->db_next && next); /* one statement out at a time */
     r->db_next = next;
-    db_query_fmt(r->loop->db, sql, n, params, binary, req_db_done, r);
+    db_query_fmt(r->loop->db, sql, n, params, flags, req_db_done, r);
 }
 
 void req_db(struct req *r, const char *sql, int n, const char *const *params, req_db_continue next)
@@ -446,7 +446,13 @@ void req_db(struct req *r, const char *sql, int n, const char *const *params, re
 void req_db_binary(struct req *r, const char *sql, int n, const char *const *params,
                    req_db_continue next)
 {
-    req_db_fmt(r, sql, n, params, 1, next);
+    req_db_fmt(r, sql, n, params, DB_BINARY, next);
+}
+
+void req_db_group(struct req *r, const char *sql, int n, const char *const *params,
+                  req_db_continue next)
+{
+    req_db_fmt(r, sql, n, params, DB_GROUP, next);
 }
 
 void req_db_failed(struct req *r, struct db_result *res)

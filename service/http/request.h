@@ -145,6 +145,10 @@ void req_db(struct req *r, const char *sql, int n, const char *const *params, re
  * for statements whose rows are rendered in C (api_col_binary). */
 void req_db_binary(struct req *r, const char *sql, int n, const char *const *params,
                    req_db_continue next);
+/* The same for a statement that may share its commit with others of the
+ * moment (DB_GROUP, db.h says which statements qualify). */
+void req_db_group(struct req *r, const char *sql, int n, const char *const *params,
+                  req_db_continue next);
 /* For a DB_ERROR the handler does not expect: 503 for a statement timeout,
  * 500 (logged with the request id) otherwise. */
 void req_db_failed(struct req *r, struct db_result *res);

@@ -181,7 +181,8 @@ static struct worker *worker_new(struct app *app, int index, int listen_fd)
                                 .queue_max = app->cfg.db_queue_max,
                                 .wait_ms = app->cfg.db_wait_ms,
                                 .statement_timeout_ms = app->cfg.statement_timeout_ms,
-                                .pipeline_depth = app->cfg.db_pipeline_depth};
+                                .pipeline_depth = app->cfg.db_pipeline_depth,
+                                .group_max = app->cfg.db_group_commit};
     w->loop.db = db_pool_new(w->loop.base, &pc);
     w->loop.conns = conns_worker_new(app->conns, w->loop.base, index);
     w->loop.tokens = token_cache_new(TOKEN_CACHE_SLOTS);
@@ -272,6 +273,9 @@ int server_pool_stats(const struct app *app, struct db_stats *sum)
         sum->down += one.down;
         sum->waiting += one.waiting;
         sum->inflight += one.inflight;
+        sum->groups += one.groups;
+        sum->grouped += one.grouped;
+        sum->group_failures += one.group_failures;
         unreachable += one.down == one.size;
     }
     return unreachable;

@@ -12,7 +12,14 @@
  * sent, and the connection comes back with the statement prepared afresh.
  * Depth 1 (no
  * pipeline) gives the same answers. Every callback is checked to come from
- * the loop, never from inside db_query. */
+ * the loop, never from inside db_query.
+ *
+ * Group commit: DB_GROUP statements of one turn share one transaction (one
+ * txid), up to group_max, and a statement without the flag does not join
+ * them; a group in which one statement fails is rolled back and each of its
+ * statements runs again alone, so each gets the answer it would have had
+ * alone and the others' rows are committed once; a group on a killed
+ * connection fails each of its statements with DB_UNAVAILABLE once. */
 #include "db/db.h"
 
 #include <arpa/inet.h>
@@ -38,6 +45,7 @@ struct answer {
     enum db_status status;
     char sqlstate[6];
     int value;   /* the first column as an integer, when DB_OK */
+    int value2;  /* the second, when there is one (text results) */
     int nfields; /* columns, when DB_OK */
     int order;   /* when it arrived, 1, 2, ... */
 };
@@ -66,19 +74,22 @@ static void on_result(struct db_result *r, void *arg)
             a->value = (int)ntohl(n);
         } else {
             a->value = atoi(v);
+            if (PQnfields(r->res) > 1)
+                a->value2 = atoi(PQgetvalue(r->res, 0, 1));
         }
     }
     if (++answered == expected)
         event_base_loopbreak(base);
 }
 
-static void query(const char *sql, int n, int binary, struct answer *a)
+/* flags: DB_BINARY, DB_GROUP (1 is DB_BINARY). */
+static void query(const char *sql, int n, int flags, struct answer *a)
 {
     char v[16];
     snprintf(v, sizeof(v), "%d", n);
     const char *values[] = {v};
     inside_db_query = 1;
-    db_query_fmt(pool, sql, 1, values, binary, on_result, a);
+    db_query_fmt(pool, sql, 1, values, flags, on_result, a);
     inside_db_query = 0;
 }
 
@@ -122,7 +133,7 @@ static void wait_connected(void)
     cr_assert_fail("the pool did not connect");
 }
 
-static void open_pool(int depth, const char *app)
+static void open_pool_grouped(int depth, int group_max, int size, const char *app)
 {
     const char *url = getenv("DATABASE_URL");
     if (!url)
@@ -130,15 +141,21 @@ static void open_pool(int depth, const char *app)
     base = event_base_new();
     cr_assert(base);
     struct db_pool_config cfg = {.conninfo = url,
-                                 .size = 1,
+                                 .size = size,
                                  .queue_max = 1000,
                                  .wait_ms = 30000,
                                  .statement_timeout_ms = 10000,
                                  .application_name = app,
-                                 .pipeline_depth = depth};
+                                 .pipeline_depth = depth,
+                                 .group_max = group_max};
     pool = db_pool_new(base, &cfg);
     cr_assert(pool);
     wait_connected();
+}
+
+static void open_pool(int depth, const char *app)
+{
+    open_pool_grouped(depth, 0, 1, app);
 }
 
 static void close_pool(void)
@@ -387,11 +404,13 @@ static void heal(void)
     cr_assert_fail("the pool did not heal");
 }
 
-static void killed_in_flight(int depth)
+/* group_max 0: depth statements in a pipeline; else a group of depth. */
+static void killed_in_flight(int depth, int group_max)
 {
-    static char app[] = "test-db-pool-kill-0";
-    app[sizeof(app) - 2] = (char)('0' + depth % 10);
-    open_pool(depth, app);
+    static char app[] = "test-db-pool-kill-0-0";
+    app[sizeof(app) - 4] = (char)('0' + depth % 10);
+    app[sizeof(app) - 2] = (char)('0' + group_max % 10);
+    open_pool_grouped(group_max ? 1 : depth, group_max, 1, app);
     /* Prepared first, so the kill finds the sleep itself running. */
     reset(1);
     query(SQL_SLEEP, 0, 0, &ans[0]);
@@ -400,7 +419,7 @@ static void killed_in_flight(int depth)
     int n = depth + 2; /* a full pipeline, and two waiting */
     reset(n);
     for (int i = 0; i < n; i++)
-        query(SQL_SLEEP, i + 1, 0, &ans[i]);
+        query(SQL_SLEEP, i + 1, group_max ? DB_GROUP : 0, &ans[i]);
     struct event *kill = evtimer_new(base, terminate, app);
     struct timeval tv = {0, 300000};
     evtimer_add(kill, &tv);
@@ -424,10 +443,101 @@ static void killed_in_flight(int depth)
 
 Test(db_pool, pipeline_connection_killed_with_statements_in_flight, .timeout = 120)
 {
-    killed_in_flight(4);
+    killed_in_flight(4, 0);
 }
 
 Test(db_pool, depth_one_connection_killed, .timeout = 120)
 {
-    killed_in_flight(1);
+    killed_in_flight(1, 0);
+}
+
+Test(db_pool, group_on_a_killed_connection, .timeout = 120)
+{
+    killed_in_flight(4, 8); /* a group of 6: none waits */
+}
+
+/* ---- group commit ------------------------------------------------------ */
+
+/* The statement's argument and its transaction's id. */
+static const char SQL_TXID[] = "SELECT $1::int, (txid_current() % 1000000000)::int";
+
+Test(db_pool, group_commit_shares_one_transaction_per_turn)
+{
+    open_pool_grouped(1, 8, 2, "test-db-pool-group");
+    reset(10);
+    for (int i = 0; i < 10; i++) /* the sixth without DB_GROUP */
+        query(SQL_TXID, 100 + i, i == 5 ? 0 : DB_GROUP, &ans[i]);
+    run();
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(ans[i].calls, 1, "statement %d answered %d times", i, ans[i].calls);
+        cr_assert_eq(ans[i].status, DB_OK, "statement %d: %d (%s)", i, ans[i].status,
+                     ans[i].sqlstate);
+        cr_assert_eq(ans[i].value, 100 + i);
+        cr_assert_gt(ans[i].value2, 0);
+    }
+    /* The first eight DB_GROUP statements: one transaction (group_max 8),
+     * answered in the order sent. */
+    static const int group[] = {0, 1, 2, 3, 4, 6, 7, 8};
+    for (int k = 1; k < 8; k++) {
+        cr_assert_eq(ans[group[k]].value2, ans[0].value2, "statement %d: txid %d, not %d", group[k],
+                     ans[group[k]].value2, ans[0].value2);
+        cr_assert_gt(ans[group[k]].order, ans[group[k - 1]].order);
+    }
+    /* The one without the flag ran alone, and the ninth, past group_max,
+     * in a group of its own. */
+    cr_assert_neq(ans[5].value2, ans[0].value2);
+    cr_assert_neq(ans[9].value2, ans[0].value2);
+    cr_assert_neq(ans[9].value2, ans[5].value2);
+    struct db_stats st;
+    db_pool_stats(pool, &st);
+    cr_assert_eq(st.groups, 2);
+    cr_assert_eq(st.grouped, 9);
+    cr_assert_eq(st.group_failures, 0);
+    cr_assert_eq(st.inflight, 0);
+    cr_assert_eq(st.idle, 2);
+    close_pool();
+}
+
+/* 3 is there already: the group of 1..5 fails on it and rolls back, and
+ * each then runs alone: 3 gets its own 23505, the others commit, once. */
+Test(db_pool, a_failed_group_runs_each_statement_alone)
+{
+    exec_own("DROP TABLE IF EXISTS db_pool_group");
+    exec_own("CREATE TABLE db_pool_group (n int PRIMARY KEY)");
+    exec_own("INSERT INTO db_pool_group VALUES (3)");
+    static const char SQL_INSERT[] = "INSERT INTO db_pool_group VALUES ($1::int)"
+                                     " RETURNING n, (txid_current() % 1000000000)::int";
+    open_pool_grouped(1, 8, 1, "test-db-pool-group");
+    reset(5);
+    for (int i = 0; i < 5; i++)
+        query(SQL_INSERT, i + 1, DB_GROUP, &ans[i]);
+    run();
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(ans[i].calls, 1, "statement %d answered %d times", i, ans[i].calls);
+        cr_assert_eq(ans[i].order, i + 1);
+        if (i == 2) {
+            cr_assert_eq(ans[i].status, DB_ERROR);
+            cr_assert_str_eq(ans[i].sqlstate, "23505");
+            continue;
+        }
+        cr_assert_eq(ans[i].status, DB_OK, "statement %d: %d (%s)", i, ans[i].status,
+                     ans[i].sqlstate);
+        cr_assert_eq(ans[i].value, i + 1);
+        for (int k = 0; k < i; k++)
+            cr_assert(k == 2 || ans[k].value2 != ans[i].value2,
+                      "statements %d and %d shared a transaction after the failure", k, i);
+    }
+    struct db_stats st;
+    db_pool_stats(pool, &st);
+    cr_assert_eq(st.group_failures, 1);
+    cr_assert_eq(st.grouped, 0);
+    close_pool();
+    PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, "SELECT string_agg(n::text, ',' ORDER BY n) FROM db_pool_group");
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    cr_assert_str_eq(PQgetvalue(r, 0, 0), "1,2,3,4,5");
+    PQclear(r);
+    PQfinish(c);
+    exec_own("DROP TABLE db_pool_group");
 }
