@@ -398,6 +398,20 @@ static void db_conn_listen(struct db_conn *c)
     db_conn_send(c, q);
 }
 
+/* Turns libpq's pipeline mode on or off; only while c has nothing in
+ * flight (libpq refuses otherwise). -1: c went down. */
+static int db_conn_pipeline(struct db_conn *c, int on)
+{
+    if (c->pipelined == on)
+        return 0;
+    if (!(on ? PQenterPipelineMode(c->pg) : PQexitPipelineMode(c->pg))) {
+        db_conn_down(c, PQerrorMessage(c->pg));
+        return -1;
+    }
+    c->pipelined = on;
+    return 0;
+}
+
 static void db_conn_established(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
@@ -405,13 +419,8 @@ static void db_conn_established(struct db_conn *c)
         db_conn_down(c, "cannot make connection non-blocking");
         return;
     }
-    if ((p->depth > 1 || p->group_max > 1) && !p->cfg.listen) {
-        if (!PQenterPipelineMode(c->pg)) {
-            db_conn_down(c, PQerrorMessage(c->pg));
-            return;
-        }
-        c->pipelined = 1;
-    }
+    if (p->depth > 1 && !p->cfg.listen && db_conn_pipeline(c, 1) < 0)
+        return;
     if (c->backoff_ms)
         log_info("database connection re-established");
     c->backoff_ms = 0;
@@ -764,9 +773,15 @@ static void db_group_due(evutil_socket_t fd, short what, void *arg)
         db_group_close(p->open);
 }
 
-static void db_group_open(struct db_conn *c)
+/* An IDLE c starts a group: in pipeline mode for it (a pool of depth 1
+ * uses the mode only for groups, so that every other statement goes as it
+ * would without groups). -1: c went down. */
+static int db_group_open(struct db_conn *c)
 {
+    if (db_conn_pipeline(c, 1) < 0)
+        return -1;
     c->grouping = c->group_open = 1;
+    return 0;
 }
 
 /* Sends q in the open group, or opens one on an IDLE connection. Returns 0
@@ -775,9 +790,9 @@ static int db_group_add(struct db_pool *p, struct db_query *q)
 {
     struct db_conn *c = p->open;
     for (int i = 0; !c && i < p->cfg.size; i++)
-        if (p->conns[i].state == DBC_IDLE && !p->conns[i].draining) {
+        if (p->conns[i].state == DBC_IDLE && !p->conns[i].draining &&
+            db_group_open(&p->conns[i]) == 0) {
             c = &p->conns[i];
-            db_group_open(c);
             p->open = c;
             event_active(p->group_ev, EV_TIMEOUT, 0);
         }
@@ -795,7 +810,8 @@ static void db_group_from_queue(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
     struct db_query *q;
-    db_group_open(c);
+    if (db_group_open(c) < 0)
+        return;
     while (c->pg && c->depth < p->group_max && (q = TAILQ_FIRST(&p->queue)) && q->grouped) {
         TAILQ_REMOVE(&p->queue, q, next);
         p->waiting--;
@@ -842,9 +858,12 @@ static void db_group_done(struct db_conn *c)
         TAILQ_INSERT_TAIL(&done, q, next);
     }
     c->grouping = c->group_failed = 0;
-    if (c->depth == 0)
-        db_conn_set(c, DBC_IDLE);
     struct db_pool *p = c->pool;
+    if (c->depth == 0) {
+        db_conn_set(c, DBC_IDLE);
+        if (p->depth == 1)
+            db_conn_pipeline(c, 0); /* if c goes down, the group has still committed */
+    }
     if (failed) {
         atomic_fetch_add_explicit(&p->group_failures, 1, memory_order_relaxed);
         db_group_redo(p, &done);

@@ -633,6 +633,51 @@ Test(reflections, retry_racing_the_original_create_is_not_a_conflict, .timeout =
     }
 }
 
+/* Creates arriving together may share one commit (group commit, db.c);
+ * one that fails there (an id another student has: 409) rolls the shared
+ * transaction back, and the others must still be created, once each. */
+Test(reflections, racing_creates_with_a_conflict_among_them_are_each_stored_once, .timeout = 60)
+{
+    struct world w;
+    world(&w);
+    struct fix_user mate;
+    fix_user(&w.o, NULL, &mate);
+    fix_member(&w.o, w.team, &mate, "student");
+    char taken[40];
+    json_decref(create(&mate, starr(w.team, "draft"), taken, NULL));
+    for (int round = 0; round < 5; round++) {
+        char *texts[RACERS];
+        const char *bodies[RACERS];
+        char ids[RACERS][40];
+        for (int i = 0; i < RACERS; i++) {
+            json_t *body = starr(w.team, "draft");
+            if (i % 4 == 1)
+                snprintf(ids[i], sizeof(ids[i]), "%s", taken);
+            else
+                random_uuid(ids[i]);
+            json_object_set_new(body, "id", json_string(ids[i]));
+            bodies[i] = texts[i] = json_dumps(body, JSON_COMPACT);
+            json_decref(body);
+        }
+        struct racer xs[RACERS];
+        race(xs, "POST", "/v1/reflections", w.student.token, bodies, NULL);
+        for (int i = 0; i < RACERS; i++) {
+            free(texts[i]);
+            int want = i % 4 == 1 ? 409 : 201;
+            cr_assert_eq(xs[i].status, want, "round %d, create %d: %d", round, i, xs[i].status);
+            if (want == 201)
+                cr_assert_str_eq(xs[i].id, ids[i]);
+            cr_assert_eq(test_sql_int("SELECT count(*) FROM reflections WHERE id = '%s' AND "
+                                      "owner_id = '%s'",
+                                      ids[i], want == 201 ? w.student.id : mate.id),
+                         1, "round %d, create %d", round, i);
+        }
+    }
+    cr_assert_eq(
+        test_sql_int("SELECT count(*) FROM reflections WHERE owner_id = '%s'", w.student.id),
+        5 * (RACERS - RACERS / 4));
+}
+
 /* POSTs body (stolen) with a client id as u; expects a 409 problem that
  * shows nothing of the stored reflection (its content or owner). */
 static void expect_taken(const struct fix_user *u, json_t *body, const char *owner_id)
