@@ -455,6 +455,9 @@ def cmd_capture(args):
             write_pgbench_script("read_min", MIN_READ, [{1: p[1]} for p in param_sets])
         else:
             write_pgbench_script(kind + "_min", MIN_INSERT, param_sets)
+            # The same, GROUP_ROWS to a commit (one pipeline, one Sync), as
+            # reflectd's group commit sends creates under load.
+            write_pgbench_script(f"{kind}_min_g{GROUP_ROWS}", MIN_INSERT, param_sets, GROUP_ROWS)
 
 
 # One student's first keyset page of 20, ordered like the service orders it
@@ -467,6 +470,10 @@ MIN_READ = ("SELECT id, owner_id, team_id, occurred_on, situation, task, action,
 # The same row the service inserts, from the create's own parameters ($1 user,
 # $2 organisation, $5 team, $6..$15 the fields); the table's triggers and
 # foreign keys run as for the service.
+# Rows to a commit in the grouped minimal INSERT: about what reflectd's groups
+# held at 64 writers (reflectd_db_grouped_statements_total over
+# reflectd_db_group_commits_total was 7.9 in the run that chose it).
+GROUP_ROWS = 8
 MIN_INSERT = ("INSERT INTO reflections (id, organisation_id, owner_id, team_id, occurred_on,"
               " situation, task, action, result, reflection, transfer, status, vermogens,"
               " dimensions) VALUES (gen_random_uuid(), $2, $1, $5, $6, $7, $8, $9, $10, $11,"
@@ -510,9 +517,11 @@ def hide_colons(sql):
     return "".join(out)
 
 
-def write_pgbench_script(kind, sql, param_sets):
+def write_pgbench_script(kind, sql, param_sets, per_tx=1):
     """One branch per client (client k uses student k % n, like one connection per student
-    in wrk); $N become :vK variables (given with -D) and NULL parameters a NULL literal."""
+    in wrk); $N become :vK variables (given with -D) and NULL parameters a NULL literal.
+    per_tx > 1: the statement that many times in one pipeline, so one transaction (the
+    number goes to pgbench_KIND.meta.json, and the result counts rows as well as tx)."""
     names = {}  # value -> variable name
 
     def var(value):
@@ -529,10 +538,15 @@ def write_pgbench_script(kind, sql, param_sets):
 
         text = re.sub(r"\$(\d+)", sub, hide_colons(sql))
         lines.append(("\\if" if k == 0 else "\\elif") + f" :client_id % {n} = {k}")
-        lines.append(text + ";")
+        if per_tx > 1:
+            lines += ["\\startpipeline"] + [text + ";"] * per_tx + ["\\endpipeline"]
+        else:
+            lines.append(text + ";")
     lines.append("\\endif")
     with open(os.path.join(OUT, f"pgbench_{kind}.sql"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    with open(os.path.join(OUT, f"pgbench_{kind}.meta.json"), "w") as f:
+        json.dump({"statements_per_tx": per_tx}, f)
     with open(os.path.join(OUT, f"pgbench_{kind}.vars.json"), "w") as f:
         json.dump({name: value for value, name in names.items()}, f)
 
@@ -657,6 +671,11 @@ def cmd_pgbench(args):
     lat.sort()
     r = {"kind": "pgbench", "mode": mode, "tps": float(tps.group(1)), "transactions": len(lat),
          "p50_ms": percentile(lat, 50) / 1000, "p99_ms": percentile(lat, 99) / 1000}
+    meta = os.path.join(OUT, f"pgbench_{kind}.meta.json")
+    if os.path.exists(meta):
+        with open(meta) as f:
+            r["per_tx"] = json.load(f)["statements_per_tx"]
+        r["rows_per_s"] = r["tps"] * r["per_tx"]
     r.update(m, conns=conns, secs=secs)
     save_result(name, r)
     print_line(name, r)
@@ -1117,6 +1136,13 @@ def targets_table(R):
     ratio_row("writes all in one team / minimal INSERT, one team", "write1", "write1_min", 0.8,
               f"; vs the spread minimal INSERT: {R['write1']['rps'] / m['tps']:.2f}"
               if m and R.get("write1") else "")
+    for svc, ceil, where in (("write", "write_min_g8", "spread"), ("write1", "write1_min_g8",
+                                                                   "one team")):
+        r, c = R.get(svc), R.get(ceil)
+        if r and c and c.get("rows_per_s"):
+            L.append(f"| writes {where} / minimal INSERT, {c['per_tx']} rows to a commit (as "
+                     f"reflectd groups them) | {r['rps'] / c['rows_per_s']:.2f} ({r['rps']:.0f} "
+                     f"req/s / {c['rows_per_s']:.0f} rows/s, {c['tps']:.0f} tx/s) | — | — |")
     w, w1 = R.get("write"), R.get("write1")
     if w and w1:
         L.append(f"| writes one team / spread (service) | {w1['rps'] / w['rps']:.2f} "
@@ -1305,7 +1331,8 @@ def cmd_report(args):
                  f"{k}: postgres {R[k]['cpu_postgres']:.0f}%, pgbench {R[k]['cpu_client']:.0f}%"
                  f", others {R[k]['cpu_others']:.0f}%"
                  for k in ("read_ceiling", "read_extended", "read_min", "write_ceiling",
-                           "write1_ceiling", "write_extended", "write_min", "write1_min")
+                           "write1_ceiling", "write_extended", "write_min", "write1_min",
+                           "write_min_g8", "write1_min_g8")
                  if k in R) + ". Client CPU in the "
              "service runs: " + ", ".join(f"{k} wrk {R[k]['cpu_client']:.0f}%"
                                           for k in ("read", "write", "write1", "summary",

@@ -327,6 +327,9 @@ if want 2; then
     py pgbench write_extended write "$CONNS" "$SECS" extended
     py pgbench write_min write_min "$CONNS" "$SECS"
     py pgbench write1_min write1_min "$CONNS" "$SECS"
+    # the minimal INSERT eight to a commit, as reflectd's group commit sends them
+    py pgbench write_min_g8 write_min_g8 "$CONNS" "$SECS"
+    py pgbench write1_min_g8 write1_min_g8 "$CONNS" "$SECS"
     py wrk write_1conn write.lua 1 5
 fi
 if want 3; then
