@@ -38,8 +38,9 @@
  * nothing else. Each statement's results are held (c->held) until the
  * Sync's answer: only then has it committed, and only then do the callbacks
  * run, in order. If one statement failed, the transaction rolled back all
- * of them: every statement of the group is then sent again on its own,
- * ahead of the queue, so each gets the answer it would have had alone.
+ * of them: the one that failed is sent again on its own and the others in
+ * groups again, ahead of the queue, so each gets the answer it would have
+ * had alone (db_group_failed).
  *
  * Dispatch: an IDLE connection first; else the least loaded BUSY one below
  * the depth (see db_conn_appendable for the head-of-line bound); else the
@@ -174,7 +175,6 @@ static void db_conn_fill(struct db_conn *c);
 static void db_group_done(struct db_conn *c);
 static void db_group_from_queue(struct db_conn *c);
 static void db_query_finish(struct db_query *q, enum db_status st, PGresult *res);
-static void db_query_wait_expired(evutil_socket_t fd, short what, void *arg);
 
 /* ---- queries ---------------------------------------------------------- */
 
@@ -256,6 +256,22 @@ static void db_query_wait_expired(evutil_socket_t fd, short what, void *arg)
     TAILQ_REMOVE(&q->pool->queue, q, next);
     q->pool->waiting--;
     db_query_finish(q, DB_BUSY, NULL);
+}
+
+/* q waits for a connection, at the head of the queue or at its tail, for
+ * at most cfg.wait_ms (then DB_BUSY). */
+static void db_queue_add(struct db_pool *p, struct db_query *q, int at_head)
+{
+    q->timer = evtimer_new(p->base, db_query_wait_expired, q);
+    if (!q->timer)
+        abort();
+    struct timeval tv = {p->cfg.wait_ms / 1000, (p->cfg.wait_ms % 1000) * 1000};
+    evtimer_add(q->timer, &tv);
+    if (at_head)
+        TAILQ_INSERT_HEAD(&p->queue, q, next);
+    else
+        TAILQ_INSERT_TAIL(&p->queue, q, next);
+    p->waiting++;
 }
 
 static void db_queue_fail_all(struct db_pool *p, enum db_status st)
@@ -821,8 +837,8 @@ static void db_group_from_queue(struct db_conn *c)
         db_group_close(c);
 }
 
-/* A failed group's statements, in order, go back to the head of the queue,
- * each to be sent on its own; IDLE connections take them at once. */
+/* A failed group's statements, in order, go back to the head of the queue
+ * (they are older than what waits); IDLE connections take them at once. */
 static void db_group_redo(struct db_pool *p, struct db_query_list *l)
 {
     struct db_query *q;
@@ -831,18 +847,45 @@ static void db_group_redo(struct db_pool *p, struct db_query_list *l)
         if (q->result)
             PQclear(q->result);
         q->result = NULL;
-        q->grouped = 0;
-        q->timer = evtimer_new(p->base, db_query_wait_expired, q);
-        if (!q->timer)
-            abort();
-        struct timeval tv = {p->cfg.wait_ms / 1000, (p->cfg.wait_ms % 1000) * 1000};
-        evtimer_add(q->timer, &tv);
-        TAILQ_INSERT_HEAD(&p->queue, q, next);
-        p->waiting++;
+        db_queue_add(p, q, 1);
     }
     for (int i = 0; i < p->cfg.size; i++)
         if (p->conns[i].state == DBC_IDLE)
             db_conn_fill(&p->conns[i]);
+}
+
+/* c's group rolled back because culprit failed (NULL: the commit itself
+ * did). Only the culprit runs again alone: it then fails again, or it
+ * failed only because of another member, and either way its answer is its
+ * own. The others did nothing wrong and form groups again, so a retry that
+ * meets its own id (23505, the common failure) costs the others one more
+ * round, not a round each; each failure takes one statement out of the
+ * groups, so this ends. After a failed commit, all run alone. Like
+ * db_conn_complete: a stale prepared statement (0A000) first drains c
+ * (the statements are re-run on other connections, prepared afresh), and a
+ * server going away (57P) fails them all with DB_UNAVAILABLE. */
+static void db_group_failed(struct db_conn *c, struct db_query_list *done,
+                            const struct db_query *culprit)
+{
+    const char *state =
+        culprit && culprit->result ? PQresultErrorField(culprit->result, PG_DIAG_SQLSTATE) : NULL;
+    struct db_query *q;
+    if (state && strncmp(state, "57P", 3) == 0) {
+        while ((q = TAILQ_FIRST(done))) {
+            TAILQ_REMOVE(done, q, next);
+            db_query_fail_later(q, DB_UNAVAILABLE);
+        }
+        return;
+    }
+    if (state && strcmp(state, "0A000") == 0 && !c->draining) {
+        log_info("prepared statements outdated by a schema change; reconnecting");
+        c->draining = 1;
+    }
+    TAILQ_FOREACH(q, done, next)
+    {
+        q->grouped = culprit && q != culprit;
+    }
+    db_group_redo(c->pool, done);
 }
 
 /* The Sync's answer to c's group: all of its statements committed, or, if
@@ -850,13 +893,14 @@ static void db_group_redo(struct db_pool *p, struct db_query_list *l)
 static void db_group_done(struct db_conn *c)
 {
     struct db_query_list done = TAILQ_HEAD_INITIALIZER(done);
-    int failed = c->group_failed;
-    struct db_query *q;
+    struct db_query *q, *culprit = NULL; /* the first that failed; those after it aborted */
     while ((q = TAILQ_FIRST(&c->held))) {
         db_conn_unlink(c, &c->held, q);
-        failed |= db_result_failed(q->result);
+        if (!culprit && db_result_failed(q->result))
+            culprit = q;
         TAILQ_INSERT_TAIL(&done, q, next);
     }
+    int failed = c->group_failed || culprit;
     c->grouping = c->group_failed = 0;
     struct db_pool *p = c->pool;
     if (c->depth == 0) {
@@ -866,7 +910,7 @@ static void db_group_done(struct db_conn *c)
     }
     if (failed) {
         atomic_fetch_add_explicit(&p->group_failures, 1, memory_order_relaxed);
-        db_group_redo(p, &done);
+        db_group_failed(c, &done, culprit);
         return;
     }
     atomic_fetch_add_explicit(&p->groups, 1, memory_order_relaxed);
@@ -993,13 +1037,7 @@ void db_query_fmt(struct db_pool *p, const char *sql, int nparams, const char *c
         db_query_fail_later(q, DB_BUSY);
         return;
     }
-    q->timer = evtimer_new(p->base, db_query_wait_expired, q);
-    if (!q->timer)
-        abort();
-    struct timeval tv = {p->cfg.wait_ms / 1000, (p->cfg.wait_ms % 1000) * 1000};
-    evtimer_add(q->timer, &tv);
-    TAILQ_INSERT_TAIL(&p->queue, q, next);
-    p->waiting++;
+    db_queue_add(p, q, 0);
 }
 
 void db_pool_stats(const struct db_pool *p, struct db_stats *out)

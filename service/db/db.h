@@ -78,10 +78,14 @@ void db_query(struct db_pool *p, const char *sql, int nparams, const char *const
  * network byte order, see each type's *_send function). DB_GROUP: the
  * statement may share a transaction with other DB_GROUP statements of the
  * same moment (group commit, when the pool's group_max is above 1). Only
- * for a statement that is a whole transaction by itself, takes no lock
- * another such statement could wait for, and whose answer does not depend
- * on now() being its own: its callback still gets its own result, and only
- * once the transaction has committed. */
+ * for a statement that is a whole transaction by itself, rarely waits for a
+ * lock (a wait holds up the whole group; crossed waits between two groups
+ * are a deadlock that PostgreSQL breaks after deadlock_timeout, and the
+ * groups are then re-run), and whose answer does not depend on now() being
+ * its own: its callback still gets its own result, and only once the
+ * transaction has committed. If the connection is lost meanwhile, every
+ * statement of the group gets DB_UNAVAILABLE: none may be retried blindly
+ * unless it is idempotent. */
 #define DB_BINARY 1
 #define DB_GROUP  2
 /* The same as db_query, with flags (DB_BINARY, DB_GROUP; 0: none). */

@@ -16,10 +16,12 @@
  *
  * Group commit: DB_GROUP statements of one turn share one transaction (one
  * txid), up to group_max, and a statement without the flag does not join
- * them; a group in which one statement fails is rolled back and each of its
- * statements runs again alone, so each gets the answer it would have had
- * alone and the others' rows are committed once; a group on a killed
- * connection fails each of its statements with DB_UNAVAILABLE once. */
+ * them; a group in which one statement fails is rolled back, the failing
+ * statement runs again alone (its own answer) and the others in groups
+ * again, their rows committed once; a schema change under a group's
+ * prepared statement drains the connection and every statement of the group
+ * then succeeds on a new one; a group on a killed connection fails each of
+ * its statements with DB_UNAVAILABLE once. */
 #include "db/db.h"
 
 #include <arpa/inet.h>
@@ -358,6 +360,38 @@ Test(db_pool, pipeline_schema_change_under_a_prepared_statement)
                SQL_STALE4);
 }
 
+/* A schema change under a grouped prepared statement: the group fails
+ * (0A000) and rolls back, the connection drains and reconnects, and every
+ * statement of the group runs on the other one, prepared afresh. */
+Test(db_pool, group_schema_change_under_a_prepared_statement)
+{
+    static const char SQL_STALEG[] = "SELECT * FROM db_pool_staleg WHERE $1::int > 0";
+    open_pool_grouped(1, 8, 2, "test-db-pool"); /* one to drain, one to take over */
+    exec_own("DROP TABLE IF EXISTS db_pool_staleg");
+    exec_own("CREATE TABLE db_pool_staleg (a int)");
+    exec_own("INSERT INTO db_pool_staleg VALUES (1)");
+    reset(1);
+    query(SQL_STALEG, 3, 0, &ans[0]); /* prepared on the pool's one connection */
+    run();
+    cr_assert_eq(ans[0].status, DB_OK, "%s", ans[0].sqlstate);
+    exec_own("ALTER TABLE db_pool_staleg ADD COLUMN b int");
+    reset(5);
+    for (int i = 0; i < 5; i++)
+        query(SQL_STALEG, 3, DB_GROUP, &ans[i]);
+    run();
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(ans[i].calls, 1);
+        cr_assert_eq(ans[i].status, DB_OK, "statement %d: %d (%s)", i, ans[i].status,
+                     ans[i].sqlstate);
+        cr_assert_eq(ans[i].nfields, 2, "statement %d ran on the old plan", i);
+    }
+    struct db_stats st;
+    db_pool_stats(pool, &st);
+    cr_assert_eq(st.group_failures, 1);
+    exec_own("DROP TABLE db_pool_staleg");
+    close_pool();
+}
+
 Test(db_pool, depth_one_schema_change_under_a_prepared_statement)
 {
     stale_plan(1, "CREATE TABLE db_pool_stale1 (a int)",
@@ -498,9 +532,10 @@ Test(db_pool, group_commit_shares_one_transaction_per_turn)
     close_pool();
 }
 
-/* 3 is there already: the group of 1..5 fails on it and rolls back, and
- * each then runs alone: 3 gets its own 23505, the others commit, once. */
-Test(db_pool, a_failed_group_runs_each_statement_alone)
+/* 3 is there already: the group of 1..5 fails on it and rolls back; 3 runs
+ * again alone and gets its own 23505, and the others, in order, form groups
+ * again around it (1 and 2, then 4 and 5) and commit, once. */
+Test(db_pool, a_failed_group_reruns_the_failing_statement_alone)
 {
     exec_own("DROP TABLE IF EXISTS db_pool_group");
     exec_own("CREATE TABLE db_pool_group (n int PRIMARY KEY)");
@@ -523,14 +558,15 @@ Test(db_pool, a_failed_group_runs_each_statement_alone)
         cr_assert_eq(ans[i].status, DB_OK, "statement %d: %d (%s)", i, ans[i].status,
                      ans[i].sqlstate);
         cr_assert_eq(ans[i].value, i + 1);
-        for (int k = 0; k < i; k++)
-            cr_assert(k == 2 || ans[k].value2 != ans[i].value2,
-                      "statements %d and %d shared a transaction after the failure", k, i);
     }
+    cr_assert_eq(ans[0].value2, ans[1].value2, "1 and 2 in one group again");
+    cr_assert_eq(ans[3].value2, ans[4].value2, "4 and 5 in one group again");
+    cr_assert_neq(ans[0].value2, ans[3].value2);
     struct db_stats st;
     db_pool_stats(pool, &st);
     cr_assert_eq(st.group_failures, 1);
-    cr_assert_eq(st.grouped, 0);
+    cr_assert_eq(st.groups, 2);
+    cr_assert_eq(st.grouped, 4);
     close_pool();
     PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
