@@ -492,6 +492,17 @@ Test(db_pool, group_on_a_killed_connection, .timeout = 120)
 
 /* ---- group commit ------------------------------------------------------ */
 
+/* The pool's group counters since it opened; its stats. */
+static struct db_stats expect_groups(long groups, long grouped, long failures)
+{
+    struct db_stats st;
+    db_pool_stats(pool, &st);
+    cr_assert_eq(st.groups, groups, "groups committed");
+    cr_assert_eq(st.grouped, grouped, "statements committed in groups");
+    cr_assert_eq(st.group_failures, failures, "groups that failed");
+    return st;
+}
+
 /* The statement's argument and its transaction's id. */
 static const char SQL_TXID[] = "SELECT $1::int, (txid_current() % 1000000000)::int";
 
@@ -522,11 +533,7 @@ Test(db_pool, group_commit_shares_one_transaction_per_turn)
     cr_assert_neq(ans[5].value2, ans[0].value2);
     cr_assert_neq(ans[9].value2, ans[0].value2);
     cr_assert_neq(ans[9].value2, ans[5].value2);
-    struct db_stats st;
-    db_pool_stats(pool, &st);
-    cr_assert_eq(st.groups, 2);
-    cr_assert_eq(st.grouped, 9);
-    cr_assert_eq(st.group_failures, 0);
+    struct db_stats st = expect_groups(2, 9, 0);
     cr_assert_eq(st.inflight, 0);
     cr_assert_eq(st.idle, 2);
     close_pool();
@@ -562,11 +569,7 @@ Test(db_pool, a_failed_group_reruns_the_failing_statement_alone)
     cr_assert_eq(ans[0].value2, ans[1].value2, "1 and 2 in one group again");
     cr_assert_eq(ans[3].value2, ans[4].value2, "4 and 5 in one group again");
     cr_assert_neq(ans[0].value2, ans[3].value2);
-    struct db_stats st;
-    db_pool_stats(pool, &st);
-    cr_assert_eq(st.group_failures, 1);
-    cr_assert_eq(st.groups, 2);
-    cr_assert_eq(st.grouped, 4);
+    expect_groups(2, 4, 1);
     close_pool();
     PGconn *c = PQconnectdb(getenv("DATABASE_URL"));
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
