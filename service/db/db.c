@@ -763,6 +763,15 @@ static void db_conn_fill(struct db_conn *c)
 
 /* ---- group commit ------------------------------------------------------ */
 
+/* The first IDLE connection that takes queries, or NULL. */
+static struct db_conn *db_pool_idle(struct db_pool *p)
+{
+    for (int i = 0; i < p->cfg.size; i++)
+        if (p->conns[i].state == DBC_IDLE && !p->conns[i].draining)
+            return &p->conns[i];
+    return NULL;
+}
+
 /* Sends the Sync that ends c's group: from here on it takes no more. */
 static void db_group_close(struct db_conn *c)
 {
@@ -805,15 +814,15 @@ static int db_group_open(struct db_conn *c)
 static int db_group_add(struct db_pool *p, struct db_query *q)
 {
     struct db_conn *c = p->open;
-    for (int i = 0; !c && i < p->cfg.size; i++)
-        if (p->conns[i].state == DBC_IDLE && !p->conns[i].draining &&
-            db_group_open(&p->conns[i]) == 0) {
-            c = &p->conns[i];
-            p->open = c;
-            event_active(p->group_ev, EV_TIMEOUT, 0);
-        }
-    if (!c)
-        return 0;
+    if (!c) {
+        /* A connection that fails to open a group is DOWN, so not found again. */
+        while ((c = db_pool_idle(p)) && db_group_open(c) < 0)
+            ;
+        if (!c)
+            return 0;
+        p->open = c;
+        event_active(p->group_ev, EV_TIMEOUT, 0);
+    }
     db_conn_send(c, q);
     if (c->pg && c->depth >= p->group_max)
         db_group_close(c);
@@ -903,11 +912,10 @@ static void db_group_done(struct db_conn *c)
     int failed = c->group_failed || culprit;
     c->grouping = c->group_failed = 0;
     struct db_pool *p = c->pool;
-    if (c->depth == 0) {
-        db_conn_set(c, DBC_IDLE);
-        if (p->depth == 1)
-            db_conn_pipeline(c, 0); /* if c goes down, the group has still committed */
-    }
+    assert(c->depth == 0); /* a connection carrying a group carries nothing else */
+    db_conn_set(c, DBC_IDLE);
+    if (p->depth == 1)
+        db_conn_pipeline(c, 0); /* if c goes down, the group has still committed */
     if (failed) {
         atomic_fetch_add_explicit(&p->group_failures, 1, memory_order_relaxed);
         db_group_failed(c, &done, culprit);
@@ -989,16 +997,16 @@ static int db_conn_appendable(const struct db_conn *c, ev_uint64_t now_us)
  * may be appended to; NULL: none, it waits. */
 static struct db_conn *db_pool_pick(struct db_pool *p)
 {
-    struct db_conn *best = NULL;
+    struct db_conn *best = db_pool_idle(p);
+    if (best || p->depth == 1)
+        return best;
     ev_uint64_t now_us = 0;
     struct timeval now;
-    if (p->depth > 1 && event_base_gettimeofday_cached(p->base, &now) == 0)
+    if (event_base_gettimeofday_cached(p->base, &now) == 0)
         now_us = (ev_uint64_t)now.tv_sec * 1000000u + (ev_uint64_t)now.tv_usec;
     for (int i = 0; i < p->cfg.size; i++) {
         struct db_conn *c = &p->conns[i];
-        if (c->state == DBC_IDLE && !c->draining)
-            return c;
-        if (p->depth > 1 && db_conn_appendable(c, now_us) && (!best || c->depth < best->depth))
+        if (db_conn_appendable(c, now_us) && (!best || c->depth < best->depth))
             best = c;
     }
     return best;

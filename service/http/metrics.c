@@ -114,7 +114,7 @@ static void metrics_render_gauges(struct buf *b, const struct metrics_gauges *g)
                "# TYPE reflectd_db_grouped_statements_total counter\n"
                "reflectd_db_grouped_statements_total %ld\n"
                "# HELP reflectd_db_group_failures_total Groups rolled back by an error in one "
-               "statement; each statement then ran again on its own.\n"
+               "statement; that one then ran again alone, the others in a group again.\n"
                "# TYPE reflectd_db_group_failures_total counter\n"
                "reflectd_db_group_failures_total %ld\n",
                pool->groups, pool->grouped, pool->group_failures);

@@ -512,6 +512,15 @@ void expect_invalid(const struct http_resp *r, const char *field)
     cr_assert(problem_names_field(r, field), "errors[] should name \"%s\": %s", field, r->body);
 }
 
+void expect_ids_in_order(const json_t *list, json_t *const *want, size_t n)
+{
+    json_t *items = json_object_get(list, "items");
+    cr_expect_eq(json_array_size(items), n, "thread: %s", jdump(list));
+    for (size_t i = 0; i < n && i < json_array_size(items); i++)
+        cr_expect_str_eq(jstr(json_array_get(items, i), "id"), jstr(want[i], "id"),
+                         "thread position %zu", i);
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 const char *test_addr(void)

@@ -126,6 +126,8 @@ void expect_empty(const struct http_resp *r, int status);
 int problem_names_field(const struct http_resp *r, const char *field);
 /* A 422 problem whose errors[] names field. */
 void expect_invalid(const struct http_resp *r, const char *field);
+/* A list answer's items are exactly want[0..n), by id, in that order. */
+void expect_ids_in_order(const json_t *list, json_t *const *want, size_t n);
 
 /* Sleeps ms milliseconds (through signals). */
 void test_sleep_ms(int ms);

@@ -161,11 +161,7 @@ Test(goals, feedback_runs_both_ways_between_the_owner_and_a_shared_supervisor)
     const struct fix_user *readers[] = {&s.student, &s.coach};
     for (int k = 0; k < 2; k++) {
         json_t *t = thread(&s, readers[k], 200);
-        json_t *items = json_object_get(t, "items");
-        cr_expect_eq(json_array_size(items), 3, "thread: %s", jdump(t));
-        for (size_t i = 0; i < 3 && i < json_array_size(items); i++)
-            cr_expect_str_eq(jstr(json_array_get(items, i), "id"), jstr(f[i], "id"),
-                             "thread position %zu", i);
+        expect_ids_in_order(t, f, 3);
         json_decref(t);
     }
     /* A goal's thread is its own: the goal's feedback is on no reflection. */
@@ -192,12 +188,19 @@ Test(goals, feedback_runs_both_ways_between_the_owner_and_a_shared_supervisor)
         json_decref(f[i]);
 }
 
+/* The scene with the goal shared with her werkbegeleider, who has given
+ * one piece of feedback (body). */
+static void shared_scene(struct scene *s, const char *body)
+{
+    scene(s);
+    cr_assert_eq(share(s, "PUT", &s->coach), 204);
+    json_decref(feedback(s, &s->coach, "top", body, 201));
+}
+
 Test(goals, nobody_else_reads_or_writes_the_thread)
 {
     struct scene s;
-    scene(&s);
-    cr_assert_eq(share(&s, "PUT", &s.coach), 204);
-    json_decref(feedback(&s, &s.coach, "top", "Goed voorbereid.", 201));
+    shared_scene(&s, "Goed voorbereid.");
     /* A goal is shared only with a supervisor assigned to its owner. */
     cr_expect_eq(share(&s, "PUT", &s.other_coach), 422);
     cr_expect_eq(share(&s, "PUT", &s.manager), 422);
@@ -230,9 +233,7 @@ Test(goals, nobody_else_reads_or_writes_the_thread)
 Test(goals, access_ends_with_the_share_the_supervision_and_the_goal)
 {
     struct scene s;
-    scene(&s);
-    cr_assert_eq(share(&s, "PUT", &s.coach), 204);
-    json_decref(feedback(&s, &s.coach, "top", "Sterk begin.", 201));
+    shared_scene(&s, "Sterk begin.");
     cr_assert_eq(share(&s, "DELETE", &s.coach), 204);
     expect_shut_out(&s, &s.coach, "the werkbegeleider after the unshare");
 

@@ -1274,11 +1274,7 @@ Test(reflections, feedback_runs_both_ways_in_order)
     const struct fix_user *readers[] = {&w.student, &w.coach};
     for (int k = 0; k < 2; k++) {
         json_t *t = fix_list(readers[k], path);
-        json_t *items = json_object_get(t, "items");
-        cr_expect_eq(json_array_size(items), 4, "thread: %s", jdump(t));
-        for (size_t i = 0; i < 4 && i < json_array_size(items); i++)
-            cr_expect_str_eq(jstr(json_array_get(items, i), "id"), jstr(f[i], "id"),
-                             "thread position %zu", i);
+        expect_ids_in_order(t, f, 4);
         json_decref(t);
     }
     /* Pages of the thread chain like every list. */
