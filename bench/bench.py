@@ -1131,6 +1131,10 @@ def targets_table(R):
     ratio_row("reads (64 connections) / PostgreSQL's ceiling for the minimal statement",
               "read", "read_min", 0.3,
               f"; the service's own statement: {sc['tps']:.0f} tx/s" if sc else "")
+    r8, mn = R.get("read_pool8"), R.get("read_min")
+    if r8 and mn and mn.get("tps"):
+        L.append(f"| the same at DB_POOL_SIZE=8 per worker (16 backends, the pool of earlier runs)"
+                 f" | {r8['rps'] / mn['tps']:.2f} ({r8['rps']:.0f} req/s) | — | — |")
     ratio_row("writes spread over 50 teams / minimal INSERT, spread", "write", "write_min", 0.8)
     m1, m = R.get("write1_min"), R.get("write_min")
     ratio_row("writes all in one team / minimal INSERT, one team", "write1", "write1_min", 0.8,
@@ -1223,6 +1227,8 @@ def cmd_report(args):
              " | service / minimal |")
     L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [("1", "GET /v1/reflections?limit=20 (student)", R.get("read"), "read", "read_min"),
+            ("1", "the same at DB_POOL_SIZE=8 per worker (16 backends; the bench's pool before "
+             "2026-12-02)", R.get("read_pool8"), "read", "read_min"),
             ("1", "the same at 1 connection (unloaded latency)", R.get("read_1conn"), None, None),
             ("1", "the same offered open-loop at half the rate above (latency from the "
              "scheduled send), C generator", R.get("read_open_c"), None, None),
