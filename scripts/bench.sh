@@ -272,6 +272,20 @@ start_server() {
     tail -n 20 "$BENCH_OUT/reflectd.log" >&2
     fail "reflectd did not become ready in 20 s"
 }
+# Runs a step ("$@") on reflectd restarted at DB_POOL_SIZE=$1 per worker, then
+# restarts it at the bench's pool. It sets POOL itself, so that a restart after
+# an outside SIGTERM keeps the step's pool too.
+at_pool() {
+    local main=$POOL
+    POOL=$1
+    shift
+    stop_pid "$SERVER_PID"
+    start_server
+    "$@"
+    POOL=$main
+    stop_pid "$SERVER_PID"
+    start_server
+}
 say "== reflectd on $BENCH_HTTP: WORKERS=$WORKERS DB_POOL_SIZE=$POOL (per worker); $BUILD_INFO"
 # The benchmark's own logins (114 users) run on a reflectd with the whole
 # machine for hashing (at the default HASH_CPU_PERCENT=10 they take about
@@ -312,13 +326,7 @@ if want 1; then
     py wrk read read.lua "$CONNS" "$SECS"
     # The same at 8 per worker, the bench's pool before 2026-12-02: 16 backends
     # taking turns on 2 cores (a row to compare runs by, not a target).
-    MAIN_POOL=$POOL POOL=8
-    stop_pid "$SERVER_PID"
-    start_server
-    py wrk read_pool8 read.lua "$CONNS" "$SECS"
-    POOL=$MAIN_POOL
-    stop_pid "$SERVER_PID"
-    start_server
+    at_pool 8 py wrk read_pool8 read.lua "$CONNS" "$SECS"
     py pgbench read_ceiling read "$CONNS" "$SECS"
     py pgbench read_extended read "$CONNS" "$SECS" extended
     # the minimal statement for the page's rows, at the best of three concurrencies
@@ -364,14 +372,8 @@ if want 6; then
     BURST_POOL=${BENCH_BURST_POOL:-4}
     say "== 6. Reads (16 connections) alone, during a login burst (8 connections), alone again; three times (DB_POOL_SIZE=$BURST_POOL)"
     note burst_pool "$BURST_POOL"
-    # (POOL itself, so that a restart after an outside SIGTERM keeps this pool too)
-    MAIN_POOL=$POOL POOL=$BURST_POOL
-    stop_pid "$SERVER_PID"
-    start_server
-    for n in 1 2 3; do py burst "burst$n"; done
-    POOL=$MAIN_POOL
-    stop_pid "$SERVER_PID"
-    start_server
+    bursts() { for n in 1 2 3; do py burst "burst$n"; done; }
+    at_pool "$BURST_POOL" bursts
 fi
 if want 7; then
     say "== 7. Summary p99, base data set vs 10x"
