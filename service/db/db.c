@@ -330,6 +330,24 @@ static void db_conn_unlink(struct db_conn *c, struct db_query_list *l, struct db
     atomic_fetch_sub_explicit(&c->pool->inflight, 1, memory_order_relaxed);
 }
 
+/* Takes every statement off c, its held group and its pipeline, and fails
+ * each with DB_UNAVAILABLE: from the loop (later), or at once when the
+ * loop has stopped (db_pool_free). */
+static void db_conn_fail_all(struct db_conn *c, int later)
+{
+    struct db_query_list *lists[] = {&c->held, &c->inflight};
+    for (int i = 0; i < 2; i++) {
+        struct db_query *q;
+        while ((q = TAILQ_FIRST(lists[i]))) {
+            db_conn_unlink(c, lists[i], q);
+            if (later)
+                db_query_fail_later(q, DB_UNAVAILABLE);
+            else
+                db_query_finish(q, DB_UNAVAILABLE, NULL);
+        }
+    }
+}
+
 static void db_conn_down(struct db_conn *c, const char *why)
 {
     if (c->state != DBC_DOWN && c->state != DBC_CONNECTING)
@@ -347,14 +365,7 @@ static void db_conn_down(struct db_conn *c, const char *why)
     c->draining = 0;
     /* We cannot know whether the statements committed; the callers say
      * 503. Each fails once, from the loop. */
-    struct db_query_list *lists[] = {&c->held, &c->inflight};
-    for (int i = 0; i < 2; i++) {
-        struct db_query *q;
-        while ((q = TAILQ_FIRST(lists[i]))) {
-            db_conn_unlink(c, lists[i], q);
-            db_query_fail_later(q, DB_UNAVAILABLE);
-        }
-    }
+    db_conn_fail_all(c, 1);
     if (c->pool->open == c)
         c->pool->open = NULL;
     c->grouping = c->group_open = c->group_failed = 0;
@@ -1074,12 +1085,7 @@ void db_pool_free(struct db_pool *p)
     }
     for (int i = 0; i < p->cfg.size; i++) {
         struct db_conn *c = &p->conns[i];
-        struct db_query_list *lists[] = {&c->held, &c->inflight};
-        for (int l = 0; l < 2; l++)
-            while ((q = TAILQ_FIRST(lists[l]))) {
-                db_conn_unlink(c, lists[l], q);
-                db_query_finish(q, DB_UNAVAILABLE, NULL);
-            }
+        db_conn_fail_all(c, 0);
         if (c->io)
             event_free(c->io);
         if (c->retry)
